@@ -1,0 +1,481 @@
+/*
+ * cnx_relay_dir: name and room directory of one relay worker (see the
+ * header).  Two chained hash tables that double when their load passes 1.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnx_relay_dir.h"
+
+
+typedef struct cnx_dir_name_s  cnx_dir_name_t;
+
+struct cnx_dir_name_s {
+    cnx_dir_name_t    *hnext;
+    cnx_dir_member_t  *owner;
+    size_t             len;
+    char               name[];
+};
+
+struct cnx_dir_s {
+    cnx_dir_name_t   **names;
+    size_t             nnames;
+    size_t             names_cap;      /* buckets, power of two */
+    cnx_dir_room_t   **rooms;
+    size_t             nrooms;
+    size_t             rooms_cap;
+};
+
+
+#define CNX_DIR_INITIAL_BUCKETS  64
+
+
+static uint32_t
+cnx_dir_hash(const char *p, size_t n)
+{
+    uint32_t  h = 2166136261u;      /* FNV-1a */
+    size_t    i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (uint8_t) p[i];
+        h *= 16777619u;
+    }
+
+    return h;
+}
+
+
+cnx_dir_t *
+cnx_dir_new(void)
+{
+    cnx_dir_t  *d;
+
+    d = calloc(1, sizeof(cnx_dir_t));
+    if (d == NULL) {
+        return NULL;
+    }
+
+    d->names_cap = CNX_DIR_INITIAL_BUCKETS;
+    d->rooms_cap = CNX_DIR_INITIAL_BUCKETS;
+    d->names = calloc(d->names_cap, sizeof(cnx_dir_name_t *));
+    d->rooms = calloc(d->rooms_cap, sizeof(cnx_dir_room_t *));
+
+    if (d->names == NULL || d->rooms == NULL) {
+        free(d->names);
+        free(d->rooms);
+        free(d);
+        return NULL;
+    }
+
+    return d;
+}
+
+
+void
+cnx_dir_free(cnx_dir_t *d)
+{
+    size_t           i;
+    cnx_dir_name_t  *n, *nn;
+    cnx_dir_room_t  *r, *rn;
+
+    if (d == NULL) {
+        return;
+    }
+
+    for (i = 0; i < d->names_cap; i++) {
+        for (n = d->names[i]; n; n = nn) {
+            nn = n->hnext;
+            free(n);
+        }
+    }
+
+    for (i = 0; i < d->rooms_cap; i++) {
+        for (r = d->rooms[i]; r; r = rn) {
+            rn = r->hnext;
+            free(r);
+        }
+    }
+
+    free(d->names);
+    free(d->rooms);
+    free(d);
+}
+
+
+void
+cnx_dir_member_init(cnx_dir_member_t *m, void *session)
+{
+    memset(m, 0, sizeof(cnx_dir_member_t));
+    m->session = session;
+}
+
+
+static void
+cnx_dir_names_grow(cnx_dir_t *d)
+{
+    size_t            i, cap;
+    uint32_t          h;
+    cnx_dir_name_t  **t, *n, *nn;
+
+    cap = d->names_cap * 2;
+    t = calloc(cap, sizeof(cnx_dir_name_t *));
+    if (t == NULL) {
+        return;                     /* keep the longer chains */
+    }
+
+    for (i = 0; i < d->names_cap; i++) {
+        for (n = d->names[i]; n; n = nn) {
+            nn = n->hnext;
+            h = cnx_dir_hash(n->name, n->len) & (cap - 1);
+            n->hnext = t[h];
+            t[h] = n;
+        }
+    }
+
+    free(d->names);
+    d->names = t;
+    d->names_cap = cap;
+}
+
+
+static cnx_dir_name_t **
+cnx_dir_name_slot(cnx_dir_t *d, const char *name, size_t len)
+{
+    cnx_dir_name_t  **pp;
+
+    pp = &d->names[cnx_dir_hash(name, len) & (d->names_cap - 1)];
+
+    for ( /* void */ ; *pp; pp = &(*pp)->hnext) {
+        if ((*pp)->len == len && memcmp((*pp)->name, name, len) == 0) {
+            break;
+        }
+    }
+
+    return pp;
+}
+
+
+cnx_dir_member_t *
+cnx_dir_name_set(cnx_dir_t *d, const char *name, size_t len,
+    cnx_dir_member_t *m, int *err)
+{
+    cnx_dir_name_t    **pp, *n;
+    cnx_dir_member_t   *old;
+
+    *err = 0;
+
+    if (len == 0 || len > CNX_DIR_NAME_MAX || m == NULL) {
+        *err = -1;
+        return NULL;
+    }
+
+    pp = cnx_dir_name_slot(d, name, len);
+
+    if (*pp) {
+        old = (*pp)->owner;
+        (*pp)->owner = m;
+        return old == m ? NULL : old;
+    }
+
+    n = malloc(sizeof(cnx_dir_name_t) + len);
+    if (n == NULL) {
+        *err = -1;
+        return NULL;
+    }
+
+    n->owner = m;
+    n->len = len;
+    memcpy(n->name, name, len);
+    n->hnext = NULL;
+    *pp = n;
+
+    if (++d->nnames > d->names_cap) {
+        cnx_dir_names_grow(d);
+    }
+
+    return NULL;
+}
+
+
+cnx_dir_member_t *
+cnx_dir_name_get(cnx_dir_t *d, const char *name, size_t len)
+{
+    cnx_dir_name_t  **pp;
+
+    if (len == 0 || len > CNX_DIR_NAME_MAX) {
+        return NULL;
+    }
+
+    pp = cnx_dir_name_slot(d, name, len);
+
+    return *pp ? (*pp)->owner : NULL;
+}
+
+
+int
+cnx_dir_name_release(cnx_dir_t *d, const char *name, size_t len,
+    cnx_dir_member_t *m)
+{
+    cnx_dir_name_t  **pp, *n;
+
+    if (len == 0 || len > CNX_DIR_NAME_MAX) {
+        return 0;
+    }
+
+    pp = cnx_dir_name_slot(d, name, len);
+    n = *pp;
+
+    if (n == NULL || n->owner != m) {
+        return 0;
+    }
+
+    *pp = n->hnext;
+    free(n);
+    d->nnames--;
+
+    return 1;
+}
+
+
+size_t
+cnx_dir_name_count(const cnx_dir_t *d)
+{
+    return d->nnames;
+}
+
+
+size_t
+cnx_dir_room_count(const cnx_dir_t *d)
+{
+    return d->nrooms;
+}
+
+
+static void
+cnx_dir_rooms_grow(cnx_dir_t *d)
+{
+    size_t            i, cap;
+    uint32_t          h;
+    cnx_dir_room_t  **t, *r, *rn;
+
+    cap = d->rooms_cap * 2;
+    t = calloc(cap, sizeof(cnx_dir_room_t *));
+    if (t == NULL) {
+        return;
+    }
+
+    for (i = 0; i < d->rooms_cap; i++) {
+        for (r = d->rooms[i]; r; r = rn) {
+            rn = r->hnext;
+            h = cnx_dir_hash(r->id, r->id_len) & (cap - 1);
+            r->hnext = t[h];
+            t[h] = r;
+        }
+    }
+
+    free(d->rooms);
+    d->rooms = t;
+    d->rooms_cap = cap;
+}
+
+
+static cnx_dir_room_t **
+cnx_dir_room_slot(cnx_dir_t *d, const char *id, size_t len)
+{
+    cnx_dir_room_t  **pp;
+
+    pp = &d->rooms[cnx_dir_hash(id, len) & (d->rooms_cap - 1)];
+
+    for ( /* void */ ; *pp; pp = &(*pp)->hnext) {
+        if ((*pp)->id_len == len && memcmp((*pp)->id, id, len) == 0) {
+            break;
+        }
+    }
+
+    return pp;
+}
+
+
+/* A room in m's list has m as member 0 or 1. */
+static int
+cnx_dir_list_side(const cnx_dir_room_t *r, const cnx_dir_member_t *m)
+{
+    return r->member[0] == m ? 0 : 1;
+}
+
+
+static void
+cnx_dir_link(cnx_dir_room_t *r, int side)
+{
+    cnx_dir_member_t  *m = r->member[side];
+    cnx_dir_room_t    *head = m->rooms;
+
+    r->prev[side] = NULL;
+    r->next[side] = head;
+
+    if (head) {
+        head->prev[cnx_dir_list_side(head, m)] = r;
+    }
+
+    m->rooms = r;
+    m->nrooms++;
+}
+
+
+static void
+cnx_dir_unlink(cnx_dir_room_t *r, int side)
+{
+    cnx_dir_member_t  *m = r->member[side];
+    cnx_dir_room_t    *p = r->prev[side], *n = r->next[side];
+
+    if (p) {
+        p->next[cnx_dir_list_side(p, m)] = n;
+
+    } else {
+        m->rooms = n;
+    }
+
+    if (n) {
+        n->prev[cnx_dir_list_side(n, m)] = p;
+    }
+
+    m->nrooms--;
+}
+
+
+cnx_dir_room_t *
+cnx_dir_room_create(cnx_dir_t *d, const char *id, size_t id_len,
+    cnx_dir_member_t *initiator, const char *iname, size_t ilen,
+    cnx_dir_member_t *target, const char *tname, size_t tlen)
+{
+    cnx_dir_room_t  **pp, *r;
+
+    if (id_len == 0 || id_len > CNX_DIR_ROOM_ID_MAX
+        || ilen > CNX_DIR_NAME_MAX || tlen > CNX_DIR_NAME_MAX
+        || initiator == NULL || target == NULL || initiator == target)
+    {
+        return NULL;
+    }
+
+    pp = cnx_dir_room_slot(d, id, id_len);
+    if (*pp) {
+        return NULL;
+    }
+
+    r = calloc(1, sizeof(cnx_dir_room_t));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    memcpy(r->id, id, id_len);
+    r->id_len = id_len;
+    r->state = CNX_DIR_ROOM_PENDING;
+    r->member[0] = initiator;
+    r->member[1] = target;
+    memcpy(r->name[0], iname, ilen);
+    r->name_len[0] = ilen;
+    memcpy(r->name[1], tname, tlen);
+    r->name_len[1] = tlen;
+
+    *pp = r;
+    cnx_dir_link(r, 0);
+    cnx_dir_link(r, 1);
+    initiator->npending++;
+
+    if (++d->nrooms > d->rooms_cap) {
+        cnx_dir_rooms_grow(d);
+    }
+
+    return r;
+}
+
+
+cnx_dir_room_t *
+cnx_dir_room_get(cnx_dir_t *d, const char *id, size_t id_len)
+{
+    if (id_len == 0 || id_len > CNX_DIR_ROOM_ID_MAX) {
+        return NULL;
+    }
+
+    return *cnx_dir_room_slot(d, id, id_len);
+}
+
+
+int
+cnx_dir_room_side(const cnx_dir_room_t *r, const cnx_dir_member_t *m)
+{
+    if (m == NULL) {
+        return -1;
+    }
+
+    if (r->member[0] == m) {
+        return 0;
+    }
+
+    if (r->member[1] == m) {
+        return 1;
+    }
+
+    return -1;
+}
+
+
+cnx_dir_member_t *
+cnx_dir_room_peer(const cnx_dir_room_t *r, const cnx_dir_member_t *m)
+{
+    int  side = cnx_dir_room_side(r, m);
+
+    return side < 0 ? NULL : r->member[1 - side];
+}
+
+
+void
+cnx_dir_room_activate(cnx_dir_room_t *r)
+{
+    if (r->state == CNX_DIR_ROOM_PENDING) {
+        r->state = CNX_DIR_ROOM_ACTIVE;
+        r->member[0]->npending--;
+    }
+}
+
+
+void
+cnx_dir_room_remove(cnx_dir_t *d, cnx_dir_room_t *r)
+{
+    cnx_dir_room_t  **pp;
+
+    pp = cnx_dir_room_slot(d, r->id, r->id_len);
+    if (*pp != r) {
+        return;                     /* not ours: never free twice */
+    }
+
+    *pp = r->hnext;
+    d->nrooms--;
+
+    if (r->state == CNX_DIR_ROOM_PENDING) {
+        r->member[0]->npending--;
+    }
+
+    cnx_dir_unlink(r, 0);
+    cnx_dir_unlink(r, 1);
+    free(r);
+}
+
+
+cnx_dir_room_t *
+cnx_dir_member_first(const cnx_dir_member_t *m)
+{
+    return m->rooms;
+}
+
+
+cnx_dir_room_t *
+cnx_dir_room_next(const cnx_dir_room_t *r, const cnx_dir_member_t *m)
+{
+    if (r->member[0] == m) {
+        return r->next[0];
+    }
+
+    return r->member[1] == m ? r->next[1] : NULL;
+}
