@@ -66,6 +66,9 @@ void cnx_hkdf_noise(uint8_t out1[32], uint8_t out2[32], uint8_t *out3,
 typedef struct cnx_aead cnx_aead_t;
 
 cnx_aead_t *cnx_aead_new(const uint8_t key[32]);
+/* The same with an explicit backend, "openssl" or "libsodium" (NULL: the
+ * one chosen at start); NULL if that backend is unavailable. */
+cnx_aead_t *cnx_aead_new_with(const uint8_t key[32], const char *backend);
 int cnx_aead_set_key(cnx_aead_t *a, const uint8_t key[32]);
 void cnx_aead_free(cnx_aead_t *a);          /* wipes the key */
 
@@ -87,12 +90,5 @@ int cnx_aead_open(cnx_aead_t *a, uint8_t *m, const uint8_t *c, size_t clen,
 void cnx_random(void *buf, size_t len);
 void cnx_memzero(void *buf, size_t len);
 int cnx_ct_compare(const void *a, const void *b, size_t len);
-
-/* Standard base64 with padding (libsodium's constant-time codec).
- * cnx_b64_encode returns the string length (NUL written) or -1;
- * cnx_b64_decode returns the decoded length or -1 on any invalid input. */
-#define CNX_B64_LEN(n) ((((n) + 2) / 3) * 4)
-int cnx_b64_encode(char *out, size_t outcap, const uint8_t *in, size_t len);
-int cnx_b64_decode(uint8_t *out, size_t outcap, const char *in, size_t len);
 
 #endif

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cnx_base64.h"
 #include "cnx_crypto.h"
 #include "cnx_noise.h"
 
@@ -94,7 +95,7 @@ typedef struct {
 
 /* Largest payload a session produces or accepts (with NUL). */
 #define CNX_SESSION_WIRE_MAX \
-    (CNX_B64_LEN(CNX_RECORD_HDR + CNX_RECORD_MAX + CNX_AEAD_TAGBYTES) + 1)
+    (CNX_BASE64_ENCODED_LEN(CNX_RECORD_HDR + CNX_RECORD_MAX + CNX_AEAD_TAGBYTES) + 1)
 
 /* cnx_session_recv() result bits (>= 0) ... */
 #define CNX_SESSION_REPLY        0x01  /* send reply (text DATA payload) */

@@ -1,0 +1,265 @@
+/* Unit tests of cnx_crypto: published vectors and misuse. */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnx_crypto.h"
+
+static size_t
+unhex(uint8_t *out, size_t cap, const char *hex)
+{
+    size_t  n = strlen(hex) / 2, i;
+    unsigned int v;
+
+    ck_assert_uint_le(n, cap);
+    for (i = 0; i < n; i++) {
+        ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (uint8_t) v;
+    }
+    return n;
+}
+
+static void
+assert_hex(const uint8_t *got, size_t len, const char *hex)
+{
+    uint8_t  want[256];
+
+    ck_assert_uint_eq(unhex(want, sizeof(want), hex), len);
+    ck_assert_mem_eq(got, want, len);
+}
+
+/* RFC 7748 section 6.1 */
+START_TEST(test_x25519_rfc7748)
+{
+    uint8_t  ask[32], bsk[32], apk[32], bpk[32], s1[32], s2[32];
+
+    ck_assert_int_eq(cnx_crypto_init(), 0);
+    unhex(ask, 32, "77076d0a7318a57d3c16c17251b26645"
+                   "df4c2f87ebc0992ab177fba51db92c2a");
+    unhex(bsk, 32, "5dab087e624a8a4b79e17f8b83800ee6"
+                   "6f3bb1292618b6fd1c2f8b27ff88e0eb");
+    ck_assert_int_eq(cnx_x25519_public(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_public(bpk, bsk), 0);
+    assert_hex(apk, 32, "8520f0098930a754748b7ddcb43ef75a"
+                        "0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    assert_hex(bpk, 32, "de9edb7d7b7dc1b4d35b61c2ece43537"
+                        "3f8343c85b78674dadfc7e146f882b4f");
+    ck_assert_int_eq(cnx_x25519_dh(s1, ask, bpk), 0);
+    ck_assert_int_eq(cnx_x25519_dh(s2, bsk, apk), 0);
+    assert_hex(s1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25"
+                       "e07e21c947d19e3376f09b3c1e161742");
+    ck_assert_mem_eq(s1, s2, 32);
+}
+END_TEST
+
+START_TEST(test_x25519_low_order_rejected)
+{
+    uint8_t  sk[32], pk[32], zero[32] = { 0 }, one[32] = { 1 }, s[32];
+
+    ck_assert_int_eq(cnx_x25519_keypair(pk, sk), 0);
+    memset(s, 0xaa, sizeof(s));
+    ck_assert_int_eq(cnx_x25519_dh(s, sk, zero), -1);
+    ck_assert_mem_eq(s, zero, 32);          /* wiped */
+    ck_assert_int_eq(cnx_x25519_dh(s, sk, one), -1);
+}
+END_TEST
+
+START_TEST(test_keypairs_differ)
+{
+    uint8_t  pk1[32], sk1[32], pk2[32], sk2[32], chk[32];
+
+    ck_assert_int_eq(cnx_x25519_keypair(pk1, sk1), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(pk2, sk2), 0);
+    ck_assert_int_ne(memcmp(sk1, sk2, 32), 0);
+    ck_assert_int_eq(cnx_x25519_public(chk, sk1), 0);
+    ck_assert_mem_eq(chk, pk1, 32);
+}
+END_TEST
+
+/* RFC 4231 test case 2; SHA-256("abc") from FIPS 180-2. */
+START_TEST(test_sha256_hmac)
+{
+    uint8_t  out[32];
+    const char *msg = "what do ya want for nothing?";
+
+    cnx_sha256(out, "abc", 3);
+    assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223"
+                        "b00361a396177a9cb410ff61f20015ad");
+    cnx_sha256_2(out, "a", 1, "bc", 2);
+    assert_hex(out, 32, "ba7816bf8f01cfea414140de5dae2223"
+                        "b00361a396177a9cb410ff61f20015ad");
+    cnx_hmac_sha256(out, (const uint8_t *) "Jefe", 4, msg, strlen(msg));
+    assert_hex(out, 32, "5bdcc146bf60754e6a042426089575c7"
+                        "5a003f089d2739839dec58b964ec3843");
+}
+END_TEST
+
+/* RFC 5869 test cases 1 and 3 (empty salt and info). */
+START_TEST(test_hkdf_rfc5869)
+{
+    uint8_t  ikm[22], salt[13], info[10], okm[42];
+    size_t   i;
+
+    memset(ikm, 0x0b, sizeof(ikm));
+    for (i = 0; i < sizeof(salt); i++) {
+        salt[i] = (uint8_t) i;
+    }
+    for (i = 0; i < sizeof(info); i++) {
+        info[i] = (uint8_t) (0xf0 + i);
+    }
+    ck_assert_int_eq(cnx_hkdf_sha256(okm, 42, salt, 13, ikm, 22, info, 10), 0);
+    assert_hex(okm, 42, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db0"
+                        "2d56ecc4c5bf34007208d5b887185865");
+    ck_assert_int_eq(cnx_hkdf_sha256(okm, 42, NULL, 0, ikm, 22, "", 0), 0);
+    assert_hex(okm, 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec345"
+                        "4e5f3c738d2d9d201395faa4b61a96c8");
+    ck_assert_int_eq(cnx_hkdf_sha256(okm, 255 * 32 + 1, NULL, 0, ikm, 22,
+                                     "", 0), -1);
+}
+END_TEST
+
+/* Noise HKDF equals RFC 5869 with salt = ck, empty info, split in 32s. */
+START_TEST(test_hkdf_noise_matches_rfc)
+{
+    uint8_t  ck[32], ikm[32], o1[32], o2[32], o3[32], ref[96];
+
+    cnx_random(ck, 32);
+    cnx_random(ikm, 32);
+    cnx_hkdf_noise(o1, o2, o3, ck, ikm, 32);
+    ck_assert_int_eq(cnx_hkdf_sha256(ref, 96, ck, 32, ikm, 32, NULL, 0), 0);
+    ck_assert_mem_eq(o1, ref, 32);
+    ck_assert_mem_eq(o2, ref + 32, 32);
+    ck_assert_mem_eq(o3, ref + 64, 32);
+    cnx_hkdf_noise(o1, o2, NULL, ck, NULL, 0);
+    ck_assert_int_eq(cnx_hkdf_sha256(ref, 64, ck, 32, NULL, 0, NULL, 0), 0);
+    ck_assert_mem_eq(o1, ref, 32);
+    ck_assert_mem_eq(o2, ref + 32, 32);
+}
+END_TEST
+
+/* McGrew and Viega, "The Galois/Counter Mode of Operation", test case 16,
+ * run on every available backend. */
+static const char *backends[] = { "openssl", "libsodium" };
+
+START_TEST(test_aead_gcm_vector)
+{
+    uint8_t  key[32], iv[12], ad[20], m[60], c[76], back[60], tag[16];
+    cnx_aead_t *a;
+
+    unhex(key, 32, "feffe9928665731c6d6a8f9467308308"
+                   "feffe9928665731c6d6a8f9467308308");
+    unhex(iv, 12, "cafebabefacedbaddecaf888");
+    unhex(ad, 20, "feedfacedeadbeeffeedfacedeadbeefabaddad2");
+    unhex(m, 60, "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d"
+                 "8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657"
+                 "ba637b39");
+    a = cnx_aead_new_with(key, backends[_i]);
+    if (a == NULL) {
+        ck_assert_str_eq(backends[_i], "libsodium");    /* no AES-NI */
+        return;
+    }
+    ck_assert_int_eq(cnx_aead_seal(a, c, m, 60, iv, ad, 20), 0);
+    assert_hex(c, 76, "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2"
+                      "bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba"
+                      "7a0abcc9f66276fc6ece0f4e1768cddf8853bb2d551b");
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 76, iv, ad, 20), 0);
+    ck_assert_mem_eq(back, m, 60);
+
+    /* Tampering anywhere fails: ciphertext, tag, nonce, AAD, length. */
+    c[3] ^= 1;
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 76, iv, ad, 20), -1);
+    c[3] ^= 1;
+    c[70] ^= 0x80;
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 76, iv, ad, 20), -1);
+    c[70] ^= 0x80;
+    iv[11] ^= 1;
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 76, iv, ad, 20), -1);
+    iv[11] ^= 1;
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 76, iv, ad, 19), -1);
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 75, iv, ad, 20), -1);
+    ck_assert_int_eq(cnx_aead_open(a, back, c, 15, iv, ad, 20), -1);
+
+    /* Detached, in place. */
+    memcpy(back, m, 60);
+    ck_assert_int_eq(cnx_aead_seal_detached(a, back, tag, back, 60, iv, ad,
+                                            20), 0);
+    ck_assert_mem_eq(back, c, 60);
+    ck_assert_mem_eq(tag, c + 60, 16);
+    ck_assert_int_eq(cnx_aead_open_detached(a, back, back, 60, tag, iv, ad,
+                                            20), 0);
+    ck_assert_mem_eq(back, m, 60);
+    cnx_aead_free(a);
+}
+END_TEST
+
+START_TEST(test_aead_backends_interoperate)
+{
+    uint8_t     key[32], iv[12], m[1000], c[1016], back[1000];
+    cnx_aead_t *o, *s;
+
+    cnx_random(key, 32);
+    cnx_random(iv, 12);
+    cnx_random(m, sizeof(m));
+    o = cnx_aead_new_with(key, "openssl");
+    s = cnx_aead_new_with(key, "libsodium");
+    ck_assert_ptr_nonnull(o);
+    if (s == NULL) {
+        cnx_aead_free(o);
+        return;
+    }
+    ck_assert_int_eq(cnx_aead_seal(o, c, m, sizeof(m), iv, NULL, 0), 0);
+    ck_assert_int_eq(cnx_aead_open(s, back, c, sizeof(c), iv, NULL, 0), 0);
+    ck_assert_mem_eq(back, m, sizeof(m));
+    ck_assert_int_eq(cnx_aead_seal(s, c, m, 0, iv, m, 5), 0);
+    ck_assert_int_eq(cnx_aead_open(o, back, c, 16, iv, m, 5), 0);
+    ck_assert_int_eq(cnx_aead_open(o, back, c, 16, iv, m, 4), -1);
+    cnx_aead_free(o);
+    cnx_aead_free(s);
+    ck_assert_ptr_nonnull(cnx_crypto_aead_backend());
+    ck_assert(strcmp(cnx_crypto_aead_backend(), "openssl") == 0
+              || strcmp(cnx_crypto_aead_backend(), "libsodium") == 0);
+    ck_assert_ptr_null(cnx_aead_new_with(key, "rot13"));
+}
+END_TEST
+
+START_TEST(test_ct_compare)
+{
+    uint8_t  a[32], b[32];
+
+    cnx_random(a, 32);
+    memcpy(b, a, 32);
+    ck_assert_int_eq(cnx_ct_compare(a, b, 32), 0);
+    b[31] ^= 1;
+    ck_assert_int_eq(cnx_ct_compare(a, b, 32), -1);
+    cnx_memzero(a, 32);
+    memset(b, 0, 32);
+    ck_assert_mem_eq(a, b, 32);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite   *s = suite_create("crypto");
+    TCase   *tc = tcase_create("core");
+    SRunner *sr;
+    int      failed;
+
+    tcase_add_test(tc, test_x25519_rfc7748);
+    tcase_add_test(tc, test_x25519_low_order_rejected);
+    tcase_add_test(tc, test_keypairs_differ);
+    tcase_add_test(tc, test_sha256_hmac);
+    tcase_add_test(tc, test_hkdf_rfc5869);
+    tcase_add_test(tc, test_hkdf_noise_matches_rfc);
+    tcase_add_loop_test(tc, test_aead_gcm_vector, 0, 2);
+    tcase_add_test(tc, test_aead_backends_interoperate);
+    tcase_add_test(tc, test_ct_compare);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
