@@ -1,0 +1,157 @@
+/*
+ * clawnexus-wg sync IFACE: make the interface carry every named peer of
+ * IFACE (add the missing ones, update the changed ones).  Peers without a
+ * name are never touched and the peer list is never replaced as a whole.
+ * Also the wg-quick hook, which is sync plus the hosts block.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "subcommands.h"
+
+int
+wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
+{
+	struct wg_names db;
+	struct wg_device dev, req;
+	size_t i, added = 0, updated = 0, same = 0;
+	int ret = -1;
+
+	if (ctx_load_names(ctx, &db) < 0)
+		return -1;
+	wg_device_init(&req, ifname);
+	/* every entry must be usable before anything is sent */
+	for (i = 0; i < db.n; i++) {
+		struct wg_peer *p;
+
+		if (strcmp(db.v[i].iface, ifname))
+			continue;
+		if (!(p = wg_device_add_peer(&req)) ||
+		    wg_name_to_peer(&db.v[i], p) < 0) {
+			if (p)
+				req.npeers--;
+			goto out;
+		}
+	}
+	if (ctx_get_device(ctx, ifname, &dev) < 0)
+		goto out;
+	/* keep only what differs; a new peer gets everything */
+	for (i = 0; i < req.npeers;) {
+		struct wg_peer *want = &req.peers[i];
+		struct wg_peer *live = wg_device_find_peer(&dev,
+							   want->public_key);
+
+		if (!live) {
+			added++;
+			i++;
+		} else if (!wg_peer_matches(want, live)) {
+			updated++;
+			i++;
+		} else {
+			same++;
+			wg_peer_clear(want);
+			memmove(want, want + 1,
+				(req.npeers - i - 1) * sizeof(*want));
+			req.npeers--;
+		}
+	}
+	if (req.npeers && ctx_set_device(ctx, &req) < 0)
+		goto out_dev;
+	if (!quiet)
+		printf("%s: %zu added, %zu updated, %zu unchanged\n", ifname,
+		       added, updated, same);
+	ret = 0;
+out_dev:
+	wg_device_clear(&dev);
+out:
+	wg_device_clear(&req);
+	wg_names_clear(&db);
+	return ret;
+}
+
+static void
+sync_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [--names FILE] [--backend netlink|uapi] sync IFACE\n"
+		"\n"
+		"Adds the named peers of IFACE that the interface lacks and\n"
+		"updates those that differ from the names file.  Other peers are\n"
+		"left alone.\n",
+		prog_name);
+}
+
+int
+cmd_sync(struct wg_ctx *ctx, int argc, char **argv)
+{
+	if (argc >= 2 && wg_is_help(argv[1])) {
+		sync_usage(stdout);
+		return WG_EXIT_OK;
+	}
+	if (argc != 2) {
+		wg_err("sync: needs IFACE");
+		sync_usage(stderr);
+		return WG_EXIT_USAGE;
+	}
+	if (!wg_ifname_valid(argv[1])) {
+		wg_err("bad interface name '%s'", argv[1]);
+		return WG_EXIT_USAGE;
+	}
+	return wg_do_sync(ctx, argv[1], 0) < 0 ? WG_EXIT_FAIL : WG_EXIT_OK;
+}
+
+static void
+hook_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [--names FILE] hook up|down IFACE [--file HOSTS]\n"
+		"\n"
+		"For wg-quick:  PostUp = clawnexus-wg hook up %%i\n"
+		"               PreDown = clawnexus-wg hook down %%i\n"
+		"up: sync IFACE, then write its block into the hosts file.\n"
+		"down: remove the block; problems are warnings and the exit\n"
+		"status stays 0 so that wg-quick can finish.\n",
+		prog_name);
+}
+
+int
+cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
+{
+	const char *file = "/etc/hosts", *dir, *ifname;
+
+	if (argc >= 2 && wg_is_help(argv[1])) {
+		hook_usage(stdout);
+		return WG_EXIT_OK;
+	}
+	if (argc == 5 && !strcmp(argv[3], "--file"))
+		file = argv[4];
+	else if (argc == 4 && !strncmp(argv[3], "--file=", 7))
+		file = argv[3] + 7;
+	else if (argc != 3) {
+		wg_err("hook: needs up|down IFACE [--file HOSTS]");
+		hook_usage(stderr);
+		return WG_EXIT_USAGE;
+	}
+	dir = argv[1];
+	ifname = argv[2];
+	if (!wg_ifname_valid(ifname)) {
+		wg_err("bad interface name '%s'", ifname);
+		return strcmp(dir, "down") ? WG_EXIT_USAGE : WG_EXIT_OK;
+	}
+	if (!strcmp(dir, "up")) {
+		if (wg_do_sync(ctx, ifname, 0) < 0)
+			return WG_EXIT_FAIL;
+		if (wg_do_hosts(ctx, ifname, file, 0) < 0)
+			return WG_EXIT_FAIL;
+		return WG_EXIT_OK;
+	}
+	if (!strcmp(dir, "down")) {
+		if (wg_do_hosts(ctx, ifname, file, 1) < 0)
+			wg_warn("hook down %s: the hosts block in %s was not "
+				"removed", ifname, file);
+		return WG_EXIT_OK;
+	}
+	wg_err("hook: expected 'up' or 'down', got '%s'", dir);
+	return WG_EXIT_USAGE;
+}

@@ -1,0 +1,547 @@
+/*
+ * clawnexus-wg: names file parser and atomic writer.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "names.h"
+
+void
+wg_names_init(struct wg_names *db)
+{
+	memset(db, 0, sizeof(*db));
+}
+
+void
+wg_name_clear(struct wg_name *e)
+{
+	wg_peer_clear(&e->peer);
+	free(e->endpoint);
+	free(e->psk_file);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+wg_names_clear(struct wg_names *db)
+{
+	size_t i;
+
+	for (i = 0; i < db->n; i++)
+		wg_name_clear(&db->v[i]);
+	free(db->v);
+	memset(db, 0, sizeof(*db));
+}
+
+static int
+seterr(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && cap) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+struct wg_name *
+wg_names_find(struct wg_names *db, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < db->n; i++)
+		if (!strcmp(db->v[i].name, name))
+			return &db->v[i];
+	return NULL;
+}
+
+struct wg_name *
+wg_names_find_key(struct wg_names *db, const char *iface,
+		  const uint8_t key[WG_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < db->n; i++)
+		if (!strcmp(db->v[i].iface, iface) &&
+		    wg_key_equal(db->v[i].peer.public_key, key))
+			return &db->v[i];
+	return NULL;
+}
+
+int
+wg_names_put(struct wg_names *db, struct wg_name *e)
+{
+	struct wg_name *old = wg_names_find(db, e->name);
+
+	if (old) {
+		wg_name_clear(old);
+		*old = *e;
+		memset(e, 0, sizeof(*e));
+		return 0;
+	}
+	if (db->n == db->cap) {
+		size_t cap = db->cap ? db->cap * 2 : 8;
+		struct wg_name *v = realloc(db->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		db->v = v;
+		db->cap = cap;
+	}
+	db->v[db->n++] = *e;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
+int
+wg_names_remove(struct wg_names *db, const char *name)
+{
+	struct wg_name *e = wg_names_find(db, name);
+	size_t i;
+
+	if (!e)
+		return -ENOENT;
+	i = (size_t)(e - db->v);
+	wg_name_clear(e);
+	memmove(&db->v[i], &db->v[i + 1], (db->n - i - 1) * sizeof(*e));
+	db->n--;
+	return 0;
+}
+
+const struct wg_allowedip *
+wg_name_address(const struct wg_name *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->peer.nips; i++)
+		if (wg_allowedip_is_host(&e->peer.ips[i]))
+			return &e->peer.ips[i];
+	return NULL;
+}
+
+static int
+path_ok(const char *s)
+{
+	if (!*s || *s != '/')
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+int
+wg_name_check(const struct wg_name *e, char *err, size_t cap)
+{
+	if (!wg_ifname_valid(e->iface))
+		return seterr(err, cap, "bad interface name '%s'", e->iface);
+	if (!wg_name_valid(e->name))
+		return seterr(err, cap, "bad name '%s' (1-63 of a-z 0-9 -, "
+			      "no leading or trailing -)", e->name);
+	if (wg_key_is_zero(e->peer.public_key))
+		return seterr(err, cap, "name '%s' has no key", e->name);
+	if (e->endpoint && !wg_endpoint_syntax_ok(e->endpoint))
+		return seterr(err, cap, "bad endpoint '%s' (HOST:PORT or "
+			      "[IPv6]:PORT)", e->endpoint);
+	if (e->psk_file && !path_ok(e->psk_file))
+		return seterr(err, cap, "bad psk-file '%s' (an absolute path "
+			      "without spaces)", e->psk_file);
+	return 0;
+}
+
+/* One peer line: NAME key=... [allowed-ips=...] [endpoint=...] ... */
+static int
+parse_peer(struct wg_name *e, char *line, char *err, size_t cap)
+{
+	char *tok, *save = NULL, *val;
+	int have_key = 0;
+
+	tok = strtok_r(line, " \t", &save);
+	if (strlen(tok) > WG_NAME_MAX || !wg_name_valid(tok))
+		return seterr(err, cap, "bad name '%.70s' (1-63 of a-z 0-9 -, "
+			      "no leading or trailing -)", tok);
+	strcpy(e->name, tok);
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		val = strchr(tok, '=');
+		if (!val)
+			return seterr(err, cap, "expected key=value, got "
+				      "'%.70s'", tok);
+		*val++ = '\0';
+		if (!strcmp(tok, "key")) {
+			if (have_key ||
+			    wg_key_from_base64(e->peer.public_key, val) < 0)
+				return seterr(err, cap, "bad key for '%s' (44 "
+					      "base64 characters)", e->name);
+			have_key = 1;
+		} else if (!strcmp(tok, "allowed-ips")) {
+			const char *bad = "";
+			size_t badlen = 0;
+
+			if (e->peer.nips ||
+			    wg_allowedips_parse_list(&e->peer, val, &bad,
+						     &badlen) < 0)
+				return seterr(err, cap, "bad allowed IP "
+					      "'%.*s' for '%s'", (int)badlen,
+					      bad, e->name);
+		} else if (!strcmp(tok, "endpoint")) {
+			if (e->endpoint || !wg_endpoint_syntax_ok(val))
+				return seterr(err, cap, "bad endpoint '%.70s' "
+					      "for '%s'", val, e->name);
+			if (!(e->endpoint = strdup(val)))
+				return -ENOMEM;
+		} else if (!strcmp(tok, "keepalive")) {
+			if ((e->peer.flags & WGPEER_HAS_KEEPALIVE) ||
+			    wg_parse_u16(val, &e->peer.keepalive) < 0)
+				return seterr(err, cap, "bad keepalive '%.70s' "
+					      "for '%s' (0-65535)", val,
+					      e->name);
+			e->peer.flags |= WGPEER_HAS_KEEPALIVE;
+		} else if (!strcmp(tok, "psk-file")) {
+			if (e->psk_file || !path_ok(val))
+				return seterr(err, cap, "bad psk-file '%.70s' "
+					      "for '%s'", val, e->name);
+			if (!(e->psk_file = strdup(val)))
+				return -ENOMEM;
+		} else {
+			return seterr(err, cap, "unknown field '%.40s'", tok);
+		}
+	}
+	if (!have_key)
+		return seterr(err, cap, "name '%s' has no key=", e->name);
+	return 0;
+}
+
+int
+wg_names_parse(struct wg_names *db, const char *buf, size_t len,
+	       char *err, size_t cap)
+{
+	char iface[WG_IFNAME_MAX + 1] = "", line[WG_NAMES_MAX_LINE];
+	char lerr[256];
+	size_t pos = 0, lineno = 0, n;
+	struct wg_name e;
+	int r;
+
+	wg_names_init(db);
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		char *s, *end;
+
+		n = nl ? (size_t)(nl - buf - pos) : len - pos;
+		lineno++;
+		if (n >= sizeof(line)) {
+			r = seterr(err, cap, "line %zu: longer than %d bytes",
+				   lineno, WG_NAMES_MAX_LINE - 1);
+			goto fail;
+		}
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		if (memchr(line, '\0', n)) {
+			r = seterr(err, cap, "line %zu: NUL byte", lineno);
+			goto fail;
+		}
+		s = line;
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		end = s + strlen(s);
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+				   end[-1] == '\r'))
+			*--end = '\0';
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (*s == '[') {
+			if (end[-1] != ']' || end - s - 2 > WG_IFNAME_MAX ||
+			    end - s < 3) {
+				r = seterr(err, cap, "line %zu: bad section "
+					   "'%.40s' (expected [INTERFACE])",
+					   lineno, s);
+				goto fail;
+			}
+			memcpy(iface, s + 1, (size_t)(end - s - 2));
+			iface[end - s - 2] = '\0';
+			if (!wg_ifname_valid(iface)) {
+				r = seterr(err, cap, "line %zu: bad interface "
+					   "name '%s'", lineno, iface);
+				goto fail;
+			}
+			continue;
+		}
+		if (!iface[0]) {
+			r = seterr(err, cap, "line %zu: peer before any "
+				   "[INTERFACE] section", lineno);
+			goto fail;
+		}
+		memset(&e, 0, sizeof(e));
+		strcpy(e.iface, iface);
+		r = parse_peer(&e, s, lerr, sizeof(lerr));
+		if (r == 0 && wg_names_find(db, e.name))
+			r = seterr(lerr, sizeof(lerr), "duplicate name '%s'",
+				   e.name);
+		if (r == 0 && wg_names_find_key(db, iface, e.peer.public_key))
+			r = seterr(lerr, sizeof(lerr), "the key of '%s' is "
+				   "already named '%s' on %s", e.name,
+				   wg_names_find_key(db, iface,
+						     e.peer.public_key)->name,
+				   iface);
+		if (r == 0)
+			r = wg_names_put(db, &e);
+		if (r < 0) {
+			wg_name_clear(&e);
+			if (r == -EINVAL)
+				seterr(err, cap, "line %zu: %s", lineno, lerr);
+			else
+				seterr(err, cap, "line %zu: out of memory",
+				       lineno);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	wg_names_clear(db);
+	return r;
+}
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)n + 1;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+int
+wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
+{
+	struct strbuf b = { NULL, 0, 0, 0 };
+	char key[WG_KEY_B64_LEN + 1], ip[INET6_ADDRSTRLEN + 8];
+	size_t i, j, k;
+
+	b.cap = 256;
+	if (!(b.p = malloc(b.cap)))
+		return -ENOMEM;
+	b.p[0] = '\0';
+	sb_printf(&b, "# clawnexus-wg names: one peer per line under "
+		  "[INTERFACE].\n# Fields: key= allowed-ips= endpoint= "
+		  "keepalive= psk-file=  (see clawnexus-wg(1))\n");
+	/* group by interface, in order of first appearance */
+	for (i = 0; i < db->n; i++) {
+		for (k = 0; k < i; k++)
+			if (!strcmp(db->v[k].iface, db->v[i].iface))
+				break;
+		if (k < i)
+			continue;
+		sb_printf(&b, "\n[%s]\n", db->v[i].iface);
+		for (k = i; k < db->n; k++) {
+			const struct wg_name *e = &db->v[k];
+
+			if (strcmp(e->iface, db->v[i].iface))
+				continue;
+			wg_key_to_base64(key, e->peer.public_key);
+			sb_printf(&b, "%s key=%s", e->name, key);
+			for (j = 0; j < e->peer.nips; j++) {
+				wg_allowedip_format(ip, sizeof(ip),
+						    &e->peer.ips[j]);
+				sb_printf(&b, "%s%s", j ? "," :
+					  " allowed-ips=", ip);
+			}
+			if (e->endpoint)
+				sb_printf(&b, " endpoint=%s", e->endpoint);
+			if (e->peer.flags & WGPEER_HAS_KEEPALIVE)
+				sb_printf(&b, " keepalive=%u",
+					  e->peer.keepalive);
+			if (e->psk_file)
+				sb_printf(&b, " psk-file=%s", e->psk_file);
+			sb_printf(&b, "\n");
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*outlen = b.len;
+	return 0;
+}
+
+int
+wg_names_load(struct wg_names *db, const char *path, char *err, size_t cap)
+{
+	struct stat st;
+	char *buf;
+	ssize_t r;
+	size_t len = 0;
+	int fd, ret;
+
+	wg_names_init(db);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		ret = -errno;
+		snprintf(err, cap, "cannot read names file %s: %s", path,
+			 strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > 16 * 1024 * 1024) {
+		close(fd);
+		snprintf(err, cap, "names file %s is not a regular file of "
+			 "at most 16 MiB", path);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < (size_t)st.st_size) {
+		r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	{
+		char lerr[300];
+
+		ret = wg_names_parse(db, buf, len, lerr, sizeof(lerr));
+		if (ret < 0)
+			snprintf(err, cap, "%s: %s", path, lerr);
+	}
+	free(buf);
+	return ret;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+wg_write_atomic(const char *path, const char *buf, size_t len,
+		unsigned int mode, int fallback_in_place)
+{
+	char *tmp, *dcopy;
+	int fd, r = 0;
+	size_t n = strlen(path);
+
+	tmp = malloc(n + 16);
+	dcopy = strdup(path);
+	if (!tmp || !dcopy) {
+		free(tmp);
+		free(dcopy);
+		return -ENOMEM;
+	}
+	snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0 || (r = write_all(fd, buf, len)) < 0 ||
+	    fsync(fd) < 0) {
+		if (!r)
+			r = -errno;
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		r = -errno;
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+		/* a bind-mounted file (containers) cannot be renamed over */
+		if (fallback_in_place && (r == -EBUSY || r == -EXDEV)) {
+			fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+			if (fd < 0) {
+				r = -errno;
+				goto out;
+			}
+			r = write_all(fd, buf, len);
+			if (!r && fsync(fd) < 0)
+				r = -errno;
+			close(fd);
+		}
+		goto out;
+	}
+	fd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+out:
+	free(tmp);
+	free(dcopy);
+	return r;
+}
+
+int
+wg_names_save(const struct wg_names *db, const char *path)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	r = wg_names_format(db, &buf, &len);
+	if (r < 0)
+		return r;
+	r = wg_write_atomic(path, buf, len, 0600, 0);
+	free(buf);
+	return r;
+}

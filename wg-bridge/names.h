@@ -1,0 +1,74 @@
+/*
+ * clawnexus-wg: the names file, one ClawNexus name per WireGuard peer.
+ *
+ *   # comment
+ *   [wg0]
+ *   office key=BASE64 allowed-ips=10.0.0.2/32,fd00::2/128 \
+ *          endpoint=HOST:PORT keepalive=25 psk-file=/etc/clawnexus/office.psk
+ *
+ * (one line per peer; the backslash above is only for this comment).
+ * The format is described in docs/wg-bridge.md.
+ */
+
+#ifndef CLAWNEXUS_WG_NAMES_H
+#define CLAWNEXUS_WG_NAMES_H
+
+#include "wg.h"
+
+#define WG_NAMES_DEFAULT	"/etc/clawnexus/wg-names.conf"
+#define WG_NAMES_MAX_LINE	8192
+
+struct wg_name {
+	char iface[WG_IFNAME_MAX + 1];
+	char name[WG_NAME_MAX + 1];
+	struct wg_peer peer;	/* public key, allowed IPs, keepalive */
+	char *endpoint;		/* HOST:PORT as written, or NULL */
+	char *psk_file;		/* path, or NULL */
+};
+
+struct wg_names {
+	struct wg_name *v;
+	size_t n;
+	size_t cap;
+};
+
+void wg_names_init(struct wg_names *db);
+void wg_names_clear(struct wg_names *db);
+void wg_name_clear(struct wg_name *e);
+
+/*
+ * Parse a whole names file from a buffer.  0 on success; -EINVAL with
+ * "line N: what" in err on the first bad line (nothing is kept then).
+ */
+int wg_names_parse(struct wg_names *db, const char *buf, size_t len,
+		   char *err, size_t errcap);
+
+/* Render the database in the canonical format (malloc'ed, NUL-ended). */
+int wg_names_format(const struct wg_names *db, char **out, size_t *outlen);
+
+/* Load a file (a missing file is an empty database). */
+int wg_names_load(struct wg_names *db, const char *path, char *err,
+		  size_t errcap);
+
+/* Write atomically: temp file in the same folder, mode 0600, fsync,
+ * rename, fsync of the folder.  Returns 0 or -errno. */
+int wg_names_save(const struct wg_names *db, const char *path);
+
+struct wg_name *wg_names_find(struct wg_names *db, const char *name);
+struct wg_name *wg_names_find_key(struct wg_names *db, const char *iface,
+				  const uint8_t key[WG_KEY_LEN]);
+/* Append (takes ownership of e's allocations) or replace in place. */
+int wg_names_put(struct wg_names *db, struct wg_name *e);
+int wg_names_remove(struct wg_names *db, const char *name);
+
+/* Validate one entry the way the parser does: 0 or -EINVAL with a reason. */
+int wg_name_check(const struct wg_name *e, char *err, size_t errcap);
+
+/* The address resolve prints: the first single-host allowed IP. */
+const struct wg_allowedip *wg_name_address(const struct wg_name *e);
+
+/* Write buf to path atomically with the given mode (used for hosts too). */
+int wg_write_atomic(const char *path, const char *buf, size_t len,
+		    unsigned int mode, int fallback_in_place);
+
+#endif
