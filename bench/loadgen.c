@@ -42,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +130,7 @@ typedef struct {
     unsigned load_pairs;
     char     prefix[32];
     int      verbose;
+    char    *lat_out;          /* pair mode: samples, one per line (us) */
 } lg_conf_t;
 
 struct lg_thread_s {
@@ -684,11 +686,6 @@ on_joined(lg_conn_t *c, const char *room, size_t room_len)
             a->joined_a = t;
         } else {
             a->joined_b = t;
-        }
-        /* JOINED goes to the initiator first */
-        if (!c->initiator && a->joined_a == 0) {
-            lg_error(c->th, "%s: acceptor got JOINED before the initiator",
-                     c->claw_id);
         }
         pair_latency_check(a);
         if (c->state != ST_JOINED) {
@@ -1427,6 +1424,8 @@ usage(FILE *f)
 "  --pids P[,P...]             relay processes: CPU and RSS from /proc\n"
 "  --prefix S                  claw_id prefix (default lg<pid>)\n"
 "  --verbose                   print every error\n"
+"  --lat-out FILE              pair mode: write every sample (microseconds)\n"
+
 "Prints one line of key=value results; exit 0 only if all checks pass.\n");
 }
 
@@ -1451,6 +1450,105 @@ read_secret(const char *path)
     }
     cf.secret_len = n;
     return 0;
+}
+
+static int
+local_port(int fd)
+{
+    struct sockaddr_in sa;
+    socklen_t l = sizeof(sa);
+
+    if (fd < 0 || getsockname(fd, (struct sockaddr *) &sa, &l) < 0) {
+        return 0;
+    }
+    return ntohs(sa.sin_port);
+}
+
+/*
+ * Which relay process (of --pids) holds the far end of each of our
+ * sockets: the relay-side socket's remote port is our local port, and
+ * /proc/net/tcp maps socket inodes to ports.  Returns the number of pairs
+ * whose two sockets live in different processes, or -1 if unknown.
+ */
+static long
+cross_pairs(lg_thread_t *th, int nth)
+{
+    static signed char owner[65536];
+    unsigned long *inode_port;
+    char line[512], path[340], link[64];
+    unsigned long ino, rport, lport, st;
+    size_t nmap = 0, cap = 1 << 16;
+    long cross = 0, known = 0;
+    unsigned k;
+    int i;
+    FILE *f;
+
+    if (cf.npids < 2) {
+        return -1;
+    }
+    inode_port = malloc(2 * cap * sizeof(unsigned long));
+    f = fopen("/proc/net/tcp", "r");
+    if (inode_port == NULL || f == NULL) {
+        free(inode_port);
+        if (f) fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) && nmap < cap) {
+        if (sscanf(line, " %*d: %*x:%lx %*x:%lx %lx %*x:%*x %*x:%*x %*x"
+                   " %*u %*u %lu", &lport, &rport, &st, &ino) == 4
+            && (int) lport == cf.port && ino != 0)
+        {
+            inode_port[2 * nmap] = ino;
+            inode_port[2 * nmap + 1] = rport;
+            nmap++;
+        }
+    }
+    fclose(f);
+    memset(owner, -1, sizeof(owner));
+    for (i = 0; i < cf.npids; i++) {
+        char dpath[64];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(dpath, sizeof(dpath), "/proc/%d/fd", (int) cf.pids[i]);
+        d = opendir(dpath);
+        if (d == NULL) {
+            continue;
+        }
+        while ((de = readdir(d)) != NULL) {
+            ssize_t n;
+
+            snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+            n = readlink(path, link, sizeof(link) - 1);
+            if (n <= 0) {
+                continue;
+            }
+            link[n] = '\0';
+            if (sscanf(link, "socket:[%lu]", &ino) != 1) {
+                continue;
+            }
+            for (size_t m = 0; m < nmap; m++) {
+                if (inode_port[2 * m] == ino) {
+                    owner[inode_port[2 * m + 1] & 0xffff] = (signed char) i;
+                    break;
+                }
+            }
+        }
+        closedir(d);
+    }
+    free(inode_port);
+    for (i = 0; i < nth; i++) {
+        for (k = 0; k < th[i].npairs; k++) {
+            int a = local_port(th[i].conns[2 * k].fd);
+            int b = local_port(th[i].conns[2 * k + 1].fd);
+
+            if (a && b && owner[a] >= 0 && owner[b] >= 0) {
+                known++;
+                cross += owner[a] != owner[b];
+            }
+        }
+    }
+    return known ? cross : -1;
 }
 
 static int
@@ -1480,9 +1578,11 @@ main(int argc, char **argv)
         { "count", 1, NULL, 'c' }, { "sink-port", 1, NULL, 'S' },
         { "pids", 1, NULL, 'x' }, { "prefix", 1, NULL, 'f' },
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
+        { "lat-out", 1, NULL, 'L' },
         { NULL, 0, NULL, 0 }
     };
     lg_thread_t th[2];
+    long xpairs;
     int nth = 1, o, i, rc = 0;
     unsigned total_pairs;
     double t0 = 0, t1 = 0, cpu0 = 0, cpu1 = 0, wall;
@@ -1530,6 +1630,7 @@ main(int argc, char **argv)
         case 'S': cf.sink_port = atoi(optarg); break;
         case 'f': snprintf(cf.prefix, sizeof(cf.prefix), "%s", optarg); break;
         case 'v': cf.verbose = 1; break;
+        case 'L': cf.lat_out = optarg; break;
         case 'x':
             for (p = optarg; *p && cf.npids < LG_MAX_PIDS; ) {
                 cf.pids[cf.npids++] = (pid_t) strtol(p, &p, 10);
@@ -1682,6 +1783,7 @@ stop:
     for (i = 0; i < nth; i++) {
         pthread_join(th[i].tid, NULL);
     }
+    xpairs = (cf.mode == MODE_MSGS) ? cross_pairs(th, nth) : -1;
     for (i = 0; i < nth; i++) {
         unsigned k;
 
@@ -1719,14 +1821,25 @@ stop:
 
         printf(" wall=%.3f relay_cpu=%.3f msgs=%" PRIu64 " bytes=%" PRIu64
                " msgs_per_s=%.0f msgs_per_cpu_s=%.0f bytes_per_cpu_s=%.0f"
-               " relay_rss_kb=%ld",
+               " relay_rss_kb=%ld cross_pairs=%ld",
                wall, cpu, msgs, bytes, wall > 0 ? msgs / wall : 0,
-               cpu > 0 ? msgs / cpu : 0, cpu > 0 ? bytes / cpu : 0, rss1);
+               cpu > 0 ? msgs / cpu : 0, cpu > 0 ? bytes / cpu : 0, rss1, xpairs);
     } else if (cf.mode == MODE_PAIR) {
         double *v = th[0].lat;
         unsigned n = th[0].nlat;
 
         qsort(v, n, sizeof(double), cmp_double);
+        if (cf.lat_out != NULL) {
+            FILE *f = fopen(cf.lat_out, "w");
+            unsigned k;
+
+            for (k = 0; f != NULL && k < n; k++) {
+                fprintf(f, "%.2f\n", v[k] * 1e6);
+            }
+            if (f != NULL) {
+                fclose(f);
+            }
+        }
         printf(" load_pairs=%u samples=%u p50_us=%.1f p99_us=%.1f"
                " p999_us=%.1f max_us=%.1f pairings_per_cpu_s=%.0f",
                cf.load_pairs, n, pct(v, n, 0.5) * 1e6, pct(v, n, 0.99) * 1e6,

@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Turn bench/run.sh's raw lines into results.md and gnuplot data files.
+
+usage: report.py RESULTS_DIR   (reads raw.txt and env.txt there)
+
+Every figure is the median of the runs of one configuration; the spread is
+given as min-max.  Only runs whose generator checks passed (ok=1,
+errors=0) are counted; failed runs are listed at the end.
+"""
+
+import glob
+import os
+import statistics
+import sys
+
+
+def parse(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            d = {}
+            for tok in line.split():
+                if '=' in tok:
+                    k, v = tok.split('=', 1)
+                    d[k] = v
+            if d:
+                d['_line'] = line.strip()
+                rows.append(d)
+    return rows
+
+
+def num(d, k):
+    try:
+        return float(d.get(k, 'nan'))
+    except ValueError:
+        return float('nan')
+
+
+def good(d):
+    return d.get('ok') == '1' and d.get('errors') == '0'
+
+
+def select(rows, **kw):
+    out = []
+    for d in rows:
+        if all(d.get(k) == str(v) for k, v in kw.items()):
+            out.append(d)
+    return out
+
+
+def med(rows, key):
+    vals = [num(d, key) for d in rows if good(d)]
+    vals = [v for v in vals if v == v]
+    if not vals:
+        return None
+    return (statistics.median(vals), min(vals), max(vals), len(vals))
+
+
+def fmt_count(x):
+    if x is None:
+        return 'n/a'
+    if x >= 1e9:
+        return '%.2f G' % (x / 1e9)
+    if x >= 1e6:
+        return '%.2f M' % (x / 1e6)
+    if x >= 1e3:
+        return '%.1f k' % (x / 1e3)
+    return '%.0f' % x
+
+
+def cell(m, scale=1.0, f=fmt_count, unit=''):
+    if m is None:
+        return 'n/a'
+    v, lo, hi, n = m
+    return '%s%s (%s-%s, n=%d)' % (f(v * scale), unit, f(lo * scale),
+                                  f(hi * scale), n)
+
+
+def main():
+    outdir = sys.argv[1]
+    rows = parse(os.path.join(outdir, 'raw.txt'))
+    env = {}
+    with open(os.path.join(outdir, 'env.txt')) as f:
+        for line in f:
+            if '=' in line:
+                k, v = line.rstrip('\n').split('=', 1)
+                env[k] = v
+    md = []
+    w = md.append
+    w('# ClawNexus relay benchmarks')
+    w('')
+    w('One full run of `bench/run.sh` (%s runs per configuration, %s s '
+      'measured per run).' % (env.get('runs'), env.get('duration')))
+    w('')
+    w('| | |')
+    w('|---|---|')
+    for k in ('date', 'host_cpu', 'ncpu', 'kernel', 'nginx', 'node', 'ws',
+              'pinning', 'loadavg_start', 'loadavg_end'):
+        w('| %s | %s |' % (k, env.get(k, '')))
+    w('')
+    try:
+        busy = float(env.get('loadavg_start', '0').split()[0]) > 0.5 or \
+            float(env.get('loadavg_end', '0').split()[0]) > 2.5
+    except ValueError:
+        busy = False
+    if busy:
+        w('**This machine was busy during the run** (shared with other '
+          'builds; see the load averages above).  Throughput is therefore '
+          'given per relay CPU-second (utime+stime of the relay processes '
+          'from /proc/PID/stat over the measured interval), which does not '
+          'depend on how much CPU the relay got; wall-clock rates and '
+          'latencies are affected by the load.')
+        w('')
+    mod_ok = env.get('module_ok') == '1'
+    if not mod_ok:
+        w('**The nginx module relay was not measured**: %s.  Only the '
+          'baselines are in the tables below.' %
+          env.get('module_smoke_error', 'it did not pass the smoke run'))
+        w('')
+
+    # ---------------------------------------------------------------- targets
+    targets = []
+    node200 = med(select(rows, test='msgs', relay='node', path='json',
+                         size=200), 'msgs_per_cpu_s')
+    mod200 = med(select(rows, test='msgs', relay='module', path='json',
+                        size=200), 'msgs_per_cpu_s')
+    if node200 and mod200:
+        ratio = mod200[0] / node200[0]
+        targets.append(('JSON DATA 200 B, msgs per relay CPU-s vs Node ws',
+                        '>= 10x', '%s vs %s' % (fmt_count(mod200[0]),
+                                                fmt_count(node200[0])),
+                        '%.1fx' % ratio, ratio >= 10))
+    else:
+        targets.append(('JSON DATA 200 B, msgs per relay CPU-s vs Node ws',
+                        '>= 10x', 'not measured', '', None))
+    bulk = med(select(rows, test='bulk', relay='module', path='binary'),
+               'bytes_per_cpu_s')
+    targets.append(('binary DATA 64 KiB, payload bytes per relay CPU-s',
+                    '>= 1.5 GB', '%.2f GB' % (bulk[0] / 1e9) if bulk
+                    else 'not measured',
+                    '%.2fx' % (bulk[0] / 1.5e9) if bulk else '',
+                    (bulk[0] >= 1.5e9) if bulk else None))
+    p99 = med(select(rows, test='pair', relay='module', load='idle'),
+              'p99_us')
+    targets.append(('pairing JOIN -> both JOINED, p99 (idle relay)',
+                    '< 1 ms', '%.0f us' % p99[0] if p99 else 'not measured',
+                    '%.2fx' % (1000.0 / p99[0]) if p99 else '',
+                    (p99[0] < 1000) if p99 else None))
+    for what, key, limit in (('memory per idle registered socket (10k)',
+                              'per_socket_kb', 16),
+                             ('memory per active room (10k sockets)',
+                              'per_room_kb', 64)):
+        m = med(select(rows, test='idle', relay='module', count=10000), key)
+        targets.append((what, '<= %d KiB' % limit,
+                        '%.1f KiB' % m[0] if m else 'not measured',
+                        '%.2fx' % (limit / m[0]) if m and m[0] > 0 else '',
+                        (m[0] <= limit) if m else None))
+    hs = med(select(rows, test='session'), 'handshakes_per_s')
+    targets.append(('session v2 handshakes per second per core', '>= 10k',
+                    fmt_count(hs[0]) if hs else 'not measured',
+                    '%.2fx' % (hs[0] / 1e4) if hs else '',
+                    (hs[0] >= 1e4) if hs else None))
+    for rec in (1024, 16384):
+        a = med(select(rows, test='session'), 'aead_ratio_%d' % rec)
+        targets.append(('session AEAD vs OpenSSL EVP AES-256-GCM, %d B'
+                        ' records' % rec, '>= 95%',
+                        '%.0f%%' % (a[0] * 100) if a else 'not measured',
+                        '%.2fx' % (a[0] / 0.95) if a else '',
+                        (a[0] >= 0.95) if a else None))
+    w('## Targets')
+    w('')
+    w('| target | goal | measured (median) | ratio to goal | met |')
+    w('|---|---|---|---|---|')
+    for t in targets:
+        met = {True: 'yes', False: '**no**', None: 'not measured'}[t[4]]
+        w('| %s | %s | %s | %s | %s |' % (t[0], t[1], t[2], t[3], met))
+    w('')
+
+    # --------------------------------------------------------------- messages
+    relays = [r for r in ('module', 'node') if select(rows, relay=r)]
+    w('## 1. Relayed DATA messages per relay CPU-second')
+    w('')
+    w('20 pairs, both directions, at most 32 messages in flight per '
+      'direction; every message checked (room, sequence, length, content). '
+      'Median (min-max) of the runs.  Wall rate = messages delivered per '
+      'second of wall time.')
+    w('')
+    w('| payload | path | relay | msgs per relay CPU-s | msgs/s (wall) |')
+    w('|---|---|---|---|---|')
+    with open(os.path.join(outdir, 'msgs.dat'), 'w') as dat:
+        dat.write('payload ' + ' '.join('%s-json %s-binary' % (r, r)
+                                        for r in relays) + '\n')
+        for size in (64, 200, 4096):
+            vals = []
+            for path in ('json', 'binary'):
+                for r in relays:
+                    sel = select(rows, test='msgs', relay=r, path=path,
+                                 size=size)
+                    m = med(sel, 'msgs_per_cpu_s')
+                    ws = med(sel, 'msgs_per_s')
+                    w('| %d B | %s | %s | %s | %s |' % (size, path, r,
+                                                        cell(m), cell(ws)))
+            for r in relays:
+                for path in ('json', 'binary'):
+                    m = med(select(rows, test='msgs', relay=r, path=path,
+                                   size=size), 'msgs_per_cpu_s')
+                    vals.append('%.0f' % m[0] if m else '0')
+            dat.write('"%d B" %s\n' % (size, ' '.join(vals)))
+    w('')
+    w('![messages per CPU-second](msgs.png)')
+    w('')
+
+    # ------------------------------------------------------------------- bulk
+    w('## 2. Bulk: 64 KiB messages, payload bytes per relay CPU-second')
+    w('')
+    w('4 pairs, both directions, 8 messages in flight per direction.  '
+      '`proxy` is stock nginx `proxy_pass` (stream, default 16k buffer) to '
+      'a sink in the generator: raw TCP bytes, no WebSocket, no routing '
+      '(the ceiling for moving bytes through nginx).')
+    w('')
+    w('| relay | path | GB per relay CPU-s | GB/s (wall) |')
+    w('|---|---|---|---|')
+    gb = lambda x: '%.2f' % x
+    with open(os.path.join(outdir, 'bulk.dat'), 'w') as dat:
+        for r in ('module', 'node', 'proxy'):
+            for path in (('binary', 'json') if r != 'proxy' else ('raw',)):
+                sel = select(rows, test='bulk', relay=r)
+                if r != 'proxy':
+                    sel = select(sel, path=path)
+                if not sel:
+                    continue
+                m = med(sel, 'bytes_per_cpu_s')
+                wall = med([dict(d, bps=str(num(d, 'bytes') /
+                                             max(num(d, 'wall'), 1e-9)))
+                            for d in sel], 'bps')
+                w('| %s | %s | %s | %s |' % (r, path,
+                                             cell(m, 1e-9, gb),
+                                             cell(wall, 1e-9, gb)))
+                if m:
+                    dat.write('"%s %s" %.3f\n' % (r, path, m[0] / 1e9))
+    w('')
+    w('![bulk bytes per CPU-second](bulk.png)')
+    w('')
+
+    # ---------------------------------------------------------------- pairing
+    w('## 3. Pairing latency: JOIN sent -> both JOINED received')
+    w('')
+    w('Measured by the generator (client side, includes its own event loop). '
+      'One pairing outstanding at a time; each pair pairs 4 times.  '
+      '"busy": meanwhile 10 other pairs exchange 200 B JSON DATA as fast as '
+      'the relay allows.  Median over runs of each run\'s percentile, in '
+      'microseconds.')
+    w('')
+    w('| relay | load | samples/run | p50 us | p99 us | p99.9 us | max us |')
+    w('|---|---|---|---|---|---|---|')
+    us = lambda x: '%.0f' % x
+    for r in relays:
+        for load in ('idle', 'busy'):
+            sel = select(rows, test='pair', relay=r, load=load)
+            if not sel:
+                continue
+            s = med(sel, 'samples')
+            w('| %s | %s | %s | %s | %s | %s | %s |' % (
+                r, load, us(s[0]) if s else 'n/a',
+                cell(med(sel, 'p50_us'), 1, us),
+                cell(med(sel, 'p99_us'), 1, us),
+                cell(med(sel, 'p999_us'), 1, us),
+                cell(med(sel, 'max_us'), 1, us)))
+    latdir = os.path.join(outdir, 'latency')
+    for f in glob.glob(os.path.join(outdir, 'cdf-*.dat')):
+        os.remove(f)
+    for r in relays:
+        for load in ('idle', 'busy'):
+            samples = []
+            for f in glob.glob(os.path.join(latdir, 'lat-%s-%s-*.txt' %
+                                            (r, load))):
+                with open(f) as fh:
+                    samples += [float(x) for x in fh if x.strip()]
+            samples.sort()
+            if samples:
+                with open(os.path.join(outdir, 'cdf-%s-%s.dat' % (r, load)),
+                          'w') as dat:
+                    n = len(samples)
+                    for i, v in enumerate(samples):
+                        dat.write('%.2f %.5f\n' % (v, (i + 1) / n))
+    w('')
+    w('![pairing latency CDF](pairing.png)')
+    w('')
+
+    # ----------------------------------------------------------------- memory
+    w('## 4. Memory: relay RSS growth')
+    w('')
+    w('A fresh relay process for each count.  Sockets connect and REGISTER '
+      '(RSS sampled 0.5 s after the last REGISTERED); then they pair into '
+      'rooms (count/2) that each carry one 64 B message both ways (sampled '
+      'again).  Per socket = growth / sockets; per room = further growth / '
+      'rooms (the sockets\' own memory is not included).  VmRSS from '
+      '/proc/PID/status, summed over the relay processes.')
+    w('')
+    w('| relay | sockets | base RSS MiB | per idle socket KiB | '
+      'per active room KiB |')
+    w('|---|---|---|---|---|')
+    with open(os.path.join(outdir, 'memory.dat'), 'w') as dat:
+        for r in relays:
+            for count in (1000, 10000):
+                sel = select(rows, test='idle', relay=r, count=count)
+                if not sel:
+                    continue
+                base = med(sel, 'rss_base_kb')
+                ps = med(sel, 'per_socket_kb')
+                pr = med(sel, 'per_room_kb')
+                w('| %s | %d | %s | %s | %s |' % (
+                    r, count, '%.1f' % (base[0] / 1024) if base else 'n/a',
+                    '%.2f' % ps[0] if ps else 'n/a',
+                    '%.2f' % pr[0] if pr else 'n/a'))
+                if ps and pr:
+                    dat.write('"%s %dk" %.2f %.2f\n' % (r, count // 1000,
+                                                        ps[0], pr[0]))
+    w('')
+    w('![memory per socket and per room](memory.png)')
+    w('')
+
+    # ---------------------------------------------------------------- workers
+    wk = select(rows, test='workers')
+    if wk:
+        w('## 5. Scaling with worker_processes')
+        w('')
+        w('JSON 200 B, 40 pairs, `listen ... reuseport`, nothing pinned '
+          '(generator and workers share the 2 CPUs, so wall rates cannot '
+          'scale past the machine).  Cross-worker pairs: pairs whose two '
+          'sockets sit in different workers, found from /proc (socket '
+          'inodes of each worker vs the generator\'s ports).')
+        w('')
+        w('| workers | msgs per relay CPU-s | msgs/s (wall) | '
+          'cross-worker pairs |')
+        w('|---|---|---|---|')
+        with open(os.path.join(outdir, 'workers.dat'), 'w') as dat:
+            for n in (1, 2, 4):
+                sel = select(wk, workers=n)
+                if not sel:
+                    continue
+                m = med(sel, 'msgs_per_cpu_s')
+                ws = med(sel, 'msgs_per_s')
+                xp = med(sel, 'cross_pairs')
+                pr = med(sel, 'pairs')
+                w('| %d | %s | %s | %s |' % (
+                    n, cell(m), cell(ws),
+                    ('%.0f of %.0f' % (xp[0], pr[0])) if xp and xp[0] >= 0
+                    else 'n/a (one worker)'))
+                if m and ws:
+                    dat.write('%d %.0f %.0f\n' % (n, m[0], ws[0]))
+        w('')
+        w('![workers](workers.png)')
+        w('')
+
+    # ---------------------------------------------------------------- session
+    ss = select(rows, test='session')
+    if ss:
+        w('## 6. Session layer')
+        w('')
+        w('| metric | median (min-max) |')
+        w('|---|---|')
+        keys = sorted({k for d in ss for k in d
+                       if k not in ('test', 'run', 'ok', 'errors', '_line')})
+        for k in keys:
+            m = med(ss, k)
+            if m:
+                w('| %s | %s |' % (k, cell(m, 1, lambda x: '%.4g' % x)))
+        w('')
+    else:
+        w('## 6. Session layer')
+        w('')
+        w('Not measured in this run (no `bench/cnx-session-bench`).')
+        w('')
+
+    # --------------------------------------------------------------- failures
+    bad = [d for d in rows if not good(d)]
+    w('## Failed runs')
+    w('')
+    if not bad:
+        w('None: every run passed the generator\'s delivery checks (each '
+          'DATA received once, in order, intact).')
+    else:
+        w('Runs whose checks failed are excluded from the medians above:')
+        w('')
+        for d in bad:
+            w('- `%s`' % d['_line'][:300])
+    w('')
+    w('Raw generator lines: [raw.txt](raw.txt); environment: '
+      '[env.txt](env.txt).')
+    with open(os.path.join(outdir, 'results.md'), 'w') as f:
+        f.write('\n'.join(md) + '\n')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,388 @@
+#!/bin/bash
+# Benchmark suite: measures the nginx relay module and its baselines with
+# the same load generator in one run, then writes bench/results/results.md
+# and PNG plots.  See bench/README.md.
+#
+#   bench/run.sh [--quick] [--runs N] [--only LIST] [--out DIR]
+#
+# LIST is a comma list of: msgs,bulk,pair,idle,workers,session (default
+# all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
+# and the generator to CPU 0 (when there are two CPUs); CPU time is read
+# from /proc/PID/stat of the relay processes around each measured interval.
+set -u
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+quick=0
+runs=5
+only=all
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) quick=1; runs=2 ;;
+    --runs) runs=$2; shift ;;
+    --only) only=$2; shift ;;
+    --out) BENCH_OUT=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+src=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${abs_top_builddir:-$src}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+NGINX_MODULES=${NGINX_MODULES:-/usr/lib/nginx/modules}
+CNX_MODULE=${CNX_MODULE:-$build/nginx-module/ngx_stream_clawnexus_module.so}
+out=${BENCH_OUT:-}
+[ -n "$out" ] || out=$src/bench/results
+LOADGEN=$build/bench/cnx-loadgen
+SESSION_BENCH=$build/bench/cnx-session-bench
+NODE_RELAY=$src/bench/baselines/node-relay.js
+export NODE_PATH=$src/tests/node/node_modules
+
+if [ $quick = 1 ]; then dur=1; else dur=2; fi
+
+want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- build what is missing ------------------------------------------------
+if [ ! -x "$LOADGEN" ]; then
+    make -C "$build" bench/cnx-loadgen >&2 || die "cannot build $LOADGEN"
+fi
+if want session && [ ! -x "$SESSION_BENCH" ]; then
+    make -C "$build" bench/cnx-session-bench >&2 2>/dev/null ||
+        log "session benchmark not built (session layer missing?)"
+fi
+command -v node >/dev/null || die "needs node (for the baseline relay)"
+[ -f "$NODE_PATH/ws/package.json" ] || die "needs ws in $NODE_PATH"
+
+# --- scratch, processes, cleanup -----------------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cnx-bench.XXXXXXXX")
+pids_to_kill=()
+nginx_prefixes=()
+cleanup() {
+    local p d i
+    for p in "${pids_to_kill[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for d in "${nginx_prefixes[@]}"; do
+        nginx_stop "$d"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+    PIN_RELAY="taskset -c 1"
+    PIN_GEN="taskset -c 0"
+else
+    PIN_RELAY=""
+    PIN_GEN=""
+fi
+
+# The HS256 secret shared by relays and generator (no trailing newline).
+head -c 32 /dev/urandom | base64 | tr -d '\n=' > "$tmp/secret"
+chmod 600 "$tmp/secret"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    local i
+    for (( i=0; i<200; i++ )); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# node_start VAR_PID VAR_PORT: the Node baseline relay, pinned.
+node_start() {
+    local port pid
+    port=$(free_port)
+    $PIN_RELAY node "$NODE_RELAY" --port "$port" --secret-file "$tmp/secret" \
+        > "$tmp/node-$port.log" 2>&1 &
+    pid=$!
+    pids_to_kill+=("$pid")
+    wait_port "$port" || die "node relay did not listen (see log)"
+    printf -v "$1" '%s' "$pid"
+    printf -v "$2" '%s' "$port"
+}
+
+node_stop() {
+    local p keep=()
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    for p in "${pids_to_kill[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    pids_to_kill=("${keep[@]}")
+}
+
+# nginx_start DIR WORKERS KIND(relay|proxy) PORT [SINK]: stock nginx.
+nginx_start() {
+    local dir=$1 workers=$2 kind=$3 port=$4 sink=${5:-} pin=$PIN_RELAY
+    local reuse="" i
+    mkdir -p "$dir/logs"
+    [ "$workers" -gt 1 ] && { reuse=" reuseport"; pin=""; }
+    {
+        echo "load_module $NGINX_MODULES/ngx_stream_module.so;"
+        [ "$kind" = relay ] && echo "load_module $CNX_MODULE;"
+        echo "worker_processes $workers;"
+        echo "worker_rlimit_nofile 65536;"
+        echo "events { worker_connections 32768; }"
+        echo "stream {"
+        echo "  server {"
+        echo "    listen 127.0.0.1:$port$reuse;"
+        if [ "$kind" = relay ]; then
+            echo "    clawnexus_relay;"
+            echo "    clawnexus_jwt_secret_file $tmp/secret;"
+            [ -n "${BENCH_RELAY_DIRECTIVES:-}" ] && echo "    $BENCH_RELAY_DIRECTIVES"
+        else
+            echo "    proxy_pass 127.0.0.1:$sink;"
+        fi
+        echo "  }"
+        echo "}"
+    } > "$dir/nginx.conf"
+    $pin "$NGINX_BIN" -p "$dir" -c nginx.conf -e "$dir/logs/error.log" \
+        -g "pid $dir/nginx.pid; error_log $dir/logs/error.log warn;" \
+        > "$dir/logs/startup.log" 2>&1 || return 1
+    nginx_prefixes+=("$dir")
+    for (( i=0; i<100; i++ )); do
+        [ -s "$dir/nginx.pid" ] && break
+        sleep 0.05
+    done
+    [ -s "$dir/nginx.pid" ] || return 1
+    # the workers: children of the master we started
+    for (( i=0; i<100; i++ )); do
+        [ "$(pgrep -P "$(cat "$dir/nginx.pid")" | wc -l)" -ge "$workers" ] && break
+        sleep 0.05
+    done
+    return 0
+}
+
+nginx_workers() {
+    pgrep -P "$(cat "$1/nginx.pid")" | paste -sd, -
+}
+
+nginx_stop() {
+    local dir=$1 pid i
+    pid=$(cat "$dir/nginx.pid" 2>/dev/null) || return 0
+    [ -n "$pid" ] || return 0
+    kill -QUIT "$pid" 2>/dev/null || return 0
+    for (( i=0; i<100; i++ )); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+    rm -f "$dir/nginx.pid"
+}
+
+# run LABEL LOADGEN-ARGS...: one generator run; its line goes to raw.txt.
+raw=$tmp/raw.txt
+: > "$raw"
+run() {
+    local label=$1 line rc
+    shift
+    line=$($PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" "$@" 2>"$tmp/lg.err")
+    rc=$?
+    if [ $rc -ne 0 ] || [ -z "$line" ]; then
+        log "FAILED $label: $(head -3 "$tmp/lg.err" | tr '\n' ' ')"
+        line="${line:-mode=? errors=1}"
+        printf '%s ok=0 %s err="%s"\n' "$label" "$line" \
+            "$(head -1 "$tmp/lg.err" | tr -d '"')" >> "$raw"
+        return 1
+    fi
+    printf '%s ok=1 %s\n' "$label" "$line" >> "$raw"
+    log "$label: $line"
+}
+
+# --- environment -----------------------------------------------------------
+mkdir -p "$out"
+{
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host_cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "ncpu=$ncpu"
+    echo "kernel=$(uname -r)"
+    echo "nginx=$("$NGINX_BIN" -v 2>&1 | sed 's/.*: //')"
+    echo "node=$(node --version)"
+    echo "ws=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$NODE_PATH/ws/package.json")"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "runs=$runs"
+    echo "duration=$dur"
+    echo "pinning=${PIN_RELAY:+relay on CPU 1, generator on CPU 0}"
+} > "$tmp/env.txt"
+
+# --- relays ----------------------------------------------------------------
+node_start NODE_PID NODE_PORT
+log "node relay pid $NODE_PID port $NODE_PORT"
+
+MOD_OK=0
+if [ -f "$CNX_MODULE" ] && [ -x "$NGINX_BIN" ]; then
+    MOD_PORT=$(free_port)
+    if nginx_start "$tmp/ngx1" 1 relay "$MOD_PORT"; then
+        MOD_PIDS=$(nginx_workers "$tmp/ngx1")
+        # smoke: one pair, both paths, must pass the generator's checks
+        if wait_port "$MOD_PORT" &&
+           $PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --port "$MOD_PORT" \
+               --pairs 2 --duration 0.3 >/dev/null 2>"$tmp/smoke.err" &&
+           $PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --port "$MOD_PORT" \
+               --pairs 2 --duration 0.3 --path binary >/dev/null 2>>"$tmp/smoke.err"
+        then
+            MOD_OK=1
+            log "nginx module relay workers $MOD_PIDS port $MOD_PORT"
+        else
+            log "nginx module relay fails the smoke run: $(head -2 "$tmp/smoke.err" | tr '\n' ' ')"
+            echo "module_smoke_error=$(head -1 "$tmp/smoke.err")" >> "$tmp/env.txt"
+        fi
+    else
+        log "nginx with the module did not start: $(cat "$tmp/ngx1/logs/startup.log" 2>/dev/null | head -2)"
+        echo "module_smoke_error=nginx did not start with the module" >> "$tmp/env.txt"
+    fi
+else
+    echo "module_smoke_error=module not built" >> "$tmp/env.txt"
+fi
+echo "module_ok=$MOD_OK" >> "$tmp/env.txt"
+
+# relays[] = "name port pids" for the comparisons
+relays=("node $NODE_PORT $NODE_PID")
+[ $MOD_OK = 1 ] && relays+=("module $MOD_PORT $MOD_PIDS")
+
+# 1. messages per relay CPU-second
+if want msgs; then
+    for (( r=1; r<=runs; r++ )); do
+        for size in 64 200 4096; do
+            for path in json binary; do
+                for rel in "${relays[@]}"; do
+                    set -- $rel
+                    run "test=msgs relay=$1 run=$r" --mode msgs --port "$2" \
+                        --pids "$3" --path "$path" --size "$size" \
+                        --pairs 20 --window 32 --duration "$dur"
+                done
+            done
+        done
+    done
+fi
+
+# 2. bulk: 64 KiB messages; and nginx proxy_pass as the byte-moving ceiling
+if want bulk; then
+    SINK_PORT=$(free_port)
+    PROXY_PORT=$(free_port)
+    PROXY_OK=0
+    if nginx_start "$tmp/proxy" 1 proxy "$PROXY_PORT" "$SINK_PORT"; then
+        PROXY_PIDS=$(nginx_workers "$tmp/proxy")
+        PROXY_OK=1
+    fi
+    for (( r=1; r<=runs; r++ )); do
+        for path in binary json; do
+            for rel in "${relays[@]}"; do
+                set -- $rel
+                run "test=bulk relay=$1 run=$r" --mode msgs --port "$2" \
+                    --pids "$3" --path "$path" --size 65536 --pairs 4 \
+                    --window 8 --duration "$dur"
+            done
+        done
+        if [ $PROXY_OK = 1 ]; then
+            run "test=bulk relay=proxy run=$r" --mode raw --port "$PROXY_PORT" \
+                --sink-port "$SINK_PORT" --pids "$PROXY_PIDS" --size 65536 \
+                --pairs 4 --window 8 --duration "$dur"
+        fi
+    done
+    [ $PROXY_OK = 1 ] && nginx_stop "$tmp/proxy"
+fi
+
+# 3. pairing latency, idle relay and under load (10 pairs of 200 B DATA)
+if want pair; then
+    if [ $quick = 1 ]; then np=125; else np=250; fi
+    for (( r=1; r<=runs; r++ )); do
+        for rel in "${relays[@]}"; do
+            set -- $rel
+            run "test=pair relay=$1 load=idle run=$r" --mode pair --port "$2" \
+                --pids "$3" --pairs "$np" --joins 4 \
+                --lat-out "$tmp/lat-$1-idle-$r.txt"
+            run "test=pair relay=$1 load=busy run=$r" --mode pair --port "$2" \
+                --pids "$3" --pairs "$np" --joins 4 --load-pairs 10 \
+                --lat-out "$tmp/lat-$1-busy-$r.txt"
+        done
+    done
+fi
+
+# 4. memory per idle socket and per room: fresh relay processes
+if want idle; then
+    node_stop "$NODE_PID"
+    for count in 1000 10000; do
+        node_start P PORT
+        run "test=idle relay=node count=$count run=1" --mode idle \
+            --port "$PORT" --pids "$P" --count "$count"
+        node_stop "$P"
+        if [ $MOD_OK = 1 ]; then
+            PORT=$(free_port)
+            if nginx_start "$tmp/ngx-idle-$count" 1 relay "$PORT"; then
+                wait_port "$PORT"
+                run "test=idle relay=module count=$count run=1" --mode idle \
+                    --port "$PORT" --pids "$(nginx_workers "$tmp/ngx-idle-$count")" \
+                    --count "$count"
+                nginx_stop "$tmp/ngx-idle-$count"
+            fi
+        fi
+    done
+fi
+
+# 5. scaling with worker_processes (the 2-core machine bounds this)
+if want workers && [ $MOD_OK = 1 ]; then
+    for w in 1 2 4; do
+        PORT=$(free_port)
+        nginx_start "$tmp/ngx-w$w" "$w" relay "$PORT" || continue
+        wait_port "$PORT"
+        WP=$(nginx_workers "$tmp/ngx-w$w")
+        for (( r=1; r<=runs; r++ )); do
+            # unpinned generator: the workers float over both CPUs
+            PIN_GEN_SAVE=$PIN_GEN; PIN_GEN=""
+            run "test=workers relay=module workers=$w run=$r" --mode msgs \
+                --port "$PORT" --pids "$WP" --path json --size 200 \
+                --pairs 40 --window 32 --duration "$dur"
+            PIN_GEN=$PIN_GEN_SAVE
+        done
+        nginx_stop "$tmp/ngx-w$w"
+    done
+fi
+
+# 6. session layer (v2 handshakes, AEAD vs OpenSSL EVP)
+if want session && [ -x "$SESSION_BENCH" ]; then
+    for (( r=1; r<=runs; r++ )); do
+        qarg=""
+        [ $quick = 1 ] && qarg=--quick
+        $PIN_GEN "$SESSION_BENCH" $qarg 2>"$tmp/sb.err" |
+            sed "s/^/test=session run=$r ok=1 /" >> "$raw" ||
+            log "session bench failed: $(head -1 "$tmp/sb.err")"
+    done
+fi
+
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp/env.txt"
+[ $MOD_OK = 1 ] && cat "$tmp/ngx1/logs/error.log" > "$tmp/module-error.log" 2>/dev/null
+
+# --- report ------------------------------------------------------------------
+cp "$raw" "$out/raw.txt"
+cp "$tmp/env.txt" "$out/env.txt"
+cat "$tmp"/lat-*.txt >/dev/null 2>&1 && {
+    mkdir -p "$out/latency"
+    rm -f "$out"/latency/*.txt
+    for f in "$tmp"/lat-*.txt; do
+        cp "$f" "$out/latency/"
+    done
+}
+python3 "$src/bench/report.py" "$out" || die "report failed"
+if command -v gnuplot >/dev/null; then
+    (cd "$out" && gnuplot "$src/bench/plots.gp") || log "gnuplot failed"
+else
+    log "gnuplot not found: no plots"
+fi
+log "results in $out/results.md"
