@@ -1,0 +1,48 @@
+#!/bin/bash
+# Backpressure: a receiver stops reading while the sender pushes 100 MB
+# through the relay; the relay's memory stays bounded, and every message
+# arrives once and in order when the receiver resumes.
+. "$abs_top_srcdir/tests/lib.sh"
+
+[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
+[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
+[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+PY=/usr/bin/python3
+"$PY" -c 'import websockets' 2>/dev/null ||
+    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+
+cnx_tmpdir dir
+port=$(cnx_free_port)
+secret="bp-secret-$$-$RANDOM$RANDOM"
+printf '%s' "$secret" > "$dir/relay.secret"
+chmod 600 "$dir/relay.secret"
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $NGINX_MODULES/ngx_stream_module.so;
+load_module $CNX_MODULE;
+worker_processes 1;
+events { worker_connections 64; }
+error_log logs/error.log info;
+stream {
+    server {
+        listen 127.0.0.1:$port;
+        clawnexus_relay;
+        clawnexus_jwt_secret_file relay.secret;
+        clawnexus_send_queue 1m;
+        clawnexus_max_message 128k;
+    }
+}
+CONF
+
+cnx_nginx_start "$dir"
+cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
+
+"$PY" "$abs_top_srcdir/tests/integration/relay_backpressure.py" 127.0.0.1 \
+    "$port" "$secret" "$(cnx_nginx_pid "$dir")" 1048576 > "$dir/py.out" 2>&1 ||
+    { cat "$dir/py.out" >&2; tail -20 "$dir/logs/error.log" >&2;
+      cnx_fail "backpressure checks failed"; }
+cat "$dir/py.out"
+
+cnx_nginx_stop "$dir"
+cnx_nginx_check_log "$dir"
+cnx_log "slow receiver: sender paused, memory bounded, nothing lost"

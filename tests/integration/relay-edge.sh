@@ -1,0 +1,64 @@
+#!/bin/bash
+# Protocol edge cases and bad input, driven by Debian's python3-websockets
+# and raw sockets: bad upgrades, 404, 426, unmasked frames, invalid UTF-8,
+# oversize messages, bad JSON and fields, refused tokens, DATA to foreign
+# rooms, REJECT, replacement of a name, the binary DATA extension; a pair
+# set up first must keep working through all of it.
+. "$abs_top_srcdir/tests/lib.sh"
+
+[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
+[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
+[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+PY=/usr/bin/python3
+"$PY" -c 'import websockets' 2>/dev/null ||
+    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+
+cnx_tmpdir dir
+port=$(cnx_free_port)
+small=$(cnx_free_port)
+secret="edge-secret-$$-$RANDOM$RANDOM"
+printf '%s' "$secret" > "$dir/relay.secret"
+chmod 600 "$dir/relay.secret"
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $NGINX_MODULES/ngx_stream_module.so;
+load_module $CNX_MODULE;
+worker_processes 1;
+events { worker_connections 256; }
+error_log logs/error.log info;
+stream {
+    clawnexus_jwt_secret_file relay.secret;
+    clawnexus_jwt_issuer edge-issuer.test;
+    server {
+        listen 127.0.0.1:$port;
+        clawnexus_relay;
+        clawnexus_max_message 128k;
+    }
+    server {
+        listen 127.0.0.1:$small;
+        clawnexus_relay;
+        clawnexus_max_message 1k;
+    }
+}
+CONF
+
+cnx_nginx_start "$dir"
+cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
+
+"$PY" "$abs_top_srcdir/tests/integration/relay_edge.py" 127.0.0.1 "$port" \
+    "$secret" edge-issuer.test "$small" 1024 > "$dir/py.out" 2>&1 ||
+    { cat "$dir/py.out" >&2; tail -40 "$dir/logs/error.log" >&2;
+      cnx_fail "edge case checks failed"; }
+cat "$dir/py.out"
+
+# client-caused problems are logged at info, never above
+grep -q '\[info\].*clawnexus: AUTH_FAILED' "$dir/logs/error.log" ||
+    cnx_fail "refused tokens were not logged at info"
+if grep -E '\[(error|crit|alert|emerg)\]' "$dir/logs/error.log" >&2; then
+    cnx_fail "client mistakes were logged above info"
+fi
+grep -q "$secret" "$dir/logs/error.log" && cnx_fail "the secret reached the log"
+
+cnx_nginx_stop "$dir"
+cnx_nginx_check_log "$dir"
+cnx_log "edge cases answered as the protocol says; other sockets unaffected"

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Reload and worker crash with relay sessions open.
+
+usage: relay_lifecycle.py HOST PORT SECRET MASTER_PID
+
+1. Two registered, paired sockets; `kill -HUP master` (nginx -s reload):
+   both get a close frame 1001, the old worker exits within seconds, and
+   new connections (same names) register and pair on the new worker.
+2. kill -9 of the worker with sessions open: the sockets see their
+   connection end, the master starts a new worker, and the same names
+   register again at once (no stale owner).
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import sys
+import time
+
+import websockets
+
+HOST, PORT, SECRET, MASTER = sys.argv[1:5]
+URL = f"ws://{HOST}:{PORT}/relay"
+MASTER = int(MASTER)
+TIMEOUT = 5
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def mint(sub, ttl=300):
+    now = int(time.time())
+    signing = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+               + "." + b64url(json.dumps({"sub": sub, "iat": now,
+                                          "exp": now + ttl}).encode()))
+    mac = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256)
+    return signing + "." + b64url(mac.digest())
+
+
+def ok(what):
+    print(f"ok - {what}", flush=True)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    ok(what)
+
+
+def workers():
+    """PIDs of the master's children (its workers)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == MASTER and fields[0] != "Z":
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def recv_json(ws):
+    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def client(claw_id):
+    ws = await websockets.connect(URL, compression=None)
+    await ws.send(json.dumps({"type": "REGISTER", "claw_id": claw_id,
+                              "auth_token": mint(claw_id)}))
+    msg = await recv_json(ws)
+    assert msg == {"type": "REGISTERED", "claw_id": claw_id}, msg
+    return ws
+
+
+async def pair(a, a_id, b, b_id):
+    await a.send(json.dumps({"type": "JOIN", "claw_id": a_id,
+                             "target_claw_id": b_id,
+                             "auth_token": mint(a_id)}))
+    inc = await recv_json(b)
+    room = inc["room_id"]
+    await b.send(json.dumps({"type": "ACCEPT", "room_id": room}))
+    assert (await recv_json(a))["type"] == "JOINED"
+    assert (await recv_json(b))["type"] == "JOINED"
+    await a.send(json.dumps({"type": "DATA", "room_id": room,
+                             "payload": "hello"}))
+    msg = await recv_json(b)
+    assert msg["payload"] == "hello", msg
+    return room
+
+
+async def wait_closed(ws):
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except websockets.ConnectionClosed:
+        pass
+    return ws.close_code
+
+
+async def main():
+    a = await client("life-a.id.claw")
+    b = await client("life-b.id.claw")
+    await pair(a, "life-a.id.claw", b, "life-b.id.claw")
+    old = workers()
+    expect(len(old) == 1, f"one worker before reload ({old})")
+
+    t0 = time.monotonic()
+    os.kill(MASTER, signal.SIGHUP)
+    codes = await asyncio.gather(wait_closed(a), wait_closed(b))
+    expect(codes == [1001, 1001], f"reload closes sessions with 1001 {codes}")
+
+    while alive(old[0]) and time.monotonic() - t0 < 10:
+        await asyncio.sleep(0.05)
+    expect(not alive(old[0]),
+           f"old worker exited {time.monotonic() - t0:.2f}s after reload")
+
+    a = await client("life-a.id.claw")
+    b = await client("life-b.id.claw")
+    await pair(a, "life-a.id.claw", b, "life-b.id.claw")
+    ok("same names register and pair after reload")
+
+    cur = workers()
+    expect(len(cur) == 1 and cur != old, f"a new worker serves ({cur})")
+    os.kill(cur[0], signal.SIGKILL)
+    codes = await asyncio.gather(wait_closed(a), wait_closed(b))
+    expect(all(c == 1006 for c in codes),
+           "sockets of a killed worker end (1006: no close frame)")
+
+    t0 = time.monotonic()
+    while True:
+        w = workers()
+        if w and w != cur:
+            break
+        if time.monotonic() - t0 > 10:
+            raise AssertionError("master did not start a new worker")
+        await asyncio.sleep(0.05)
+    for _ in range(100):
+        try:
+            a = await client("life-a.id.claw")
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    b = await client("life-b.id.claw")
+    await pair(b, "life-b.id.claw", a, "life-a.id.claw")
+    ok("after kill -9 the same names register and pair again")
+    await a.close()
+    await b.close()
+
+
+asyncio.run(main())
+print("relay lifecycle: all passed")
