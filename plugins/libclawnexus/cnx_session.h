@@ -36,7 +36,9 @@
 /* ---- records ---------------------------------------------------------- */
 
 #define CNX_RECORD_HDR      8
-#define CNX_RECORD_MAX      65535               /* body bytes per record */
+/* Body bytes per record: header + body + tag stay within the 65535-byte
+ * Noise message limit. */
+#define CNX_RECORD_MAX      (65535 - CNX_RECORD_HDR - 16)
 
 #define CNX_RECORD_TEXT     1   /* Layer-B JSON text, stream 0 */
 #define CNX_RECORD_STREAM   2   /* stream bytes */
@@ -96,6 +98,9 @@ typedef struct {
 /* Largest payload a session produces or accepts (with NUL). */
 #define CNX_SESSION_WIRE_MAX \
     (CNX_BASE64_ENCODED_LEN(CNX_RECORD_HDR + CNX_RECORD_MAX + CNX_AEAD_TAGBYTES) + 1)
+
+/* Room for any reply cnx_session_recv() writes (handshake messages). */
+#define CNX_SESSION_REPLY_MAX    512
 
 /* cnx_session_recv() result bits (>= 0) ... */
 #define CNX_SESSION_REPLY        0x01  /* send reply (text DATA payload) */
