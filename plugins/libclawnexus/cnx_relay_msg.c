@@ -1,0 +1,513 @@
+/*
+ * Relay protocol messages: parse (one pass over the members of the JSON
+ * object) and build (through the JSON builder, so every string is
+ * escaped).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cnx_base64.h"
+#include "cnx_json.h"
+#include "cnx_relay_msg.h"
+#include "cnx_utf8.h"
+
+/* Known fields, in the order of the table below. */
+enum {
+    F_TYPE = 0, F_CLAW_ID, F_TARGET, F_AUTH, F_ROOM, F_PAYLOAD, F_FROM,
+    F_FROM_PUBKEY, F_PEER, F_CODE, F_MESSAGE, F_BINARY, F_COUNT
+};
+
+static const struct {
+    const char  *name;
+    size_t       len;
+} cnx_relay_fields[F_COUNT] = {
+    { "type", 4 }, { "claw_id", 7 }, { "target_claw_id", 14 },
+    { "auth_token", 10 }, { "room_id", 7 }, { "payload", 7 },
+    { "from_claw_id", 12 }, { "from_pubkey", 11 }, { "peer_claw_id", 12 },
+    { "code", 4 }, { "message", 7 }, { "binary", 6 }
+};
+
+#define B(f)  (1u << (f))
+
+/* Required and optional fields per message type. */
+static const struct {
+    const char  *name;
+    unsigned     required;
+    unsigned     optional;
+} cnx_relay_types[] = {
+    [CNX_RELAY_UNKNOWN]    = { "UNKNOWN", 0, 0 },
+    [CNX_RELAY_REGISTER]   = { "REGISTER", B(F_CLAW_ID) | B(F_AUTH),
+                               B(F_BINARY) },
+    [CNX_RELAY_REGISTERED] = { "REGISTERED", B(F_CLAW_ID), B(F_BINARY) },
+    [CNX_RELAY_JOIN]       = { "JOIN", B(F_CLAW_ID) | B(F_TARGET) | B(F_AUTH),
+                               0 },
+    [CNX_RELAY_INCOMING]   = { "INCOMING", B(F_ROOM) | B(F_FROM),
+                               B(F_FROM_PUBKEY) },
+    [CNX_RELAY_ACCEPT]     = { "ACCEPT", B(F_ROOM), 0 },
+    [CNX_RELAY_REJECT]     = { "REJECT", B(F_ROOM), 0 },
+    [CNX_RELAY_JOINED]     = { "JOINED", B(F_ROOM), B(F_PEER) },
+    [CNX_RELAY_DATA]       = { "DATA", B(F_ROOM) | B(F_PAYLOAD), 0 },
+    [CNX_RELAY_PEER_LEFT]  = { "PEER_LEFT", B(F_ROOM), 0 },
+    [CNX_RELAY_PING]       = { "PING", 0, 0 },
+    [CNX_RELAY_PONG]       = { "PONG", 0, 0 },
+    [CNX_RELAY_ERROR]      = { "ERROR", B(F_CODE), B(F_MESSAGE) }
+};
+
+#define CNX_RELAY_NTYPES  (sizeof(cnx_relay_types) / sizeof(cnx_relay_types[0]))
+#define CNX_RELAY_NTOKS   128
+
+const char *
+cnx_relay_type_name(cnx_relay_type_t type)
+{
+    if ((unsigned) type >= CNX_RELAY_NTYPES) {
+        return "UNKNOWN";
+    }
+    return cnx_relay_types[type].name;
+}
+
+int
+cnx_relay_claw_id_valid(const char *s, size_t n)
+{
+    size_t  i;
+
+    if (s == NULL || n == 0 || n > CNX_RELAY_CLAW_ID_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+    return cnx_utf8_valid((const uint8_t *) s, n);
+}
+
+int
+cnx_relay_room_id_valid(const char *s, size_t n)
+{
+    size_t  i;
+    char    c;
+
+    if (s == NULL || n == 0 || n > CNX_RELAY_ROOM_ID_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+cnx_relay_room_id_new(char out[CNX_RELAY_ROOM_ID_NEW_LEN + 1])
+{
+    uint8_t  raw[16];
+
+    randombytes_buf(raw, sizeof(raw));
+    out[0] = 'r';
+    (void) cnx_base64url_encode(out + 1, CNX_RELAY_ROOM_ID_NEW_LEN, raw,
+                                sizeof(raw));
+}
+
+/* Decode a string field into out[cap] and check it with valid(). */
+static int
+cnx_relay_decode_id(const char *buf, const cnx_json_tok_t *t, char *out,
+    size_t cap, int (*valid)(const char *, size_t))
+{
+    size_t  n;
+
+    if (cnx_json_str_decode(buf, t, out, cap, &n) != 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    if (valid != NULL && !valid(out, n)) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int
+cnx_relay_msg_parse(const char *buf, size_t len, cnx_relay_msg_t *m)
+{
+    cnx_json_tok_t   t[CNX_RELAY_NTOKS];
+    int              at[F_COUNT];
+    unsigned         f, k, mem, want, dup = 0;
+    int              nt, i, v;
+    const cnx_json_tok_t *tok;
+    cnx_slice_t     *slot;
+
+    memset(m, 0, sizeof(*m));
+    m->type = CNX_RELAY_UNKNOWN;
+    m->binary = -1;
+
+    if (buf == NULL) {
+        return CNX_RELAY_EJSON;
+    }
+    nt = cnx_json_parse(buf, len, t, CNX_RELAY_NTOKS);
+    if (nt <= 0 || t[0].type != CNX_JSON_OBJECT) {
+        return CNX_RELAY_EJSON;
+    }
+
+    for (f = 0; f < F_COUNT; f++) {
+        at[f] = -1;
+    }
+    i = 1;
+    for (mem = 0; mem < t[0].size; mem++) {
+        for (f = 0; f < F_COUNT; f++) {
+            if (cnx_json_str_eq(buf, &t[i], cnx_relay_fields[f].name,
+                                cnx_relay_fields[f].len))
+            {
+                if (at[f] >= 0) {
+                    dup |= B(f);
+                } else {
+                    at[f] = i + 1;
+                }
+                break;
+            }
+        }
+        i = t[i + 1].next;
+    }
+
+    if (at[F_TYPE] < 0 || t[at[F_TYPE]].type != CNX_JSON_STRING) {
+        return CNX_RELAY_ETYPE;
+    }
+    for (k = 1; k < CNX_RELAY_NTYPES; k++) {
+        const char *name = cnx_relay_types[k].name;
+
+        if (cnx_json_str_eq(buf, &t[at[F_TYPE]], name, strlen(name))) {
+            break;
+        }
+    }
+    if (k == CNX_RELAY_NTYPES) {
+        return CNX_RELAY_ETYPE;
+    }
+    m->type = (cnx_relay_type_t) k;
+
+    want = cnx_relay_types[k].required | cnx_relay_types[k].optional;
+    if (dup & (want | B(F_TYPE))) {
+        return CNX_RELAY_EFIELD;
+    }
+    for (f = 1; f < F_COUNT; f++) {
+        if (!(want & B(f))) {
+            continue;
+        }
+        if (at[f] < 0) {
+            if (cnx_relay_types[k].required & B(f)) {
+                return CNX_RELAY_EFIELD;
+            }
+            continue;
+        }
+        tok = &t[at[f]];
+
+        if (f == F_BINARY) {
+            if (cnx_json_tok_bool(tok, &v) != 0) {
+                return CNX_RELAY_EFIELD;
+            }
+            m->binary = v;
+            continue;
+        }
+        if (tok->type != CNX_JSON_STRING) {
+            return CNX_RELAY_EFIELD;
+        }
+
+        switch (f) {
+        case F_CLAW_ID:      slot = &m->claw_id; break;
+        case F_TARGET:       slot = &m->target_claw_id; break;
+        case F_AUTH:         slot = &m->auth_token; break;
+        case F_ROOM:         slot = &m->room_id; break;
+        case F_PAYLOAD:      slot = &m->payload; break;
+        case F_FROM:         slot = &m->from_claw_id; break;
+        case F_FROM_PUBKEY:  slot = &m->from_pubkey; break;
+        case F_PEER:         slot = &m->peer_claw_id; break;
+        case F_CODE:         slot = &m->code; break;
+        default:             slot = &m->message; break;
+        }
+        *slot = cnx_json_tok_slice(buf, tok);
+
+        switch (f) {
+        case F_CLAW_ID:
+            i = cnx_relay_decode_id(buf, tok, m->claw_id_s,
+                                    sizeof(m->claw_id_s),
+                                    cnx_relay_claw_id_valid);
+            break;
+        case F_TARGET:
+            i = cnx_relay_decode_id(buf, tok, m->target_claw_id_s,
+                                    sizeof(m->target_claw_id_s),
+                                    cnx_relay_claw_id_valid);
+            break;
+        case F_FROM:
+            i = cnx_relay_decode_id(buf, tok, m->from_claw_id_s,
+                                    sizeof(m->from_claw_id_s),
+                                    cnx_relay_claw_id_valid);
+            break;
+        case F_PEER:
+            i = cnx_relay_decode_id(buf, tok, m->peer_claw_id_s,
+                                    sizeof(m->peer_claw_id_s),
+                                    cnx_relay_claw_id_valid);
+            break;
+        case F_ROOM:
+            i = cnx_relay_decode_id(buf, tok, m->room_id_s,
+                                    sizeof(m->room_id_s),
+                                    cnx_relay_room_id_valid);
+            break;
+        case F_CODE:
+            i = cnx_relay_decode_id(buf, tok, m->code_s, sizeof(m->code_s),
+                                    NULL);
+            break;
+        case F_PAYLOAD:
+            m->payload_escaped = tok->escaped != 0;
+            i = 0;
+            break;
+        default:
+            i = 0;
+            break;
+        }
+        if (i != 0) {
+            return CNX_RELAY_EFIELD;
+        }
+    }
+
+    return CNX_RELAY_OK;
+}
+
+
+/* Builders ----------------------------------------------------------------- */
+
+static void
+cnx_relay_begin(cnx_json_buf_t *b, char *out, size_t cap, const char *type)
+{
+    cnx_json_buf_init(b, out, cap);
+    cnx_json_buf_obj_open(b);
+    cnx_json_buf_key(b, "type");
+    cnx_json_buf_cstr(b, type);
+}
+
+static void
+cnx_relay_field(cnx_json_buf_t *b, const char *key, const char *val)
+{
+    if (val == NULL) {
+        b->err = 1;
+        return;
+    }
+    cnx_json_buf_key(b, key);
+    cnx_json_buf_cstr(b, val);
+}
+
+static int
+cnx_relay_end(cnx_json_buf_t *b)
+{
+    cnx_json_buf_obj_close(b);
+    return cnx_json_buf_finish(b);
+}
+
+int
+cnx_relay_build_registered(char *out, size_t cap, const char *claw_id,
+    int binary)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "REGISTERED");
+    cnx_relay_field(&b, "claw_id", claw_id);
+    if (binary) {
+        cnx_json_buf_key(&b, "binary");
+        cnx_json_buf_bool(&b, 1);
+    }
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_incoming(char *out, size_t cap, const char *room_id,
+    const char *from_claw_id)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "INCOMING");
+    cnx_relay_field(&b, "room_id", room_id);
+    cnx_relay_field(&b, "from_claw_id", from_claw_id);
+    cnx_relay_field(&b, "from_pubkey", "");
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_joined(char *out, size_t cap, const char *room_id,
+    const char *peer_claw_id)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "JOINED");
+    cnx_relay_field(&b, "room_id", room_id);
+    if (peer_claw_id != NULL) {
+        cnx_relay_field(&b, "peer_claw_id", peer_claw_id);
+    }
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_data(char *out, size_t cap, const char *room_id,
+    const char *payload, size_t payload_len)
+{
+    cnx_json_buf_t  b;
+
+    if (payload == NULL && payload_len != 0) {
+        return -1;
+    }
+    cnx_relay_begin(&b, out, cap, "DATA");
+    cnx_relay_field(&b, "room_id", room_id);
+    cnx_json_buf_key(&b, "payload");
+    cnx_json_buf_str_escaped(&b, payload, payload_len);
+    return cnx_relay_end(&b);
+}
+
+size_t
+cnx_relay_data_size(size_t room_len, size_t payload_len)
+{
+    return sizeof("{\"type\":\"DATA\",\"room_id\":\"\",\"payload\":\"\"}") - 1
+           + room_len + payload_len;
+}
+
+int
+cnx_relay_build_data_str(char *out, size_t cap, const char *room_id,
+    const char *payload, size_t payload_len)
+{
+    cnx_json_buf_t  b;
+
+    if (payload == NULL && payload_len != 0) {
+        return -1;
+    }
+    cnx_relay_begin(&b, out, cap, "DATA");
+    cnx_relay_field(&b, "room_id", room_id);
+    cnx_json_buf_key(&b, "payload");
+    cnx_json_buf_str(&b, payload, payload_len);
+    return cnx_relay_end(&b);
+}
+
+static int
+cnx_relay_room_msg(char *out, size_t cap, const char *type,
+    const char *room_id)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, type);
+    cnx_relay_field(&b, "room_id", room_id);
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_peer_left(char *out, size_t cap, const char *room_id)
+{
+    return cnx_relay_room_msg(out, cap, "PEER_LEFT", room_id);
+}
+
+int
+cnx_relay_build_accept(char *out, size_t cap, const char *room_id)
+{
+    return cnx_relay_room_msg(out, cap, "ACCEPT", room_id);
+}
+
+int
+cnx_relay_build_reject(char *out, size_t cap, const char *room_id)
+{
+    return cnx_relay_room_msg(out, cap, "REJECT", room_id);
+}
+
+int
+cnx_relay_build_pong(char *out, size_t cap)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "PONG");
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_ping(char *out, size_t cap)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "PING");
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_error(char *out, size_t cap, const char *code,
+    const char *message)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "ERROR");
+    cnx_relay_field(&b, "code", code);
+    cnx_relay_field(&b, "message", message != NULL ? message : "");
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_register(char *out, size_t cap, const char *claw_id,
+    const char *auth_token, int binary)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "REGISTER");
+    cnx_relay_field(&b, "claw_id", claw_id);
+    cnx_relay_field(&b, "auth_token", auth_token);
+    if (binary) {
+        cnx_json_buf_key(&b, "binary");
+        cnx_json_buf_bool(&b, 1);
+    }
+    return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_join(char *out, size_t cap, const char *claw_id,
+    const char *target_claw_id, const char *auth_token)
+{
+    cnx_json_buf_t  b;
+
+    cnx_relay_begin(&b, out, cap, "JOIN");
+    cnx_relay_field(&b, "claw_id", claw_id);
+    cnx_relay_field(&b, "target_claw_id", target_claw_id);
+    cnx_relay_field(&b, "auth_token", auth_token);
+    return cnx_relay_end(&b);
+}
+
+
+/* Binary DATA -------------------------------------------------------------- */
+
+int
+cnx_relay_bin_parse(const uint8_t *p, size_t n, const uint8_t **room,
+    size_t *room_len, const uint8_t **payload, size_t *payload_len)
+{
+    size_t  l;
+
+    if (p == NULL || n < 2 || p[0] != CNX_RELAY_BIN_DATA) {
+        return -1;
+    }
+    l = p[1];
+    if (n - 2 < l || !cnx_relay_room_id_valid((const char *) p + 2, l)) {
+        return -1;
+    }
+    *room = p + 2;
+    *room_len = l;
+    *payload = p + 2 + l;
+    *payload_len = n - 2 - l;
+    return 0;
+}
+
+size_t
+cnx_relay_bin_header(uint8_t *out, const char *room, size_t room_len)
+{
+    if (out == NULL || !cnx_relay_room_id_valid(room, room_len)) {
+        return 0;
+    }
+    out[0] = CNX_RELAY_BIN_DATA;
+    out[1] = (uint8_t) room_len;
+    memcpy(out + 2, room, room_len);
+    return 2 + room_len;
+}
