@@ -1,0 +1,71 @@
+/*
+ * clawnexus-link: a channel is one end-to-end session with one peer over
+ * one carrier (a relay room, or a direct TCP connection).  It owns the
+ * cnx_session_t (v1/v2 negotiation, sealing) and checks the peer's static
+ * key against the pin store; the carrier only moves payloads.
+ */
+
+#ifndef CNX_LINK_CHAN_H
+#define CNX_LINK_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cnx_session.h"
+
+typedef struct link_chan_s link_chan_t;
+
+typedef struct {
+    cnx_session_mode_t mode;
+    int                have_static;
+    uint8_t            static_sk[32];
+    uint8_t            static_pk[32];
+    char               pins_path[1024];
+    int                tofu;            /* pin unknown peers on first use */
+} link_sec_t;
+
+/*
+ * Load (creating) the static key and locate the pin store, for mode.
+ * v1 mode needs neither.  Prints one line and returns -1 on error.
+ */
+int link_sec_init(link_sec_t *sec, cnx_session_mode_t mode);
+void link_sec_wipe(link_sec_t *sec);
+/* "v1" | "v2" | "auto" -> mode; -1 if unknown. */
+int link_sec_mode(const char *s, cnx_session_mode_t *mode);
+
+/* Carrier: sends one payload (binary: raw bytes, else text). */
+typedef int (*link_chan_tx)(void *carrier, const uint8_t *p, size_t n,
+    int binary);
+
+typedef struct {
+    void (*ready)(link_chan_t *ch, void *ud);
+    void (*record)(link_chan_t *ch, const cnx_record_t *rec, void *ud);
+    /* The session failed or ended; exit code and one line. */
+    void (*failed)(link_chan_t *ch, int code, const char *why, void *ud);
+} link_chan_cbs_t;
+
+link_chan_t *link_chan_new(const link_sec_t *sec, const char *peer,
+    int initiator, const link_chan_cbs_t *cbs, void *ud);
+void link_chan_free(link_chan_t *ch);
+
+/* Attach the carrier; binary_ok: it can carry raw bytes. */
+void link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
+    int binary_ok);
+
+/* Send our KEY_EXCHANGE.  0 or -1. */
+int link_chan_start(link_chan_t *ch);
+
+/* A payload from the carrier. */
+void link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n,
+    int binary);
+
+int link_chan_send(link_chan_t *ch, const cnx_record_t *rec);
+int link_chan_send_text(link_chan_t *ch, const char *text, size_t n);
+
+int  link_chan_ready(const link_chan_t *ch);
+int  link_chan_version(const link_chan_t *ch);
+const char *link_chan_peer(const link_chan_t *ch);
+void *link_chan_ud(const link_chan_t *ch);
+void link_chan_set_ud(link_chan_t *ch, void *ud);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * clawnexus-link chat: one encrypted text conversation through a relay.
+ * Each stdin line is one message; each message received is one stdout
+ * line.  Interoperates with the clawnexus 0.4.0 daemon in session v1.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "common.h"
+#include "link.h"
+#include "loop.h"
+#include "relay_client.h"
+
+#define CHAT_LINE_MAX  CNX_RECORD_MAX
+
+typedef struct {
+    link_common_t  o;
+    const char    *to;
+    link_loop_t   *loop;
+    link_relay_t  *relay;
+    link_chan_t   *ch;
+    char           room[72];
+    int            have_room;
+    char          *in;              /* stdin bytes not yet sent */
+    size_t         inlen;
+    int            stdin_eof;
+    int            stdin_watched;
+    int            sent_any;
+    uint64_t       drain_timer;
+} chat_t;
+
+static void chat_pump(chat_t *c);
+
+static void
+chat_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: %s chat --relay URL --id CLAW_ID (--token-file F |"
+        " --secret-file F\n"
+        "                  [--issuer ISS]) [--to TARGET] [--session MODE]\n"
+        "\n"
+        "Exchange end-to-end encrypted text with one peer through a relay.\n"
+        "With --to, JOIN TARGET; without, wait for one incoming peer and\n"
+        "accept it.  Every line read from stdin is sent as one message;\n"
+        "every message received is printed as one line on stdout.\n"
+        "\n"
+        "Exit status: 0 stdin ended and everything was handed to the relay,\n"
+        "3 the peer left first, 6 relay unreachable, 7 relay ERROR\n"
+        "(e.g. AUTH_FAILED, TARGET_OFFLINE), 8 session/authentication\n"
+        "failure, 2 usage, 4 unreadable file, 5 bad URL or name.\n"
+        "\n"
+        "  --to TARGET         claw id to join\n"
+        LINK_COMMON_HELP
+        "  --help              this text\n", LINK_PROG);
+}
+
+static void
+chat_done(chat_t *c, int code)
+{
+    link_loop_stop(c->loop, code);
+}
+
+static int
+chat_tx(void *carrier, const uint8_t *p, size_t n, int binary)
+{
+    chat_t *c = carrier;
+
+    if (!c->have_room) {
+        return -1;
+    }
+    if (binary) {
+        return link_relay_send_bin(c->relay, c->room, p, n);
+    }
+    return link_relay_send_text(c->relay, c->room, (const char *) p, n);
+}
+
+static void
+chan_ready(link_chan_t *ch, void *ud)
+{
+    chat_t *c = ud;
+
+    fprintf(stderr, "%s: %s → relay → established (encrypted v%d)\n",
+            LINK_PROG, link_chan_peer(ch), link_chan_version(ch));
+    chat_pump(c);
+}
+
+static void
+chan_record(link_chan_t *ch, const cnx_record_t *rec, void *ud)
+{
+    (void) ch;
+    (void) ud;
+    if (rec->type != CNX_RECORD_TEXT) {
+        return;
+    }
+    fwrite(rec->data, 1, rec->len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static void
+chan_failed(link_chan_t *ch, int code, const char *why, void *ud)
+{
+    chat_t *c = ud;
+
+    (void) ch;
+    link_err("%s", why);
+    chat_done(c, code);
+}
+
+static const link_chan_cbs_t chat_chan_cbs = {
+    chan_ready, chan_record, chan_failed
+};
+
+static void
+drop_room(chat_t *c)
+{
+    link_chan_free(c->ch);
+    c->ch = NULL;
+    c->have_room = 0;
+}
+
+static int
+open_room(chat_t *c, const char *room, const char *peer, int initiator)
+{
+    snprintf(c->room, sizeof(c->room), "%s", room);
+    c->have_room = 1;
+    c->ch = link_chan_new(&c->o.sec, peer, initiator, &chat_chan_cbs, c);
+    if (c->ch == NULL) {
+        chat_done(c, LINK_EXIT_SESSION);
+        return -1;
+    }
+    link_chan_carrier(c->ch, chat_tx, c, link_relay_binary(c->relay));
+    if (link_chan_start(c->ch) != 0) {
+        chat_done(c, LINK_EXIT_SESSION);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+drain_check(link_loop_t *l, void *ud)
+{
+    chat_t *c = ud;
+
+    c->drain_timer = 0;
+    if (link_relay_queued(c->relay) == 0) {
+        chat_done(c, LINK_EXIT_OK);
+        return;
+    }
+    c->drain_timer = link_loop_timer(l, 10, drain_check, c);
+}
+
+/* Send every complete line (and the tail after EOF) once ready. */
+static void
+chat_pump(chat_t *c)
+{
+    size_t off = 0;
+
+    if (c->ch == NULL || !link_chan_ready(c->ch)) {
+        return;
+    }
+    while (off < c->inlen) {
+        char  *nl = memchr(c->in + off, '\n', c->inlen - off);
+        size_t n;
+
+        if (nl == NULL) {
+            if (!c->stdin_eof && c->inlen - off < CHAT_LINE_MAX) {
+                break;
+            }
+            n = c->inlen - off;
+            if (n > CHAT_LINE_MAX) {
+                n = CHAT_LINE_MAX;
+            }
+        } else {
+            n = (size_t) (nl - (c->in + off));
+            if (n > CHAT_LINE_MAX) {
+                n = CHAT_LINE_MAX;
+                nl = NULL;
+            }
+        }
+        {
+            size_t tl = n;
+
+            if (tl > 0 && c->in[off + tl - 1] == '\r' && nl != NULL) {
+                tl--;
+            }
+            if (link_chan_send_text(c->ch, c->in + off, tl) != 0) {
+                link_err("cannot send a message to %s",
+                         link_chan_peer(c->ch));
+                chat_done(c, LINK_EXIT_FAIL);
+                return;
+            }
+        }
+        off += n + (nl != NULL);
+        c->sent_any = 1;
+        if (link_relay_queued(c->relay) >= LINK_RELAY_HIGH_WATER) {
+            break;
+        }
+    }
+    memmove(c->in, c->in + off, c->inlen - off);
+    c->inlen -= off;
+    if (c->stdin_eof && c->inlen == 0 && c->drain_timer == 0) {
+        c->drain_timer = link_loop_timer(c->loop, 0, drain_check, c);
+    }
+    if (!c->stdin_eof && c->stdin_watched == 0
+        && link_relay_queued(c->relay) < LINK_RELAY_HIGH_WATER)
+    {
+        c->stdin_watched = 1;
+        link_loop_events(c->loop, 0, POLLIN);
+    }
+}
+
+static void
+stdin_io(link_loop_t *l, int fd, int revents, void *ud)
+{
+    chat_t *c = ud;
+    ssize_t r;
+
+    (void) revents;
+    if (c->inlen >= CHAT_LINE_MAX * 2) {
+        /* wait for the session before reading more */
+        c->stdin_watched = 0;
+        link_loop_events(l, fd, 0);
+        return;
+    }
+    r = read(fd, c->in + c->inlen, CHAT_LINE_MAX * 2 + 8 - c->inlen);
+    if (r < 0) {
+        if (errno == EINTR || errno == EAGAIN) {
+            return;
+        }
+        link_err("cannot read stdin: %s", strerror(errno));
+        chat_done(c, LINK_EXIT_FAIL);
+        return;
+    }
+    if (r == 0) {
+        c->stdin_eof = 1;
+        link_loop_unwatch(l, fd);
+    } else {
+        c->inlen += (size_t) r;
+    }
+    chat_pump(c);
+}
+
+/* relay callbacks */
+
+static void
+on_registered(void *ud, int binary)
+{
+    chat_t *c = ud;
+
+    (void) binary;
+    if (c->to != NULL && !c->have_room) {
+        link_debug("joining %s", c->to);
+        link_relay_join(c->relay, c->to);
+    }
+}
+
+static void
+on_incoming(void *ud, const char *room, const char *from)
+{
+    chat_t *c = ud;
+
+    if (c->to != NULL || c->have_room) {
+        link_debug("rejecting a second peer %s", from);
+        link_relay_reject(c->relay, room);
+        return;
+    }
+    link_debug("accepting %s", from);
+    if (link_relay_accept(c->relay, room) != 0) {
+        return;
+    }
+    /* the room is ours once JOINED arrives; remember the peer now */
+    snprintf(c->room, sizeof(c->room), "%s", room);
+    c->ch = link_chan_new(&c->o.sec, from, 0, &chat_chan_cbs, c);
+    if (c->ch == NULL) {
+        chat_done(c, LINK_EXIT_SESSION);
+        return;
+    }
+    link_chan_carrier(c->ch, chat_tx, c, link_relay_binary(c->relay));
+}
+
+static void
+on_joined(void *ud, const char *room, const char *peer)
+{
+    chat_t *c = ud;
+
+    if (c->ch != NULL && !c->have_room && strcmp(c->room, room) == 0) {
+        c->have_room = 1;           /* acceptor side */
+        if (link_chan_start(c->ch) != 0) {
+            chat_done(c, LINK_EXIT_SESSION);
+        }
+        return;
+    }
+    if (c->to == NULL || c->have_room) {
+        return;
+    }
+    if (peer[0] != '\0' && strcmp(peer, c->to) != 0) {
+        return;                     /* not the room we asked for */
+    }
+    open_room(c, room, c->to, 1);
+}
+
+static void
+on_data(void *ud, const char *room, const uint8_t *p, size_t n, int binary)
+{
+    chat_t *c = ud;
+
+    if (!c->have_room || strcmp(room, c->room) != 0 || c->ch == NULL) {
+        return;
+    }
+    link_chan_input(c->ch, p, n, binary);
+}
+
+static void
+on_peer_left(void *ud, const char *room)
+{
+    chat_t *c = ud;
+
+    if (c->have_room && strcmp(room, c->room) == 0) {
+        link_err("%s left", link_chan_peer(c->ch));
+        drop_room(c);
+        chat_done(c, LINK_EXIT_PEER_LEFT);
+    }
+}
+
+static void
+on_error(void *ud, const char *code, const char *message)
+{
+    chat_t *c = ud;
+
+    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    if (strcmp(code, "AUTH_FAILED") == 0
+        || strcmp(code, "TARGET_OFFLINE") == 0
+        || strcmp(code, "NOT_REGISTERED") == 0
+        || strcmp(code, "REPLACED") == 0)
+    {
+        chat_done(c, LINK_EXIT_RELAY);
+    }
+}
+
+static void
+on_down(void *ud, const char *why)
+{
+    chat_t *c = ud;
+
+    link_err("relay connection lost (%s); reconnecting", why);
+    drop_room(c);
+    c->room[0] = '\0';
+}
+
+static const link_relay_cbs_t chat_relay_cbs = {
+    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
+    on_down, NULL
+};
+
+int
+cmd_chat(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        LINK_COMMON_OPTS,
+        { "to",   required_argument, NULL, 't' },
+        { "help", no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    link_relay_cfg_t rc;
+    chat_t           c;
+    int              ch, code;
+
+    memset(&c, 0, sizeof(c));
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (link_common_opt(&c.o, ch, optarg)) {
+            continue;
+        }
+        switch (ch) {
+        case 't': c.to = optarg; break;
+        case 'h': chat_usage(stdout); return LINK_EXIT_OK;
+        default:  chat_usage(stderr); return LINK_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        link_err("chat: unexpected argument '%s'", argv[optind]);
+        return LINK_EXIT_USAGE;
+    }
+    code = link_common_setup(&c.o, 1);
+    if (code != 0) {
+        link_common_wipe(&c.o);
+        return code;
+    }
+    if (c.to != NULL && !link_id_valid(c.to)) {
+        link_err("--to: '%s' is not a valid claw id", c.to);
+        link_common_wipe(&c.o);
+        return LINK_EXIT_ADDR;
+    }
+    c.in = malloc(CHAT_LINE_MAX * 2 + 16);
+    c.loop = link_loop_new();
+    if (c.in == NULL || c.loop == NULL) {
+        link_err("out of memory");
+        return LINK_EXIT_FAIL;
+    }
+    memset(&rc, 0, sizeof(rc));
+    rc.url = c.o.url;
+    rc.url_text = c.o.relay;
+    rc.ca_file = c.o.ca_file;
+    rc.id = c.o.id;
+    rc.auth = &c.o.auth;
+    rc.want_binary = !c.o.no_binary;
+    rc.reconnect = 1;
+    c.relay = link_relay_new(c.loop, &rc, &chat_relay_cbs, &c);
+    if (c.relay == NULL || link_relay_connect(c.relay, 5000) != 0) {
+        code = LINK_EXIT_UNREACHABLE;
+        goto out;
+    }
+    link_set_nonblock(0);
+    link_loop_watch(c.loop, 0, POLLIN, stdin_io, &c);
+    c.stdin_watched = 1;
+    code = link_loop_run(c.loop);
+out:
+    link_chan_free(c.ch);
+    link_relay_free(c.relay);
+    link_loop_free(c.loop);
+    link_common_wipe(&c.o);
+    free(c.in);
+    return code;
+}

@@ -1,0 +1,486 @@
+/*
+ * clawnexus-link connect: open streams to a name served by
+ * `clawnexus-link serve`.  Direct first (3-second timeout), then the
+ * relay.  Carries stdin/stdout (ssh ProxyCommand) or, with --local, every
+ * connection accepted on a local port.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+#include "link.h"
+#include "loop.h"
+#include "net.h"
+#include "peer.h"
+#include "relay_client.h"
+#include "state.h"
+
+#define DIRECT_TIMEOUT_MS  3000
+
+typedef struct {
+    link_app_t   app;
+    const char  *target;
+    const char  *local;
+    const char  *direct;
+    char         direct_buf[LINK_CFG_STR];
+    int          lfd;
+    link_peer_t *peer;          /* the live session, or NULL */
+    int          via;
+    int          announced;
+    int64_t      t_ping;
+    uint32_t     stdio_stream;
+    int          joining;
+} connect_t;
+
+static volatile sig_atomic_t connect_stop;
+
+static void
+connect_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: %s connect --id CLAW_ID [--relay URL (--token-file F |\n"
+        "                     --secret-file F)] [--direct HOST:PORT]"
+        " [--local ADDR:PORT]\n"
+        "                     TARGET\n"
+        "\n"
+        "Open a stream to the service TARGET publishes with `serve`.\n"
+        "Without --local the stream is stdin/stdout (usable as an ssh\n"
+        "ProxyCommand); with --local every connection accepted on\n"
+        "ADDR:PORT becomes a stream.\n"
+        "\n"
+        "Direct first: when an address for TARGET is known (--direct, the\n"
+        "config's edge.peers, or the clawnexus-wg export file given as\n"
+        "--names-file / edge.names_file), a TCP connection is tried with a\n"
+        "3-second timeout; on refusal or timeout, or when the config marks\n"
+        "TARGET cross_network, the relay is used.  One line on stderr says\n"
+        "which path was taken, e.g.\n"
+        "  office.claw → relay → established (encrypted v2, 3 ms RTT)\n"
+        "\n"
+        "Exit status: 0 the stream ended cleanly, 1 the stream was reset,\n"
+        "3 the peer left, 5 unknown name / bad address, 6 unreachable,\n"
+        "7 relay ERROR, 8 session/authentication failure.\n"
+        "\n"
+        "  --direct HOST:PORT  TARGET's direct address\n"
+        "  --local ADDR:PORT   listen here instead of using stdin/stdout\n"
+        "  --names-file F      clawnexus-wg export JSON (direct addresses)\n"
+        LINK_COMMON_HELP
+        "  --help              this text\n", LINK_PROG);
+}
+
+static void
+local_io(link_loop_t *l, int fd, int revents, void *ud)
+{
+    connect_t *c = ud;
+    int        cfd;
+
+    (void) l;
+    (void) revents;
+    for ( ;; ) {
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (cfd < 0) {
+            return;
+        }
+        if (c->peer == NULL || !link_chan_ready(c->peer->ch)) {
+            close(cfd);             /* no session right now */
+            continue;
+        }
+        if (link_mux_open(c->peer->mux, cfd, cfd) == 0) {
+            link_err("cannot open a stream to %s", c->target);
+        }
+    }
+}
+
+static void
+hook_ready(link_peer_t *p)
+{
+    connect_t *c = p->app->ud;
+
+    c->t_ping = link_now_ms();
+    link_mux_ping(p->mux);
+}
+
+static void
+hook_pong(link_peer_t *p)
+{
+    connect_t *c = p->app->ud;
+    long       rtt = (long) (link_now_ms() - c->t_ping);
+    char       detail[64];
+    const char *path = p->via == LINK_VIA_DIRECT ? "direct" : "relay";
+
+    if (!c->announced) {
+        c->announced = 1;
+        fprintf(stderr, "%s → %s → established (encrypted v%d, %ld ms RTT)\n",
+                c->target, path, link_chan_version(p->ch), rtt);
+        snprintf(detail, sizeof(detail), "v%d %ldms",
+                 link_chan_version(p->ch), rtt);
+        link_state_record(c->target, path, detail);
+        if (c->local == NULL) {
+            c->stdio_stream = link_mux_open(p->mux, 0, 1);
+            if (c->stdio_stream == 0) {
+                link_err("cannot open a stream to %s", c->target);
+                link_loop_stop(c->app.loop, LINK_EXIT_FAIL);
+            }
+        } else if (c->lfd >= 0) {
+            link_loop_events(c->app.loop, c->lfd, POLLIN);
+        }
+    }
+}
+
+static void
+hook_stream_done(link_peer_t *p, uint32_t id, int ok)
+{
+    connect_t *c = p->app->ud;
+
+    if (c->local == NULL && id == c->stdio_stream) {
+        link_loop_stop(c->app.loop, ok ? LINK_EXIT_OK : LINK_EXIT_FAIL);
+    }
+}
+
+static void
+hook_opened(link_peer_t *p, uint32_t id, int ok)
+{
+    connect_t *c = p->app->ud;
+
+    if (!ok) {
+        link_err("%s refused stream %u (its forward target is down?)",
+                 c->target, (unsigned) id);
+    }
+}
+
+static void
+hook_gone(link_peer_t *p, int code, const char *why)
+{
+    connect_t *c = p->app->ud;
+
+    if (p != c->peer) {
+        return;
+    }
+    c->peer = NULL;
+    link_err("%s", why);
+    if (c->local == NULL || code == LINK_EXIT_SESSION) {
+        link_loop_stop(c->app.loop, code);
+        return;
+    }
+    /* --local: streams are gone; a new session is made when possible */
+    c->announced = 0;
+    if (c->lfd >= 0) {
+        link_loop_events(c->app.loop, c->lfd, 0);
+    }
+    if (c->via == LINK_VIA_RELAY && c->app.relay
+        && link_relay_registered(c->app.relay))
+    {
+        c->joining = 1;
+        link_relay_join(c->app.relay, c->target);
+    }
+}
+
+/* relay callbacks */
+
+static void
+on_registered(void *ud, int binary)
+{
+    connect_t *c = ud;
+
+    (void) binary;
+    if (c->peer == NULL) {
+        link_debug("joining %s", c->target);
+        c->joining = 1;
+        link_relay_join(c->app.relay, c->target);
+    }
+}
+
+static void
+on_incoming(void *ud, const char *room, const char *from)
+{
+    connect_t *c = ud;
+
+    (void) from;
+    link_relay_reject(c->app.relay, room);
+}
+
+static void
+on_joined(void *ud, const char *room, const char *peer)
+{
+    connect_t   *c = ud;
+    link_peer_t *p;
+
+    if (!c->joining || c->peer != NULL) {
+        return;
+    }
+    if (peer[0] != '\0' && strcmp(peer, c->target) != 0) {
+        return;
+    }
+    c->joining = 0;
+    p = link_peer_new(&c->app, LINK_VIA_RELAY, c->target, 1);
+    if (p == NULL || link_peer_relay(p, room, 1) != 0) {
+        link_err("cannot start a session with %s", c->target);
+        link_loop_stop(c->app.loop, LINK_EXIT_FAIL);
+        return;
+    }
+    c->peer = p;
+}
+
+static void
+on_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
+{
+    connect_t *c = ud;
+
+    link_app_relay_data(&c->app, room, b, n, binary);
+}
+
+static void
+on_peer_left(void *ud, const char *room)
+{
+    connect_t *c = ud;
+
+    link_app_relay_peer_left(&c->app, room);
+}
+
+static void
+on_error(void *ud, const char *code, const char *message)
+{
+    connect_t *c = ud;
+
+    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    if (strcmp(code, "TARGET_OFFLINE") == 0) {
+        link_state_record(c->target, "offline", "relay: target offline");
+    }
+    if (c->peer == NULL
+        && (strcmp(code, "AUTH_FAILED") == 0
+            || strcmp(code, "TARGET_OFFLINE") == 0
+            || strcmp(code, "NOT_REGISTERED") == 0))
+    {
+        link_loop_stop(c->app.loop, LINK_EXIT_RELAY);
+    }
+}
+
+static void
+on_down(void *ud, const char *why)
+{
+    connect_t *c = ud;
+
+    link_err("relay connection lost (%s)", why);
+    c->joining = 0;
+    link_app_relay_down(&c->app);
+}
+
+static void
+on_writable(void *ud)
+{
+    connect_t *c = ud;
+
+    link_app_relay_writable(&c->app);
+}
+
+static const link_relay_cbs_t connect_relay_cbs = {
+    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
+    on_down, on_writable
+};
+
+static void
+sig_handler(int sig)
+{
+    (void) sig;
+    connect_stop = 1;
+}
+
+static void
+stop_check(link_loop_t *l, void *ud)
+{
+    if (connect_stop) {
+        link_loop_stop(l, LINK_EXIT_OK);
+        return;
+    }
+    link_loop_timer(l, 200, stop_check, ud);
+}
+
+/* Where TARGET may be reached directly, or NULL; *cross set if marked. */
+static const char *
+direct_address(connect_t *c, link_common_t *o, int *cross)
+{
+    const link_peer_cfg_t *pc = link_config_peer(&o->cfg, c->target);
+
+    *cross = pc != NULL && pc->cross_network;
+    if (c->direct != NULL) {
+        return c->direct;
+    }
+    if (*cross) {
+        return NULL;
+    }
+    if (pc != NULL && pc->direct[0]) {
+        return pc->direct;
+    }
+    if (o->names_file != NULL
+        && link_names_lookup(o->names_file, c->target, c->direct_buf,
+                             sizeof(c->direct_buf)) == 1)
+    {
+        return c->direct_buf;
+    }
+    return NULL;
+}
+
+int
+cmd_connect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        LINK_COMMON_OPTS,
+        { "local",  required_argument, NULL, 'l' },
+        { "direct", required_argument, NULL, 'd' },
+        { "help",   no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    link_common_t    o;
+    link_relay_cfg_t rc;
+    connect_t        c;
+    const char      *addr, *why;
+    char             host[LINK_HOST_MAX], port[8];
+    int              ch, code, cross = 0;
+
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    c.lfd = -1;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (link_common_opt(&o, ch, optarg)) {
+            continue;
+        }
+        switch (ch) {
+        case 'l': c.local = optarg; break;
+        case 'd': c.direct = optarg; break;
+        case 'h': connect_usage(stdout); return LINK_EXIT_OK;
+        default:  connect_usage(stderr); return LINK_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        connect_usage(stderr);
+        return LINK_EXIT_USAGE;
+    }
+    c.target = argv[optind];
+    if (!link_id_valid(c.target)) {
+        link_err("'%s' is not a valid claw id", c.target);
+        return LINK_EXIT_ADDR;
+    }
+    if (c.direct != NULL
+        && link_hostport_parse(c.direct, host, sizeof(host), port,
+                               sizeof(port)) != 0)
+    {
+        link_err("--direct: '%s' is not HOST:PORT", c.direct);
+        return LINK_EXIT_ADDR;
+    }
+    code = link_common_setup(&o, 0);
+    if (code != 0) {
+        link_common_wipe(&o);
+        return code;
+    }
+    c.app.o = &o;
+    c.app.ud = &c;
+    c.app.hooks.ready = hook_ready;
+    c.app.hooks.pong = hook_pong;
+    c.app.hooks.gone = hook_gone;
+    c.app.hooks.stream_done = hook_stream_done;
+    c.app.hooks.opened = hook_opened;
+    c.app.loop = link_loop_new();
+    if (c.app.loop == NULL) {
+        return LINK_EXIT_FAIL;
+    }
+    if (c.local != NULL) {
+        c.lfd = link_tcp_listen(c.local, &why);
+        if (c.lfd < 0) {
+            link_err("--local %s: %s", c.local, why);
+            code = LINK_EXIT_ADDR;
+            goto out;
+        }
+        /* accept only once a session is up */
+        link_loop_watch(c.app.loop, c.lfd, 0, local_io, &c);
+    }
+
+    addr = direct_address(&c, &o, &cross);
+    if (addr == NULL && o.relay == NULL) {
+        link_err("unknown name %s: no direct address and no relay "
+                 "configured", c.target);
+        code = LINK_EXIT_ADDR;
+        goto out;
+    }
+    if (cross && c.direct == NULL) {
+        link_debug("%s is marked cross_network: using the relay", c.target);
+    }
+    if (addr != NULL) {
+        link_conn_t *conn;
+
+        if (link_hostport_parse(addr, host, sizeof(host), port,
+                                sizeof(port)) != 0)
+        {
+            link_err("bad direct address '%s' for %s", addr, c.target);
+            code = LINK_EXIT_ADDR;
+            goto out;
+        }
+        conn = link_tcp_connect(host, port, DIRECT_TIMEOUT_MS, &why);
+        if (conn != NULL) {
+            c.via = LINK_VIA_DIRECT;
+            c.peer = link_peer_new(&c.app, LINK_VIA_DIRECT, c.target, 1);
+            if (c.peer == NULL || link_peer_direct(c.peer, conn) != 0) {
+                link_err("cannot start a session with %s", c.target);
+                code = LINK_EXIT_FAIL;
+                goto out;
+            }
+        } else if (o.relay == NULL) {
+            link_err("%s: direct %s: %s, and no relay configured", c.target,
+                     addr, why);
+            link_state_record(c.target, "offline", addr);
+            code = LINK_EXIT_UNREACHABLE;
+            goto out;
+        } else {
+            fprintf(stderr, "%s: direct %s: %s; trying the relay\n",
+                    LINK_PROG, addr, why);
+        }
+    }
+    if (c.peer == NULL) {
+        c.via = LINK_VIA_RELAY;
+        memset(&rc, 0, sizeof(rc));
+        rc.url = o.url;
+        rc.url_text = o.relay;
+        rc.ca_file = o.ca_file;
+        rc.id = o.id;
+        rc.auth = &o.auth;
+        rc.want_binary = !o.no_binary;
+        rc.reconnect = c.local != NULL;
+        c.app.relay = link_relay_new(c.app.loop, &rc, &connect_relay_cbs, &c);
+        if (c.app.relay == NULL) {
+            code = LINK_EXIT_FAIL;
+            goto out;
+        }
+        if (link_relay_connect(c.app.relay, 5000) != 0) {
+            link_state_record(c.target, "offline", "relay unreachable");
+            code = LINK_EXIT_UNREACHABLE;
+            goto out;
+        }
+    }
+    signal(SIGINT, sig_handler);
+    signal(SIGTERM, sig_handler);
+    link_loop_timer(c.app.loop, 200, stop_check, &c);
+    code = link_loop_run(c.app.loop);
+    /* let the last records leave */
+    if (c.peer != NULL && c.peer->d != NULL) {
+        link_direct_drain(c.peer->d, 2000);
+    }
+out:
+    while (c.app.peers != NULL) {
+        link_peer_free(c.app.peers);
+    }
+    link_relay_free(c.app.relay);
+    if (c.lfd >= 0) {
+        close(c.lfd);
+    }
+    link_loop_free(c.app.loop);
+    link_common_wipe(&o);
+    return code;
+}

@@ -1,0 +1,310 @@
+/*
+ * clawnexus-link serve: publish a local TCP service under a claw id.  Every
+ * peer that joins through the relay, or connects directly, gets its own
+ * session; every stream it opens is carried to --forward.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "link.h"
+#include "loop.h"
+#include "net.h"
+#include "peer.h"
+#include "relay_client.h"
+#include "state.h"
+
+typedef struct {
+    link_app_t  app;
+    int         lfd;
+    const char *listen;
+    char        listen_buf[LINK_HOST_MAX + 16];
+} serve_t;
+
+static volatile sig_atomic_t serve_stop;
+
+static void
+serve_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: %s serve --id CLAW_ID --forward HOST:PORT [--relay URL\n"
+        "                   (--token-file F | --secret-file F)]"
+        " [--listen ADDR[:PORT]]\n"
+        "\n"
+        "Register CLAW_ID on the relay, accept every peer that joins it,\n"
+        "and carry each stream a peer opens to HOST:PORT (for example the\n"
+        "OpenClaw gateway on 127.0.0.1:18789).  With --listen, also accept\n"
+        "direct connections from other clawnexus-link endpoints on\n"
+        "ADDR:PORT (port 7473 when omitted), typically a WireGuard address.\n"
+        "Runs until interrupted; reconnects to the relay when it drops.\n"
+        "\n"
+        "  --forward HOST:PORT the local service\n"
+        "  --listen ADDR[:PORT] direct listener (default port 7473)\n"
+        LINK_COMMON_HELP
+        "  --help              this text\n", LINK_PROG);
+}
+
+static void
+hook_gone(link_peer_t *p, int code, const char *why)
+{
+    (void) code;
+    link_debug("%s", why);
+    (void) p;
+}
+
+static void
+hook_ready(link_peer_t *p)
+{
+    link_debug("%s: session v%d via %s", p->name, link_chan_version(p->ch),
+               p->via == LINK_VIA_DIRECT ? "direct" : "relay");
+}
+
+static void
+on_registered(void *ud, int binary)
+{
+    serve_t *s = ud;
+
+    fprintf(stderr, "%s: serving %s on %s%s\n", LINK_PROG, s->app.o->id,
+            s->app.o->relay, binary ? " (binary frames)" : "");
+}
+
+static void
+on_incoming(void *ud, const char *room, const char *from)
+{
+    serve_t     *s = ud;
+    link_peer_t *p;
+
+    if (!link_id_valid(from)) {
+        link_relay_reject(s->app.relay, room);
+        return;
+    }
+    p = link_peer_new(&s->app, LINK_VIA_RELAY, from, 0);
+    if (p == NULL || link_peer_relay(p, room, 0) != 0) {
+        if (p) {
+            link_peer_kill(p);
+        }
+        link_relay_reject(s->app.relay, room);
+        return;
+    }
+    link_relay_accept(s->app.relay, room);
+}
+
+static void
+on_joined(void *ud, const char *room, const char *peer)
+{
+    serve_t     *s = ud;
+    link_peer_t *p = link_app_find_room(&s->app, room);
+
+    (void) peer;
+    if (p != NULL && !p->started && link_peer_relay(p, room, 1) != 0) {
+        link_peer_kill(p);
+    }
+}
+
+static void
+on_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
+{
+    serve_t *s = ud;
+
+    link_app_relay_data(&s->app, room, b, n, binary);
+}
+
+static void
+on_peer_left(void *ud, const char *room)
+{
+    serve_t *s = ud;
+
+    link_app_relay_peer_left(&s->app, room);
+}
+
+static void
+on_error(void *ud, const char *code, const char *message)
+{
+    (void) ud;
+    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+}
+
+static void
+on_down(void *ud, const char *why)
+{
+    serve_t *s = ud;
+
+    link_err("relay connection lost (%s); reconnecting", why);
+    link_app_relay_down(&s->app);
+}
+
+static void
+on_writable(void *ud)
+{
+    serve_t *s = ud;
+
+    link_app_relay_writable(&s->app);
+}
+
+static const link_relay_cbs_t serve_relay_cbs = {
+    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
+    on_down, on_writable
+};
+
+static void
+listen_io(link_loop_t *l, int fd, int revents, void *ud)
+{
+    serve_t     *s = ud;
+    link_conn_t *c;
+    int          cfd;
+
+    (void) l;
+    (void) revents;
+    for ( ;; ) {
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (cfd < 0) {
+            return;
+        }
+        c = link_conn_from_fd(cfd);
+        if (c == NULL) {
+            close(cfd);
+            continue;
+        }
+        link_app_accept_direct(&s->app, c);
+    }
+}
+
+static void
+sig_handler(int sig)
+{
+    (void) sig;
+    serve_stop = 1;
+}
+
+static void
+stop_check(link_loop_t *l, void *ud)
+{
+    if (serve_stop) {
+        link_loop_stop(l, LINK_EXIT_OK);
+        return;
+    }
+    link_loop_timer(l, 200, stop_check, ud);
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        LINK_COMMON_OPTS,
+        { "forward", required_argument, NULL, 'f' },
+        { "listen",  required_argument, NULL, 'l' },
+        { "help",    no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    link_common_t    o;
+    link_relay_cfg_t rc;
+    serve_t          s;
+    char             host[LINK_HOST_MAX], port[8];
+    const char      *why;
+    int              c, code;
+
+    memset(&o, 0, sizeof(o));
+    memset(&s, 0, sizeof(s));
+    s.lfd = -1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (link_common_opt(&o, c, optarg)) {
+            continue;
+        }
+        switch (c) {
+        case 'f': s.app.forward = optarg; break;
+        case 'l': s.listen = optarg; break;
+        case 'h': serve_usage(stdout); return LINK_EXIT_OK;
+        default:  serve_usage(stderr); return LINK_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        link_err("serve: unexpected argument '%s'", argv[optind]);
+        return LINK_EXIT_USAGE;
+    }
+    if (s.app.forward == NULL) {
+        link_err("serve: --forward HOST:PORT is required");
+        return LINK_EXIT_USAGE;
+    }
+    if (link_hostport_parse(s.app.forward, host, sizeof(host), port,
+                            sizeof(port)) != 0)
+    {
+        link_err("--forward: '%s' is not HOST:PORT", s.app.forward);
+        return LINK_EXIT_ADDR;
+    }
+    if (s.listen != NULL
+        && link_hostport_parse(s.listen, host, sizeof(host), port,
+                               sizeof(port)) != 0)
+    {
+        /* ADDR alone: the default direct port */
+        snprintf(s.listen_buf, sizeof(s.listen_buf),
+                 strchr(s.listen, ':') ? "[%s]:%s" : "%s:%s", s.listen,
+                 LINK_DIRECT_PORT);
+        s.listen = s.listen_buf;
+    }
+    code = link_common_setup(&o, s.listen == NULL);
+    if (code != 0) {
+        link_common_wipe(&o);
+        return code;
+    }
+    s.app.o = &o;
+    s.app.loop = link_loop_new();
+    s.app.hooks.gone = hook_gone;
+    s.app.hooks.ready = hook_ready;
+    if (s.app.loop == NULL) {
+        return LINK_EXIT_FAIL;
+    }
+    if (s.listen != NULL) {
+        s.lfd = link_tcp_listen(s.listen, &why);
+        if (s.lfd < 0) {
+            link_err("--listen %s: %s", s.listen, why);
+            code = LINK_EXIT_ADDR;
+            goto out;
+        }
+        link_loop_watch(s.app.loop, s.lfd, POLLIN, listen_io, &s);
+        fprintf(stderr, "%s: direct connections on %s\n", LINK_PROG,
+                s.listen);
+    }
+    if (o.relay != NULL) {
+        memset(&rc, 0, sizeof(rc));
+        rc.url = o.url;
+        rc.url_text = o.relay;
+        rc.ca_file = o.ca_file;
+        rc.id = o.id;
+        rc.auth = &o.auth;
+        rc.want_binary = !o.no_binary;
+        rc.reconnect = 1;
+        s.app.relay = link_relay_new(s.app.loop, &rc, &serve_relay_cbs, &s);
+        if (s.app.relay == NULL) {
+            code = LINK_EXIT_FAIL;
+            goto out;
+        }
+        if (link_relay_connect(s.app.relay, 5000) != 0) {
+            /* a server keeps trying */
+            link_relay_retry(s.app.relay);
+        }
+    }
+    signal(SIGINT, sig_handler);
+    signal(SIGTERM, sig_handler);
+    link_loop_timer(s.app.loop, 200, stop_check, &s);
+    code = link_loop_run(s.app.loop);
+out:
+    while (s.app.peers != NULL) {
+        link_peer_free(s.app.peers);
+    }
+    link_relay_free(s.app.relay);
+    if (s.lfd >= 0) {
+        close(s.lfd);
+    }
+    link_loop_free(s.app.loop);
+    link_common_wipe(&o);
+    return code;
+}

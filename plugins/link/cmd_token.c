@@ -1,0 +1,186 @@
+/*
+ * clawnexus-link token: mint an HS256 relay token, and the token source
+ * shared by the commands that talk to a relay.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "cnx_jwt.h"
+#include "link.h"
+
+int
+link_id_valid(const char *id)
+{
+    size_t i, n = strlen(id);
+
+    if (n == 0 || n > 255) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) id[i];
+
+        if (c <= ' ' || c == 0x7f || c == '"' || c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+link_auth_init(link_auth_t *a, const char *token_file,
+    const char *secret_file, const char *issuer, long ttl)
+{
+    char   buf[LINK_SECRET_MAX + 1];
+    size_t len;
+
+    memset(a, 0, sizeof(*a));
+    a->ttl = ttl > 0 ? ttl : 300;
+    if (issuer != NULL) {
+        if (strlen(issuer) >= sizeof(a->issuer)) {
+            link_err("issuer is too long");
+            return -1;
+        }
+        strcpy(a->issuer, issuer);
+    }
+    if ((token_file == NULL) == (secret_file == NULL)) {
+        link_err("give exactly one of --token-file and --secret-file");
+        return -1;
+    }
+    if (token_file != NULL) {
+        char tok[LINK_TOKEN_MAX];
+
+        a->token_file = token_file;
+        /* check it now so that a bad file fails at start */
+        return link_auth_token(a, "", tok, sizeof(tok));
+    }
+    if (link_read_file(secret_file, buf, sizeof(buf), &len, 1, 1) != 0) {
+        sodium_memzero(buf, sizeof(buf));
+        return -1;
+    }
+    if (len == 0) {
+        link_err("secret file %s is empty", secret_file);
+        return -1;
+    }
+    memcpy(a->secret, buf, len);
+    a->secret_len = len;
+    sodium_memzero(buf, sizeof(buf));
+    return 0;
+}
+
+int
+link_auth_token(link_auth_t *a, const char *id, char *out, size_t cap)
+{
+    int64_t now;
+    size_t  len, i;
+
+    if (a->token_file != NULL) {
+        if (link_read_file(a->token_file, out, cap, &len, 1, 1) != 0) {
+            return -1;
+        }
+        for (i = 0; i < len; i++) {
+            if ((unsigned char) out[i] <= ' ' || out[i] == 0x7f) {
+                link_err("token file %s does not hold one token",
+                         a->token_file);
+                return -1;
+            }
+        }
+        if (len == 0) {
+            link_err("token file %s is empty", a->token_file);
+            return -1;
+        }
+        return 0;
+    }
+    now = (int64_t) time(NULL);
+    if (cnx_jwt_sign(out, cap, a->secret, a->secret_len, id,
+                     a->issuer[0] ? a->issuer : NULL, now, now + a->ttl) < 0)
+    {
+        link_err("cannot mint a token for '%s'", id);
+        return -1;
+    }
+    return 0;
+}
+
+void
+link_auth_wipe(link_auth_t *a)
+{
+    sodium_memzero(a->secret, sizeof(a->secret));
+    a->secret_len = 0;
+}
+
+static void
+token_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: %s token --secret-file FILE [--issuer ISS] [--ttl SECONDS]"
+        " CLAW_ID\n"
+        "\n"
+        "Print an HS256 relay token (JWT) for CLAW_ID, signed with the\n"
+        "shared secret in FILE (a trailing newline is ignored).  Claims:\n"
+        "sub = CLAW_ID, iat = now, exp = now + SECONDS (default 300),\n"
+        "iss = ISS when given.  Use it with self-hosted relays whose\n"
+        "clawnexus_jwt_secret_file holds the same secret.\n"
+        "\n"
+        "  --secret-file FILE  shared secret (should be mode 0600)\n"
+        "  --issuer ISS        iss claim (must match clawnexus_jwt_issuer)\n"
+        "  --ttl SECONDS       lifetime, 1..31536000 (default 300)\n"
+        "  --help              this text\n", LINK_PROG);
+}
+
+int
+cmd_token(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "secret-file", required_argument, NULL, 's' },
+        { "issuer",      required_argument, NULL, 'i' },
+        { "ttl",         required_argument, NULL, 't' },
+        { "help",        no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char  *secret_file = NULL, *issuer = NULL;
+    long         ttl = 300;
+    link_auth_t  a;
+    char         tok[LINK_TOKEN_MAX];
+    int          c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': secret_file = optarg; break;
+        case 'i': issuer = optarg; break;
+        case 't':
+            if (link_parse_long(optarg, 1, 31536000, &ttl) != 0) {
+                link_err("--ttl: '%s' is not a number of seconds "
+                         "(1..31536000)", optarg);
+                return LINK_EXIT_USAGE;
+            }
+            break;
+        case 'h': token_usage(stdout); return LINK_EXIT_OK;
+        default:  token_usage(stderr); return LINK_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || secret_file == NULL) {
+        token_usage(stderr);
+        return LINK_EXIT_USAGE;
+    }
+    if (!link_id_valid(argv[optind])) {
+        link_err("'%s' is not a valid claw id (1-255 printable bytes, "
+                 "no spaces or quotes)", argv[optind]);
+        return LINK_EXIT_ADDR;
+    }
+    if (link_auth_init(&a, NULL, secret_file, issuer, ttl) != 0) {
+        return LINK_EXIT_FILE;
+    }
+    if (link_auth_token(&a, argv[optind], tok, sizeof(tok)) != 0) {
+        link_auth_wipe(&a);
+        return LINK_EXIT_FAIL;
+    }
+    link_auth_wipe(&a);
+    printf("%s\n", tok);
+    return fflush(stdout) == 0 ? LINK_EXIT_OK : LINK_EXIT_FAIL;
+}

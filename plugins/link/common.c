@@ -1,0 +1,102 @@
+/*
+ * clawnexus-link: shared options of chat, serve and connect.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "link.h"
+
+int
+link_common_opt(link_common_t *o, int c, const char *arg)
+{
+    switch (c) {
+    case 0x101: o->relay = arg; return 1;
+    case 0x102: o->id = arg; return 1;
+    case 0x103: o->token_file = arg; return 1;
+    case 0x104: o->secret_file = arg; return 1;
+    case 0x105: o->issuer = arg; return 1;
+    case 0x106: o->session = arg; return 1;
+    case 0x107: o->config = arg; return 1;
+    case 0x108: o->ca_file = arg; return 1;
+    case 0x109: o->names_file = arg; return 1;
+    case 0x10a: o->no_binary = 1; return 1;
+    default:    return 0;
+    }
+}
+
+int
+link_common_setup(link_common_t *o, int need_relay)
+{
+    cnx_session_mode_t mode = CNX_SESSION_AUTO;
+
+    if (link_config_load(&o->cfg, o->config) != 0) {
+        return LINK_EXIT_FILE;
+    }
+    if (o->relay == NULL && o->cfg.relay_url[0] && o->cfg.relay_enabled) {
+        o->relay = o->cfg.relay_url;
+    }
+    if (o->id == NULL && o->cfg.id[0]) {
+        o->id = o->cfg.id;
+    }
+    if (o->token_file == NULL && o->secret_file == NULL) {
+        if (o->cfg.token_file[0]) {
+            o->token_file = o->cfg.token_file;
+        } else if (o->cfg.secret_file[0]) {
+            o->secret_file = o->cfg.secret_file;
+        }
+    }
+    if (o->issuer == NULL && o->cfg.issuer[0]) {
+        o->issuer = o->cfg.issuer;
+    }
+    if (o->ca_file == NULL && o->cfg.ca_file[0]) {
+        o->ca_file = o->cfg.ca_file;
+    }
+    if (o->names_file == NULL && o->cfg.names_file[0]) {
+        o->names_file = o->cfg.names_file;
+    }
+    if (o->id == NULL) {
+        link_err("no claw id: give --id (or edge.id in the config)");
+        return LINK_EXIT_USAGE;
+    }
+    if (!link_id_valid(o->id)) {
+        link_err("'%s' is not a valid claw id", o->id);
+        return LINK_EXIT_ADDR;
+    }
+    if (o->session != NULL && link_sec_mode(o->session, &mode) != 0) {
+        link_err("--session: '%s' is not v1, v2 or auto", o->session);
+        return LINK_EXIT_USAGE;
+    }
+    if (o->relay != NULL) {
+        if (link_url_parse(o->relay, &o->url) != 0) {
+            link_err("bad relay URL '%s' (expected ws://HOST[:PORT][/PATH] "
+                     "or wss://...)", o->relay);
+            return LINK_EXIT_ADDR;
+        }
+        if (o->token_file == NULL && o->secret_file == NULL) {
+            link_err("no relay credentials: give --token-file or "
+                     "--secret-file");
+            return LINK_EXIT_USAGE;
+        }
+        if (link_auth_init(&o->auth, o->token_file, o->secret_file,
+                           o->issuer, 300) != 0)
+        {
+            return LINK_EXIT_FILE;
+        }
+    } else if (need_relay) {
+        link_err("no relay: give --relay URL (or relay.url in the config)");
+        return LINK_EXIT_USAGE;
+    }
+    if (link_sec_init(&o->sec, mode) != 0) {
+        return LINK_EXIT_FILE;
+    }
+    return 0;
+}
+
+void
+link_common_wipe(link_common_t *o)
+{
+    link_auth_wipe(&o->auth);
+    link_sec_wipe(&o->sec);
+}

@@ -1,0 +1,80 @@
+/*
+ * clawnexus-link: ~/.clawnexus/config.json.
+ *
+ *   {
+ *     "relay": { "url": "wss://relay.example/relay", "enabled": true },
+ *     "edge": {
+ *       "id": "home.claw",
+ *       "token_file": "...", "secret_file": "...", "issuer": "...",
+ *       "ca_file": "...",            CA bundle for wss:// (default: system)
+ *       "names_file": "...",         clawnexus-wg export JSON
+ *       "peers": {
+ *         "office.claw": { "direct": "10.7.0.2:7473",
+ *                          "cross_network": false }
+ *       }
+ *     }
+ *   }
+ *
+ * "relay" is the section ClawNexus documents; "edge" holds our keys.
+ * Every key is optional; command-line flags override the file.
+ */
+
+#ifndef CNX_LINK_CONFIG_H
+#define CNX_LINK_CONFIG_H
+
+#include <stddef.h>
+
+#define LINK_CFG_STR   512
+#define LINK_CFG_PEERS 64
+
+typedef struct {
+    char name[256];
+    char direct[LINK_CFG_STR];      /* "" if none */
+    int  cross_network;
+} link_peer_cfg_t;
+
+typedef struct {
+    char            relay_url[LINK_CFG_STR];
+    int             relay_enabled;  /* default 1 */
+    char            id[256];
+    char            token_file[LINK_CFG_STR];
+    char            secret_file[LINK_CFG_STR];
+    char            issuer[LINK_CFG_STR];
+    char            ca_file[LINK_CFG_STR];
+    char            names_file[LINK_CFG_STR];
+    link_peer_cfg_t peers[LINK_CFG_PEERS];
+    size_t          npeers;
+} link_config_t;
+
+/*
+ * Parse config text (pure, for tests).  On error returns -1 and writes a
+ * short reason to why (why may be NULL).
+ */
+int link_config_parse(link_config_t *cfg, const char *text, size_t len,
+    char *why, size_t whycap);
+
+/*
+ * Load path, or ~/.clawnexus/config.json when path is NULL (a missing
+ * default file is fine: defaults).  Prints one line naming the file on
+ * error and returns -1.
+ */
+int link_config_load(link_config_t *cfg, const char *path);
+
+/* The peer entry for name (also tried with/without ".claw"), or NULL. */
+const link_peer_cfg_t *link_config_peer(const link_config_t *cfg,
+    const char *name);
+
+/*
+ * Look name (with or without ".claw") up in a clawnexus-wg export file
+ * ({"peers":[{"name":..,"address":..},..]}).  Writes "ADDR:7473" (IPv6 in
+ * brackets) to out.  Returns 1 found, 0 not found, -1 unreadable (line
+ * printed).
+ */
+int link_names_lookup(const char *path, const char *name, char *out,
+    size_t cap);
+
+/* Parse the text of an export file (pure, for tests); as above. */
+int link_names_parse(const char *text, size_t len, const char *name,
+    char *out, size_t cap);
+
+#endif

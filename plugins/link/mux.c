@@ -1,0 +1,582 @@
+/*
+ * clawnexus-link: streams over a channel (see mux.h for the records).
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "link.h"
+#include "mux.h"
+#include "net.h"
+
+#define MUX_CHUNK        (CNX_RECORD_MAX - 15)
+#define MUX_CARRIER_HIGH (4u << 20)
+#define MUX_STREAM_HIGH  (2u << 20)
+#define MUX_STREAM_LOW   (256u << 10)
+
+typedef struct stream_s stream_t;
+
+struct stream_s {
+    link_mux_t *m;
+    uint32_t    id;
+    int         rfd, wfd;
+    int         rd_done;        /* our FIN (or RESET) is sent */
+    int         wr_fin;         /* the peer's FIN arrived */
+    int         wr_shut;        /* our write side is shut */
+    int         congested;
+    int         acked;
+    uint8_t    *out;
+    size_t      off, len, cap;
+    stream_t   *next;
+};
+
+struct link_mux_s {
+    link_loop_t              *loop;
+    link_chan_t              *ch;
+    const link_mux_carrier_t *cops;
+    void                     *carrier;
+    char                      fhost[LINK_HOST_MAX];
+    char                      fport[8];
+    int                       server;
+    link_mux_cbs_t            cbs;
+    void                     *ud;
+    stream_t                 *streams;
+    uint32_t                  next_id;
+    int                       paused;       /* carrier is full */
+    int                       ncongested;   /* streams slow to drain */
+    size_t                    count;
+    uint8_t                  *buf;
+};
+
+static void stream_io(link_loop_t *l, int fd, int revents, void *ud);
+
+link_mux_t *
+link_mux_new(link_loop_t *l, link_chan_t *ch,
+    const link_mux_carrier_t *carrier_ops, void *carrier,
+    const char *forward, const link_mux_cbs_t *cbs, void *ud)
+{
+    link_mux_t *m = calloc(1, sizeof(*m));
+
+    if (m == NULL) {
+        return NULL;
+    }
+    m->buf = malloc(MUX_CHUNK);
+    if (m->buf == NULL) {
+        free(m);
+        return NULL;
+    }
+    m->loop = l;
+    m->ch = ch;
+    m->cops = carrier_ops;
+    m->carrier = carrier;
+    m->cbs = *cbs;
+    m->ud = ud;
+    m->next_id = 1;
+    if (forward != NULL) {
+        if (link_hostport_parse(forward, m->fhost, sizeof(m->fhost),
+                                m->fport, sizeof(m->fport)) != 0)
+        {
+            free(m->buf);
+            free(m);
+            return NULL;
+        }
+        m->server = 1;
+    }
+    return m;
+}
+
+size_t
+link_mux_count(const link_mux_t *m)
+{
+    return m->count;
+}
+
+static stream_t *
+find(link_mux_t *m, uint32_t id)
+{
+    stream_t *s;
+
+    for (s = m->streams; s != NULL; s = s->next) {
+        if (s->id == id) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static int
+send_rec(link_mux_t *m, uint32_t id, uint8_t flags, const uint8_t *p,
+    size_t n)
+{
+    cnx_record_t rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.type = CNX_RECORD_STREAM;
+    rec.flags = flags;
+    rec.stream = id;
+    rec.data = p;
+    rec.len = n;
+    return link_chan_send(m->ch, &rec);
+}
+
+static void
+update(stream_t *s)
+{
+    link_mux_t *m = s->m;
+    int         r = 0, w = 0;
+
+    if (!s->rd_done && !m->paused) {
+        r = POLLIN;
+    }
+    if (s->len > s->off) {
+        w = POLLOUT;
+    }
+    if (s->rfd == s->wfd) {
+        link_loop_events(m->loop, s->rfd, r | w);
+    } else {
+        if (s->rfd >= 0) {
+            link_loop_events(m->loop, s->rfd, r);
+        }
+        if (s->wfd >= 0) {
+            link_loop_events(m->loop, s->wfd, w);
+        }
+    }
+}
+
+static void
+set_congested(stream_t *s, int on)
+{
+    link_mux_t *m = s->m;
+
+    if (s->congested == on) {
+        return;
+    }
+    s->congested = on;
+    m->ncongested += on ? 1 : -1;
+    if (m->cops->pause_read) {
+        if (on && m->ncongested == 1) {
+            m->cops->pause_read(m->carrier, 1);
+        } else if (!on && m->ncongested == 0) {
+            m->cops->pause_read(m->carrier, 0);
+        }
+    }
+}
+
+static void
+stream_free(stream_t *s, int ok)
+{
+    link_mux_t *m = s->m;
+    stream_t  **pp;
+    uint32_t    id = s->id;
+
+    for (pp = &m->streams; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    set_congested(s, 0);
+    if (s->rfd >= 0) {
+        link_loop_unwatch(m->loop, s->rfd);
+        close(s->rfd);
+    }
+    if (s->wfd >= 0 && s->wfd != s->rfd) {
+        link_loop_unwatch(m->loop, s->wfd);
+        close(s->wfd);
+    }
+    free(s->out);
+    free(s);
+    m->count--;
+    if (m->cbs.stream_done) {
+        m->cbs.stream_done(m, id, ok, m->ud);
+    }
+}
+
+static void
+stream_reset(stream_t *s, int tell_peer)
+{
+    if (tell_peer) {
+        send_rec(s->m, s->id, CNX_STREAM_RESET, NULL, 0);
+    }
+    stream_free(s, 0);
+}
+
+/* Finished both ways?  Then close. */
+static int
+maybe_done(stream_t *s)
+{
+    if (s->rd_done && s->wr_fin && s->wr_shut) {
+        stream_free(s, 1);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+shut_write(stream_t *s)
+{
+    if (s->wr_shut) {
+        return;
+    }
+    s->wr_shut = 1;
+    if (s->wfd == s->rfd) {
+        shutdown(s->wfd, SHUT_WR);
+    } else if (s->wfd >= 0) {
+        link_loop_unwatch(s->m->loop, s->wfd);
+        close(s->wfd);
+        s->wfd = -1;
+    }
+}
+
+/* Write pending bytes to the local side; 0 ok, -1 stream gone. */
+static int
+flush(stream_t *s)
+{
+    while (s->len > s->off) {
+        ssize_t n;
+
+        if (s->wfd == s->rfd) {
+            n = send(s->wfd, s->out + s->off, s->len - s->off, MSG_NOSIGNAL);
+        } else {
+            n = write(s->wfd, s->out + s->off, s->len - s->off);
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            stream_reset(s, 1);
+            return -1;
+        }
+        s->off += (size_t) n;
+    }
+    if (s->off == s->len) {
+        s->off = s->len = 0;
+    }
+    if (s->congested && s->len - s->off <= MUX_STREAM_LOW) {
+        set_congested(s, 0);
+    }
+    if (s->len == 0 && s->wr_fin) {
+        shut_write(s);
+        if (maybe_done(s)) {
+            return -1;
+        }
+    }
+    update(s);
+    return 0;
+}
+
+static int
+append(stream_t *s, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (s->off > 0 && s->off == s->len) {
+        s->off = s->len = 0;
+    }
+    if (s->len + n > s->cap) {
+        size_t   nc;
+        uint8_t *q;
+
+        if (s->off > 0) {
+            memmove(s->out, s->out + s->off, s->len - s->off);
+            s->len -= s->off;
+            s->off = 0;
+        }
+        nc = s->cap ? s->cap : 65536;
+        while (nc < s->len + n) {
+            nc *= 2;
+        }
+        q = realloc(s->out, nc);
+        if (q == NULL) {
+            return -1;
+        }
+        s->out = q;
+        s->cap = nc;
+    }
+    memcpy(s->out + s->len, p, n);
+    s->len += n;
+    if (s->len - s->off >= MUX_STREAM_HIGH) {
+        set_congested(s, 1);
+    }
+    return 0;
+}
+
+static stream_t *
+stream_new(link_mux_t *m, uint32_t id, int rfd, int wfd)
+{
+    stream_t *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        return NULL;
+    }
+    s->m = m;
+    s->id = id;
+    s->rfd = rfd;
+    s->wfd = wfd;
+    link_set_nonblock(rfd);
+    if (wfd != rfd) {
+        link_set_nonblock(wfd);
+    }
+    if (link_loop_watch(m->loop, rfd, 0, stream_io, s) != 0
+        || (wfd != rfd && link_loop_watch(m->loop, wfd, 0, stream_io, s) != 0))
+    {
+        link_loop_unwatch(m->loop, rfd);
+        free(s);
+        return NULL;
+    }
+    s->next = m->streams;
+    m->streams = s;
+    m->count++;
+    update(s);
+    return s;
+}
+
+static void
+carrier_check(link_mux_t *m)
+{
+    stream_t *s;
+
+    if (!m->paused && m->cops->queued
+        && m->cops->queued(m->carrier) >= MUX_CARRIER_HIGH)
+    {
+        m->paused = 1;
+        for (s = m->streams; s != NULL; s = s->next) {
+            update(s);
+        }
+    }
+}
+
+void
+link_mux_writable(link_mux_t *m)
+{
+    stream_t *s;
+
+    if (!m->paused) {
+        return;
+    }
+    m->paused = 0;
+    for (s = m->streams; s != NULL; s = s->next) {
+        update(s);
+    }
+}
+
+static void
+stream_read(stream_t *s)
+{
+    link_mux_t *m = s->m;
+    ssize_t     n;
+
+    n = read(s->rfd, m->buf, MUX_CHUNK);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        }
+        stream_reset(s, 1);
+        return;
+    }
+    if (n == 0) {
+        s->rd_done = 1;
+        if (send_rec(m, s->id, CNX_STREAM_FIN, NULL, 0) != 0) {
+            stream_reset(s, 0);
+            return;
+        }
+        if (s->rfd != s->wfd) {
+            link_loop_unwatch(m->loop, s->rfd);
+            close(s->rfd);
+            s->rfd = -1;
+        }
+        if (!maybe_done(s)) {
+            update(s);
+        }
+        return;
+    }
+    if (send_rec(m, s->id, 0, m->buf, (size_t) n) != 0) {
+        stream_reset(s, 0);
+        return;
+    }
+    carrier_check(m);
+}
+
+static void
+stream_io(link_loop_t *l, int fd, int revents, void *ud)
+{
+    stream_t *s = ud;
+
+    (void) l;
+    if (fd == s->wfd && (revents & (POLLOUT | POLLERR | POLLHUP))
+        && s->len > s->off)
+    {
+        if (flush(s) != 0) {
+            return;
+        }
+    }
+    if (fd == s->rfd && (revents & (POLLIN | POLLHUP | POLLERR))
+        && !s->rd_done)
+    {
+        stream_read(s);
+    }
+}
+
+uint32_t
+link_mux_open(link_mux_t *m, int rfd, int wfd)
+{
+    uint32_t  id = m->next_id++;
+    stream_t *s;
+
+    s = stream_new(m, id, rfd, wfd);
+    if (s == NULL) {
+        close(rfd);
+        if (wfd != rfd) {
+            close(wfd);
+        }
+        return 0;
+    }
+    if (send_rec(m, id, CNX_STREAM_OPEN, NULL, 0) != 0) {
+        stream_free(s, 0);
+        return 0;
+    }
+    return id;
+}
+
+int
+link_mux_ping(link_mux_t *m)
+{
+    return send_rec(m, 0, CNX_STREAM_OPEN, NULL, 0);
+}
+
+static void
+serve_open(link_mux_t *m, const cnx_record_t *rec)
+{
+    const char  *why = NULL;
+    link_conn_t *c;
+    stream_t    *s;
+    int          fd;
+
+    if (!m->server || rec->stream == 0) {
+        send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
+        return;
+    }
+    c = link_tcp_connect(m->fhost, m->fport, 3000, &why);
+    if (c == NULL) {
+        link_err("forward to %s:%s: %s", m->fhost, m->fport, why);
+        send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
+        return;
+    }
+    /* keep the socket, drop the wrapper */
+    fd = dup(link_conn_fd(c));
+    link_conn_close(c);
+    if (fd < 0) {
+        send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
+        return;
+    }
+    s = stream_new(m, rec->stream, fd, fd);
+    if (s == NULL) {
+        close(fd);
+        send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
+        return;
+    }
+    link_debug("stream %u -> %s:%s", (unsigned) rec->stream, m->fhost,
+               m->fport);
+    send_rec(m, rec->stream, CNX_STREAM_OPEN, NULL, 0);
+    if (rec->len > 0) {
+        if (append(s, rec->data, rec->len) != 0) {
+            stream_reset(s, 1);
+            return;
+        }
+        flush(s);
+    }
+}
+
+void
+link_mux_record(link_mux_t *m, const cnx_record_t *rec)
+{
+    stream_t *s;
+
+    if (rec->type != CNX_RECORD_STREAM) {
+        return;
+    }
+    if (rec->stream == 0) {
+        if (rec->flags & CNX_STREAM_OPEN) {
+            send_rec(m, 0, CNX_STREAM_FIN, NULL, 0);
+        } else if ((rec->flags & CNX_STREAM_FIN) && m->cbs.pong) {
+            m->cbs.pong(m, m->ud);
+        }
+        return;
+    }
+    s = find(m, rec->stream);
+    if (s == NULL) {
+        if ((rec->flags & CNX_STREAM_OPEN) && !(rec->flags & CNX_STREAM_RESET))
+        {
+            serve_open(m, rec);
+        } else if (!(rec->flags & CNX_STREAM_RESET)) {
+            send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
+        }
+        return;
+    }
+    if (rec->flags & CNX_STREAM_RESET) {
+        if (!s->acked && m->cbs.opened) {
+            m->cbs.opened(m, s->id, 0, m->ud);
+            s = find(m, rec->stream);
+            if (s == NULL) {
+                return;
+            }
+        }
+        stream_reset(s, 0);
+        return;
+    }
+    if ((rec->flags & CNX_STREAM_OPEN) && !m->server && !s->acked) {
+        s->acked = 1;
+        if (m->cbs.opened) {
+            m->cbs.opened(m, s->id, 1, m->ud);
+            if (find(m, rec->stream) != s) {
+                return;
+            }
+        }
+    }
+    if (rec->len > 0) {
+        if (s->wr_fin || s->wr_shut) {
+            stream_reset(s, 1);
+            return;
+        }
+        if (append(s, rec->data, rec->len) != 0) {
+            stream_reset(s, 1);
+            return;
+        }
+    }
+    if (rec->flags & CNX_STREAM_FIN) {
+        s->wr_fin = 1;
+    }
+    flush(s);
+}
+
+void
+link_mux_reset_all(link_mux_t *m)
+{
+    while (m->streams != NULL) {
+        stream_reset(m->streams, link_chan_ready(m->ch));
+    }
+}
+
+void
+link_mux_free(link_mux_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    m->cbs.stream_done = NULL;
+    m->cbs.opened = NULL;
+    while (m->streams != NULL) {
+        stream_free(m->streams, 0);
+    }
+    free(m->buf);
+    free(m);
+}

@@ -1,0 +1,434 @@
+/*
+ * clawnexus-link: peers (a session and its streams over one carrier).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link.h"
+#include "peer.h"
+
+static void peer_gone(link_peer_t *p, int code, const char *why);
+
+/* carriers */
+
+static int
+relay_tx(void *carrier, const uint8_t *b, size_t n, int binary)
+{
+    link_peer_t *p = carrier;
+
+    if (p->dead || p->app->relay == NULL) {
+        return -1;
+    }
+    if (binary) {
+        return link_relay_send_bin(p->app->relay, p->room, b, n);
+    }
+    return link_relay_send_text(p->app->relay, p->room, (const char *) b, n);
+}
+
+static size_t
+relay_queued(void *carrier)
+{
+    link_peer_t *p = carrier;
+
+    return p->app->relay ? link_relay_queued(p->app->relay) : 0;
+}
+
+static void
+relay_pause(void *carrier, int pause)
+{
+    link_peer_t *p = carrier;
+    link_app_t  *a = p->app;
+
+    a->relay_paused += pause ? 1 : -1;
+    if (a->relay) {
+        link_relay_pause_read(a->relay, a->relay_paused > 0);
+    }
+}
+
+static const link_mux_carrier_t relay_carrier = { relay_queued, relay_pause };
+
+static int
+direct_tx(void *carrier, const uint8_t *b, size_t n, int binary)
+{
+    link_peer_t *p = carrier;
+
+    if (p->dead || p->d == NULL) {
+        return -1;
+    }
+    return link_direct_send(p->d, b, n, binary);
+}
+
+static size_t
+direct_queued(void *carrier)
+{
+    link_peer_t *p = carrier;
+
+    return p->d ? link_direct_queued(p->d) : 0;
+}
+
+static void
+direct_pause(void *carrier, int pause)
+{
+    link_peer_t *p = carrier;
+
+    if (p->d) {
+        link_direct_pause_read(p->d, pause);
+    }
+}
+
+static const link_mux_carrier_t direct_carrier = {
+    direct_queued, direct_pause
+};
+
+/* channel callbacks */
+
+static void
+ch_ready(link_chan_t *ch, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) ch;
+    if (p->app->hooks.ready) {
+        p->app->hooks.ready(p);
+    }
+}
+
+static void
+ch_record(link_chan_t *ch, const cnx_record_t *rec, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) ch;
+    if (p->mux && !p->dead) {
+        link_mux_record(p->mux, rec);
+    }
+}
+
+static void
+ch_failed(link_chan_t *ch, int code, const char *why, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) ch;
+    peer_gone(p, code, why);
+}
+
+static const link_chan_cbs_t chan_cbs = { ch_ready, ch_record, ch_failed };
+
+/* mux callbacks */
+
+static void
+mx_done(link_mux_t *m, uint32_t id, int ok, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) m;
+    if (p->app->hooks.stream_done) {
+        p->app->hooks.stream_done(p, id, ok);
+    }
+}
+
+static void
+mx_opened(link_mux_t *m, uint32_t id, int ok, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) m;
+    if (p->app->hooks.opened) {
+        p->app->hooks.opened(p, id, ok);
+    }
+}
+
+static void
+mx_pong(link_mux_t *m, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) m;
+    if (p->app->hooks.pong) {
+        p->app->hooks.pong(p);
+    }
+}
+
+static const link_mux_cbs_t mux_cbs = { mx_done, mx_opened, mx_pong };
+
+link_peer_t *
+link_peer_new(link_app_t *a, int via, const char *name, int initiator)
+{
+    link_peer_t *p = calloc(1, sizeof(*p));
+
+    if (p == NULL) {
+        return NULL;
+    }
+    p->app = a;
+    p->via = via;
+    p->initiator = initiator;
+    p->t_start = link_now_ms();
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->next = a->peers;
+    a->peers = p;
+    return p;
+}
+
+static int
+peer_session(link_peer_t *p)
+{
+    link_app_t *a = p->app;
+
+    p->ch = link_chan_new(&a->o->sec, p->name, p->initiator, &chan_cbs, p);
+    if (p->ch == NULL) {
+        return -1;
+    }
+    if (p->via == LINK_VIA_RELAY) {
+        link_chan_carrier(p->ch, relay_tx, p,
+                          a->relay && link_relay_binary(a->relay));
+        p->mux = link_mux_new(a->loop, p->ch, &relay_carrier, p,
+                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+    } else {
+        link_chan_carrier(p->ch, direct_tx, p, 1);
+        p->mux = link_mux_new(a->loop, p->ch, &direct_carrier, p,
+                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+    }
+    return p->mux ? 0 : -1;
+}
+
+int
+link_peer_relay(link_peer_t *p, const char *room, int start)
+{
+    snprintf(p->room, sizeof(p->room), "%s", room);
+    if (p->ch == NULL && peer_session(p) != 0) {
+        return -1;
+    }
+    if (start && !p->started) {
+        p->started = 1;
+        p->t_start = link_now_ms();
+        return link_chan_start(p->ch);
+    }
+    return 0;
+}
+
+static void
+d_frame(link_direct_t *d, const uint8_t *b, size_t n, int binary, void *ud)
+{
+    link_peer_t *p = ud;
+    size_t       hl = strlen(LINK_DIRECT_HELLO);
+
+    (void) d;
+    if (p->dead) {
+        return;
+    }
+    if (p->hello_wait) {
+        char name[256];
+
+        if (binary || n <= hl || n - hl >= sizeof(name)
+            || memcmp(b, LINK_DIRECT_HELLO, hl) != 0)
+        {
+            peer_gone(p, LINK_EXIT_SESSION, "direct: bad hello");
+            return;
+        }
+        memcpy(name, b + hl, n - hl);
+        name[n - hl] = '\0';
+        if (!link_id_valid(name)) {
+            peer_gone(p, LINK_EXIT_SESSION, "direct: bad claw id in hello");
+            return;
+        }
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        p->hello_wait = 0;
+        if (peer_session(p) != 0 || link_chan_start(p->ch) != 0) {
+            peer_gone(p, LINK_EXIT_SESSION, "direct: cannot start session");
+            return;
+        }
+        p->started = 1;
+        link_debug("direct connection from %s", p->name);
+        return;
+    }
+    if (p->ch) {
+        link_chan_input(p->ch, b, n, binary);
+    }
+}
+
+static void
+d_closed(link_direct_t *d, const char *why, void *ud)
+{
+    link_peer_t *p = ud;
+    char         line[512];
+
+    (void) d;
+    snprintf(line, sizeof(line), "direct connection to %s: %s",
+             p->name[0] ? p->name : "peer", why);
+    peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+}
+
+static void
+d_writable(link_direct_t *d, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) d;
+    if (p->mux) {
+        link_mux_writable(p->mux);
+    }
+}
+
+static const link_direct_cbs_t direct_cbs = { d_frame, d_closed, d_writable };
+
+int
+link_peer_direct(link_peer_t *p, link_conn_t *c)
+{
+    p->d = link_direct_new(p->app->loop, c, &direct_cbs, p);
+    if (p->d == NULL) {
+        link_conn_close(c);
+        return -1;
+    }
+    if (!p->initiator) {
+        p->hello_wait = 1;
+        return 0;
+    }
+    {
+        char   hello[300];
+        int    n = snprintf(hello, sizeof(hello), "%s%s", LINK_DIRECT_HELLO,
+                            p->app->o->id);
+
+        if (link_direct_send(p->d, (const uint8_t *) hello, (size_t) n, 0)
+            != 0 || peer_session(p) != 0)
+        {
+            return -1;
+        }
+    }
+    p->started = 1;
+    p->t_start = link_now_ms();
+    return link_chan_start(p->ch);
+}
+
+void
+link_peer_free(link_peer_t *p)
+{
+    link_app_t   *a = p->app;
+    link_peer_t **pp;
+
+    for (pp = &a->peers; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    link_loop_cancel(a->loop, p->free_timer);
+    link_mux_free(p->mux);
+    link_chan_free(p->ch);
+    link_direct_free(p->d);
+    free(p);
+}
+
+static void
+free_fire(link_loop_t *l, void *ud)
+{
+    link_peer_t *p = ud;
+
+    (void) l;
+    p->free_timer = 0;
+    link_peer_free(p);
+}
+
+void
+link_peer_kill(link_peer_t *p)
+{
+    if (p->dead) {
+        return;
+    }
+    p->dead = 1;
+    if (p->d) {
+        link_direct_pause_read(p->d, 1);
+    }
+    p->free_timer = link_loop_timer(p->app->loop, 0, free_fire, p);
+}
+
+static void
+peer_gone(link_peer_t *p, int code, const char *why)
+{
+    if (p->dead) {
+        return;
+    }
+    if (p->app->hooks.gone) {
+        p->app->hooks.gone(p, code, why);
+    }
+    link_peer_kill(p);
+}
+
+link_peer_t *
+link_app_find_room(link_app_t *a, const char *room)
+{
+    link_peer_t *p;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (!p->dead && p->via == LINK_VIA_RELAY && strcmp(p->room, room) == 0)
+        {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+void
+link_app_relay_data(link_app_t *a, const char *room, const uint8_t *b,
+    size_t n, int binary)
+{
+    link_peer_t *p = link_app_find_room(a, room);
+
+    if (p != NULL && p->ch != NULL) {
+        link_chan_input(p->ch, b, n, binary);
+    }
+}
+
+void
+link_app_relay_peer_left(link_app_t *a, const char *room)
+{
+    link_peer_t *p = link_app_find_room(a, room);
+    char         line[300];
+
+    if (p != NULL) {
+        snprintf(line, sizeof(line), "%s left", p->name);
+        peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+    }
+}
+
+void
+link_app_relay_down(link_app_t *a)
+{
+    link_peer_t *p;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (!p->dead && p->via == LINK_VIA_RELAY) {
+            peer_gone(p, LINK_EXIT_UNREACHABLE, "relay connection lost");
+        }
+    }
+}
+
+void
+link_app_relay_writable(link_app_t *a)
+{
+    link_peer_t *p;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (!p->dead && p->via == LINK_VIA_RELAY && p->mux) {
+            link_mux_writable(p->mux);
+        }
+    }
+}
+
+int
+link_app_accept_direct(link_app_t *a, link_conn_t *c)
+{
+    link_peer_t *p = link_peer_new(a, LINK_VIA_DIRECT, "", 0);
+
+    if (p == NULL) {
+        link_conn_close(c);
+        return -1;
+    }
+    if (link_peer_direct(p, c) != 0) {
+        link_peer_kill(p);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * clawnexus-link: a peer is one channel (session) plus its streams, over a
+ * relay room or a direct connection.  serve keeps many, connect one.
+ */
+
+#ifndef CNX_LINK_PEER_H
+#define CNX_LINK_PEER_H
+
+#include <stdint.h>
+
+#include "chan.h"
+#include "common.h"
+#include "direct.h"
+#include "loop.h"
+#include "mux.h"
+#include "relay_client.h"
+
+typedef struct link_peer_s link_peer_t;
+typedef struct link_app_s  link_app_t;
+
+#define LINK_VIA_RELAY   0
+#define LINK_VIA_DIRECT  1
+
+struct link_peer_s {
+    link_app_t    *app;
+    int            via;
+    char           room[72];        /* relay */
+    link_direct_t *d;               /* direct */
+    int            hello_wait;      /* direct, serving side: no hello yet */
+    char           name[256];
+    int            initiator;
+    link_chan_t   *ch;
+    link_mux_t    *mux;
+    int            started;
+    int            dead;
+    uint64_t       free_timer;
+    int64_t        t_start;
+    link_peer_t   *next;
+};
+
+typedef struct {
+    void (*ready)(link_peer_t *p);
+    /* The peer is going away (session failure, peer left, carrier lost). */
+    void (*gone)(link_peer_t *p, int code, const char *why);
+    void (*stream_done)(link_peer_t *p, uint32_t id, int ok);
+    void (*opened)(link_peer_t *p, uint32_t id, int ok);
+    void (*pong)(link_peer_t *p);
+} link_app_hooks_t;
+
+struct link_app_s {
+    link_loop_t      *loop;
+    link_common_t    *o;
+    link_relay_t     *relay;
+    int               relay_paused;
+    const char       *forward;      /* serving side */
+    link_peer_t      *peers;
+    link_app_hooks_t  hooks;
+    void             *ud;
+};
+
+link_peer_t *link_peer_new(link_app_t *a, int via, const char *name,
+    int initiator);
+/* Attach a relay room and (if start) send our KEY_EXCHANGE. */
+int link_peer_relay(link_peer_t *p, const char *room, int start);
+/* Attach a direct connection; the initiator sends its hello first. */
+int link_peer_direct(link_peer_t *p, link_conn_t *c);
+/* Free now (not from inside this peer's callbacks). */
+void link_peer_free(link_peer_t *p);
+/* Free from the loop (safe from callbacks); gone() is not called. */
+void link_peer_kill(link_peer_t *p);
+
+link_peer_t *link_app_find_room(link_app_t *a, const char *room);
+
+/* Relay callbacks that route to the peers (serve and connect share them;
+ * the app may wrap them). */
+void link_app_relay_data(link_app_t *a, const char *room, const uint8_t *p,
+    size_t n, int binary);
+void link_app_relay_peer_left(link_app_t *a, const char *room);
+void link_app_relay_down(link_app_t *a);
+void link_app_relay_writable(link_app_t *a);
+
+/* A direct connection accepted by a listener (serving side). */
+int link_app_accept_direct(link_app_t *a, link_conn_t *c);
+
+#endif

@@ -1,0 +1,814 @@
+/*
+ * clawnexus-link: relay client.  The WebSocket and relay-message codecs
+ * are libclawnexus's; this file is only the socket glue around them.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "clawnexus.h"
+#include "cnx_crypto.h"
+#include "cnx_http.h"
+#include "cnx_json.h"
+#include "cnx_relay_msg.h"
+#include "cnx_ws.h"
+#include "link.h"
+#include "relay_client.h"
+
+#define RELAY_PING_MS       25000       /* as clawnexus 0.4.0 */
+#define RELAY_MAX_MESSAGE   (16u << 20)
+#define RELAY_READ_CHUNK    (256u << 10)
+#define RELAY_BACKOFF_MIN   500
+#define RELAY_BACKOFF_MAX   30000
+
+struct link_relay_s {
+    link_loop_t      *loop;
+    link_relay_cfg_t  cfg;
+    link_relay_cbs_t  cbs;
+    void             *ud;
+
+    link_conn_t      *conn;
+    int               fd;
+    int               up;           /* WebSocket open */
+    int               registered;
+    int               binary;
+    int               closing;      /* no reconnect */
+    int               dropping;     /* a drop is scheduled */
+    int               read_paused;
+    int               was_high;
+    char              why[160];
+
+    uint8_t          *in;
+    size_t            inlen, incap;
+    uint8_t          *out;
+    size_t            outoff, outlen, outcap;
+    cnx_ws_reader_t   rd;
+
+    uint64_t          ping_timer;
+    uint64_t          retry_timer;
+    uint64_t          drop_timer;
+    int               backoff_ms;
+};
+
+static void relay_io(link_loop_t *l, int fd, int revents, void *ud);
+static void relay_flush(link_relay_t *r);
+
+link_relay_t *
+link_relay_new(link_loop_t *l, const link_relay_cfg_t *cfg,
+    const link_relay_cbs_t *cbs, void *ud)
+{
+    link_relay_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        return NULL;
+    }
+    r->loop = l;
+    r->cfg = *cfg;
+    r->cbs = *cbs;
+    r->ud = ud;
+    r->fd = -1;
+    r->backoff_ms = RELAY_BACKOFF_MIN;
+    return r;
+}
+
+int
+link_relay_registered(const link_relay_t *r)
+{
+    return r->up && r->registered;
+}
+
+int
+link_relay_binary(const link_relay_t *r)
+{
+    return r->up && r->binary;
+}
+
+size_t
+link_relay_queued(const link_relay_t *r)
+{
+    return r->outlen - r->outoff;
+}
+
+static void
+update_events(link_relay_t *r)
+{
+    int ev = 0;
+
+    if (r->conn == NULL || r->dropping) {
+        return;
+    }
+    if (!r->read_paused || link_conn_want_read(r->conn)) {
+        ev |= POLLIN;
+    }
+    if (r->outlen > r->outoff) {
+        ev |= POLLOUT;
+    }
+    link_loop_events(r->loop, r->fd, ev);
+}
+
+void
+link_relay_pause_read(link_relay_t *r, int pause)
+{
+    r->read_paused = pause;
+    update_events(r);
+}
+
+static void
+teardown(link_relay_t *r)
+{
+    if (r->conn != NULL) {
+        link_loop_unwatch(r->loop, r->fd);
+        link_conn_close(r->conn);
+        r->conn = NULL;
+        r->fd = -1;
+    }
+    link_loop_cancel(r->loop, r->ping_timer);
+    r->ping_timer = 0;
+    r->up = r->registered = r->binary = 0;
+    r->inlen = 0;
+    r->outoff = r->outlen = 0;
+    r->was_high = 0;
+    cnx_ws_reader_free(&r->rd);
+}
+
+static void
+retry_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+
+    (void) l;
+    r->retry_timer = 0;
+    if (r->closing) {
+        return;
+    }
+    link_debug("reconnecting to %s", r->cfg.url_text);
+    if (link_relay_connect(r, 5000) != 0) {
+        link_relay_retry(r);
+    }
+}
+
+void
+link_relay_retry(link_relay_t *r)
+{
+    int delay;
+
+    if (r->closing || r->retry_timer) {
+        return;
+    }
+    /* jitter in [delay/2, delay] so many endpoints do not sync up */
+    delay = r->backoff_ms / 2 + (int) randombytes_uniform((uint32_t) r->backoff_ms / 2 + 1);
+    r->retry_timer = link_loop_timer(r->loop, delay, retry_fire, r);
+    r->backoff_ms *= 2;
+    if (r->backoff_ms > RELAY_BACKOFF_MAX) {
+        r->backoff_ms = RELAY_BACKOFF_MAX;
+    }
+}
+
+static void
+drop_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+    int           was_up = r->up;
+
+    (void) l;
+    r->drop_timer = 0;
+    r->dropping = 0;
+    teardown(r);
+    if (was_up && r->cbs.down) {
+        r->cbs.down(r->ud, r->why);
+    }
+    if (!r->closing && r->cfg.reconnect) {
+        link_relay_retry(r);
+    }
+}
+
+/* Deferred, so that callers deep in a send or a callback stay valid. */
+static void
+relay_drop(link_relay_t *r, const char *fmt, const char *arg)
+{
+    if (r->dropping || r->conn == NULL) {
+        return;
+    }
+    snprintf(r->why, sizeof(r->why), fmt, arg ? arg : "");
+    r->dropping = 1;
+    link_loop_events(r->loop, r->fd, 0);
+    r->drop_timer = link_loop_timer(r->loop, 0, drop_fire, r);
+}
+
+static int
+out_reserve(link_relay_t *r, size_t n)
+{
+    if (r->outoff > 0 && r->outoff == r->outlen) {
+        r->outoff = r->outlen = 0;
+    }
+    if (r->outlen + n > r->outcap) {
+        size_t   nc;
+        uint8_t *p;
+
+        if (r->outoff > 0) {
+            memmove(r->out, r->out + r->outoff, r->outlen - r->outoff);
+            r->outlen -= r->outoff;
+            r->outoff = 0;
+        }
+        if (r->outlen + n <= r->outcap) {
+            return 0;
+        }
+        nc = r->outcap ? r->outcap : 65536;
+        while (nc < r->outlen + n) {
+            nc *= 2;
+        }
+        p = realloc(r->out, nc);
+        if (p == NULL) {
+            return -1;
+        }
+        r->out = p;
+        r->outcap = nc;
+    }
+    return 0;
+}
+
+/* Queue one masked frame made of up to two payload parts. */
+static int
+send_frame(link_relay_t *r, int opcode, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+    uint8_t mask[4];
+    size_t  hl;
+
+    if (r->conn == NULL || r->dropping) {
+        return -1;
+    }
+    if (out_reserve(r, CNX_WS_MAX_HEADER + alen + blen) != 0) {
+        relay_drop(r, "out of memory%s", NULL);
+        return -1;
+    }
+    cnx_random(mask, sizeof(mask));
+    hl = cnx_ws_frame_header(r->out + r->outlen, 1, opcode, alen + blen,
+                             mask);
+    r->outlen += hl;
+    if (alen) {
+        memcpy(r->out + r->outlen, a, alen);
+    }
+    if (blen) {
+        memcpy(r->out + r->outlen + alen, b, blen);
+    }
+    cnx_ws_mask(r->out + r->outlen, alen + blen, mask, 0);
+    r->outlen += alen + blen;
+    relay_flush(r);
+    return 0;
+}
+
+static int
+send_json(link_relay_t *r, const char *msg, int len)
+{
+    if (len < 0) {
+        return -1;
+    }
+    return send_frame(r, CNX_WS_OP_TEXT, msg, (size_t) len, NULL, 0);
+}
+
+static void
+relay_flush(link_relay_t *r)
+{
+    while (r->conn && !r->dropping && r->outlen > r->outoff) {
+        long n = link_conn_write(r->conn, r->out + r->outoff,
+                                 r->outlen - r->outoff);
+
+        if (n == LINK_IO_AGAIN) {
+            break;
+        }
+        if (n < 0) {
+            relay_drop(r, "write to the relay failed%s", NULL);
+            return;
+        }
+        r->outoff += (size_t) n;
+    }
+    if (r->outoff == r->outlen) {
+        r->outoff = r->outlen = 0;
+    }
+    if (link_relay_queued(r) >= LINK_RELAY_HIGH_WATER) {
+        r->was_high = 1;
+    }
+    update_events(r);
+    if (r->was_high && link_relay_queued(r) <= LINK_RELAY_LOW_WATER) {
+        r->was_high = 0;
+        if (r->cbs.writable) {
+            r->cbs.writable(r->ud);
+        }
+    }
+}
+
+static void
+ping_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+    char          buf[32];
+
+    r->ping_timer = 0;
+    if (!r->up) {
+        return;
+    }
+    send_json(r, buf, cnx_relay_build_ping(buf, sizeof(buf)));
+    r->ping_timer = link_loop_timer(l, RELAY_PING_MS, ping_fire, r);
+}
+
+static int
+send_register(link_relay_t *r)
+{
+    char  tok[LINK_TOKEN_MAX];
+    char *buf;
+    int   n, rc;
+
+    if (link_auth_token(r->cfg.auth, r->cfg.id, tok, sizeof(tok)) != 0) {
+        return -1;
+    }
+    buf = malloc(2 * LINK_TOKEN_MAX + 1024);
+    if (buf == NULL) {
+        cnx_memzero(tok, sizeof(tok));
+        return -1;
+    }
+    n = cnx_relay_build_register(buf, 2 * LINK_TOKEN_MAX + 1024, r->cfg.id,
+                                 tok, r->cfg.want_binary);
+    rc = send_json(r, buf, n);
+    cnx_memzero(tok, sizeof(tok));
+    cnx_memzero(buf, 2 * LINK_TOKEN_MAX + 1024);
+    free(buf);
+    return rc;
+}
+
+/* Blocking helpers for the opening handshake only. */
+static int
+write_all(link_conn_t *c, const void *p, size_t n, int64_t deadline)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        struct pollfd pfd = { link_conn_fd(c), POLLOUT, 0 };
+        long          w = link_conn_write(c, b, n);
+
+        if (w > 0) {
+            b += w;
+            n -= (size_t) w;
+            continue;
+        }
+        if (w != LINK_IO_AGAIN || link_now_ms() >= deadline) {
+            return -1;
+        }
+        if (link_conn_want_read(c)) {
+            pfd.events = POLLIN;
+        }
+        poll(&pfd, 1, (int) (deadline - link_now_ms()));
+    }
+    return 0;
+}
+
+int
+link_relay_connect(link_relay_t *r, int timeout_ms)
+{
+    int64_t      deadline = link_now_ms() + timeout_ms;
+    const char  *why = NULL;
+    char         key[25], req[2048];
+    int          n, status = 0;
+    link_conn_t *c;
+
+    if (r->conn != NULL) {
+        return 0;
+    }
+    c = link_tcp_connect(r->cfg.url.host, r->cfg.url.port, timeout_ms, &why);
+    if (c == NULL) {
+        link_err("relay %s: %s", r->cfg.url_text, why);
+        return -1;
+    }
+    if (r->cfg.url.tls
+        && link_conn_tls(c, r->cfg.url.host, r->cfg.ca_file,
+                         (int) (deadline - link_now_ms()), &why) != 0)
+    {
+        link_err("relay %s: TLS: %s", r->cfg.url_text, why);
+        link_conn_close(c);
+        return -1;
+    }
+    cnx_http_client_key(key);
+    n = cnx_http_build_request(req, sizeof(req), r->cfg.url.hostport,
+                               r->cfg.url.path, key,
+                               "clawnexus-link/" CNX_VERSION);
+    if (n < 0 || write_all(c, req, (size_t) n, deadline) != 0) {
+        link_err("relay %s: cannot send the WebSocket upgrade",
+                 r->cfg.url_text);
+        link_conn_close(c);
+        return -1;
+    }
+    if (r->incap < RELAY_READ_CHUNK * 2) {
+        uint8_t *p = realloc(r->in, RELAY_READ_CHUNK * 2);
+
+        if (p == NULL) {
+            link_conn_close(c);
+            return -1;
+        }
+        r->in = p;
+        r->incap = RELAY_READ_CHUNK * 2;
+    }
+    r->inlen = 0;
+    for ( ;; ) {
+        struct pollfd pfd = { link_conn_fd(c), POLLIN, 0 };
+        long          got;
+
+        got = link_conn_read(c, r->in + r->inlen, CNX_HTTP_MAX_HEAD);
+        if (got == 0 || got == LINK_IO_ERROR) {
+            link_err("relay %s: connection closed during the WebSocket "
+                     "handshake", r->cfg.url_text);
+            link_conn_close(c);
+            return -1;
+        }
+        if (got > 0) {
+            r->inlen += (size_t) got;
+            n = cnx_http_parse_response((const char *) r->in, r->inlen, key,
+                                        &status);
+            if (n > 0) {
+                break;
+            }
+            if (n < 0) {
+                if (n == CNX_HTTP_ESTATUS) {
+                    link_err("relay %s: HTTP status %d instead of a "
+                             "WebSocket upgrade", r->cfg.url_text, status);
+                } else {
+                    link_err("relay %s: bad WebSocket handshake answer "
+                             "(error %d)", r->cfg.url_text, n);
+                }
+                link_conn_close(c);
+                return -1;
+            }
+            if (r->inlen >= CNX_HTTP_MAX_HEAD) {
+                link_err("relay %s: handshake answer too long",
+                         r->cfg.url_text);
+                link_conn_close(c);
+                return -1;
+            }
+            continue;
+        }
+        if (link_now_ms() >= deadline) {
+            link_err("relay %s: no WebSocket handshake answer",
+                     r->cfg.url_text);
+            link_conn_close(c);
+            return -1;
+        }
+        poll(&pfd, 1, (int) (deadline - link_now_ms()));
+    }
+    /* frames may already follow the head */
+    memmove(r->in, r->in + n, r->inlen - (size_t) n);
+    r->inlen -= (size_t) n;
+
+    r->conn = c;
+    r->fd = link_conn_fd(c);
+    r->up = 1;
+    r->registered = 0;
+    r->binary = 0;
+    cnx_ws_reader_init(&r->rd, RELAY_MAX_MESSAGE, 0);
+    if (link_loop_watch(r->loop, r->fd, POLLIN, relay_io, r) != 0) {
+        teardown(r);
+        return -1;
+    }
+    link_debug("connected to %s", r->cfg.url_text);
+    if (send_register(r) != 0) {
+        teardown(r);
+        return -1;
+    }
+    r->ping_timer = link_loop_timer(r->loop, RELAY_PING_MS, ping_fire, r);
+    if (r->inlen > 0) {
+        relay_io(r->loop, r->fd, POLLIN, r);
+    }
+    return 0;
+}
+
+static void
+handle_text(link_relay_t *r, const uint8_t *data, size_t len)
+{
+    cnx_relay_msg_t m;
+    char            msgbuf[512];
+    size_t          ml = 0;
+    int             rc;
+
+    rc = cnx_relay_msg_parse((const char *) data, len, &m);
+    if (rc != CNX_RELAY_OK) {
+        link_debug("ignoring a relay message that does not parse (%d)", rc);
+        return;
+    }
+    switch (m.type) {
+    case CNX_RELAY_REGISTERED:
+        r->registered = 1;
+        r->binary = r->cfg.want_binary && m.binary == 1;
+        r->backoff_ms = RELAY_BACKOFF_MIN;
+        link_debug("registered as %s%s", m.claw_id_s,
+                   r->binary ? " (binary frames)" : "");
+        if (r->cbs.registered) {
+            r->cbs.registered(r->ud, r->binary);
+        }
+        break;
+    case CNX_RELAY_INCOMING:
+        if (r->cbs.incoming) {
+            r->cbs.incoming(r->ud, m.room_id_s, m.from_claw_id_s);
+        }
+        break;
+    case CNX_RELAY_JOINED:
+        if (r->cbs.joined) {
+            r->cbs.joined(r->ud, m.room_id_s, m.peer_claw_id_s);
+        }
+        break;
+    case CNX_RELAY_DATA:
+        if (!m.payload_escaped) {
+            if (r->cbs.data) {
+                r->cbs.data(r->ud, m.room_id_s,
+                            (const uint8_t *) m.payload.p, m.payload.len, 0);
+            }
+        } else {
+            /* unescaping never grows the text */
+            char *tmp = malloc(m.payload.len + 1);
+
+            if (tmp == NULL) {
+                break;
+            }
+            if (cnx_json_unescape(m.payload.p, m.payload.len, tmp,
+                                  m.payload.len + 1, &ml) == 0
+                && r->cbs.data)
+            {
+                r->cbs.data(r->ud, m.room_id_s, (const uint8_t *) tmp, ml,
+                            0);
+            }
+            free(tmp);
+        }
+        break;
+    case CNX_RELAY_PEER_LEFT:
+        if (r->cbs.peer_left) {
+            r->cbs.peer_left(r->ud, m.room_id_s);
+        }
+        break;
+    case CNX_RELAY_ERROR:
+        msgbuf[0] = '\0';
+        if (m.message.p != NULL
+            && cnx_json_unescape(m.message.p, m.message.len, msgbuf,
+                                 sizeof(msgbuf), &ml) != 0)
+        {
+            snprintf(msgbuf, sizeof(msgbuf), "(unreadable message)");
+        }
+        /* never echo control characters from the network */
+        for (ml = 0; msgbuf[ml]; ml++) {
+            if ((unsigned char) msgbuf[ml] < 0x20) {
+                msgbuf[ml] = ' ';
+            }
+        }
+        if (r->cbs.error) {
+            r->cbs.error(r->ud, m.code_s, msgbuf);
+        }
+        break;
+    default:
+        break;                  /* PONG and anything else */
+    }
+}
+
+static void
+handle_binary(link_relay_t *r, const uint8_t *data, size_t len)
+{
+    const uint8_t *room, *payload;
+    size_t         room_len, plen;
+    char           rid[CNX_RELAY_ROOM_ID_MAX + 1];
+
+    if (cnx_relay_bin_parse(data, len, &room, &room_len, &payload,
+                            &plen) != 0)
+    {
+        link_debug("ignoring a malformed binary frame");
+        return;
+    }
+    memcpy(rid, room, room_len);
+    rid[room_len] = '\0';
+    if (r->cbs.data) {
+        r->cbs.data(r->ud, rid, payload, plen, 1);
+    }
+}
+
+static void
+relay_read(link_relay_t *r)
+{
+    for ( ;; ) {
+        size_t off = 0, used;
+        long   got;
+        int    rc;
+
+        if (r->conn == NULL || r->dropping || r->read_paused) {
+            return;
+        }
+        if (r->incap - r->inlen < RELAY_READ_CHUNK) {
+            size_t   nc = r->inlen + RELAY_READ_CHUNK;
+            uint8_t *p = realloc(r->in, nc);
+
+            if (p == NULL) {
+                relay_drop(r, "out of memory%s", NULL);
+                return;
+            }
+            r->in = p;
+            r->incap = nc;
+        }
+        got = link_conn_read(r->conn, r->in + r->inlen,
+                             r->incap - r->inlen);
+        if (got == LINK_IO_AGAIN) {
+            return;
+        }
+        if (got == 0) {
+            relay_drop(r, "the relay closed the connection%s", NULL);
+            return;
+        }
+        if (got < 0) {
+            relay_drop(r, "read from the relay failed%s", NULL);
+            return;
+        }
+        r->inlen += (size_t) got;
+
+        while (off < r->inlen && r->conn && !r->dropping) {
+            cnx_ws_msg_t msg;
+
+            rc = cnx_ws_reader_next(&r->rd, r->in + off, r->inlen - off,
+                                    &used, &msg);
+            off += used;
+            if (rc == CNX_WS_AGAIN) {
+                break;
+            }
+            if (rc < 0) {
+                uint8_t cl[CNX_WS_MAX_CONTROL];
+                size_t  cn = cnx_ws_close_build(cl, (unsigned) -rc, NULL, 0);
+
+                send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
+                relay_drop(r, "WebSocket protocol error from the relay%s",
+                           NULL);
+                break;
+            }
+            switch (msg.opcode) {
+            case CNX_WS_OP_TEXT:
+                handle_text(r, msg.data, msg.len);
+                break;
+            case CNX_WS_OP_BINARY:
+                handle_binary(r, msg.data, msg.len);
+                break;
+            case CNX_WS_OP_PING:
+                send_frame(r, CNX_WS_OP_PONG, msg.data, msg.len, NULL, 0);
+                break;
+            case CNX_WS_OP_CLOSE: {
+                uint8_t  cl[CNX_WS_MAX_CONTROL];
+                unsigned code = 1005;
+                size_t   cn;
+                char     cs[16];
+
+                cnx_ws_close_parse(msg.data, msg.len, &code, NULL, NULL);
+                cn = cnx_ws_close_build(cl, code == 1005 ? 1000 : code,
+                                        NULL, 0);
+                send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
+                snprintf(cs, sizeof(cs), "%u", code);
+                relay_drop(r, "the relay closed the WebSocket (code %s)",
+                           cs);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        if (r->conn == NULL) {
+            return;
+        }
+        memmove(r->in, r->in + off, r->inlen - off);
+        r->inlen -= off;
+    }
+}
+
+static void
+relay_io(link_loop_t *l, int fd, int revents, void *ud)
+{
+    link_relay_t *r = ud;
+
+    (void) l;
+    (void) fd;
+    if (revents & (POLLOUT)) {
+        relay_flush(r);
+    }
+    if (revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (r->conn && link_conn_want_read(r->conn)) {
+            relay_flush(r);
+        }
+        relay_read(r);
+    }
+}
+
+int
+link_relay_join(link_relay_t *r, const char *target)
+{
+    char tok[LINK_TOKEN_MAX];
+    char buf[2 * LINK_TOKEN_MAX + 1024];
+    int  n, rc;
+
+    if (!link_relay_registered(r)) {
+        return -1;
+    }
+    if (link_auth_token(r->cfg.auth, r->cfg.id, tok, sizeof(tok)) != 0) {
+        return -1;
+    }
+    n = cnx_relay_build_join(buf, sizeof(buf), r->cfg.id, target, tok);
+    rc = send_json(r, buf, n);
+    cnx_memzero(tok, sizeof(tok));
+    cnx_memzero(buf, sizeof(buf));
+    return rc;
+}
+
+int
+link_relay_accept(link_relay_t *r, const char *room)
+{
+    char buf[256];
+
+    return send_json(r, buf, cnx_relay_build_accept(buf, sizeof(buf), room));
+}
+
+int
+link_relay_reject(link_relay_t *r, const char *room)
+{
+    char buf[256];
+
+    return send_json(r, buf, cnx_relay_build_reject(buf, sizeof(buf), room));
+}
+
+int
+link_relay_send_text(link_relay_t *r, const char *room, const char *payload,
+    size_t n)
+{
+    size_t cap = 6 * n + 256;
+    char  *buf;
+    int    len, rc;
+
+    if (!r->up) {
+        return -1;
+    }
+    buf = malloc(cap);
+    if (buf == NULL) {
+        return -1;
+    }
+    len = cnx_relay_build_data_str(buf, cap, room, payload, n);
+    rc = send_json(r, buf, len);
+    free(buf);
+    return rc;
+}
+
+int
+link_relay_send_bin(link_relay_t *r, const char *room, const uint8_t *p,
+    size_t n)
+{
+    uint8_t hdr[CNX_RELAY_BIN_HEADER_MAX];
+    size_t  hl;
+
+    if (!r->up || !r->binary) {
+        return -1;
+    }
+    hl = cnx_relay_bin_header(hdr, room, strlen(room));
+    if (hl == 0) {
+        return -1;
+    }
+    return send_frame(r, CNX_WS_OP_BINARY, hdr, hl, p, n);
+}
+
+void
+link_relay_close(link_relay_t *r)
+{
+    r->closing = 1;
+    link_loop_cancel(r->loop, r->retry_timer);
+    r->retry_timer = 0;
+    if (r->conn != NULL && !r->dropping) {
+        uint8_t cl[CNX_WS_MAX_CONTROL];
+        size_t  cn = cnx_ws_close_build(cl, CNX_WS_CLOSE_NORMAL, NULL, 0);
+        int64_t deadline = link_now_ms() + 1000;
+
+        send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
+        /* give queued frames a moment to leave */
+        while (r->conn && !r->dropping && r->outlen > r->outoff
+               && link_now_ms() < deadline)
+        {
+            struct pollfd pfd = { r->fd, POLLOUT, 0 };
+
+            poll(&pfd, 1, 100);
+            relay_flush(r);
+        }
+    }
+    link_loop_cancel(r->loop, r->drop_timer);
+    r->drop_timer = 0;
+    r->dropping = 0;
+    teardown(r);
+}
+
+void
+link_relay_free(link_relay_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    link_relay_close(r);
+    free(r->in);
+    free(r->out);
+    free(r);
+}

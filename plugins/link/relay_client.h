@@ -1,0 +1,88 @@
+/*
+ * clawnexus-link: the relay client.  One WebSocket (ws:// or wss://) to the
+ * relay, the relay protocol on top (REGISTER, JOIN/ACCEPT, DATA, PING),
+ * keep-alive, and reconnection with back-off.  Rooms and sessions belong
+ * to the caller, which is told about events through callbacks.
+ */
+
+#ifndef CNX_LINK_RELAY_CLIENT_H
+#define CNX_LINK_RELAY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "loop.h"
+#include "net.h"
+
+typedef struct link_relay_s link_relay_t;
+
+typedef struct {
+    /* REGISTERED; binary = the relay accepted binary DATA frames. */
+    void (*registered)(void *ud, int binary);
+    void (*incoming)(void *ud, const char *room, const char *from);
+    /* peer is "" when the relay does not say (v1 relays). */
+    void (*joined)(void *ud, const char *room, const char *peer);
+    /* Text DATA (payload decoded from its JSON string) or binary DATA. */
+    void (*data)(void *ud, const char *room, const uint8_t *p, size_t n,
+        int binary);
+    void (*peer_left)(void *ud, const char *room);
+    void (*error)(void *ud, const char *code, const char *message);
+    /* The connection dropped; every room is gone.  A reconnect follows
+     * unless the client was stopped. */
+    void (*down)(void *ud, const char *why);
+    /* The output queue drained below the low-water mark. */
+    void (*writable)(void *ud);
+} link_relay_cbs_t;
+
+typedef struct {
+    link_url_t   url;
+    const char  *url_text;      /* for messages */
+    const char  *ca_file;       /* wss:// trust anchors, NULL = system */
+    const char  *id;            /* our claw id */
+    link_auth_t *auth;
+    int          want_binary;   /* ask for binary DATA frames */
+    int          reconnect;     /* reconnect when the connection drops */
+} link_relay_cfg_t;
+
+#define LINK_RELAY_HIGH_WATER  (4u << 20)   /* stop feeding above this */
+#define LINK_RELAY_LOW_WATER   (1u << 20)
+
+link_relay_t *link_relay_new(link_loop_t *l, const link_relay_cfg_t *cfg,
+    const link_relay_cbs_t *cbs, void *ud);
+
+/*
+ * Connect now (TCP, TLS, WebSocket handshake, REGISTER sent).  Blocks for
+ * at most timeout_ms.  On failure prints one line naming the URL and
+ * returns -1 (the caller decides whether to retry with
+ * link_relay_retry()).
+ */
+int link_relay_connect(link_relay_t *r, int timeout_ms);
+
+/* Schedule a reconnect with back-off (0.5 s doubling to 30 s). */
+void link_relay_retry(link_relay_t *r);
+
+int link_relay_registered(const link_relay_t *r);
+int link_relay_binary(const link_relay_t *r);
+
+int link_relay_join(link_relay_t *r, const char *target);
+int link_relay_accept(link_relay_t *r, const char *room);
+int link_relay_reject(link_relay_t *r, const char *room);
+/* DATA with a text payload (valid UTF-8), JSON-escaped here. */
+int link_relay_send_text(link_relay_t *r, const char *room,
+    const char *payload, size_t n);
+/* Binary DATA frame (only when link_relay_binary()). */
+int link_relay_send_bin(link_relay_t *r, const char *room,
+    const uint8_t *p, size_t n);
+
+/* Stop (1) or resume (0) reading from the relay (receiver backpressure). */
+void link_relay_pause_read(link_relay_t *r, int pause);
+
+/* Bytes queued for the relay and not yet written. */
+size_t link_relay_queued(const link_relay_t *r);
+
+/* Send a WebSocket close and drop the connection; no reconnect. */
+void link_relay_close(link_relay_t *r);
+void link_relay_free(link_relay_t *r);
+
+#endif
