@@ -107,17 +107,31 @@ cmd_keygen(void)
     return 0;
 }
 
+static int cmd_kat_run(char *line, uint8_t *m, char *out, uint8_t *pt);
+
 static int
 cmd_kat(char *line, uint8_t *m, char *out)
 {
+    uint8_t  *pt = malloc(LINE_MAX_BYTES);
+    int       rc;
+
+    if (pt == NULL) {
+        return 1;
+    }
+    rc = cmd_kat_run(line, m, out, pt);
+    free(pt);
+    return rc;
+}
+
+static int
+cmd_kat_run(char *line, uint8_t *m, char *out, uint8_t *pt)
+{
     char              ask[80], bpub[80], keyhex[80], *payload, *pthex;
     uint8_t           sk[32], spki[64], bpk[32], key[32], want[32], iv[12];
-    uint8_t          *pt;
     size_t            len, n, mlen, ptlen;
     int               count = 0, k;
     cnx_v1_session_t *s;
 
-    pt = malloc(LINE_MAX_BYTES);
     while (read_line(line, LINE_MAX_BYTES, &len) != NULL) {
         if (sscanf(line, "%79s %79s %79s", ask, bpub, keyhex) != 3
             || (payload = strchr(line, ' ')) == NULL
@@ -169,7 +183,6 @@ cmd_kat(char *line, uint8_t *m, char *out)
         cnx_v1_session_free(s);
         count++;
     }
-    free(pt);
     printf("ok %d\n", count);
     return count > 0 ? 0 : 1;
 }
@@ -193,21 +206,25 @@ main(int argc, char **argv)
         return 1;
     }
     if (argc == 2 && strcmp(argv[1], "keygen") == 0) {
-        return cmd_keygen();
+        rc = cmd_keygen();
+        goto done;
     }
     if (argc == 2 && strcmp(argv[1], "kat") == 0) {
-        return cmd_kat(line, m, out);
+        rc = cmd_kat(line, m, out);
+        goto done;
     }
     if (argc != 4
         || (strcmp(argv[1], "open") != 0 && strcmp(argv[1], "seal") != 0))
     {
         fprintf(stderr, "usage: session_v1_tool keygen | kat | "
                 "open|seal SK_HEX PEER_KEX\n");
-        return 2;
+        rc = 2;
+        goto done;
     }
     s = session_from(argv[2], argv[3]);
     if (s == NULL) {
-        return 1;
+        rc = 1;
+        goto done;
     }
     while (read_line(line, LINE_MAX_BYTES, &len) != NULL) {
         if (argv[1][0] == 'o') {
@@ -225,12 +242,14 @@ main(int argc, char **argv)
                             len);
             if (n < 0) {
                 fprintf(stderr, "seal: failed\n");
-                return 1;
+                rc = 1;
+                break;
             }
             printf("%s\n", out);
         }
     }
     cnx_v1_session_free(s);
+done:
     free(line);
     free(out);
     free(m);
