@@ -131,8 +131,9 @@ int cnx_session_start(cnx_session_t *s, char *out, size_t outcap);
 /* Feed one received DATA payload (binary != 0: it came in a binary frame
  * or on a direct connection).  reply: a payload to send back as text DATA
  * (*replylen set, bit CNX_SESSION_REPLY); plain: where a received record's
- * body is decoded (rec->data points into it; CNX_RECORD_MAX + 8 bytes is
- * always enough).  In v1 every message is a CNX_RECORD_TEXT record. */
+ * body is decoded (rec->data points into it; in v2 CNX_RECORD_MAX + 8
+ * bytes is always enough, in v1 inlen * 3 / 4 + 8).  In v1 every message
+ * is a CNX_RECORD_TEXT record.  Call cnx_session_start() first. */
 int cnx_session_recv(cnx_session_t *s, const uint8_t *in, size_t inlen,
     int binary, char *reply, size_t replycap, size_t *replylen,
     uint8_t *plain, size_t plaincap, cnx_record_t *rec);
