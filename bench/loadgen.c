@@ -418,6 +418,11 @@ thread_connect_more(lg_thread_t *th)
     while (th->connecting < LG_MAX_CONNECT
            && th->next_connect < 2 * th->npairs)
     {
+        /* raw mode: only the A sides connect; B sides are accepted */
+        if (th->mode == MODE_RAW && (th->next_connect & 1)) {
+            th->next_connect++;
+            continue;
+        }
         if (conn_start(&th->conns[th->next_connect++]) < 0) {
             return;
         }
@@ -1716,7 +1721,7 @@ main(int argc, char **argv)
         t1 = now_s();
         cpu1 = relay_cpu();
     } else {
-        if (wait_until(&g_joined, total_pairs, 60) < 0) {
+        if (wait_until(&g_joined, total_pairs, 20) < 0) {
             fprintf(stderr, "cnx-loadgen: only %u of %u pairs joined\n",
                     atomic_load(&g_joined), total_pairs);
             rc = 1;
@@ -1815,7 +1820,8 @@ stop:
     printf("mode=%s path=%s size=%zu pairs=%u window=%u",
            cf.mode == MODE_MSGS ? "msgs" : cf.mode == MODE_PAIR ? "pair"
            : cf.mode == MODE_IDLE ? "idle" : "raw",
-           cf.binary ? "binary" : "json", cf.size, cf.pairs, cf.window);
+           cf.mode == MODE_RAW ? "raw" : cf.binary ? "binary" : "json",
+           cf.size, cf.pairs, cf.window);
     if (cf.mode == MODE_MSGS || cf.mode == MODE_RAW) {
         double cpu = rc ? 0 : cpu1 - cpu0;
 

@@ -187,6 +187,10 @@ def main():
     w('')
     w('| payload | path | relay | msgs per relay CPU-s | msgs/s (wall) |')
     w('|---|---|---|---|---|')
+    for f in glob.glob(os.path.join(outdir, '*.dat')):
+        os.remove(f)
+    for f in glob.glob(os.path.join(outdir, '*.png')):
+        os.remove(f)
     with open(os.path.join(outdir, 'msgs.dat'), 'w') as dat:
         dat.write('payload ' + ' '.join('%s-json %s-binary' % (r, r)
                                         for r in relays) + '\n')
@@ -267,8 +271,6 @@ def main():
                 cell(med(sel, 'p999_us'), 1, us),
                 cell(med(sel, 'max_us'), 1, us)))
     latdir = os.path.join(outdir, 'latency')
-    for f in glob.glob(os.path.join(outdir, 'cdf-*.dat')):
-        os.remove(f)
     for r in relays:
         for load in ('idle', 'busy'):
             samples = []
@@ -388,6 +390,27 @@ def main():
     w('')
     w('Raw generator lines: [raw.txt](raw.txt); environment: '
       '[env.txt](env.txt).')
+    # no data, no plot: gnuplot skips files that are empty
+    for f in glob.glob(os.path.join(outdir, '*.dat')):
+        with open(f) as fh:
+            lines = [l for l in fh if l.strip()]
+        if len(lines) <= (1 if f.endswith('msgs.dat') else 0) or (
+                f.endswith('msgs.dat') and
+                all(set(l.split()[2:]) <= {'0'} for l in lines[1:])):
+            os.remove(f)
+    have = {os.path.basename(f) for f in glob.glob(os.path.join(outdir,
+                                                                '*.dat'))}
+    need = {'msgs.png': 'msgs.dat', 'bulk.png': 'bulk.dat',
+            'memory.png': 'memory.dat', 'workers.png': 'workers.dat'}
+
+    def shown(line):
+        if not line.startswith('!['):
+            return True
+        png = line[line.index('(') + 1:line.index(')')]
+        if png == 'pairing.png':
+            return any(h.startswith('cdf-') for h in have)
+        return need.get(png) in have
+    md = [l for l in md if shown(l)]
     with open(os.path.join(outdir, 'results.md'), 'w') as f:
         f.write('\n'.join(md) + '\n')
 
