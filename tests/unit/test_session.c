@@ -594,6 +594,76 @@ START_TEST(test_kex_substitution_detected)
 }
 END_TEST
 
+
+/* Sessions configured to rekey every 2 messages still talk after many. */
+START_TEST(test_session_rekey_interop)
+{
+    uint8_t               ask[32], apk[32], bsk[32], bpk[32];
+    cnx_session_config_t  c;
+    side_t                i, r;
+    int                   k;
+
+    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
+    memset(&i, 0, sizeof(i));
+    memset(&r, 0, sizeof(r));
+    memset(&c, 0, sizeof(c));
+    c.role = CNX_NOISE_INITIATOR;
+    c.static_sk = ask;
+    c.rekey_after = 2;
+    i.s = cnx_session_new(&c);
+    c.role = CNX_NOISE_RESPONDER;
+    c.static_sk = bsk;
+    r.s = cnx_session_new(&c);
+    negotiate(&i, &r);
+    ck_assert_int_eq(cnx_session_version(i.s), 2);
+    for (k = 0; k < 25; k++) {
+        check_flow(&i, &r, k % 2);
+        check_flow(&r, &i, k % 3 == 0);
+    }
+    cnx_session_free(i.s);
+    cnx_session_free(r.s);
+}
+END_TEST
+
+/* "cnx_v" stripped from one KEY_EXCHANGE only: nothing gets through. */
+START_TEST(test_one_sided_strip)
+{
+    static uint8_t  wire[CNX_SESSION_WIRE_MAX], plain[CNX_RECORD_MAX + 64];
+    uint8_t         ask[32], apk[32], bsk[32], bpk[32], pk[32];
+    char            ki[CNX_V1_KEX_MAX], kr[CNX_V1_KEX_MAX], reply[512];
+    size_t          rlen, wlen;
+    cnx_record_t    rec;
+    cnx_v1_kex_t    k;
+    side_t          i, r;
+    int             ni, nr;
+
+    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
+    memset(&i, 0, sizeof(i));
+    memset(&r, 0, sizeof(r));
+    i.s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_AUTO, ask, NULL);
+    r.s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_AUTO, bsk, NULL);
+    ni = cnx_session_start(i.s, ki, sizeof(ki));
+    nr = cnx_session_start(r.s, kr, sizeof(kr));
+    /* The responder's offer is rewritten as plain v1. */
+    ck_assert_int_eq(cnx_v1_kex_parse(&k, kr, (size_t) nr), CNX_V1_KEX);
+    memcpy(pk, k.pubkey, 32);
+    nr = cnx_v1_kex_build(kr, sizeof(kr), pk, 1);
+    deliver(&r, &i, ki, (size_t) ni, 0);
+    deliver(&i, &r, kr, (size_t) nr, 0);
+    ck_assert_int_eq(cnx_session_version(i.s), 1);
+    ck_assert_int_eq(cnx_session_established(r.s), 0);
+    ck_assert_int_eq(cnx_session_seal_text(i.s, 0, wire, sizeof(wire), &wlen,
+                                           "x", 1), 0);
+    ck_assert_int_eq(cnx_session_recv(r.s, wire, wlen, 0, reply,
+                                      sizeof(reply), &rlen, plain,
+                                      sizeof(plain), &rec), CNX_SE_REJECTED);
+    cnx_session_free(i.s);
+    cnx_session_free(r.s);
+}
+END_TEST
+
 /* ---- identity --------------------------------------------------------- */
 
 static char tmpdir[256];
@@ -765,6 +835,8 @@ main(void)
     tcase_add_test(tc, test_v2_attacks_and_streams);
     tcase_add_test(tc, test_tampered_handshake);
     tcase_add_test(tc, test_kex_substitution_detected);
+    tcase_add_test(tc, test_session_rekey_interop);
+    tcase_add_test(tc, test_one_sided_strip);
     tcase_add_test(tc, test_identity_key_file);
     tcase_add_test(tc, test_pins);
     tcase_add_test(tc, test_default_paths);
