@@ -224,20 +224,23 @@ int
 wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 	       char *err, size_t cap)
 {
-	char iface[WG_IFNAME_MAX + 1] = "", line[WG_NAMES_MAX_LINE];
+	char iface[WG_IFNAME_MAX + 1] = "", *line;
 	char lerr[256];
 	size_t pos = 0, lineno = 0, n;
 	struct wg_name e;
 	int r;
 
 	wg_names_init(db);
+	line = malloc(WG_NAMES_MAX_LINE);
+	if (!line)
+		return -ENOMEM;
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		char *s, *end;
 
 		n = nl ? (size_t)(nl - buf - pos) : len - pos;
 		lineno++;
-		if (n >= sizeof(line)) {
+		if (n >= WG_NAMES_MAX_LINE) {
 			r = seterr(err, cap, "line %zu: longer than %d bytes",
 				   lineno, WG_NAMES_MAX_LINE - 1);
 			goto fail;
@@ -304,8 +307,10 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 			goto fail;
 		}
 	}
+	free(line);
 	return 0;
 fail:
+	free(line);
 	wg_names_clear(db);
 	return r;
 }

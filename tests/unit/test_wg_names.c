@@ -275,7 +275,7 @@ check_bad(const char *text, const char *want)
 
 START_TEST(test_names_parse_bad)
 {
-	char big[WG_NAMES_MAX_LINE + 64];
+	static char big[WG_NAMES_MAX_LINE + 64];
 
 	check_bad("office key=" K0 "\n", "line 1: peer before any [INTERFACE]");
 	check_bad("[wg0]\nOffice key=" K0 "\n", "line 2: bad name 'Office'");

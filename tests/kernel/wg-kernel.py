@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""clawnexus-wg on kernel WireGuard inside a qemu guest.
+
+`wg-kernel.py gen DIR` writes the guest script DIR/guest.sh and its data
+(keys, prefix lists, a names file) into DIR/data; `wg-kernel.py check LOG DIR`
+reads the serial console of the guest and checks every step against
+`wg show dump` taken in the guest, and against what was asked.
+
+The split-reply cases follow the WireGuard kernel selftest scenarios: one
+peer with thousands of allowed IPs, 40 peers with 52 allowed IPs each,
+many empty peers followed by one with addresses, IPv6 prefixes.
+"""
+
+import base64
+import ipaddress
+import json
+import os
+import random
+import re
+import sys
+
+W = "clawnexus-wg --names /tmp/names.conf"
+
+
+def key(rng):
+    return base64.b64encode(bytes(rng.getrandbits(8) for _ in range(32))).decode()
+
+
+def plan(seed=5):
+    rng = random.Random(seed)
+    p = {"office": key(rng), "big": key(rng), "v6": key(rng),
+         "forty": [key(rng) for _ in range(40)],
+         "empty": [key(rng) for _ in range(29)],
+         "stranger": key(rng),
+         "perf": [key(rng) for _ in range(1000)]}
+    p["big_ips"] = ["10.%d.%d.%d/32" % (1 + i // 65536, (i // 256) % 256, i % 256)
+                    for i in range(2500)] + \
+                   ["fd10::%x:%x/128" % (i // 65536, i % 65536) for i in range(500)]
+    p["forty_ips"] = [["10.200.%d.%d/32" % (i, j) for j in range(26)] +
+                      ["fd20:%x::%x/128" % (i, j) for j in range(26)]
+                      for i in range(40)]
+    p["v6_ips"] = ["fd30:%x::/64" % i for i in range(150)] + \
+                  ["2001:db8:%x::/48" % i for i in range(47)]
+    return p
+
+
+def gen(d):
+    p = plan()
+    data = os.path.join(d, "data")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "priv"), "w") as f:
+        # a valid private key is any 32 bytes after clamping
+        f.write(base64.b64encode(bytes(range(1, 33))).decode() + "\n")
+    with open(os.path.join(data, "big.ips"), "w") as f:
+        f.write(",".join(p["big_ips"]))
+    for i, ips in enumerate(p["forty_ips"]):
+        with open(os.path.join(data, "p%d.ips" % i), "w") as f:
+            f.write(",".join(ips))
+    with open(os.path.join(data, "v6.ips"), "w") as f:
+        f.write(",".join(p["v6_ips"]))
+    with open(os.path.join(data, "perf.conf"), "w") as f:
+        f.write("[wg1]\n")
+        for i, k in enumerate(p["perf"]):
+            f.write("n%d key=%s allowed-ips=10.%d.%d.%d/32\n" %
+                    (i, k, 100 + i // 65536, (i // 256) % 256, i % 256))
+    s = ["set -u",
+         "export PATH=/bin",
+         'step() { local n=$1; shift; echo "=== STEP $n"; "$@" 2>&1; echo "=== RC $?"; }',
+         "ip link add wg0 type wireguard || echo 'KTEST FATAL ip link add wg0'",
+         "wg set wg0 private-key /data/priv listen-port 51820",
+         "ip link set wg0 up",
+         "step add-office %s add wg0 office --public-key %s --allowed-ips 10.0.0.2/32,fd00::2/128 "
+         "--endpoint 192.0.2.1:51820 --persistent-keepalive 25" % (W, p["office"]),
+         "step dump-office wg show wg0 dump",
+         "step show-office %s show wg0 --json" % W,
+         "step resolve %s resolve office.claw" % W,
+         "step netlink-explicit %s --backend netlink show wg0 --json" % W,
+         'step add-big %s add wg0 big --public-key %s --allowed-ips "$(cat /data/big.ips)"' % (W, p["big"]),
+         "step dump-big wg show wg0 dump",
+         "step show-big %s show wg0 --json" % W]
+    for i, k in enumerate(p["forty"]):
+        s.append('step add-p%d %s add wg0 p%d --public-key %s --allowed-ips "$(cat /data/p%d.ips)"'
+                 % (i, W, i, k, i))
+    s += ["step dump-forty wg show wg0 dump",
+          "step show-forty %s show wg0 --json" % W,
+          "wg set wg0 " + " ".join("peer %s remove" % k for k in p["forty"]),
+          "step sync-forty %s sync wg0" % W,
+          "step dump-sync wg show wg0 dump",
+          "step empties wg set wg0 " + " ".join("peer %s" % k for k in p["empty"]),
+          'step add-v6 %s add wg0 v6 --public-key %s --allowed-ips "$(cat /data/v6.ips)"' % (W, p["v6"]),
+          "step dump-v6 wg show wg0 dump",
+          "step show-v6 %s show wg0 --json" % W,
+          "step err-nosuch %s show nosuch0" % W,
+          "step err-lo %s show lo" % W,
+          "step err-add-nosuch %s add nosuch0 x --public-key %s" % (W, p["stranger"]),
+          "step err-uapi %s --backend uapi show wg0" % W,
+          "step remove-office %s remove wg0 office" % W,
+          "step dump-final wg show wg0 dump",
+          "step resolve-gone %s resolve office" % W,
+          # 1,000 peers: CPU time of sync and show (emulated CPU: slower
+          # than real hardware; reported, not asserted)
+          "ip link add wg1 type wireguard",
+          "export TIMEFORMAT='cpu %3U user %3S sys'",
+          "step perf-sync bash -c 'time clawnexus-wg --names /data/perf.conf sync wg1'",
+          "step perf-show bash -c 'time clawnexus-wg --names /data/perf.conf show wg1 --json >/tmp/o'",
+          "step perf-count bash -c 'wg show wg1 peers | wc -l'"]
+    with open(os.path.join(d, "guest.sh"), "w") as f:
+        f.write("\n".join(s) + "\n")
+
+
+def norm(ip):
+    return str(ipaddress.ip_network(ip, strict=False))
+
+
+def parse_log(text):
+    steps, cur, buf = {}, None, []
+    for line in text.replace("\r", "").split("\n"):
+        m = re.match(r"=== STEP (\S+)$", line)
+        if m:
+            cur, buf = m.group(1), []
+            continue
+        m = re.match(r"=== RC (\d+)$", line)
+        if m and cur:
+            steps[cur] = (int(m.group(1)), "\n".join(buf))
+            cur = None
+            continue
+        if cur:
+            buf.append(line)
+    return steps
+
+
+def dump_peers(out):
+    """wg show dump -> {key: (endpoint, set(prefixes), keepalive)}"""
+    lines = [l for l in out.split("\n") if l.strip()]
+    peers = {}
+    for l in lines[1:]:
+        f = l.split("\t")
+        if len(f) != 8:
+            raise AssertionError("bad dump line %r" % l)
+        ips = set() if f[3] == "(none)" else {norm(x) for x in f[3].split(",")}
+        peers[f[0]] = (f[2], ips, f[7])
+    return peers
+
+
+def json_peers(out):
+    d = json.loads(out)
+    return {p["public_key"]: (p["name"], p["endpoint"] or "(none)",
+                              {norm(x) for x in p["allowed_ips"]})
+            for p in d["peers"]}
+
+
+class Checker:
+    def __init__(self, steps):
+        self.steps = steps
+        self.failures = []
+
+    def ok(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+        return cond
+
+    def step(self, name, rc=0):
+        if name not in self.steps:
+            self.failures.append("step %s did not run" % name)
+            return None
+        r, out = self.steps[name]
+        if rc is not None and not self.ok(r == rc, "step %s: exit %d, expected %d: %s"
+                                          % (name, r, rc, out[-300:])):
+            return None
+        return out
+
+    def same(self, dump, js, names, what):
+        """our show --json against wg's dump, names as recorded"""
+        if dump is None or js is None:
+            return
+        dp, jp = dump_peers(dump), json_peers(js)
+        self.ok(set(dp) == set(jp), "%s: peer sets differ (%d vs %d)" % (what, len(dp), len(jp)))
+        for k in dp:
+            if k not in jp:
+                continue
+            self.ok(jp[k][2] == dp[k][1], "%s: allowed IPs of %s differ" % (what, k))
+            self.ok(jp[k][1] == dp[k][0], "%s: endpoint of %s differs" % (what, k))
+            self.ok(jp[k][0] == names.get(k), "%s: name of %s is %r" % (what, k, jp[k][0]))
+
+
+def check(log, d):
+    p = plan()
+    with open(log, errors="replace") as f:
+        text = f.read()
+    if "KTEST BOOTED" not in text:
+        print(text[-3000:])
+        print("FAIL: the guest did not boot")
+        return 1
+    if "KTEST FATAL" in text or "KTEST insmod failed" in text:
+        print(text[-3000:])
+        print("FAIL: guest set-up failed")
+        return 1
+    c = Checker(parse_log(text))
+    names = {p["office"]: "office"}
+
+    c.step("add-office")
+    dump = c.step("dump-office")
+    if dump is not None:
+        o = dump_peers(dump).get(p["office"])
+        c.ok(o == ("192.0.2.1:51820", {"10.0.0.2/32", "fd00::2/128"}, "25"),
+             "office in the dump is %r" % (o,))
+    c.same(dump, c.step("show-office"), names, "show-office")
+    r = c.step("resolve")
+    c.ok(r is not None and r.strip() == "10.0.0.2", "resolve printed %r" % r)
+    c.same(dump, c.step("netlink-explicit"), names, "netlink-explicit")
+
+    c.step("add-big")
+    names[p["big"]] = "big"
+    dump = c.step("dump-big")
+    if dump is not None:
+        b = dump_peers(dump).get(p["big"])
+        c.ok(b is not None and b[1] == {norm(x) for x in p["big_ips"]},
+             "big: the kernel does not hold exactly the 3000 prefixes")
+    c.same(dump, c.step("show-big"), names, "show-big")
+
+    for i, k in enumerate(p["forty"]):
+        c.step("add-p%d" % i)
+        names[k] = "p%d" % i
+    dump = c.step("dump-forty")
+    if dump is not None:
+        dp = dump_peers(dump)
+        for i, k in enumerate(p["forty"]):
+            c.ok(k in dp and dp[k][1] == {norm(x) for x in p["forty_ips"][i]},
+                 "p%d: prefixes differ in the dump" % i)
+    c.same(dump, c.step("show-forty"), names, "show-forty")
+    out = c.step("sync-forty")
+    c.ok(out is not None and out.strip() == "wg0: 40 added, 0 updated, 2 unchanged",
+         "sync said %r" % out)
+    dump2 = c.step("dump-sync")
+    if dump is not None and dump2 is not None:
+        c.ok(dump_peers(dump) == dump_peers(dump2), "sync did not restore the 40 peers")
+
+    c.step("empties")
+    c.step("add-v6")
+    names[p["v6"]] = "v6"
+    dump = c.step("dump-v6")
+    if dump is not None:
+        dp = dump_peers(dump)
+        c.ok(all(k in dp and dp[k][1] == set() for k in p["empty"]), "empty peers missing")
+        c.ok(p["v6"] in dp and dp[p["v6"]][1] == {norm(x) for x in p["v6_ips"]},
+             "v6: prefixes differ in the dump")
+    c.same(dump, c.step("show-v6"), names, "show-v6")
+
+    out = c.step("err-nosuch", 1)
+    c.ok(out is not None and "nosuch0: no such WireGuard interface" in out and
+         len(out.strip().split("\n")) == 1, "show nosuch0 said %r" % out)
+    out = c.step("err-lo", 1)
+    c.ok(out is not None and "lo: not a WireGuard interface" in out, "show lo said %r" % out)
+    c.step("err-add-nosuch", 1)
+    c.step("err-uapi", 1)
+    c.step("remove-office")
+    dump = c.step("dump-final")
+    if dump is not None:
+        dp = dump_peers(dump)
+        c.ok(p["office"] not in dp, "office still present after remove")
+        c.ok(len(dp) == 1 + 40 + 29 + 1, "unexpected peer count %d after remove" % len(dp))
+    c.step("resolve-gone", 2)
+    perf = []
+    for s in ("perf-sync", "perf-show"):
+        out = c.step(s)
+        if out is not None:
+            perf.append("%s: %s" % (s, out.strip().split("\n")[-1]))
+    out = c.step("perf-count")
+    c.ok(out is not None and out.strip() == "1000", "wg1 has %r peers after sync" % out)
+
+    if "KTEST DONE" not in text:
+        c.failures.append("the guest script did not finish")
+    for f in c.failures:
+        print("FAIL: " + f)
+    print("kernel: " + re.search(r"KTEST BOOTED (\S+)", text).group(1))
+    for l in perf:
+        print("1000 peers, emulated CPU, " + l)
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "gen":
+        gen(sys.argv[2])
+        sys.exit(0)
+    sys.exit(check(sys.argv[2], sys.argv[3]))
