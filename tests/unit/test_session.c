@@ -664,6 +664,63 @@ START_TEST(test_one_sided_strip)
 }
 END_TEST
 
+/* Random and mutated input never crashes a session or the parsers, and
+ * never makes a session accept anything. */
+START_TEST(test_garbage_input)
+{
+    static uint8_t  buf[600], plain[CNX_RECORD_MAX + 64];
+    uint8_t         ask[32], apk[32], bsk[32], bpk[32], pk[32];
+    char            reply[CNX_SESSION_REPLY_MAX], kex[CNX_V1_KEX_MAX];
+    size_t          rlen, len;
+    cnx_record_t    rec;
+    cnx_v1_kex_t    k;
+    side_t          i, r;
+    cnx_session_t  *fresh;
+    int             n, rc, round;
+
+    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
+    memset(&i, 0, sizeof(i));
+    memset(&r, 0, sizeof(r));
+    i.s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_AUTO, ask, NULL);
+    r.s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_AUTO, bsk, NULL);
+    negotiate(&i, &r);
+    ck_assert_int_eq(cnx_session_version(r.s), 2);
+    cnx_random(pk, 32);
+    n = cnx_v1_kex_build(kex, sizeof(kex), pk, 2);
+
+    for (round = 0; round < 3000; round++) {
+        cnx_random(&len, sizeof(len));
+        len %= sizeof(buf);
+        cnx_random(buf, len);
+        if (round % 3 == 0 && (size_t) n <= sizeof(buf)) {
+            /* A KEY_EXCHANGE with a few bytes changed. */
+            memcpy(buf, kex, (size_t) n);
+            len = (size_t) n;
+            buf[buf[0] % len] ^= (uint8_t) (1 + round % 255);
+            buf[(size_t) round % len] = (uint8_t) round;
+        }
+        (void) cnx_v1_kex_parse(&k, (char *) buf, len);
+        (void) cnx_record_decode(&rec, buf, len);
+        rc = cnx_session_recv(r.s, buf, len, round % 2, reply, sizeof(reply),
+                              &rlen, plain, sizeof(plain), &rec);
+        ck_assert_int_eq(rc, CNX_SE_REJECTED);
+        /* A session still negotiating fails cleanly or goes on. */
+        fresh = mk(CNX_NOISE_RESPONDER, CNX_SESSION_AUTO, bsk, NULL);
+        ck_assert_int_gt(cnx_session_start(fresh, reply, sizeof(reply)), 0);
+        rc = cnx_session_recv(fresh, buf, len, 0, reply, sizeof(reply), &rlen,
+                              plain, sizeof(plain), &rec);
+        ck_assert(rc <= 0 || rc == CNX_SESSION_ESTABLISHED);
+        ck_assert(!(rc > 0 && (rc & CNX_SESSION_RECORD)));
+        cnx_session_free(fresh);
+    }
+    /* The real session still works afterwards. */
+    check_flow(&i, &r, 1);
+    cnx_session_free(i.s);
+    cnx_session_free(r.s);
+}
+END_TEST
+
 /* ---- identity --------------------------------------------------------- */
 
 static char tmpdir[256];
@@ -837,6 +894,7 @@ main(void)
     tcase_add_test(tc, test_kex_substitution_detected);
     tcase_add_test(tc, test_session_rekey_interop);
     tcase_add_test(tc, test_one_sided_strip);
+    tcase_add_test(tc, test_garbage_input);
     tcase_add_test(tc, test_identity_key_file);
     tcase_add_test(tc, test_pins);
     tcase_add_test(tc, test_default_paths);
