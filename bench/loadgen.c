@@ -161,6 +161,7 @@ static lg_conf_t     cf;
 static atomic_int    g_phase = PH_CONNECT;
 static atomic_uint   g_registered, g_joined, g_pair_done;
 static atomic_int    g_idle_rooms_go;
+static atomic_int    g_failed;        /* some check failed: stop waiting */
 
 static double
 now_s(void)
@@ -180,6 +181,7 @@ lg_error(lg_thread_t *th, const char *fmt, ...)
 {
     va_list ap;
 
+    atomic_store(&g_failed, 1);
     if (th->errors++ == 0) {
         va_start(ap, fmt);
         vsnprintf(th->first_error, sizeof(th->first_error), fmt, ap);
@@ -1562,7 +1564,7 @@ wait_until(atomic_uint *ctr, unsigned want, double limit)
     double t0 = now_s();
 
     while (atomic_load(ctr) < want) {
-        if (now_s() - t0 > limit) {
+        if (now_s() - t0 > limit || atomic_load(&g_failed)) {
             return -1;
         }
         usleep(2000);
@@ -1776,7 +1778,7 @@ main(int argc, char **argv)
                     r += th[t].conns[k].recvd;
                 }
             }
-            if (s == r || now_s() > lim) {
+            if (s == r || now_s() > lim || atomic_load(&g_failed)) {
                 break;
             }
             usleep(5000);

@@ -9,6 +9,9 @@
 //
 // usage: node node-relay.js --port N [--host 127.0.0.1] --secret-file F
 //                           [--issuer ISS] [--leeway S] [--max-message BYTES]
+//                           [--fault drop|dup|corrupt|reorder|echo]
+// --fault makes the relay misbehave on purpose, once every 50 DATA, so that
+// the load generator's delivery checks can be shown to catch it.
 // `ws` is found through NODE_PATH (tests/node/node_modules).
 
 const http = require('http');
@@ -27,6 +30,7 @@ const secretFile = arg('secret-file', null);
 const issuer = arg('issuer', null);
 const leeway = parseInt(arg('leeway', '30'), 10);
 const maxMessage = parseInt(arg('max-message', String(1 << 20)), 10);
+const fault = arg('fault', null);
 const HIGH_WATER = 1 << 20;          // bytes queued to a receiver before
                                      // the sender is paused
 if (!secretFile) {
@@ -175,11 +179,46 @@ function onText(ws, text) {
       return error(ws, 'BAD_MESSAGE', 'payload must be a string');
     }
     const to = r.init === ws ? r.target : r.init;
+    if (fault && faulty(ws, to, m)) return undefined;
     send(to, { type: 'DATA', room_id: m.room_id, payload: m.payload });
     return backpressure(ws, to);
   }
   default:
     return error(ws, 'BAD_MESSAGE', 'unknown type');
+  }
+}
+
+// --fault: returns true when the message was handled (or lost) here.
+let faultCount = 0;
+function faulty(from, to, m) {
+  if (++faultCount % 50 !== 0) return false;
+  switch (fault) {
+  case 'drop':
+    return true;
+  case 'dup':
+    send(to, { type: 'DATA', room_id: m.room_id, payload: m.payload });
+    return false;
+  case 'corrupt': {
+    const p = m.payload;
+    const i = p.length - 1;
+    m.payload = p.slice(0, i) + (p[i] === 'A' ? 'B' : 'A');
+    return false;
+  }
+  case 'reorder':
+    if (from.cnxHeld) {
+      send(to, { type: 'DATA', room_id: m.room_id, payload: m.payload });
+      send(to, from.cnxHeld);
+      from.cnxHeld = null;
+      return true;
+    }
+    faultCount--;      // hold this one, send it after the next
+    from.cnxHeld = { type: 'DATA', room_id: m.room_id, payload: m.payload };
+    return true;
+  case 'echo':
+    send(from, { type: 'DATA', room_id: m.room_id, payload: m.payload });
+    return false;
+  default:
+    return false;
   }
 }
 
