@@ -49,6 +49,29 @@ cnx_json_hex(int c)
 }
 
 /*
+ * 1 if none of the 8 bytes at p needs attention inside a string: no
+ * control character, no '"', no backslash, no byte >= 0x80.  Uses the
+ * word-wide "some byte is zero" test; a borrow can only spread upwards
+ * from a byte that is already a hit, so the answer is exact.
+ */
+static int
+cnx_json_plain8(const char *p)
+{
+    const uint64_t  ones = UINT64_C(0x0101010101010101);
+    const uint64_t  high = UINT64_C(0x8080808080808080);
+    uint64_t        w, q, b, bad;
+
+    memcpy(&w, p, 8);
+    q = w ^ (ones * 0x22);                       /* '"' becomes 0 */
+    b = w ^ (ones * 0x5c);                       /* '\\' becomes 0 */
+    bad = w & high;                              /* >= 0x80 */
+    bad |= (w - ones * 0x20) & ~w & high;        /* < 0x20 */
+    bad |= (q - ones) & ~q & high;
+    bad |= (b - ones) & ~b & high;
+    return bad == 0;
+}
+
+/*
  * Scan a string starting at the opening quote buf[i].  Returns the offset
  * of the closing quote, or -1.  Sets *escaped if a backslash was seen.
  */
@@ -61,6 +84,15 @@ cnx_json_scan_string(const char *buf, size_t len, size_t i, int *escaped)
 
     *escaped = 0;
     for (i++; i < len; i++) {
+        /* Runs of plain printable ASCII (payloads are mostly base64). */
+        if (u8 == CNX_UTF8_ACCEPT) {
+            while (len - i >= 8 && cnx_json_plain8(buf + i)) {
+                i += 8;
+            }
+            if (i >= len) {
+                break;
+            }
+        }
         c = (unsigned char) buf[i];
 
         if (c >= 0x80 || u8 != CNX_UTF8_ACCEPT) {

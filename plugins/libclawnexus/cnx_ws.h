@@ -154,8 +154,8 @@ void cnx_ws_reader_init(cnx_ws_reader_t *r, size_t max_message,
  *
  * Returns CNX_WS_MSG with *msg set, CNX_WS_AGAIN, or a negative close
  * code (-1002 protocol error, -1007 invalid UTF-8 in a text message,
- * checked as fragments arrive, -1009 too big); after an error the
- * connection must be closed.
+ * checked as fragments arrive, -1009 too big, -1011 out of memory); after
+ * an error the connection must be closed.
  *
  * Buffering: an incomplete frame HEADER is left unconsumed (at most 13
  * bytes).  Payload bytes are always consumed: a partial payload is copied

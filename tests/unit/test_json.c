@@ -376,6 +376,27 @@ START_TEST(test_builder_overflow_and_misuse)
 }
 END_TEST
 
+/* Every byte value at every position of a long string (word fast path). */
+START_TEST(test_string_bytes_every_position)
+{
+    char      doc[20];
+    unsigned  pos, b;
+    int       want, r;
+
+    for (pos = 1; pos <= 17; pos++) {
+        for (b = 0; b < 256; b++) {
+            memset(doc, 'a', sizeof(doc));
+            doc[0] = '"';
+            doc[19] = '"';
+            doc[pos] = (char) b;
+            want = b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
+            r = cnx_json_parse(doc, sizeof(doc), toks, 256);
+            ck_assert_msg((r == 1) == want, "byte %02x at %u: %d", b, pos, r);
+        }
+    }
+}
+END_TEST
+
 /* Pseudo-random mutations of a valid message never crash the parser. */
 START_TEST(test_mutations)
 {
@@ -423,6 +444,7 @@ main(void)
     tcase_add_test(tc, test_escape_roundtrip);
     tcase_add_test(tc, test_builder);
     tcase_add_test(tc, test_builder_overflow_and_misuse);
+    tcase_add_test(tc, test_string_bytes_every_position);
     tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
