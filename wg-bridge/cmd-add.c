@@ -98,12 +98,14 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	if (ips && wg_allowedips_parse_list(&e.peer, ips, &bad, &badlen) < 0) {
 		wg_err("bad allowed IP '%.*s' (ADDRESS/BITS)", (int)badlen,
 		       bad);
+		ret = WG_EXIT_USAGE;
 		goto out_e;
 	}
 	if (ep) {
 		if (!wg_endpoint_syntax_ok(ep)) {
 			wg_err("bad endpoint '%s' (HOST:PORT or [IPv6]:PORT)",
 			       ep);
+			ret = WG_EXIT_USAGE;
 			goto out_e;
 		}
 		e.endpoint = strdup(ep);
@@ -112,6 +114,7 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 		if (wg_parse_u16(ka, &e.peer.keepalive) < 0) {
 			wg_err("bad persistent keepalive '%s' (0-65535 "
 			       "seconds)", ka);
+			ret = WG_EXIT_USAGE;
 			goto out_e;
 		}
 		e.peer.flags |= WGPEER_HAS_KEEPALIVE;
