@@ -131,6 +131,8 @@ typedef struct {
     char     prefix[32];
     int      verbose;
     char    *lat_out;          /* pair mode: samples, one per line (us) */
+    int      wormhole;         /* raw mode through magic-wormhole's
+                                  transit relay instead of a proxy */
 } lg_conf_t;
 
 struct lg_thread_s {
@@ -421,7 +423,7 @@ thread_connect_more(lg_thread_t *th)
            && th->next_connect < 2 * th->npairs)
     {
         /* raw mode: only the A sides connect; B sides are accepted */
-        if (th->mode == MODE_RAW && (th->next_connect & 1)) {
+        if (th->mode == MODE_RAW && !cf.wormhole && (th->next_connect & 1)) {
             th->next_connect++;
             continue;
         }
@@ -1091,10 +1093,57 @@ raw_connected(lg_conn_t *c)
     }
     c->th->connecting--;
     thread_connect_more(c->th);
+    if (cf.wormhole) {
+        /* "please relay TOKEN for side SIDE\n", then wait for "ok\n"
+         * (the transit relay's handshake, docs/transit.md there) */
+        char line[128];
+        int n;
+
+        n = snprintf(line, sizeof(line), "please relay %032x%08x%08x%016x"
+                     " for side %016x\n", 0u, (unsigned) getpid(),
+                     (unsigned) c->th->idx, idx, c->id);
+        w = conn_wspace(c, n);
+        memcpy(w, line, n);
+        c->wlen += n;
+        c->state = ST_UPGRADING;
+        c->rbuf = malloc(LG_RBUF);
+        return;
+    }
     w = conn_wspace(c, 4);
     memcpy(w, &idx, 4);
     c->wlen += 4;
     c->state = ST_REGISTERED;
+}
+
+/* wormhole: read the relay's "ok\n" (nothing else comes before we send) */
+static void
+raw_wait_ok(lg_conn_t *c)
+{
+    ssize_t n;
+
+    n = recv(c->fd, c->rbuf + c->rlen, 3 - c->rlen, 0);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        conn_fail(c, "transit relay closed the connection");
+        return;
+    }
+    c->rlen += n;
+    if (c->rlen < 3) {
+        return;
+    }
+    if (memcmp(c->rbuf, "ok\n", 3) != 0) {
+        conn_fail(c, "transit relay did not say ok");
+        return;
+    }
+    c->rlen = 0;
+    c->state = ST_JOINED;
+    if (c->peer->state == ST_JOINED) {
+        c->th->joined++;
+        atomic_fetch_add(&g_registered, 2);
+        atomic_fetch_add(&g_joined, 1);
+    }
 }
 
 /* raw chunks: 16 hex digits of sequence + filler, cf.size bytes each */
@@ -1281,7 +1330,7 @@ thread_main(void *arg)
     int n, i, phase;
     lg_conn_t *c;
 
-    if (th->mode == MODE_RAW && raw_listen(th) < 0) {
+    if (th->mode == MODE_RAW && !cf.wormhole && raw_listen(th) < 0) {
         return NULL;
     }
     thread_connect_more(th);
@@ -1304,6 +1353,18 @@ thread_main(void *arg)
                                    || c >= th->conns + 2 * th->npairs))
             {
                 raw_hello(c);
+                continue;
+            }
+            if (th->mode == MODE_RAW && cf.wormhole
+                && c->state == ST_UPGRADING)
+            {
+                if ((evs[i].events & EPOLLOUT) && conn_flush(c) < 0) {
+                    conn_fail(c, strerror(errno));
+                    continue;
+                }
+                if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+                    raw_wait_ok(c);
+                }
                 continue;
             }
             if (c->fd < 0) {
@@ -1428,6 +1489,8 @@ usage(FILE *f)
 "  --load-pairs N              pair mode: pairs of msgs load meanwhile\n"
 "  --count N                   idle mode: sockets (default 1000)\n"
 "  --sink-port N               raw mode: port of the sink behind the proxy\n"
+"  --wormhole                  raw mode: pair through a magic-wormhole\n"
+"                              transit relay at --port (no sink)\n"
 "  --pids P[,P...]             relay processes: CPU and RSS from /proc\n"
 "  --prefix S                  claw_id prefix (default lg<pid>)\n"
 "  --verbose                   print every error\n"
@@ -1585,7 +1648,7 @@ main(int argc, char **argv)
         { "count", 1, NULL, 'c' }, { "sink-port", 1, NULL, 'S' },
         { "pids", 1, NULL, 'x' }, { "prefix", 1, NULL, 'f' },
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
-        { "lat-out", 1, NULL, 'L' },
+        { "lat-out", 1, NULL, 'L' }, { "wormhole", 0, NULL, 'W' },
         { NULL, 0, NULL, 0 }
     };
     lg_thread_t th[2];
@@ -1638,6 +1701,7 @@ main(int argc, char **argv)
         case 'f': snprintf(cf.prefix, sizeof(cf.prefix), "%s", optarg); break;
         case 'v': cf.verbose = 1; break;
         case 'L': cf.lat_out = optarg; break;
+        case 'W': cf.wormhole = 1; break;
         case 'x':
             for (p = optarg; *p && cf.npids < LG_MAX_PIDS; ) {
                 cf.pids[cf.npids++] = (pid_t) strtol(p, &p, 10);
@@ -1650,7 +1714,7 @@ main(int argc, char **argv)
         }
     }
     if (cf.port <= 0 || cf.pairs == 0 || cf.window == 0 || cf.joins == 0
-        || (cf.mode == MODE_RAW && cf.sink_port <= 0)
+        || (cf.mode == MODE_RAW && cf.sink_port <= 0 && !cf.wormhole)
         || (cf.mode != MODE_RAW && cf.secret_len == 0))
     {
         usage(stderr);

@@ -95,6 +95,7 @@ def main():
     w('| | |')
     w('|---|---|')
     for k in ('date', 'host_cpu', 'ncpu', 'kernel', 'nginx', 'node', 'ws',
+              'wormhole',
               'pinning', 'loadavg_start', 'loadavg_end'):
         w('| %s | %s |' % (k, env.get(k, '')))
     w('')
@@ -220,16 +221,25 @@ def main():
     w('4 pairs, both directions, 8 messages in flight per direction.  '
       '`proxy` is stock nginx `proxy_pass` (stream, default 16k buffer) to '
       'a sink in the generator: raw TCP bytes, no WebSocket, no routing '
-      '(the ceiling for moving bytes through nginx).')
+      '(the ceiling for moving bytes through nginx).  `wormhole` is '
+      'magic-wormhole\'s transit relay (Python/Twisted, Debian package '
+      'magic-wormhole-transit-relay %s): two TCP connections paired by a '
+      'token line, then raw bytes glued; like `proxy` it moves plain TCP '
+      'bytes, with no WebSocket framing or masking, so it is a byte-moving '
+      'reference rather than the same workload.  syncthing-relaysrv was not '
+      'measured: its protocol mode needs TLS with device certificates on '
+      'both ends before a session can be set up, which the generator does '
+      'not implement.' % env.get('wormhole', ''))
     w('')
     w('| relay | path | GB per relay CPU-s | GB/s (wall) |')
     w('|---|---|---|---|')
     gb = lambda x: '%.2f' % x
     with open(os.path.join(outdir, 'bulk.dat'), 'w') as dat:
-        for r in ('module', 'node', 'proxy'):
-            for path in (('binary', 'json') if r != 'proxy' else ('raw',)):
+        for r in ('module', 'node', 'proxy', 'wormhole'):
+            for path in (('binary', 'json') if r in ('module', 'node')
+                         else ('raw',)):
                 sel = select(rows, test='bulk', relay=r)
-                if r != 'proxy':
+                if r in ('module', 'node'):
                     sel = select(sel, path=path)
                 if not sel:
                     continue

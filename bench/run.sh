@@ -301,6 +301,31 @@ if want bulk; then
         fi
     done
     [ $PROXY_OK = 1 ] && nginx_stop "$tmp/proxy"
+
+    # magic-wormhole's transit relay (Debian magic-wormhole-transit-relay):
+    # pairs two TCP connections by token, then copies raw bytes.
+    TWISTD=$(command -v twistd3 || command -v twistd || true)
+    if [ -n "$TWISTD" ] && /usr/bin/python3 -c 'import wormhole_transit_relay' 2>/dev/null; then
+        WH_PORT=$(free_port)
+        (cd "$tmp" && exec $PIN_RELAY "$TWISTD" -n --pidfile= transitrelay \
+            --port "tcp:$WH_PORT:interface=127.0.0.1") > "$tmp/wormhole.log" 2>&1 &
+        WH_PID=$!
+        pids_to_kill+=("$WH_PID")
+        if wait_port "$WH_PORT"; then
+            for (( r=1; r<=runs; r++ )); do
+                run "test=bulk relay=wormhole run=$r" --mode raw --wormhole \
+                    --port "$WH_PORT" --pids "$WH_PID" --size 65536 \
+                    --pairs 4 --window 8 --duration "$dur"
+            done
+        else
+            log "transit relay did not start: $(tail -2 "$tmp/wormhole.log")"
+        fi
+        node_stop "$WH_PID"
+        echo "wormhole=$(dpkg-query -W -f '${Version}' magic-wormhole-transit-relay 2>/dev/null)" >> "$tmp/env.txt"
+    else
+        log "magic-wormhole-transit-relay not installed: skipped"
+        echo "wormhole=not installed" >> "$tmp/env.txt"
+    fi
 fi
 
 # 3. pairing latency, idle relay and under load (10 pairs of 200 B DATA)
