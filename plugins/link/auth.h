@@ -19,6 +19,7 @@ typedef struct {
     size_t      secret_len;
     char        issuer[256];    /* "" = no iss claim */
     long        ttl;            /* seconds */
+    int         warned;         /* permissions warning given */
 } link_auth_t;
 
 /*

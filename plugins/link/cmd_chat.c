@@ -381,7 +381,7 @@ cmd_chat(int argc, char **argv)
         switch (ch) {
         case 't': c.to = optarg; break;
         case 'h': chat_usage(stdout); return LINK_EXIT_OK;
-        default:  chat_usage(stderr); return LINK_EXIT_USAGE;
+        default:  link_usage_hint("chat"); return LINK_EXIT_USAGE;
         }
     }
     if (optind != argc) {

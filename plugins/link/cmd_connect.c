@@ -357,11 +357,12 @@ cmd_connect(int argc, char **argv)
         case 'l': c.local = optarg; break;
         case 'd': c.direct = optarg; break;
         case 'h': connect_usage(stdout); return LINK_EXIT_OK;
-        default:  connect_usage(stderr); return LINK_EXIT_USAGE;
+        default:  link_usage_hint("connect"); return LINK_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        connect_usage(stderr);
+        link_err("connect: needs exactly one TARGET");
+        link_usage_hint("connect");
         return LINK_EXIT_USAGE;
     }
     c.target = argv[optind];

@@ -64,11 +64,11 @@ cmd_list(int argc, char **argv)
         switch (c) {
         case 'c': config = optarg; break;
         case 'h': list_usage(stdout); return LINK_EXIT_OK;
-        default:  list_usage(stderr); return LINK_EXIT_USAGE;
+        default:  link_usage_hint("list"); return LINK_EXIT_USAGE;
         }
     }
     if (optind != argc) {
-        list_usage(stderr);
+        link_err("list: unexpected argument '%s'", argv[optind]);
         return LINK_EXIT_USAGE;
     }
     if (link_config_load(&cfg, config) != 0) {

@@ -223,7 +223,7 @@ cmd_serve(int argc, char **argv)
         case 'f': s.app.forward = optarg; break;
         case 'l': s.listen = optarg; break;
         case 'h': serve_usage(stdout); return LINK_EXIT_OK;
-        default:  serve_usage(stderr); return LINK_EXIT_USAGE;
+        default:  link_usage_hint("serve"); return LINK_EXIT_USAGE;
         }
     }
     if (optind != argc) {

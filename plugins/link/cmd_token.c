@@ -80,9 +80,13 @@ link_auth_token(link_auth_t *a, const char *id, char *out, size_t cap)
     size_t  len, i;
 
     if (a->token_file != NULL) {
-        if (link_read_file(a->token_file, out, cap, &len, 1, 1) != 0) {
+        /* warn about loose permissions once, not at every REGISTER */
+        if (link_read_file(a->token_file, out, cap, &len, !a->warned, 1)
+            != 0)
+        {
             return -1;
         }
+        a->warned = 1;
         for (i = 0; i < len; i++) {
             if ((unsigned char) out[i] <= ' ' || out[i] == 0x7f) {
                 link_err("token file %s does not hold one token",
@@ -161,11 +165,12 @@ cmd_token(int argc, char **argv)
             }
             break;
         case 'h': token_usage(stdout); return LINK_EXIT_OK;
-        default:  token_usage(stderr); return LINK_EXIT_USAGE;
+        default:  link_usage_hint("token"); return LINK_EXIT_USAGE;
         }
     }
     if (optind != argc - 1 || secret_file == NULL) {
-        token_usage(stderr);
+        link_err("token: needs --secret-file FILE and one CLAW_ID");
+        link_usage_hint("token");
         return LINK_EXIT_USAGE;
     }
     if (!link_id_valid(argv[optind])) {

@@ -45,6 +45,12 @@ link_err(const char *fmt, ...)
 }
 
 void
+link_usage_hint(const char *cmd)
+{
+    fprintf(stderr, "Try '%s %s --help'.\n", LINK_PROG, cmd);
+}
+
+void
 link_debug(const char *fmt, ...)
 {
     va_list ap;

@@ -29,6 +29,9 @@
 void link_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* "try 'clawnexus-link CMD --help'" on stderr. */
+void link_usage_hint(const char *cmd);
+
 /* Verbose diagnostics (-v); never used for secrets. */
 extern int link_verbose;
 void link_debug(const char *fmt, ...)
