@@ -559,6 +559,7 @@ END_TEST
 
 /* HTTP upgrade ------------------------------------------------------------- */
 
+
 /* What Node's ws 8 client sends (header set and order). */
 static const char node_req[] =
     "GET /relay HTTP/1.1\r\n"
@@ -725,6 +726,85 @@ START_TEST(test_upgrade_limits)
 }
 END_TEST
 
+/* Random byte streams: the reader never over-consumes or misbehaves. */
+START_TEST(test_reader_random_streams)
+{
+    uint8_t          stream[600], work[600];
+    uint32_t         rng = 7;
+    cnx_ws_reader_t  r;
+    cnx_ws_msg_t     m;
+    size_t           n, have, fed, used, chunk, k;
+    int              iter, rc;
+
+#define RND()  (rng = rng * 1103515245u + 12345u, rng >> 16)
+    for (iter = 0; iter < 3000; iter++) {
+        /* Mostly well-formed frames with random corruption. */
+        n = build_stream(stream, iter & 1);
+        for (k = 0; k < (size_t) (iter % 4); k++) {
+            size_t at = RND() % n;
+
+            stream[at] = (uint8_t) RND();
+        }
+        cnx_ws_reader_init(&r, 256, iter & 1);
+        have = fed = 0;
+        rc = CNX_WS_AGAIN;
+        while (fed < n && rc >= 0) {
+            chunk = 1 + RND() % 64;
+            if (chunk > n - fed) {
+                chunk = n - fed;
+            }
+            memcpy(work + have, stream + fed, chunk);
+            have += chunk;
+            fed += chunk;
+            do {
+                rc = cnx_ws_reader_next(&r, work, have, &used, &m);
+                ck_assert_uint_le(used, have);
+                ck_assert(rc == CNX_WS_AGAIN || rc == CNX_WS_MSG
+                          || rc == -1002 || rc == -1007 || rc == -1009);
+                if (rc == CNX_WS_MSG) {
+                    ck_assert(m.len <= 256);
+                    ck_assert(m.opcode == CNX_WS_OP_TEXT
+                              || m.opcode == CNX_WS_OP_BINARY
+                              || m.opcode >= CNX_WS_OP_CLOSE);
+                }
+                memmove(work, work + used, have - used);
+                have -= used;
+            } while (rc == CNX_WS_MSG);
+            if (rc == CNX_WS_AGAIN) {
+                ck_assert_uint_lt(have, CNX_WS_MAX_HEADER);
+            }
+        }
+        cnx_ws_reader_free(&r);
+    }
+#undef RND
+}
+END_TEST
+
+/* Random corruption of a valid upgrade request never crashes the parser. */
+START_TEST(test_upgrade_mutations)
+{
+    char                buf[sizeof(node_req)];
+    cnx_http_upgrade_t  u;
+    uint32_t            rng = 3;
+    size_t              n = sizeof(node_req) - 1;
+    int                 i, k, rc;
+
+    for (i = 0; i < 20000; i++) {
+        memcpy(buf, node_req, n);
+        for (k = 0; k < 2; k++) {
+            rng = rng * 1664525u + 1013904223u;
+            buf[(rng >> 8) % n] = (char) (rng >> 24);
+        }
+        rc = cnx_http_parse_upgrade(buf, n, &u);
+        ck_assert(rc >= CNX_HTTP_ETOOBIG && rc <= (int) n);
+        if (rc > 0) {
+            ck_assert_int_eq(u.ws_version, 13);
+            ck_assert_uint_eq(u.key.len, 24);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_http_builders)
 {
     char  out[512], accept[29];
@@ -871,6 +951,8 @@ main(void)
     tcase_add_test(tc, test_upgrade_variants);
     tcase_add_test(tc, test_upgrade_errors);
     tcase_add_test(tc, test_upgrade_limits);
+    tcase_add_test(tc, test_reader_random_streams);
+    tcase_add_test(tc, test_upgrade_mutations);
     tcase_add_test(tc, test_http_builders);
     tcase_add_test(tc, test_client_server_handshake);
     tcase_add_test(tc, test_client_response_errors);
