@@ -146,7 +146,8 @@ START_TEST(test_str_decode)
 {
     const char *doc = "[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\","
                       "\"\\u00e9\\u20ac\\ud83d\\ude00\", \"\\ud800\","
-                      "\"\\udc00\", \"\\ud800x\", \"\\u0000\", \"\\ud800\\u0041\","
+                      "\"\\udc00\", \"\\ud800x\", \"\\u0000\","
+                      "\"\\ud800\\u0041\","
                       "\"plain\"]";
     char        out[64];
     size_t      len;

@@ -23,7 +23,8 @@ slice_is(cnx_slice_t sl, const char *s)
 
 START_TEST(test_parse_client_messages)
 {
-    ck_assert_int_eq(parse("{\"type\":\"REGISTER\",\"claw_id\":\"alice.id.claw\","
+    ck_assert_int_eq(parse("{\"type\":\"REGISTER\","
+                           "\"claw_id\":\"alice.id.claw\","
                            "\"auth_token\":\"a.b.c\"}"), CNX_RELAY_OK);
     ck_assert_int_eq(m.type, CNX_RELAY_REGISTER);
     ck_assert_str_eq(m.claw_id_s, "alice.id.claw");
@@ -36,7 +37,8 @@ START_TEST(test_parse_client_messages)
     ck_assert_int_eq(m.binary, 1);
 
     ck_assert_int_eq(parse("{\"type\":\"JOIN\",\"claw_id\":\"a\","
-                           "\"target_claw_id\":\"b.claw\",\"auth_token\":\"t\"}"),
+                           "\"target_claw_id\":\"b.claw\","
+                           "\"auth_token\":\"t\"}"),
                      CNX_RELAY_OK);
     ck_assert_int_eq(m.type, CNX_RELAY_JOIN);
     ck_assert_str_eq(m.target_claw_id_s, "b.claw");
@@ -195,11 +197,13 @@ START_TEST(test_claw_id_limits)
     ck_assert(!cnx_relay_claw_id_valid("a\xff", 2));
     ck_assert(cnx_relay_claw_id_valid("caf\xc3\xa9.claw", 10));
 
-    snprintf(msg, sizeof(msg), "{\"type\":\"REGISTERED\",\"claw_id\":\"%.255s\"}",
+    snprintf(msg, sizeof(msg),
+             "{\"type\":\"REGISTERED\",\"claw_id\":\"%.255s\"}",
              id);
     ck_assert_int_eq(parse(msg), CNX_RELAY_OK);
     ck_assert_uint_eq(strlen(m.claw_id_s), 255);
-    snprintf(msg, sizeof(msg), "{\"type\":\"REGISTERED\",\"claw_id\":\"%.256s\"}",
+    snprintf(msg, sizeof(msg),
+             "{\"type\":\"REGISTERED\",\"claw_id\":\"%.256s\"}",
              id);
     ck_assert_int_eq(parse(msg), CNX_RELAY_EFIELD);
 }
@@ -359,7 +363,8 @@ END_TEST
 START_TEST(test_mutations)
 {
     const char *seed = "{\"type\":\"JOIN\",\"claw_id\":\"a.claw\","
-                       "\"target_claw_id\":\"b\\u00e9\",\"auth_token\":\"x.y.z\"}";
+                       "\"target_claw_id\":\"b\\u00e9\","
+                       "\"auth_token\":\"x.y.z\"}";
     char        doc[160];
     size_t      n = strlen(seed);
     uint32_t    rng = 99;

@@ -117,6 +117,84 @@ START_TEST(test_all_two_byte)
 }
 END_TEST
 
+/*
+ * Reference: decode one sequence of n bytes by the definition (lead byte
+ * pattern, continuation bytes, shortest form, no surrogates, <= U+10FFFF).
+ */
+static int
+ref_valid(const uint8_t *b, int n)
+{
+    uint32_t  cp;
+    int       need, i;
+
+    if (b[0] < 0x80) {
+        need = 1;
+        cp = b[0];
+    } else if ((b[0] & 0xe0) == 0xc0) {
+        need = 2;
+        cp = b[0] & 0x1f;
+    } else if ((b[0] & 0xf0) == 0xe0) {
+        need = 3;
+        cp = b[0] & 0x0f;
+    } else if ((b[0] & 0xf8) == 0xf0) {
+        need = 4;
+        cp = b[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (need != n) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((b[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (b[i] & 0x3f);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
+        || (n == 4 && cp < 0x10000))
+    {
+        return 0;
+    }
+    return !(cp >= 0xd800 && cp <= 0xdfff) && cp <= 0x10ffff;
+}
+
+/* All 3-byte sequences with a 3-byte lead; 4-byte leads x 2 bytes. */
+START_TEST(test_exhaustive_against_reference)
+{
+    uint8_t   b[4];
+    unsigned  a, c, d, bad = 0, good = 0;
+
+    for (a = 0xe0; a <= 0xef; a++) {
+        for (c = 0; c < 0x100; c++) {
+            for (d = 0; d < 0x100; d++) {
+                b[0] = (uint8_t) a;
+                b[1] = (uint8_t) c;
+                b[2] = (uint8_t) d;
+                bad += cnx_utf8_valid(b, 3) != ref_valid(b, 3);
+                good += ref_valid(b, 3);
+            }
+        }
+    }
+    for (a = 0xf0; a <= 0xff; a++) {
+        for (c = 0; c < 0x100; c++) {
+            for (d = 0; d < 0x100; d++) {
+                b[0] = (uint8_t) a;
+                b[1] = (uint8_t) c;
+                b[2] = (uint8_t) d;
+                b[3] = 0x80 | (uint8_t) (c & 0x3f);
+                bad += cnx_utf8_valid(b, 4) != ref_valid(b, 4);
+                good += ref_valid(b, 4);
+            }
+        }
+    }
+    ck_assert_uint_eq(bad, 0);
+    /* 3-byte: U+0800..U+FFFF minus surrogates; 4-byte: one valid
+     * (lead, second, third) per 64 code points of U+10000..U+10FFFF. */
+    ck_assert_uint_eq(good, (0x10000 - 0x800 - 0x800) + 0x100000 / 64);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -129,6 +207,7 @@ main(void)
     tcase_add_loop_test(tc, test_split_anywhere, 0, n);
     tcase_add_test(tc, test_incomplete_state);
     tcase_add_test(tc, test_all_two_byte);
+    tcase_add_test(tc, test_exhaustive_against_reference);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -196,7 +196,7 @@ START_TEST(test_frame_build)
 }
 END_TEST
 
-/* Close payloads ------------------------------------------------------------ */
+/* Close payloads ------------------------------------------------------- */
 
 START_TEST(test_close_codes)
 {
@@ -262,7 +262,7 @@ START_TEST(test_close_build)
 }
 END_TEST
 
-/* Reader ---------------------------------------------------------------------- */
+/* Reader ----------------------------------------------------------------- */
 
 START_TEST(test_reader_single_frame_zero_copy)
 {
