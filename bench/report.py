@@ -157,7 +157,8 @@ def main():
                         '%.2fx' % (limit / m[0]) if m and m[0] > 0 else '',
                         (m[0] <= limit) if m else None))
     hs = med(select(rows, test='session'), 'handshakes_per_s')
-    targets.append(('session v2 handshakes per second per core', '>= 10k',
+    targets.append(('session v2 handshakes per second per core (Noise XX, '
+                    'one side)', '>= 10k',
                     fmt_count(hs[0]) if hs else 'not measured',
                     '%.2fx' % (hs[0] / 1e4) if hs else '',
                     (hs[0] >= 1e4) if hs else None))
@@ -370,10 +371,24 @@ def main():
     if ss:
         w('## 6. Session layer')
         w('')
+        w('`bench/cnx-session-bench`, single thread, CPU time of the process. '
+          'Handshakes: both sides of a complete Noise handshake run in one '
+          'process (`xx_`/`ik_handshakes_per_s`); `handshakes_per_s` is twice '
+          'the XX figure, i.e. what one endpoint spends per handshake it '
+          'takes part in.  AEAD: `cnx_aead_seal` (the primitive the v2 '
+          'transport seals each record with, on the backend the library '
+          'chose at start) against OpenSSL EVP AES-256-GCM called directly, '
+          'alternating, median of rounds; GB per CPU-second.')
+        w('')
         w('| metric | median (min-max) |')
         w('|---|---|')
+        backends = [d.get('backend', '?') for d in ss if good(d)]
+        w('| AEAD backend chosen by cnx_crypto_init() per run | %s |' %
+          ', '.join('%s x%d' % (b, backends.count(b))
+                    for b in sorted(set(backends))))
         keys = sorted({k for d in ss for k in d
-                       if k not in ('test', 'run', 'ok', 'errors', '_line')})
+                       if k not in ('test', 'run', 'ok', 'errors', '_line',
+                                    'backend')})
         for k in keys:
             m = med(ss, k)
             if m:
@@ -383,6 +398,34 @@ def main():
         w('## 6. Session layer')
         w('')
         w('Not measured in this run (no `bench/cnx-session-bench`).')
+        w('')
+
+    # ------------------------------------------------------- whole process
+    tv = sorted(k for k in env if k.startswith('timev_'))
+    if tv or env.get('module_worker_vmhwm_kb'):
+        w('## Whole-process figures')
+        w('')
+        w('Baseline relays ran under `/usr/bin/time -v` for their whole life '
+          '(setup and every test above included); the nginx worker\'s peak '
+          'RSS is VmHWM from /proc/PID/status at the end of the run.')
+        w('')
+        w('| process | user CPU s | system CPU s | peak RSS MiB | elapsed |')
+        w('|---|---|---|---|---|')
+        for k in tv:
+            f = dict(x.split(':', 1) for x in env[k].split(',') if ':' in x)
+            try:
+                rss = '%.1f' % (float(f.get('maxrss_kb', '')) / 1024)
+            except ValueError:
+                rss = 'n/a'
+            w('| %s | %s | %s | %s | %s |' % (k[6:], f.get('user', ''),
+                                              f.get('sys', ''), rss,
+                                              f.get('elapsed', '')))
+        if env.get('module_worker_vmhwm_kb'):
+            try:
+                w('| nginx module worker (1 worker) | | | %.1f | |' %
+                  (float(env['module_worker_vmhwm_kb']) / 1024))
+            except ValueError:
+                pass
         w('')
 
     # --------------------------------------------------------------- failures

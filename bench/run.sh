@@ -108,23 +108,49 @@ wait_port() {
     return 1
 }
 
-# node_start VAR_PID VAR_PORT: the Node baseline relay, pinned.
+# timed NAME CMD...: run CMD in the background under /usr/bin/time -v
+# (whole-process CPU and peak RSS, written when it exits); sets TIMED_PID
+# to the PID of CMD itself (the child of time).
+timed() {
+    local name=$1 tpid i
+    shift
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v -o "$tmp/time-$name.txt" "$@" &
+        tpid=$!
+        TIMED_PID=""
+        for (( i=0; i<100; i++ )); do
+            TIMED_PID=$(pgrep -P "$tpid" | head -1)
+            [ -n "$TIMED_PID" ] && break
+            sleep 0.02
+        done
+        [ -n "$TIMED_PID" ] || TIMED_PID=$tpid
+    else
+        "$@" &
+        TIMED_PID=$!
+    fi
+    pids_to_kill+=("$TIMED_PID")
+}
+
+# node_start VAR_PID VAR_PORT [NAME]: the Node baseline relay, pinned.
 node_start() {
     local port pid
     port=$(free_port)
-    $PIN_RELAY node "$NODE_RELAY" --port "$port" --secret-file "$tmp/secret" \
-        > "$tmp/node-$port.log" 2>&1 &
-    pid=$!
-    pids_to_kill+=("$pid")
+    timed "${3:-node-$port}" $PIN_RELAY node "$NODE_RELAY" --port "$port" \
+        --secret-file "$tmp/secret" > "$tmp/node-$port.log" 2>&1
+    pid=$TIMED_PID
     wait_port "$port" || die "node relay did not listen (see log)"
     printf -v "$1" '%s' "$pid"
     printf -v "$2" '%s' "$port"
 }
 
 node_stop() {
-    local p keep=()
+    local p keep=() i
     kill "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
+    for (( i=0; i<100; i++ )); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.02
+    done
+    sleep 0.1
     for p in "${pids_to_kill[@]}"; do
         [ "$p" = "$1" ] || keep+=("$p")
     done
@@ -226,7 +252,7 @@ mkdir -p "$out"
 } > "$tmp/env.txt"
 
 # --- relays ----------------------------------------------------------------
-node_start NODE_PID NODE_PORT
+node_start NODE_PID NODE_PORT node
 log "node relay pid $NODE_PID port $NODE_PORT"
 
 MOD_OK=0
@@ -307,10 +333,9 @@ if want bulk; then
     TWISTD=$(command -v twistd3 || command -v twistd || true)
     if [ -n "$TWISTD" ] && /usr/bin/python3 -c 'import wormhole_transit_relay' 2>/dev/null; then
         WH_PORT=$(free_port)
-        (cd "$tmp" && exec $PIN_RELAY "$TWISTD" -n --pidfile= transitrelay \
-            --port "tcp:$WH_PORT:interface=127.0.0.1") > "$tmp/wormhole.log" 2>&1 &
-        WH_PID=$!
-        pids_to_kill+=("$WH_PID")
+        timed wormhole $PIN_RELAY "$TWISTD" -n --pidfile= transitrelay \
+            --port "tcp:$WH_PORT:interface=127.0.0.1" > "$tmp/wormhole.log" 2>&1
+        WH_PID=$TIMED_PID
         if wait_port "$WH_PORT"; then
             for (( r=1; r<=runs; r++ )); do
                 run "test=bulk relay=wormhole run=$r" --mode raw --wormhole \
@@ -348,7 +373,7 @@ fi
 if want idle; then
     node_stop "$NODE_PID"
     for count in 1000 10000; do
-        node_start P PORT
+        node_start P PORT "node-idle-$count"
         run "test=idle relay=node count=$count run=1" --mode idle \
             --port "$PORT" --pids "$P" --count "$count"
         node_stop "$P"
@@ -396,6 +421,19 @@ if want session && [ -x "$SESSION_BENCH" ]; then
 fi
 
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp/env.txt"
+# peak RSS of the long-lived module worker, and the whole-process figures
+[ $MOD_OK = 1 ] && echo "module_worker_vmhwm_kb=$(for p in ${MOD_PIDS//,/ }; do
+    sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status"; done | paste -sd+ - | bc)" >> "$tmp/env.txt"
+node_stop "$NODE_PID" 2>/dev/null
+for f in "$tmp"/time-*.txt; do
+    [ -f "$f" ] || continue
+    n=$(basename "$f" .txt); n=${n#time-}
+    printf 'timev_%s=user:%s,sys:%s,maxrss_kb:%s,elapsed:%s\n' "$n" \
+        "$(sed -n 's/.*User time (seconds): //p' "$f")" \
+        "$(sed -n 's/.*System time (seconds): //p' "$f")" \
+        "$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$f")" \
+        "$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$f")" >> "$tmp/env.txt"
+done
 [ $MOD_OK = 1 ] && cat "$tmp/ngx1/logs/error.log" > "$tmp/module-error.log" 2>/dev/null
 
 # --- report ------------------------------------------------------------------
