@@ -158,6 +158,15 @@ cnx_noise_init(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     cnx_noise_role_t role, const uint8_t *prologue, size_t prologue_len,
     const uint8_t s_sk[32], const uint8_t *rs)
 {
+    return cnx_noise_init_keypair(hs, pattern, role, prologue, prologue_len,
+                                  s_sk, NULL, rs);
+}
+
+int
+cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
+    cnx_noise_role_t role, const uint8_t *prologue, size_t prologue_len,
+    const uint8_t s_sk[32], const uint8_t *s_pk, const uint8_t *rs)
+{
     const char  *name;
 
     memset(hs, 0, sizeof(*hs));
@@ -184,7 +193,9 @@ cnx_noise_init(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     cnx_noise_mix_hash(hs, prologue, prologue_len);
 
     memcpy(hs->s_sk, s_sk, 32);
-    if (cnx_x25519_public(hs->s_pk, hs->s_sk) != 0) {
+    if (s_pk != NULL) {
+        memcpy(hs->s_pk, s_pk, 32);
+    } else if (cnx_x25519_public(hs->s_pk, hs->s_sk) != 0) {
         return cnx_noise_fail(hs);
     }
     hs->has_s = 1;

@@ -75,6 +75,12 @@ int cnx_noise_init(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     cnx_noise_role_t role, const uint8_t *prologue, size_t prologue_len,
     const uint8_t s_sk[32], const uint8_t *rs);
 
+/* The same, with our static public key given (it must belong to s_sk;
+ * NULL: computed): saves one X25519 base-point multiplication. */
+int cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
+    cnx_noise_role_t role, const uint8_t *prologue, size_t prologue_len,
+    const uint8_t s_sk[32], const uint8_t *s_pk, const uint8_t *rs);
+
 /* Use a fixed ephemeral private key instead of a random one (test vectors
  * only).  Call right after cnx_noise_init(). */
 int cnx_noise_set_ephemeral(cnx_noise_t *hs, const uint8_t e_sk[32]);

@@ -211,7 +211,7 @@ struct cnx_session {
     cnx_noise_role_t     role;
     cnx_session_mode_t   mode;
     uint64_t             rekey_after;
-    uint8_t              s_sk[32];
+    uint8_t              s_sk[32], s_pk[32];
     int                  has_static;
     uint8_t              pin[32];
     int                  has_pin;
@@ -262,6 +262,12 @@ cnx_session_new(const cnx_session_config_t *cfg)
     s->rekey_after = cfg->rekey_after;
     if (cfg->static_sk != NULL) {
         memcpy(s->s_sk, cfg->static_sk, 32);
+        if (cfg->static_pk != NULL) {
+            memcpy(s->s_pk, cfg->static_pk, 32);
+        } else if (cnx_x25519_public(s->s_pk, s->s_sk) != 0) {
+            cnx_session_free(s);
+            return NULL;
+        }
         s->has_static = 1;
     }
     if (cfg->peer_pin != NULL) {
@@ -348,8 +354,10 @@ cnx_session_hs_init(cnx_session_t *s, cnx_noise_pattern_t pattern)
     memcpy(pro + sizeof(cnx_v2_prologue) - 1 + 32, init ? s->peer_e : s->e_pk,
            32);
     s->pattern = pattern;
-    return cnx_noise_init(&s->hs, pattern, s->role, pro, sizeof(pro), s->s_sk,
-                          pattern == CNX_NOISE_IK && init ? s->pin : NULL);
+    return cnx_noise_init_keypair(&s->hs, pattern, s->role, pro, sizeof(pro),
+                                  s->s_sk, s->s_pk,
+                                  pattern == CNX_NOISE_IK && init ? s->pin
+                                                                  : NULL);
 }
 
 static int

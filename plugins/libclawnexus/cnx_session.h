@@ -93,6 +93,8 @@ typedef struct {
     const uint8_t      *static_sk;  /* our static key; NULL = v1 only */
     const uint8_t      *peer_pin;   /* peer's pinned static key or NULL */
     uint64_t            rekey_after;/* v2, 0 = default */
+    const uint8_t      *static_pk;  /* optional: public key of static_sk
+                                       (saves one X25519 per session) */
 } cnx_session_config_t;
 
 /* Largest payload a session produces or accepts (with NUL). */

@@ -610,13 +610,17 @@ START_TEST(test_session_rekey_interop)
     memset(&c, 0, sizeof(c));
     c.role = CNX_NOISE_INITIATOR;
     c.static_sk = ask;
+    c.static_pk = apk;
     c.rekey_after = 2;
     i.s = cnx_session_new(&c);
     c.role = CNX_NOISE_RESPONDER;
     c.static_sk = bsk;
+    c.static_pk = NULL;
     r.s = cnx_session_new(&c);
     negotiate(&i, &r);
     ck_assert_int_eq(cnx_session_version(i.s), 2);
+    ck_assert_mem_eq(cnx_session_peer_static(r.s), apk, 32);
+    ck_assert_mem_eq(cnx_session_peer_static(i.s), bpk, 32);
     for (k = 0; k < 25; k++) {
         check_flow(&i, &r, k % 2);
         check_flow(&r, &i, k % 3 == 0);
