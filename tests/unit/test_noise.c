@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cnx_noise.h"
+#include "cnx_session.h"
 
 #ifndef VECTOR_DIR
 #define VECTOR_DIR "tests/unit/vectors"
@@ -122,6 +123,7 @@ run_vector(const vector_t *v)
     cnx_noise_pattern_t  p;
     cnx_noise_t         *w, *r;
     cnx_aead_t          *i2r, *r2i, *a;
+    cnx_transport_t     *ti, *tr;
     uint8_t              out[512], pl[512], nonce[12], ipk[32], rpk[32];
     uint64_t             ni = 0, nr = 0;
     size_t               len, plen;
@@ -183,6 +185,24 @@ run_vector(const vector_t *v)
     }
     cnx_aead_free(i2r);
     cnx_aead_free(r2i);
+
+    /* The same messages through the v2 transport, and opened by the other
+     * side's transport. */
+    ti = cnx_transport_new(&ki, 0);
+    tr = cnx_transport_new(&kr, 0);
+    ck_assert_ptr_nonnull(ti);
+    ck_assert_ptr_nonnull(tr);
+    for (m = hs_msgs; m < v->nmsg; m++) {
+        ck_assert_int_eq(cnx_transport_seal(m % 2 == 0 ? ti : tr, out,
+            sizeof(out), &len, v->payload[m], v->payload_len[m]), 0);
+        ck_assert_uint_eq(len, v->ct_len[m]);
+        ck_assert_mem_eq(out, v->ct[m], len);
+        ck_assert_int_eq(cnx_transport_open(m % 2 == 0 ? tr : ti, pl,
+            sizeof(pl), &plen, out, len), 0);
+        ck_assert_uint_eq(plen, v->payload_len[m]);
+    }
+    cnx_transport_free(ti);
+    cnx_transport_free(tr);
 }
 
 START_TEST(test_vectors)
