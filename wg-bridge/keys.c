@@ -64,7 +64,7 @@ wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s, size_t n)
 		hi = hex_nibble((unsigned char)s[2 * i]);
 		lo = hex_nibble((unsigned char)s[2 * i + 1]);
 		bad |= (hi | lo) < 0;
-		key[i] = (uint8_t)((hi << 4) | lo);
+		key[i] = (uint8_t)(((unsigned int)hi << 4) | (unsigned int)lo);
 	}
 	if (bad) {
 		sodium_memzero(key, WG_KEY_LEN);

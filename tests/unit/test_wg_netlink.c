@@ -62,7 +62,8 @@ cw_attr(struct cw *w, uint16_t type, const void *d, size_t n)
 	struct nlattr a = { (uint16_t)(4 + n), type };
 
 	memcpy(w->b + w->len, &a, 4);
-	memcpy(w->b + w->len + 4, d, n);
+	if (n)
+		memcpy(w->b + w->len + 4, d, n);
 	memset(w->b + w->len + 4 + n, 0, NLA_ALIGN(4 + n) - 4 - n);
 	w->len += NLA_ALIGN(4 + n);
 }
