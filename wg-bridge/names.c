@@ -71,8 +71,8 @@ wg_names_find_key(struct wg_names *db, const char *iface,
 	size_t i;
 
 	for (i = 0; i < db->n; i++)
-		if (!strcmp(db->v[i].iface, iface) &&
-		    wg_key_equal(db->v[i].peer.public_key, key))
+		if (!memcmp(db->v[i].peer.public_key, key, WG_KEY_LEN) &&
+		    !strcmp(db->v[i].iface, iface))
 			return &db->v[i];
 	return NULL;
 }
