@@ -39,6 +39,9 @@ typedef struct {
     int64_t      t_ping;
     uint32_t     stdio_stream;
     int          joining;
+    int          ever_up;       /* a session was established once */
+    uint64_t     rejoin_timer;
+    int          rejoin_ms;
 } connect_t;
 
 static volatile sig_atomic_t connect_stop;
@@ -118,6 +121,8 @@ hook_pong(link_peer_t *p)
 
     if (!c->announced) {
         c->announced = 1;
+        c->ever_up = 1;
+        c->rejoin_ms = 0;
         fprintf(stderr, "%s → %s → established (encrypted v%d, %ld ms RTT)\n",
                 c->target, path, link_chan_version(p->ch), rtt);
         snprintf(detail, sizeof(detail), "v%d %ldms",
@@ -157,6 +162,37 @@ hook_opened(link_peer_t *p, uint32_t id, int ok)
 }
 
 static void
+rejoin_fire(link_loop_t *l, void *ud)
+{
+    connect_t *c = ud;
+
+    (void) l;
+    c->rejoin_timer = 0;
+    if (c->peer == NULL && !c->joining && c->app.relay != NULL
+        && link_relay_registered(c->app.relay))
+    {
+        link_debug("joining %s again", c->target);
+        c->joining = 1;
+        link_relay_join(c->app.relay, c->target);
+    }
+}
+
+/* --local: ask for the target again later (it may be reconnecting too). */
+static void
+rejoin_later(connect_t *c)
+{
+    if (c->rejoin_timer) {
+        return;
+    }
+    c->rejoin_ms = c->rejoin_ms ? c->rejoin_ms * 2 : 250;
+    if (c->rejoin_ms > 5000) {
+        c->rejoin_ms = 5000;
+    }
+    c->rejoin_timer = link_loop_timer(c->app.loop, c->rejoin_ms, rejoin_fire,
+                                      c);
+}
+
+static void
 hook_gone(link_peer_t *p, int code, const char *why)
 {
     connect_t *c = p->app->ud;
@@ -175,11 +211,8 @@ hook_gone(link_peer_t *p, int code, const char *why)
     if (c->lfd >= 0) {
         link_loop_events(c->app.loop, c->lfd, 0);
     }
-    if (c->via == LINK_VIA_RELAY && c->app.relay
-        && link_relay_registered(c->app.relay))
-    {
-        c->joining = 1;
-        link_relay_join(c->app.relay, c->target);
+    if (c->via == LINK_VIA_RELAY) {
+        rejoin_later(c);
     }
 }
 
@@ -254,10 +287,19 @@ on_error(void *ud, const char *code, const char *message)
     if (strcmp(code, "TARGET_OFFLINE") == 0) {
         link_state_record(c->target, "offline", "relay: target offline");
     }
-    if (c->peer == NULL
-        && (strcmp(code, "AUTH_FAILED") == 0
-            || strcmp(code, "TARGET_OFFLINE") == 0
-            || strcmp(code, "NOT_REGISTERED") == 0))
+    if (c->peer != NULL) {
+        return;
+    }
+    c->joining = 0;
+    if (c->local != NULL && c->ever_up
+        && strcmp(code, "TARGET_OFFLINE") == 0)
+    {
+        rejoin_later(c);            /* it was there before: wait for it */
+        return;
+    }
+    if (strcmp(code, "AUTH_FAILED") == 0
+        || strcmp(code, "TARGET_OFFLINE") == 0
+        || strcmp(code, "NOT_REGISTERED") == 0)
     {
         link_loop_stop(c->app.loop, LINK_EXIT_RELAY);
     }
