@@ -126,8 +126,11 @@ cnx_jwt_verify(const char *tok, size_t len, const uint8_t *key,
     if (k < 0 || !cnx_json_str_eq(json, &t[k], "HS256", 5)) {
         return CNX_JWT_EALG;
     }
+    /* typ is optional; media type names compare case-insensitively. */
     k = cnx_json_obj_get(json, t, nt, 0, "typ");
-    if (k >= 0 && !cnx_json_str_eq(json, &t[k], "JWT", 3)) {
+    if (k >= 0 && !cnx_json_str_eq(json, &t[k], "JWT", 3)
+        && !cnx_json_str_eq(json, &t[k], "jwt", 3))
+    {
         return CNX_JWT_EALG;
     }
     if (cnx_json_obj_get(json, t, nt, 0, "crit") >= 0) {

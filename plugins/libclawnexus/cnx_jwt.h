@@ -19,7 +19,7 @@
                                    objects, bad claim types, too long */
 #define CNX_JWT_EALG      (-2)  /* alg is not exactly "HS256" (none,
                                    HS512, RS256, missing...), crit present,
-                                   or typ present and not "JWT" */
+                                   or typ present and not "JWT" or "jwt" */
 #define CNX_JWT_ESIG      (-3)  /* signature mismatch */
 #define CNX_JWT_EEXPIRED  (-4)  /* exp missing, or now > exp + leeway */
 #define CNX_JWT_ENOTYET   (-5)  /* nbf > now + leeway, or iat > now + leeway */

@@ -162,6 +162,8 @@ START_TEST(test_algorithms)
     /* typ is optional; escaped alg value is the same string. */
     ck_assert_int_eq(verify(mint("{\"alg\":\"HS256\"}", GOOD), NULL, NULL,
                             1100), CNX_JWT_OK);
+    ck_assert_int_eq(verify(mint("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", GOOD),
+                            NULL, NULL, 1100), CNX_JWT_OK);
     ck_assert_int_eq(verify(mint("{\"alg\":\"HS\\u0032\\u00356\"}", GOOD),
                             NULL, NULL, 1100), CNX_JWT_OK);
 }
