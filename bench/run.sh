@@ -5,8 +5,8 @@
 #
 #   bench/run.sh [--quick] [--runs N] [--only LIST] [--out DIR]
 #
-# LIST is a comma list of: msgs,bulk,pair,idle,workers,session (default
-# all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
+# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg
+# (default all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
 # and the generator to CPU 0 (when there are two CPUs); CPU time is read
 # from /proc/PID/stat of the relay processes around each measured interval.
 set -u
@@ -418,6 +418,21 @@ if want session && [ -x "$SESSION_BENCH" ]; then
             sed "s/^/test=session run=$r ok=1 /" >> "$raw" ||
             log "session bench failed: $(head -1 "$tmp/sb.err")"
     done
+fi
+
+# 7. clawnexus-wg with 1,000 peers, userspace backend (wireguard-go)
+if want wg; then
+    CNX_WG_BIN=$build/wg-bridge/clawnexus-wg
+    if [ -x "$CNX_WG_BIN" ] && [ "$(id -u)" = 0 ] && command -v wireguard-go >/dev/null &&
+       [ -c /dev/net/tun ]; then
+        bash "$src/bench/wg-bench.sh" "$CNX_WG_BIN" "$runs" 1000 >> "$raw" 2>"$tmp/wg.err" ||
+            { log "wg bench failed: $(head -2 "$tmp/wg.err" | tr '\n' ' ')";
+              echo "wg_error=$(head -1 "$tmp/wg.err")" >> "$tmp/env.txt"; }
+        grep '^test=wg' "$raw" | tail -1 | sed 's/^/bench: /' >&2
+    else
+        log "wg benchmark skipped (needs root, wireguard-go, /dev/net/tun and $CNX_WG_BIN)"
+        echo "wg_error=skipped: needs root, wireguard-go, /dev/net/tun and clawnexus-wg" >> "$tmp/env.txt"
+    fi
 fi
 
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp/env.txt"
