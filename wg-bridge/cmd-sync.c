@@ -70,6 +70,46 @@ out:
 	return ret;
 }
 
+/*
+ * The undo of sync for "hook down": take the named peers of ifname off
+ * the interface, so that wg-quick's SaveConfig does not copy them into
+ * the configuration (the names file brings them back on "hook up").
+ */
+static int
+unsync(struct wg_ctx *ctx, const char *ifname)
+{
+	struct wg_names db;
+	struct wg_device dev, req;
+	size_t i;
+	int ret = -1;
+
+	if (ctx_load_names(ctx, &db) < 0)
+		return -1;
+	wg_device_init(&req, ifname);
+	if (ctx_get_device(ctx, ifname, &dev) < 0)
+		goto out;
+	for (i = 0; i < db.n; i++) {
+		struct wg_peer *p;
+
+		if (strcmp(db.v[i].iface, ifname) ||
+		    !wg_device_find_peer(&dev, db.v[i].peer.public_key))
+			continue;
+		if (!(p = wg_device_add_peer(&req)))
+			goto out_dev;
+		memcpy(p->public_key, db.v[i].peer.public_key, WG_KEY_LEN);
+		p->flags = WGPEER_REMOVE_ME;
+	}
+	if (req.npeers && ctx_set_device(ctx, &req) < 0)
+		goto out_dev;
+	ret = 0;
+out_dev:
+	wg_device_clear(&dev);
+out:
+	wg_device_clear(&req);
+	wg_names_clear(&db);
+	return ret;
+}
+
 static void
 sync_usage(FILE *f)
 {
@@ -110,8 +150,9 @@ hook_usage(FILE *f)
 		"For wg-quick:  PostUp = clawnexus-wg hook up %%i\n"
 		"               PreDown = clawnexus-wg hook down %%i\n"
 		"up: sync IFACE, then write its block into the hosts file.\n"
-		"down: remove the block; problems are warnings and the exit\n"
-		"status stays 0 so that wg-quick can finish.\n",
+		"down: the undo: take the named peers off IFACE and remove the\n"
+		"block; problems are warnings and the exit status stays 0 so\n"
+		"that wg-quick can finish.\n",
 		prog_name);
 }
 
@@ -147,6 +188,9 @@ cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
 		return WG_EXIT_OK;
 	}
 	if (!strcmp(dir, "down")) {
+		if (unsync(ctx, ifname) < 0)
+			wg_warn("hook down %s: named peers were not removed",
+				ifname);
 		if (wg_do_hosts(ctx, ifname, file, 1) < 0)
 			wg_warn("hook down %s: the hosts block in %s was not "
 				"removed", ifname, file);

@@ -183,6 +183,23 @@ cwa hosts "$ifa" --file "$hosts" || cnx_fail "hosts failed"
 grep -qx "10.77.0.2 office.claw office" "$hosts" || cnx_fail "hosts block missing: $(cat "$hosts")"
 head -1 "$hosts" | grep -qx "127.0.0.1 localhost" || cnx_fail "hosts lost its first line"
 
+# --- hook down / up by hand: the named peer goes and comes back -----------
+cwa hook down "$ifa" --file "$hosts" || cnx_fail "hook down failed"
+[ -z "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "hook down left office on $ifa"
+[ -n "$(peer_line "$(dump_a)" "$stranger")" ] || cnx_fail "hook down removed the unmanaged peer"
+grep -q clawnexus-wg "$hosts" && cnx_fail "hook down left the hosts block"
+cwa hook up "$ifa" --file "$hosts" >/dev/null || cnx_fail "hook up failed"
+[ -n "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "hook up did not bring office back"
+grep -qx "10.77.0.2 office.claw office" "$hosts" || cnx_fail "hook up wrote no hosts block"
+
+# --- --replace: a pinned name moves to another key ---------------------------
+newkey=$(wg genkey | wg pubkey)
+cwa add "$ifa" office --public-key "$newkey" --allowed-ips 10.77.0.2/32 --replace >/dev/null ||
+    cnx_fail "add --replace failed"
+[ -z "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "--replace left the old key's peer"
+[ -n "$(peer_line "$(dump_a)" "$newkey")" ] || cnx_fail "--replace did not add the new key"
+grep -q "^office key=$newkey " "$names_a" || cnx_fail "--replace did not record the new key"
+
 # --- wg-quick with the hook (userspace fallback) ---------------------------
 priv_q=$(wg genkey)
 names_q="$dir/names-q.conf"
