@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "backend.h"
 
 #define UAPI_MAX_REPLY	(256U * 1024 * 1024)
+#define UAPI_TIMEOUT_SECONDS	10
 
 const char *
 wg_uapi_dir(void)
@@ -321,6 +323,7 @@ static int
 uapi_connect(const char *ifname)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { UAPI_TIMEOUT_SECONDS, 0 };
 	struct stat st;
 	int fd, r;
 
@@ -334,6 +337,9 @@ uapi_connect(const char *ifname)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* a hung daemon must not hang a wg-quick hook */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		r = -errno;
 		close(fd);
@@ -403,7 +409,7 @@ uapi_exchange(const char *ifname, const char *req, size_t reqlen,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = -errno;
+			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 			break;
 		}
 		if (n == 0)
