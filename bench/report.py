@@ -394,9 +394,46 @@ def main():
         w('Not measured in this run (no `bench/cnx-session-bench`).')
         w('')
 
+    # ---------------------------------------------------------------- stream
+    st = select(rows, test='stream')
+    w('## 7. A stream end to end through the relay')
+    w('')
+    if st:
+        w('`head -c N /dev/zero | clawnexus-link connect` -> the module relay '
+          '(1 worker, binary DATA frames) -> `clawnexus-link serve` -> a '
+          'Python sink counting bytes, all on this machine; session v2 '
+          '(AES-256-GCM both ends).  Throughput = bytes / time from the '
+          'sink\'s first byte to its end of stream.  CPU seconds of each '
+          'process over the transfer are given to show where time goes: '
+          'the wall rate is bounded by five processes sharing 2 CPUs.')
+        w('')
+        w('| bytes | GB/s end to end | relay CPU s | serve CPU s | '
+          'connect CPU s | sink CPU s | path |')
+        w('|---|---|---|---|---|---|---|')
+        g3 = lambda x: '%.3f' % x
+        g2 = lambda x: '%.2f' % x
+        gbps = med(st, 'gbps')
+        w('| %s | %s | %s | %s | %s | %s | %s |' % (
+            fmt_count(med(st, 'bytes')[0]) if med(st, 'bytes') else 'n/a',
+            cell(gbps, 1, g3), cell(med(st, 'relay_cpu'), 1, g2),
+            cell(med(st, 'serve_cpu'), 1, g2),
+            cell(med(st, 'connect_cpu'), 1, g2),
+            cell(med(st, 'sink_cpu'), 1, g2),
+            ', '.join(sorted({d.get('path', '') for d in st if good(d)}))))
+        targets_extra.append(('stream through the relay, end to end, '
+                              'binary path (wall)', '>= 1 GB/s',
+                              '%.2f GB/s' % gbps[0] if gbps else
+                              'not measured',
+                              '%.2fx' % gbps[0] if gbps else '',
+                              (gbps[0] >= 1) if gbps else None))
+    else:
+        w('Not measured in this run: %s.' %
+          env.get('stream_error', 'not requested'))
+    w('')
+
     # -------------------------------------------------------------------- wg
     wg = select(rows, test='wg')
-    w('## 7. clawnexus-wg with 1,000 peers')
+    w('## 8. clawnexus-wg with 1,000 peers')
     w('')
     if wg:
         w('Userspace backend: wireguard-go in a private network namespace, a '

@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--quick] [--runs N] [--only LIST] [--out DIR]
 #
-# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg
+# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg,stream
 # (default all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
 # and the generator to CPU 0 (when there are two CPUs); CPU time is read
 # from /proc/PID/stat of the relay processes around each measured interval.
@@ -420,7 +420,92 @@ if want session && [ -x "$SESSION_BENCH" ]; then
     done
 fi
 
-# 7. clawnexus-wg with 1,000 peers, userspace backend (wireguard-go)
+# 7. a TCP stream end to end: clawnexus-link connect -> relay (module, binary
+# frames, session v2) -> clawnexus-link serve -> a sink that counts bytes
+proc_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+if want stream; then
+    LINK=$build/plugins/link/clawnexus-link
+    if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
+        if [ $quick = 1 ]; then sbytes=200000000; else sbytes=500000000; fi
+        hz=$(getconf CLK_TCK)
+        mkdir -p "$tmp/linkhome"
+        for (( r=1; r<=runs && r<=3; r++ )); do
+            SP=$(free_port)
+            python3 - "$SP" > "$tmp/sink.out" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+buf = bytearray(1 << 20)
+n = 0
+while n == 0:          # skip probes that connect and close
+    c, _ = s.accept()
+    t0 = None
+    while True:
+        k = c.recv_into(buf)
+        if k == 0:
+            break
+        if t0 is None:
+            t0 = time.monotonic()
+        n += k
+    c.close()
+print("bytes=%d secs=%.4f cpu=%.3f" % (n, time.monotonic() - t0,
+                                     time.process_time()), flush=True)
+PY
+            SINK_PID=$!
+            pids_to_kill+=("$SINK_PID")
+            wait_port "$SP"
+            HOME=$tmp/linkhome "$LINK" serve --relay "ws://127.0.0.1:$MOD_PORT/relay" \
+                --id "srv$r.claw" --secret-file "$tmp/secret" \
+                --forward "127.0.0.1:$SP" > "$tmp/serve.log" 2>&1 &
+            SERVE_PID=$!
+            pids_to_kill+=("$SERVE_PID")
+            for (( i=0; i<100; i++ )); do
+                grep -q serving "$tmp/serve.log" && break
+                sleep 0.05
+            done
+            m0=$(proc_ticks "${MOD_PIDS%%,*}")
+            s0=$(proc_ticks "$SERVE_PID")
+            head -c "$sbytes" /dev/zero |
+                HOME=$tmp/linkhome /usr/bin/time -f '%U %S' -o "$tmp/conn.time" \
+                timeout 120 "$LINK" connect --relay "ws://127.0.0.1:$MOD_PORT/relay" \
+                --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
+                > /dev/null 2> "$tmp/conn.err"
+            crc=$?
+            for (( i=0; i<200; i++ )); do
+                [ -s "$tmp/sink.out" ] && break
+                sleep 0.05
+            done
+            m1=$(proc_ticks "${MOD_PIDS%%,*}")
+            s1=$(proc_ticks "$SERVE_PID")
+            got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
+            secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+            path=$(head -1 "$tmp/conn.err" | grep -o 'relay\|direct' | head -1)
+            path="${path:-unknown}_$(head -1 "$tmp/conn.err" | grep -o 'encrypted v[12]' | head -1 | cut -d' ' -f2)"
+            if [ "$crc" = 0 ] && [ "${got:-0}" = "$sbytes" ]; then
+                read -r cu cs < "$tmp/conn.time"
+                printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f path=%s errors=0\n' \
+                    "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
+                    "$(echo "($m1 - $m0) / $hz" | bc -l)" \
+                    "$(echo "($s1 - $s0) / $hz" | bc -l)" \
+                    "$(echo "$cu + $cs" | bc -l)" \
+                    "$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")" "$path" >> "$raw"
+                log "stream run $r: $got bytes in $secs s"
+            else
+                printf 'test=stream run=%d ok=0 bytes=%s errors=1 err="%s"\n' "$r" \
+                    "${got:-0}" "$(tail -1 "$tmp/conn.err" | tr -d '"')" >> "$raw"
+                log "stream run $r failed: $(tail -2 "$tmp/conn.err" | tr '\n' ' ')"
+            fi
+            node_stop "$SERVE_PID"
+            node_stop "$SINK_PID"
+            rm -f "$tmp/sink.out"
+        done
+    else
+        echo "stream_error=needs the module relay and clawnexus-link" >> "$tmp/env.txt"
+    fi
+fi
+
+# 8. clawnexus-wg with 1,000 peers, userspace backend (wireguard-go)
 if want wg; then
     CNX_WG_BIN=$build/wg-bridge/clawnexus-wg
     if [ -x "$CNX_WG_BIN" ] && [ "$(id -u)" = 0 ] && command -v wireguard-go >/dev/null &&
