@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "config.h"
+#include "link_config.h"
 #include "link.h"
 #include "loop.h"
 #include "net.h"

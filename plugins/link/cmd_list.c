@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "link_config.h"
 #include "link.h"
 #include "state.h"
 

@@ -15,24 +15,6 @@
 #include "link.h"
 
 int
-link_id_valid(const char *id)
-{
-    size_t i, n = strlen(id);
-
-    if (n == 0 || n > 255) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) id[i];
-
-        if (c <= ' ' || c == 0x7f || c == '"' || c == '\\') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int
 link_auth_init(link_auth_t *a, const char *token_file,
     const char *secret_file, const char *issuer, long ttl)
 {

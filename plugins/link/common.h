@@ -10,7 +10,7 @@
 
 #include "auth.h"
 #include "chan.h"
-#include "config.h"
+#include "link_config.h"
 #include "net.h"
 
 typedef struct {

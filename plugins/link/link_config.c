@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "cnx_json.h"
-#include "config.h"
+#include "link_config.h"
 #include "link.h"
 
 #define CFG_MAX_BYTES  (256 * 1024)

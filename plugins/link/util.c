@@ -1,0 +1,193 @@
+/*
+ * clawnexus-link: small helpers shared by every subcommand (messages,
+ * files, numbers, names).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "link.h"
+
+int link_verbose;
+
+void
+link_err(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", LINK_PROG);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void
+link_usage_hint(const char *cmd)
+{
+    fprintf(stderr, "Try '%s %s --help'.\n", LINK_PROG, cmd);
+}
+
+void
+link_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!link_verbose) {
+        return;
+    }
+    fprintf(stderr, "%s: ", LINK_PROG);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int64_t
+link_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+link_read_file(const char *path, char *buf, size_t cap, size_t *len,
+    int secret, int strip)
+{
+    struct stat st;
+    size_t      n = 0;
+    ssize_t     r;
+    int         fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        link_err("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        link_err("%s is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (secret && (st.st_mode & 077)) {
+        link_err("warning: %s is readable by group or others "
+                 "(chmod 600 it)", path);
+    }
+    for ( ;; ) {
+        if (n >= cap - 1) {
+            link_err("%s is too large (limit %zu bytes)", path, cap - 1);
+            close(fd);
+            return -1;
+        }
+        r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            link_err("cannot read %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t) r;
+    }
+    close(fd);
+    if (strip && n > 0 && buf[n - 1] == '\n') {
+        n--;
+        if (n > 0 && buf[n - 1] == '\r') {
+            n--;
+        }
+    }
+    buf[n] = '\0';
+    if (len != NULL) {
+        *len = n;
+    }
+    return 0;
+}
+
+int
+link_home_path(char *out, size_t cap, const char *rel)
+{
+    const char *home = getenv("HOME");
+    int         n;
+
+    if (home == NULL || home[0] == '\0') {
+        home = "/";
+    }
+    n = snprintf(out, cap, "%s/.clawnexus%s%s", home,
+                 rel[0] ? "/" : "", rel);
+    return (n < 0 || (size_t) n >= cap) ? -1 : 0;
+}
+
+int
+link_mkdirs(const char *path)
+{
+    char   tmp[PATH_MAX];
+    size_t i, n = strlen(path);
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+int
+link_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long  v;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+link_id_valid(const char *id)
+{
+    size_t i, n = strlen(id);
+
+    if (n == 0 || n > 255) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) id[i];
+
+        if (c <= ' ' || c == 0x7f || c == '"' || c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
