@@ -1448,6 +1448,33 @@ thread_init(lg_thread_t *th, int idx, int mode, unsigned npairs)
     return 0;
 }
 
+static void
+thread_free(lg_thread_t *th)
+{
+    unsigned i;
+    lg_conn_t *c;
+
+    for (i = 0; th->conns != NULL && i < 2 * th->npairs; i++) {
+        c = &th->conns[i];
+        if (c->fd >= 0) {
+            close(c->fd);
+        }
+        cnx_ws_reader_free(&c->rd);     /* calloc'd: safe if unused */
+        free(c->rbuf);
+        free(c->wbuf);
+        free(c->tmpl);
+        free(c->expect);
+    }
+    free(th->conns);
+    free(th->lat);
+    if (th->lfd >= 0) {
+        close(th->lfd);
+    }
+    if (th->ep >= 0) {
+        close(th->ep);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 
 static int
@@ -1931,5 +1958,8 @@ stop:
         fprintf(stderr, "cnx-loadgen: first error: %s\n", first_error);
     }
     fflush(stdout);
+    for (i = 0; i < nth; i++) {
+        thread_free(&th[i]);
+    }
     return (errors || rc) ? 1 : 0;
 }

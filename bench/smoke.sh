@@ -63,7 +63,9 @@ for fault in drop dup corrupt reorder echo; do
         cat "$dir/out" >&2
         cnx_fail "generator did not notice a relay that does '$fault'"
     fi
-    cnx_log "fault '$fault' caught: $(sed 's/^cnx-loadgen: first error: //' "$dir/err" | head -1)"
+    grep -q 'first error: .*DATA' "$dir/err" ||
+        { cat "$dir/err" >&2; cnx_fail "fault '$fault' failed the run for another reason"; }
+    cnx_log "fault '$fault' caught: $(sed -n 's/^cnx-loadgen: first error: //p' "$dir/err" | head -1)"
     kill "$relay_pid"
 done
 exit 0
