@@ -1,34 +1,3849 @@
 /*
  * ngx_stream_clawnexus_module: the ClawNexus relay inside nginx's stream
  * subsystem.
+ *
+ * A stream server with "clawnexus_relay;" speaks WebSocket (RFC 6455) on
+ * /relay and the ClawNexus relay protocol in its messages: names are bound
+ * by REGISTER, rooms are made by JOIN/ACCEPT and DATA is forwarded between
+ * the two members of a room.  The codecs (HTTP upgrade, frames, JSON, JWT)
+ * live in plugins/libclawnexus; the name and room directory in
+ * cnx_relay_dir.c.  This file is the nginx glue: directives, the event
+ * handlers of a session, the outbound queues and their backpressure.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#include <sodium.h>
+
+#include "cnx_base64.h"
+#include "cnx_http.h"
+#include "cnx_json.h"
+#include "cnx_jwt.h"
+#include "cnx_relay_msg.h"
+#include "cnx_utf8.h"
+#include "cnx_ws.h"
+#include "cnx_relay_dir.h"
+
+
+#define NGX_STREAM_CLAWNEXUS_ROOM_BYTES  16     /* 128 random bits */
+#define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
+#define NGX_STREAM_CLAWNEXUS_SECRET_MAX  4096
+
+
+typedef struct {
+    ngx_flag_t                  relay;
+    ngx_str_t                   jwt_secret;     /* raw bytes of the file */
+    ngx_str_t                   jwt_secret_file;
+    ngx_str_t                   jwt_issuer;     /* NUL-terminated copy */
+    time_t                      jwt_leeway;
+    size_t                      max_message;
+    ngx_uint_t                  max_rooms;
+    ngx_uint_t                  max_pending;
+    ngx_msec_t                  idle_timeout;
+    ngx_msec_t                  handshake_timeout;
+    ngx_msec_t                  ping_interval;
+    size_t                      send_queue;
+    size_t                      buffer_size;
+} ngx_stream_clawnexus_srv_conf_t;
+
+
+typedef struct ngx_stream_clawnexus_out_s  ngx_stream_clawnexus_out_t;
+
+struct ngx_stream_clawnexus_out_s {
+    ngx_stream_clawnexus_out_t   *next;
+    size_t                        pos;          /* first unsent byte */
+    size_t                        last;         /* end of the frame */
+    u_char                        data[];
+};
+
+
+typedef enum {
+    NGX_STREAM_CLAWNEXUS_HANDSHAKE = 0,
+    NGX_STREAM_CLAWNEXUS_OPEN,
+    NGX_STREAM_CLAWNEXUS_CLOSING,       /* flush the queue, then close */
+    NGX_STREAM_CLAWNEXUS_DONE
+} ngx_stream_clawnexus_state_e;
+
+
+/*
+ * Something that stops reading until a queue drains: a session (its
+ * socket) or the worker's IPC reader.
+ */
+typedef struct {
+    ngx_queue_t                         link;
+    void                               *on;         /* NULL: not paused */
+    ngx_event_t                        *ev;         /* posted on release */
+} ngx_stream_clawnexus_waiter_t;
+
+
+typedef struct ngx_stream_clawnexus_ctx_s  ngx_stream_clawnexus_ctx_t;
+
+struct ngx_stream_clawnexus_ctx_s {
+    ngx_rbtree_node_t                   node;       /* key: connection id */
+    ngx_stream_session_t               *s;
+    ngx_connection_t                   *c;
+    ngx_stream_clawnexus_srv_conf_t    *conf;
+    ngx_stream_clawnexus_state_e        state;
+
+    u_char                             *buf;        /* input */
+    size_t                              start;
+    size_t                              end;
+    cnx_ws_reader_t                     reader;
+
+    cnx_dir_member_t                    member;
+    char                                claw_id[CNX_DIR_NAME_MAX + 1];
+    size_t                              claw_id_len;
+
+    ngx_stream_clawnexus_out_t         *out;
+    ngx_stream_clawnexus_out_t         *out_last;
+    size_t                              out_bytes;
+
+    ngx_queue_t                         waiters;    /* paused on us */
+    ngx_stream_clawnexus_waiter_t       wait;
+
+    ngx_event_t                         ping_ev;
+
+    ngx_uint_t                          messages;   /* relayed from us */
+    ngx_uint_t                          rooms;      /* rooms taken part in */
+    const char                         *close_reason;
+
+    unsigned                            registered:1;
+    unsigned                            counted:1;  /* in stats->active */
+    unsigned                            binary:1;
+    unsigned                            failed:1;   /* internal error */
+    unsigned                            cleaned:1;
+    unsigned                            in_conns:1;
+};
+
+
+/*
+ * The remote member of a room whose other member is a socket of another
+ * worker; member.session is NULL for proxies.
+ */
+typedef struct {
+    cnx_dir_member_t                    member;
+    ngx_queue_t                         link;       /* worker's proxies */
+    ngx_int_t                           worker;
+    ngx_pid_t                           pid;
+    uint64_t                            conn;
+    unsigned                            binary:1;
+} ngx_stream_clawnexus_proxy_t;
+
+
+/* Where a socket lives: worker index, process, connection id. */
+typedef struct {
+    ngx_int_t                           worker;
+    ngx_pid_t                           pid;
+    uint64_t                            conn;
+    ngx_uint_t                          gen;
+} ngx_stream_clawnexus_addr_t;
+
+
+/* A name in the shared directory. */
+typedef struct {
+    ngx_str_node_t                      sn;
+    ngx_stream_clawnexus_addr_t         owner;
+    u_char                              data[1];
+} ngx_stream_clawnexus_name_t;
+
+
+/* IPC: one datagram = this header + up to a chunk of the body. */
+typedef struct {
+    uint32_t                            gen;
+    uint16_t                            type;
+    uint16_t                            more;       /* chunks follow */
+    int32_t                             src_worker;
+    int32_t                             src_pid;
+    int32_t                             dst_pid;
+    uint32_t                            len;        /* chunk body bytes */
+    uint64_t                            src_conn;
+    uint64_t                            dst_conn;
+} ngx_stream_clawnexus_ipc_hdr_t;
+
+
+enum {
+    NGX_STREAM_CLAWNEXUS_IPC_INCOMING = 1,
+    NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED,
+    NGX_STREAM_CLAWNEXUS_IPC_JOINED,
+    NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT,
+    NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT,
+    NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN,
+    NGX_STREAM_CLAWNEXUS_IPC_REPLACED
+};
+
+#define NGX_STREAM_CLAWNEXUS_IPC_CHUNK  (60 * 1024)
+#define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
+
+
+/* Socketpairs made by the master for one cycle, one per worker. */
+typedef struct {
+    ngx_uint_t                          n;
+    ngx_uint_t                          gen;
+    ngx_socket_t                        (*fd)[2];   /* [0] read, [1] write */
+} ngx_stream_clawnexus_ipc_t;
+
+
+/* Messages queued for another worker. */
+typedef struct {
+    ngx_connection_t                   *c;
+    struct ngx_stream_clawnexus_out_s  *out;
+    struct ngx_stream_clawnexus_out_s  *out_last;
+    size_t                              out_bytes;
+    ngx_queue_t                         waiters;
+} ngx_stream_clawnexus_chan_t;
+
+
+/* A message from another worker being reassembled from chunks. */
+typedef struct {
+    ngx_pid_t                           pid;
+    ngx_stream_clawnexus_ipc_hdr_t      hdr;
+    u_char                             *data;
+    size_t                              len;
+    size_t                              cap;
+} ngx_stream_clawnexus_asm_t;
+
+
+/* ERROR codes counted in the metrics, in this order. */
+static const char  *ngx_stream_clawnexus_error_codes[] = {
+    CNX_RELAY_ERR_AUTH_FAILED, CNX_RELAY_ERR_NOT_REGISTERED,
+    CNX_RELAY_ERR_TARGET_OFFLINE, CNX_RELAY_ERR_ROOM_NOT_FOUND,
+    CNX_RELAY_ERR_BAD_MESSAGE, CNX_RELAY_ERR_TOO_LARGE,
+    CNX_RELAY_ERR_RATE_LIMITED, CNX_RELAY_ERR_TOO_MANY_ROOMS,
+    CNX_RELAY_ERR_TOO_MANY_PENDING, CNX_RELAY_ERR_REPLACED,
+    CNX_RELAY_ERR_INTERNAL
+};
+
+#define NGX_STREAM_CLAWNEXUS_NERRORS                                          \
+    (sizeof(ngx_stream_clawnexus_error_codes) / sizeof(char *))
+
+/* WebSocket close codes the relay sends, counted in the metrics. */
+static const unsigned  ngx_stream_clawnexus_close_codes[] = {
+    1000, 1001, 1002, 1007, 1008, 1009, 1011
+};
+
+#define NGX_STREAM_CLAWNEXUS_NCLOSES                                          \
+    (sizeof(ngx_stream_clawnexus_close_codes) / sizeof(unsigned))
+
+
+/* Counters shared by all workers (atomics in a shared zone). */
+typedef struct {
+    ngx_atomic_t                        connections;
+    ngx_atomic_t                        active;
+    ngx_atomic_t                        handshake_failures;
+    ngx_atomic_t                        names;
+    ngx_atomic_t                        registrations;
+    ngx_atomic_t                        rooms;
+    ngx_atomic_t                        rooms_total;
+    ngx_atomic_t                        messages;
+    ngx_atomic_t                        bytes;
+    ngx_atomic_t                        auth_failures;
+    ngx_atomic_t                        paused;
+    ngx_atomic_t                        errors[NGX_STREAM_CLAWNEXUS_NERRORS];
+    ngx_atomic_t                        closes[NGX_STREAM_CLAWNEXUS_NCLOSES];
+} ngx_stream_clawnexus_stats_t;
+
+
+typedef struct {
+    ngx_rbtree_t                        rbtree;     /* names */
+    ngx_rbtree_node_t                   sentinel;
+    ngx_uint_t                          nnames;
+    ngx_stream_clawnexus_stats_t        stats;
+    ngx_pid_t                           workers[NGX_MAX_PROCESSES];
+} ngx_stream_clawnexus_shm_t;
+
+
+typedef struct {
+    cnx_dir_t                          *dir;        /* rooms */
+    size_t                              rooms;      /* last count published */
+    ngx_rbtree_t                        conns;      /* id -> session */
+    ngx_rbtree_node_t                   conns_sentinel;
+    uint64_t                            next_conn;
+    ngx_queue_t                         proxies;
+    ngx_uint_t                          n;          /* workers that relay */
+    ngx_uint_t                          gen;
+    ngx_stream_clawnexus_chan_t        *chans;      /* [n] */
+    ngx_stream_clawnexus_asm_t         *asms;       /* [n] */
+    ngx_pid_t                          *seen;       /* [n] */
+    ngx_connection_t                   *ipc_in;
+    u_char                             *ipc_buf;
+    ngx_stream_clawnexus_waiter_t       ipc_wait;
+    ngx_event_t                         reaper;
+} ngx_stream_clawnexus_worker_t;
+
+
+typedef struct {
+    u_char                             *buf;
+    size_t                              end;
+    u_char                             *out;
+    size_t                              out_pos;
+    size_t                              out_len;
+} ngx_stream_clawnexus_status_ctx_t;
+
+
+static void ngx_stream_clawnexus_handler(ngx_stream_session_t *s);
+static void ngx_stream_clawnexus_read_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_write_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_ping_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_cleanup(void *data);
+static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
+static ngx_int_t ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx);
+static ngx_int_t ngx_stream_clawnexus_handshake(
+    ngx_stream_clawnexus_ctx_t *ctx);
+static ngx_int_t ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx);
+static void ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx,
+    const u_char *p, size_t n);
+static void ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx,
+    u_char *p, size_t n);
+static ngx_int_t ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx);
+static void ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to,
+    int opcode, const u_char *p, size_t n);
+static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
+    unsigned code, const char *reason);
+static void ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx,
+    const char *code, const char *message);
+
+static void *ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_stream_clawnexus_secret_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_stream_clawnexus_add_zone(ngx_conf_t *cf);
+static void ngx_stream_clawnexus_status_handler(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_clawnexus_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_stream_clawnexus_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle);
+static void ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_stream_clawnexus_commands[] = {
+
+    { ngx_string("clawnexus_relay"),
+      NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS,
+      ngx_stream_clawnexus_relay,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clawnexus_status"),
+      NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS,
+      ngx_stream_clawnexus_status,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clawnexus_jwt_secret_file"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_clawnexus_secret_file,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("clawnexus_jwt_issuer"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("clawnexus_jwt_leeway"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("clawnexus_max_message"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_message),
+      NULL },
+
+    { ngx_string("clawnexus_max_rooms"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_rooms),
+      NULL },
+
+    { ngx_string("clawnexus_max_pending"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_pending),
+      NULL },
+
+    { ngx_string("clawnexus_idle_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, idle_timeout),
+      NULL },
+
+    { ngx_string("clawnexus_handshake_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, handshake_timeout),
+      NULL },
+
+    { ngx_string("clawnexus_ping_interval"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("clawnexus_send_queue"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, send_queue),
+      NULL },
+
+    { ngx_string("clawnexus_buffer_size"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, buffer_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+enum {
+    NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID = 0,
+    NGX_STREAM_CLAWNEXUS_VAR_ROOMS,
+    NGX_STREAM_CLAWNEXUS_VAR_MESSAGES,
+    NGX_STREAM_CLAWNEXUS_VAR_CLOSE_REASON
+};
+
+
+static ngx_stream_variable_t  ngx_stream_clawnexus_vars[] = {
+
+    { ngx_string("clawnexus_claw_id"), NULL, ngx_stream_clawnexus_variable,
+      NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clawnexus_rooms"), NULL, ngx_stream_clawnexus_variable,
+      NGX_STREAM_CLAWNEXUS_VAR_ROOMS, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clawnexus_messages"), NULL, ngx_stream_clawnexus_variable,
+      NGX_STREAM_CLAWNEXUS_VAR_MESSAGES, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("clawnexus_close_reason"), NULL,
+      ngx_stream_clawnexus_variable,
+      NGX_STREAM_CLAWNEXUS_VAR_CLOSE_REASON, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+      ngx_stream_null_variable
+};
+
 
 static ngx_stream_module_t  ngx_stream_clawnexus_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_stream_clawnexus_add_variables,    /* preconfiguration */
     NULL,                                  /* postconfiguration */
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
-    NULL,                                  /* create server configuration */
-    NULL                                   /* merge server configuration */
+    ngx_stream_clawnexus_create_srv_conf,  /* create server configuration */
+    ngx_stream_clawnexus_merge_srv_conf    /* merge server configuration */
 };
 
 
 ngx_module_t  ngx_stream_clawnexus_module = {
     NGX_MODULE_V1,
     &ngx_stream_clawnexus_module_ctx,      /* module context */
-    NULL,                                  /* module directives */
+    ngx_stream_clawnexus_commands,         /* module directives */
     NGX_STREAM_MODULE,                     /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_stream_clawnexus_init_module,      /* init module */
+    ngx_stream_clawnexus_init_process,     /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_stream_clawnexus_exit_process,     /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_stream_clawnexus_worker_t   ngx_stream_clawnexus_worker;
+static ngx_stream_clawnexus_stats_t    ngx_stream_clawnexus_dummy_stats;
+static ngx_stream_clawnexus_stats_t   *ngx_stream_clawnexus_stats =
+    &ngx_stream_clawnexus_dummy_stats;
+static ngx_shm_zone_t                 *ngx_stream_clawnexus_zone;
+static ngx_uint_t                      ngx_stream_clawnexus_relays;
+static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
+static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
+static ngx_uint_t                      ngx_stream_clawnexus_generation;
+
+#define ngx_stream_clawnexus_count(field, n)                                  \
+    (void) ngx_atomic_fetch_add(&ngx_stream_clawnexus_stats->field, n)
+
+
+/* Publish the changes of this worker's name and room counts. */
+static void
+ngx_stream_clawnexus_gauges(void)
+{
+    size_t                          n;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    n = w->dir ? cnx_dir_room_count(w->dir) : 0;
+    if (n != w->rooms) {
+        ngx_stream_clawnexus_count(rooms, (ngx_atomic_int_t) (n - w->rooms));
+        w->rooms = n;
+    }
+}
+
+
+/* Shared name directory ---------------------------------------------------- */
+
+
+static ngx_int_t
+ngx_stream_clawnexus_alive(ngx_pid_t pid)
+{
+    if (pid <= 0) {
+        return 0;
+    }
+
+    return kill(pid, 0) == 0 || ngx_errno == NGX_EPERM;
+}
+
+
+static ngx_stream_clawnexus_name_t *
+ngx_stream_clawnexus_name_lookup(const char *name, size_t len)
+{
+    ngx_str_t  key;
+
+    key.data = (u_char *) name;
+    key.len = len;
+
+    return (ngx_stream_clawnexus_name_t *) ngx_str_rbtree_lookup(
+               &ngx_stream_clawnexus_sh->rbtree, &key,
+               ngx_crc32_short(key.data, key.len));
+}
+
+
+static void
+ngx_stream_clawnexus_name_delete(ngx_slab_pool_t *shpool,
+    ngx_stream_clawnexus_name_t *nm)
+{
+    ngx_rbtree_delete(&ngx_stream_clawnexus_sh->rbtree, &nm->sn.node);
+    ngx_slab_free_locked(shpool, nm);
+    ngx_stream_clawnexus_sh->nnames--;
+    ngx_stream_clawnexus_sh->stats.names = ngx_stream_clawnexus_sh->nnames;
+}
+
+
+/*
+ * Binds name to me; *old receives the previous owner (pid 0 if none).
+ * Returns NGX_ERROR when the zone is full.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_name_set(const char *name, size_t len,
+    ngx_stream_clawnexus_addr_t *me, ngx_stream_clawnexus_addr_t *old)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_name_t  *nm;
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+    ngx_memzero(old, sizeof(ngx_stream_clawnexus_addr_t));
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    nm = ngx_stream_clawnexus_name_lookup(name, len);
+
+    if (nm) {
+        *old = nm->owner;
+        nm->owner = *me;
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_OK;
+    }
+
+    nm = ngx_slab_alloc_locked(shpool,
+                      offsetof(ngx_stream_clawnexus_name_t, data) + len);
+    if (nm == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(nm->data, name, len);
+    nm->sn.str.data = nm->data;
+    nm->sn.str.len = len;
+    nm->sn.node.key = ngx_crc32_short(nm->data, len);
+    nm->owner = *me;
+    ngx_rbtree_insert(&ngx_stream_clawnexus_sh->rbtree, &nm->sn.node);
+    ngx_stream_clawnexus_sh->nnames++;
+    ngx_stream_clawnexus_sh->stats.names = ngx_stream_clawnexus_sh->nnames;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* The owner of name (pid 0 if none); a dead owner is removed. */
+static void
+ngx_stream_clawnexus_name_get(const char *name, size_t len,
+    ngx_stream_clawnexus_addr_t *owner)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_name_t  *nm;
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+    ngx_memzero(owner, sizeof(ngx_stream_clawnexus_addr_t));
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    nm = ngx_stream_clawnexus_name_lookup(name, len);
+
+    if (nm) {
+        if (nm->owner.pid != ngx_pid
+            && !ngx_stream_clawnexus_alive(nm->owner.pid))
+        {
+            ngx_stream_clawnexus_name_delete(shpool, nm);
+
+        } else {
+            *owner = nm->owner;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* Removes name only while me still owns it. */
+static void
+ngx_stream_clawnexus_name_release(const char *name, size_t len,
+    ngx_stream_clawnexus_addr_t *me)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_name_t  *nm;
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    nm = ngx_stream_clawnexus_name_lookup(name, len);
+
+    if (nm && nm->owner.pid == me->pid && nm->owner.conn == me->conn) {
+        ngx_stream_clawnexus_name_delete(shpool, nm);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* Drops every name owned by a process that is gone. */
+static void
+ngx_stream_clawnexus_names_reap(ngx_pid_t pid)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_rbtree_node_t            *node, *next, *root, *sentinel;
+    ngx_stream_clawnexus_name_t  *nm;
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    sentinel = ngx_stream_clawnexus_sh->rbtree.sentinel;
+    root = ngx_stream_clawnexus_sh->rbtree.root;
+
+    if (root != sentinel) {
+        for (node = ngx_rbtree_min(root, sentinel); node; node = next) {
+            next = ngx_rbtree_next(&ngx_stream_clawnexus_sh->rbtree, node);
+            nm = (ngx_stream_clawnexus_name_t *) node;
+
+            if (nm->owner.pid == pid) {
+                ngx_stream_clawnexus_name_delete(shpool, nm);
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_stream_clawnexus_me(ngx_stream_clawnexus_ctx_t *ctx,
+    ngx_stream_clawnexus_addr_t *a)
+{
+    a->worker = ngx_worker;
+    a->pid = ngx_pid;
+    a->conn = ctx->node.key;
+    a->gen = ngx_stream_clawnexus_worker.gen;
+}
+
+
+static ngx_stream_clawnexus_ctx_t *
+ngx_stream_clawnexus_conn_find(uint64_t id)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = ngx_stream_clawnexus_worker.conns.root;
+    sentinel = ngx_stream_clawnexus_worker.conns.sentinel;
+
+    while (node != sentinel) {
+        if (id == node->key) {
+            return (ngx_stream_clawnexus_ctx_t *) node;
+        }
+
+        node = (id < node->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* Proxies ------------------------------------------------------------------ */
+
+
+static ngx_stream_clawnexus_proxy_t *
+ngx_stream_clawnexus_proxy(cnx_dir_member_t *m)
+{
+    if (m == NULL || m->session != NULL) {
+        return NULL;
+    }
+
+    return (ngx_stream_clawnexus_proxy_t *) ((u_char *) m
+               - offsetof(ngx_stream_clawnexus_proxy_t, member));
+}
+
+
+static ngx_stream_clawnexus_proxy_t *
+ngx_stream_clawnexus_proxy_new(ngx_int_t worker, ngx_pid_t pid,
+    uint64_t conn, ngx_uint_t binary)
+{
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    px = ngx_calloc(sizeof(ngx_stream_clawnexus_proxy_t), ngx_cycle->log);
+    if (px == NULL) {
+        return NULL;
+    }
+
+    cnx_dir_member_init(&px->member, NULL);
+    px->worker = worker;
+    px->pid = pid;
+    px->conn = conn;
+    px->binary = binary ? 1 : 0;
+    ngx_queue_insert_tail(&ngx_stream_clawnexus_worker.proxies, &px->link);
+
+    return px;
+}
+
+
+/* Removes a room; frees a proxy member that has no room left. */
+static void
+ngx_stream_clawnexus_room_remove(cnx_dir_room_t *r)
+{
+    ngx_uint_t                     i;
+    cnx_dir_member_t              *m[2];
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    m[0] = r->member[0];
+    m[1] = r->member[1];
+
+    cnx_dir_room_remove(ngx_stream_clawnexus_worker.dir, r);
+
+    for (i = 0; i < 2; i++) {
+        px = ngx_stream_clawnexus_proxy(m[i]);
+        if (px && px->member.nrooms == 0) {
+            ngx_queue_remove(&px->link);
+            ngx_free(px);
+        }
+    }
+}
+
+
+/* Backpressure --------------------------------------------------------------- */
+
+
+static void
+ngx_stream_clawnexus_pause(ngx_stream_clawnexus_waiter_t *w,
+    ngx_queue_t *waiters, void *on)
+{
+    if (w->on) {
+        return;
+    }
+
+    w->on = on;
+    ngx_queue_insert_tail(waiters, &w->link);
+    ngx_stream_clawnexus_count(paused, 1);
+}
+
+
+static void
+ngx_stream_clawnexus_release(ngx_queue_t *waiters)
+{
+    ngx_queue_t                    *q;
+    ngx_stream_clawnexus_waiter_t  *w;
+
+    while (!ngx_queue_empty(waiters)) {
+        q = ngx_queue_head(waiters);
+        ngx_queue_remove(q);
+        w = ngx_queue_data(q, ngx_stream_clawnexus_waiter_t, link);
+        w->on = NULL;
+
+        if (w->ev && !w->ev->posted) {
+            ngx_post_event(w->ev, &ngx_posted_events);
+        }
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_unpause(ngx_stream_clawnexus_waiter_t *w)
+{
+    if (w->on) {
+        ngx_queue_remove(&w->link);
+        w->on = NULL;
+    }
+}
+
+
+/* IPC between workers ---------------------------------------------------- */
+
+
+static ngx_int_t
+ngx_stream_clawnexus_ipc_flush(ngx_stream_clawnexus_chan_t *ch)
+{
+    ssize_t                      n;
+    ngx_err_t                    err;
+    ngx_stream_clawnexus_out_t  *o;
+
+    while (ch->out) {
+        o = ch->out;
+
+        n = send(ch->c->fd, o->data, o->last, 0);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EAGAIN || err == NGX_EINTR) {
+                ch->c->write->ready = 0;
+                if (ngx_handle_write_event(ch->c->write, 0) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+                return NGX_AGAIN;
+            }
+
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
+                          "clawnexus: send() to another worker failed");
+            /* drop it: keeping it would stall the channel forever */
+        }
+
+        ch->out = o->next;
+        if (ch->out == NULL) {
+            ch->out_last = NULL;
+        }
+
+        ch->out_bytes -= o->last;
+        ngx_free(o);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t             *c = ev->data;
+    ngx_stream_clawnexus_chan_t  *ch = c->data;
+
+    (void) ngx_stream_clawnexus_ipc_flush(ch);
+
+    if (ch->out_bytes <= NGX_STREAM_CLAWNEXUS_CHAN_HIGH / 2) {
+        ngx_stream_clawnexus_release(&ch->waiters);
+    }
+}
+
+
+/*
+ * Queue a message for the socket at dst (another worker).  The body is
+ * room (room_len bytes, may be 0), then a and b.  Returns the channel, or
+ * NULL if dst cannot be reached.
+ */
+static ngx_stream_clawnexus_chan_t *
+ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
+    ngx_int_t worker, ngx_pid_t pid, uint64_t conn,
+    const char *room, size_t room_len,
+    const u_char *a, size_t alen, const u_char *b, size_t blen)
+{
+    u_char                          *p;
+    size_t                           total, off, chunk, part, n;
+    ngx_stream_clawnexus_out_t      *o;
+    ngx_stream_clawnexus_chan_t     *ch;
+    ngx_stream_clawnexus_ipc_hdr_t   h;
+    ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
+
+    if (worker < 0 || (ngx_uint_t) worker >= w->n
+        || (ngx_uint_t) worker == ngx_worker
+        || w->chans == NULL || w->chans[worker].c == NULL)
+    {
+        return NULL;
+    }
+
+    ch = &w->chans[worker];
+    total = 1 + room_len + alen + blen;
+    off = 0;
+
+    do {
+        chunk = ngx_min(total - off, NGX_STREAM_CLAWNEXUS_IPC_CHUNK);
+
+        o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + sizeof(h) + chunk,
+                      ngx_cycle->log);
+        if (o == NULL) {
+            return NULL;
+        }
+
+        ngx_memzero(&h, sizeof(h));
+        h.gen = (uint32_t) w->gen;
+        h.type = (uint16_t) type;
+        h.more = (off + chunk < total);
+        h.src_worker = (int32_t) ngx_worker;
+        h.src_pid = (int32_t) ngx_pid;
+        h.dst_pid = (int32_t) pid;
+        h.len = (uint32_t) chunk;
+        h.src_conn = src_conn;
+        h.dst_conn = conn;
+        ngx_memcpy(o->data, &h, sizeof(h));
+
+        /* copy bytes [off, off + chunk) of the virtual body */
+        p = o->data + sizeof(h);
+        n = off;
+        part = chunk;
+
+#define cnx_ipc_copy(src, slen)                                               \
+        if (part && n < (slen)) {                                             \
+            size_t k = ngx_min((slen) - n, part);                             \
+            p = ngx_cpymem(p, (const u_char *) (src) + n, k);                 \
+            part -= k;                                                        \
+            n = 0;                                                            \
+        } else {                                                              \
+            n -= ngx_min(n, (size_t) (slen));                                 \
+        }
+
+        {
+            u_char  rl = (u_char) room_len;
+
+            cnx_ipc_copy(&rl, (size_t) 1)
+        }
+        cnx_ipc_copy(room, room_len)
+        cnx_ipc_copy(a, alen)
+        cnx_ipc_copy(b, blen)
+
+#undef cnx_ipc_copy
+
+        o->pos = 0;
+        o->last = sizeof(h) + chunk;
+        o->next = NULL;
+
+        if (ch->out_last) {
+            ch->out_last->next = o;
+
+        } else {
+            ch->out = o;
+        }
+
+        ch->out_last = o;
+        ch->out_bytes += o->last;
+        off += chunk;
+
+    } while (off < total);
+
+    if (!ch->c->write->posted) {
+        ngx_post_event(ch->c->write, &ngx_posted_events);
+    }
+
+    return ch;
+}
+
+
+static void ngx_stream_clawnexus_ipc_dispatch(
+    const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
+
+
+static void
+ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
+{
+    u_char                          *body;
+    size_t                           len;
+    ssize_t                          n;
+    ngx_err_t                        err;
+    ngx_uint_t                       i;
+    ngx_connection_t                *c = ev->data;
+    ngx_stream_clawnexus_asm_t      *as;
+    ngx_stream_clawnexus_ipc_hdr_t   h;
+    ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
+
+    for (i = 0; i < 512; i++) {
+
+        if (w->ipc_wait.on) {
+            /* a local receiver is full: resumed when it drains */
+            return;
+        }
+
+        n = recv(c->fd, w->ipc_buf, sizeof(h) + NGX_STREAM_CLAWNEXUS_IPC_CHUNK,
+                 0);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EAGAIN) {
+                c->read->ready = 0;
+                (void) ngx_handle_read_event(c->read, 0);
+                return;
+            }
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
+                          "clawnexus: recv() from other workers failed");
+            return;
+        }
+
+        if ((size_t) n < sizeof(h)) {
+            continue;
+        }
+
+        ngx_memcpy(&h, w->ipc_buf, sizeof(h));
+
+        if (h.gen != (uint32_t) w->gen || h.src_worker < 0
+            || (ngx_uint_t) h.src_worker >= w->n
+            || h.len != (size_t) n - sizeof(h))
+        {
+            continue;
+        }
+
+        as = &w->asms[h.src_worker];
+
+        if (as->len && as->pid != h.src_pid) {
+            as->len = 0;            /* the sender died mid-message */
+        }
+
+        body = w->ipc_buf + sizeof(h);
+        len = h.len;
+
+        if (h.more || as->len) {
+            if (as->len + len > as->cap) {
+                size_t   cap = ngx_max(as->cap * 2, as->len + len);
+                u_char  *p = ngx_alloc(cap, ngx_cycle->log);
+
+                if (p == NULL) {
+                    as->len = 0;
+                    continue;
+                }
+
+                if (as->len) {
+                    ngx_memcpy(p, as->data, as->len);
+                }
+
+                ngx_free(as->data);
+                as->data = p;
+                as->cap = cap;
+            }
+
+            if (as->len == 0) {
+                as->hdr = h;
+                as->pid = h.src_pid;
+            }
+
+            ngx_memcpy(as->data + as->len, body, len);
+            as->len += len;
+
+            if (h.more) {
+                continue;
+            }
+
+            h = as->hdr;
+            body = as->data;
+            len = as->len;
+            as->len = 0;
+        }
+
+        if (h.dst_pid != (int32_t) ngx_pid) {
+            continue;               /* for a predecessor of this worker */
+        }
+
+        ngx_stream_clawnexus_ipc_dispatch(&h, body, len);
+    }
+
+    ngx_post_event(ev, &ngx_posted_events);
+}
+
+
+/* Session ---------------------------------------------------------------- */
+
+
+static void
+ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
+{
+    size_t                             n;
+    ngx_connection_t                  *c;
+    ngx_pool_cleanup_t                *cln;
+    ngx_stream_clawnexus_ctx_t        *ctx;
+    ngx_stream_clawnexus_srv_conf_t   *cscf;
+
+    c = s->connection;
+    c->log->action = "reading the WebSocket upgrade";
+
+    cscf = ngx_stream_get_module_srv_conf(s, ngx_stream_clawnexus_module);
+
+    if (ngx_stream_clawnexus_worker.dir == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_stream_clawnexus_count(connections, 1);
+
+    ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_clawnexus_ctx_t));
+    if (ctx == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->s = s;
+    ctx->c = c;
+    ctx->conf = cscf;
+    ctx->close_reason = "handshake";
+    ngx_queue_init(&ctx->waiters);
+    ctx->wait.ev = c->read;
+    cnx_dir_member_init(&ctx->member, ctx);
+
+    ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
+    ngx_rbtree_insert(&ngx_stream_clawnexus_worker.conns, &ctx->node);
+    ctx->in_conns = 1;
+    cnx_ws_reader_init(&ctx->reader, cscf->max_message, 1);
+
+    ctx->buf = ngx_palloc(c->pool, cscf->buffer_size);
+    if (ctx->buf == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_stream_clawnexus_cleanup;
+    cln->data = ctx;
+
+    ngx_stream_set_ctx(s, ctx, ngx_stream_clawnexus_module);
+
+    /* bytes a preread phase may already have taken off the socket */
+    if (c->buffer && c->buffer->last > c->buffer->pos) {
+        n = ngx_min((size_t) (c->buffer->last - c->buffer->pos),
+                    cscf->buffer_size);
+        ngx_memcpy(ctx->buf, c->buffer->pos, n);
+        ctx->end = n;
+        c->buffer->pos += n;
+    }
+
+    ctx->ping_ev.handler = ngx_stream_clawnexus_ping_handler;
+    ctx->ping_ev.data = ctx;
+    ctx->ping_ev.log = c->log;
+    ctx->ping_ev.cancelable = 1;
+
+    c->read->handler = ngx_stream_clawnexus_read_handler;
+    c->write->handler = ngx_stream_clawnexus_write_handler;
+
+    ngx_add_timer(c->read, cscf->handshake_timeout);
+
+    ngx_stream_clawnexus_read_handler(c->read);
+}
+
+
+static void
+ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
+{
+    ssize_t                       n;
+    ngx_connection_t             *c;
+    ngx_stream_session_t         *s;
+    ngx_stream_clawnexus_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+
+    if (c->close) {
+        /* worker shutdown or reload */
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+            ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_GOING_AWAY,
+                                       "server shutting down");
+            ctx->close_reason = "shutdown";
+            goto done;
+        }
+
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_HANDSHAKE) {
+            ctx->close_reason = "shutdown";
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
+        goto done;
+    }
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        switch (ctx->state) {
+
+        case NGX_STREAM_CLAWNEXUS_HANDSHAKE:
+            ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                          "clawnexus: handshake timed out");
+            ctx->close_reason = "handshake timeout";
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+
+        case NGX_STREAM_CLAWNEXUS_OPEN:
+            ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                          "clawnexus: idle timeout");
+            ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_NORMAL,
+                                       "idle timeout");
+            ctx->close_reason = "idle timeout";
+            goto done;
+
+        default:
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+    }
+
+    for ( ;; ) {
+
+        /* first use what is buffered (also after a pause ends) */
+        if (ngx_stream_clawnexus_process(ctx) != NGX_OK) {
+            goto done;
+        }
+
+        if (ctx->state != NGX_STREAM_CLAWNEXUS_HANDSHAKE
+            && ctx->state != NGX_STREAM_CLAWNEXUS_OPEN)
+        {
+            goto done;
+        }
+
+        if (ctx->wait.on) {
+            /* backpressure: a receiver is full; resumed when it drains */
+            goto done;
+        }
+
+        if (ctx->end == ctx->conf->buffer_size) {
+            /* only a handshake can fill the buffer without progress */
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "clawnexus: request head too large");
+            ctx->close_reason = "bad handshake";
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
+        n = c->recv(c, ctx->buf + ctx->end, ctx->conf->buffer_size - ctx->end);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "clawnexus: client closed the connection");
+            if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+                ctx->close_reason = "client closed";
+            }
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
+        ctx->end += n;
+
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+            ngx_add_timer(c->read, ctx->conf->idle_timeout);
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ctx->failed = 1;
+    }
+
+done:
+
+    if (ctx->failed) {
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
+
+    if (ctx->out) {
+        ngx_stream_clawnexus_write_handler(c->write);
+        return;
+    }
+
+    if (ctx->state == NGX_STREAM_CLAWNEXUS_CLOSING
+        || ctx->state == NGX_STREAM_CLAWNEXUS_DONE)
+    {
+        ngx_stream_clawnexus_finalize(ctx);
+    }
+}
+
+
+/*
+ * Parse what is buffered.  NGX_OK: go on reading; NGX_DONE: stop (state
+ * changed or paused).
+ */
+static ngx_int_t
+ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->state == NGX_STREAM_CLAWNEXUS_HANDSHAKE) {
+        rc = ngx_stream_clawnexus_handshake(ctx);
+        if (rc != NGX_OK || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+            return rc == NGX_AGAIN ? NGX_OK : NGX_DONE;
+        }
+    }
+
+    if (ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return NGX_DONE;
+    }
+
+    rc = ngx_stream_clawnexus_frames(ctx);
+
+    /* keep the unparsed tail at the front of the buffer */
+    if (ctx->start > 0) {
+        if (ctx->end > ctx->start) {
+            ngx_memmove(ctx->buf, ctx->buf + ctx->start,
+                        ctx->end - ctx->start);
+        }
+
+        ctx->end -= ctx->start;
+        ctx->start = 0;
+    }
+
+    return rc;
+}
+
+
+/* NGX_OK: upgraded; NGX_AGAIN: need more bytes; NGX_DONE: answered. */
+static ngx_int_t
+ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    int                  rc, n, status;
+    char                 accept[29];
+    char                 out[512];
+    cnx_http_upgrade_t   u;
+    ngx_connection_t    *c;
+    ngx_stream_clawnexus_out_t  *o;
+
+    c = ctx->c;
+
+    rc = cnx_http_parse_upgrade((const char *) ctx->buf, ctx->end, &u);
+
+    if (rc == 0) {
+        if (ctx->end >= CNX_HTTP_MAX_HEAD) {
+            rc = CNX_HTTP_ETOOBIG;
+
+        } else {
+            return NGX_AGAIN;
+        }
+    }
+
+    if (rc < 0) {
+        status = cnx_http_error_status(rc);
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "clawnexus: bad WebSocket upgrade (%d), answering %d",
+                      rc, status);
+        ctx->close_reason = "bad handshake";
+        goto error;
+    }
+
+    if (u.path.len != sizeof("/relay") - 1
+        || ngx_strncmp(u.path.p, "/relay", sizeof("/relay") - 1) != 0)
+    {
+        status = 404;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "clawnexus: upgrade for unknown path \"%*s\"",
+                      ngx_min(u.path.len, 128), u.path.p);
+        ctx->close_reason = "not found";
+        goto error;
+    }
+
+    if (cnx_ws_accept_key(u.key.p, u.key.len, accept) != 0) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "clawnexus: SHA-1 unavailable for the accept key");
+        status = 503;
+        goto error;
+    }
+
+    n = cnx_http_build_101(out, sizeof(out), accept);
+    if (n < 0) {
+        ctx->failed = 1;
+        return NGX_DONE;
+    }
+
+    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + n, c->log);
+    if (o == NULL) {
+        ctx->failed = 1;
+        return NGX_DONE;
+    }
+
+    ngx_memcpy(o->data, out, n);
+    o->pos = 0;
+    o->last = n;
+    o->next = NULL;
+    ctx->out = o;
+    ctx->out_last = o;
+    ctx->out_bytes = n;
+
+    ctx->start = rc;
+    ctx->state = NGX_STREAM_CLAWNEXUS_OPEN;
+    ctx->close_reason = "";
+    c->log->action = "relaying ClawNexus messages";
+
+    /* lets a graceful shutdown call us with c->close set */
+    c->idle = 1;
+
+    ngx_stream_clawnexus_count(active, 1);
+    ctx->counted = 1;
+
+    ngx_add_timer(c->read, ctx->conf->idle_timeout);
+
+    if (ctx->conf->ping_interval) {
+        ngx_add_timer(&ctx->ping_ev, ctx->conf->ping_interval);
+    }
+
+    return NGX_OK;
+
+error:
+
+    ngx_stream_clawnexus_count(handshake_failures, 1);
+
+    n = cnx_http_build_error(out, sizeof(out), status);
+    if (n < 0) {
+        ctx->failed = 1;
+        return NGX_DONE;
+    }
+
+    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + n, c->log);
+    if (o == NULL) {
+        ctx->failed = 1;
+        return NGX_DONE;
+    }
+
+    ngx_memcpy(o->data, out, n);
+    o->pos = 0;
+    o->last = n;
+    o->next = NULL;
+    ctx->out = o;
+    ctx->out_last = o;
+    ctx->out_bytes = n;
+    ctx->state = NGX_STREAM_CLAWNEXUS_CLOSING;
+    ngx_add_timer(c->read, NGX_STREAM_CLAWNEXUS_LINGER);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    int            rc;
+    size_t         consumed;
+    unsigned       code;
+    cnx_ws_msg_t   msg;
+
+    while (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN && ctx->wait.on == NULL
+           && !ctx->failed)
+    {
+        rc = cnx_ws_reader_next(&ctx->reader, ctx->buf + ctx->start,
+                                ctx->end - ctx->start, &consumed, &msg);
+        ctx->start += consumed;
+
+        if (rc == CNX_WS_AGAIN) {
+            return NGX_OK;
+        }
+
+        if (rc < 0) {
+            code = (unsigned) -rc;
+            ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                          "clawnexus: WebSocket error, closing with %ui",
+                          (ngx_uint_t) code);
+            ngx_stream_clawnexus_close(ctx, code,
+                code == CNX_WS_CLOSE_TOO_BIG ? "message too big"
+                : code == CNX_WS_CLOSE_INVALID_DATA ? "invalid UTF-8"
+                : "protocol error");
+            ctx->close_reason = code == CNX_WS_CLOSE_TOO_BIG ? "too big"
+                                : code == CNX_WS_CLOSE_INVALID_DATA
+                                  ? "invalid utf-8" : "protocol error";
+            return NGX_DONE;
+        }
+
+        switch (msg.opcode) {
+
+        case CNX_WS_OP_TEXT:
+            ngx_stream_clawnexus_text(ctx, msg.data, msg.len);
+            break;
+
+        case CNX_WS_OP_BINARY:
+            ngx_stream_clawnexus_bin(ctx, (u_char *) msg.data, msg.len);
+            break;
+
+        case CNX_WS_OP_PING:
+            ngx_stream_clawnexus_send_frame(ctx, CNX_WS_OP_PONG,
+                                            msg.data, msg.len);
+            break;
+
+        case CNX_WS_OP_PONG:
+            break;
+
+        case CNX_WS_OP_CLOSE:
+            if (cnx_ws_close_parse(msg.data, msg.len, &code, NULL, NULL)
+                != 0
+                || code == CNX_WS_CLOSE_NO_STATUS)
+            {
+                code = CNX_WS_CLOSE_NORMAL;
+            }
+
+            ngx_stream_clawnexus_close(ctx, code, NULL);
+            ctx->close_reason = "client close";
+            return NGX_DONE;
+        }
+    }
+
+    return ctx->failed ? NGX_DONE : NGX_OK;
+}
+
+
+/* Outbound queues ---------------------------------------------------------- */
+
+
+/*
+ * A queue entry with room for a frame header and n payload bytes; the
+ * caller writes the payload at o->data + CNX_WS_MAX_HEADER and then calls
+ * ngx_stream_clawnexus_commit().
+ */
+static ngx_stream_clawnexus_out_t *
+ngx_stream_clawnexus_out_alloc(ngx_stream_clawnexus_ctx_t *to, size_t n)
+{
+    ngx_stream_clawnexus_out_t  *o;
+
+    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + CNX_WS_MAX_HEADER + n,
+                  to->c->log);
+    if (o == NULL) {
+        to->failed = 1;
+        ngx_post_event(to->c->write, &ngx_posted_events);
+        return NULL;
+    }
+
+    o->next = NULL;
+
+    return o;
+}
+
+
+/* Frames the n payload bytes written into o and appends it to the queue. */
+static void
+ngx_stream_clawnexus_commit(ngx_stream_clawnexus_ctx_t *to,
+    ngx_stream_clawnexus_out_t *o, int opcode, size_t n)
+{
+    size_t   h;
+    uint8_t  hdr[CNX_WS_MAX_HEADER];
+
+    h = cnx_ws_frame_header(hdr, 1, opcode, n, NULL);
+    o->pos = CNX_WS_MAX_HEADER - h;
+    ngx_memcpy(o->data + o->pos, hdr, h);
+    o->last = CNX_WS_MAX_HEADER + n;
+
+    if (to->out_last) {
+        to->out_last->next = o;
+
+    } else {
+        to->out = o;
+    }
+
+    to->out_last = o;
+    to->out_bytes += o->last - o->pos;
+
+    if (!to->c->write->posted) {
+        ngx_post_event(to->c->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to, int opcode,
+    const u_char *p, size_t n)
+{
+    ngx_stream_clawnexus_out_t  *o;
+
+    if (to->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return;
+    }
+
+    o = ngx_stream_clawnexus_out_alloc(to, n);
+    if (o == NULL) {
+        return;
+    }
+
+    if (n) {
+        ngx_memcpy(o->data + CNX_WS_MAX_HEADER, p, n);
+    }
+
+    ngx_stream_clawnexus_commit(to, o, opcode, n);
+}
+
+
+/*
+ * After queueing to "to" on behalf of "from": if to's queue is past the
+ * high-water mark, stop reading "from" until it drains.
+ */
+static void
+ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
+    ngx_stream_clawnexus_ctx_t *to)
+{
+    if (to->out_bytes > from->conf->send_queue) {
+        ngx_stream_clawnexus_pause(&from->wait, &to->waiters, to);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_chan_backpressure(ngx_stream_clawnexus_ctx_t *from,
+    ngx_stream_clawnexus_chan_t *ch)
+{
+    if (ch && ch->out_bytes > NGX_STREAM_CLAWNEXUS_CHAN_HIGH) {
+        ngx_stream_clawnexus_pause(&from->wait, &ch->waiters, ch);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_wake(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_stream_clawnexus_release(&ctx->waiters);
+}
+
+
+/* Send what the socket takes.  NGX_OK: all sent; NGX_AGAIN; NGX_ERROR. */
+static ngx_int_t
+ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ssize_t                      n;
+    ngx_connection_t            *c;
+    ngx_stream_clawnexus_out_t  *o;
+
+    c = ctx->c;
+
+    while (ctx->out) {
+        o = ctx->out;
+
+        n = c->send(c, o->data + o->pos, o->last - o->pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            return NGX_AGAIN;
+        }
+
+        o->pos += n;
+        ctx->out_bytes -= n;
+
+        if (o->pos < o->last) {
+            continue;
+        }
+
+        ctx->out = o->next;
+        if (ctx->out == NULL) {
+            ctx->out_last = NULL;
+        }
+
+        ngx_free(o);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
+{
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_stream_session_t         *s;
+    ngx_stream_clawnexus_ctx_t   *ctx;
+
+    c = ev->data;
+    s = c->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "clawnexus: client stopped reading");
+        ctx->close_reason = "send timeout";
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
+
+    if (ctx->failed) {
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
+
+    rc = ngx_stream_clawnexus_flush(ctx);
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "clawnexus: client closed the connection");
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+            ctx->close_reason = "client closed";
+        }
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
+
+    if (ctx->out_bytes <= ctx->conf->send_queue / 2) {
+        ngx_stream_clawnexus_wake(ctx);
+    }
+
+    if (rc == NGX_OK) {
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_CLOSING) {
+            ngx_stream_clawnexus_finalize(ctx);
+        }
+
+        return;
+    }
+
+    /* a receiver that reads nothing for idle_timeout is gone */
+    if (!ev->timer_set && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+        ngx_add_timer(ev, ctx->conf->idle_timeout);
+    }
+
+    if (ngx_handle_write_event(ev, 0) != NGX_OK) {
+        ngx_stream_clawnexus_finalize(ctx);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_ping_handler(ngx_event_t *ev)
+{
+    ngx_stream_clawnexus_ctx_t  *ctx = ev->data;
+
+    if (ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return;
+    }
+
+    ngx_stream_clawnexus_send_frame(ctx, CNX_WS_OP_PING, NULL, 0);
+    ngx_add_timer(ev, ctx->conf->ping_interval);
+}
+
+
+/* Queue a close frame and stop reading; the session ends once flushed. */
+static void
+ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx, unsigned code,
+    const char *reason)
+{
+    size_t                       n;
+    ngx_uint_t                   i;
+    ngx_stream_clawnexus_out_t  *o;
+
+    if (ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return;
+    }
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
+        if (ngx_stream_clawnexus_close_codes[i] == code) {
+            ngx_stream_clawnexus_count(closes[i], 1);
+        }
+    }
+
+    o = ngx_stream_clawnexus_out_alloc(ctx, CNX_WS_MAX_CONTROL);
+    if (o != NULL) {
+        n = cnx_ws_close_build(o->data + CNX_WS_MAX_HEADER, code, reason,
+                               reason ? ngx_strlen(reason) : 0);
+        ngx_stream_clawnexus_commit(ctx, o, CNX_WS_OP_CLOSE, n);
+    }
+
+    ctx->state = NGX_STREAM_CLAWNEXUS_CLOSING;
+
+    if (ctx->ping_ev.timer_set) {
+        ngx_del_timer(&ctx->ping_ev);
+    }
+
+    /* a short, non-cancelable grace period to flush the close frame */
+    ngx_add_timer(ctx->c->read, NGX_STREAM_CLAWNEXUS_LINGER);
+}
+
+
+static void
+ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    if (ctx->state == NGX_STREAM_CLAWNEXUS_DONE) {
+        return;
+    }
+
+    ctx->state = NGX_STREAM_CLAWNEXUS_DONE;
+    ngx_stream_finalize_session(ctx->s, NGX_STREAM_OK);
+}
+
+
+/*
+ * Runs on every close path (pool cleanup): leave the directory, tell the
+ * peers of every room, release paused senders.
+ */
+static void
+ngx_stream_clawnexus_cleanup(void *data)
+{
+    ngx_stream_clawnexus_ctx_t  *ctx = data;
+
+    char                           msg[256];
+    int                            n;
+    cnx_dir_t                     *dir;
+    cnx_dir_room_t                *r;
+    cnx_dir_member_t              *peer;
+    ngx_stream_clawnexus_ctx_t    *p;
+    ngx_stream_clawnexus_out_t    *o;
+    ngx_stream_clawnexus_addr_t    me;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    if (ctx->cleaned) {
+        return;
+    }
+
+    ctx->cleaned = 1;
+    ctx->state = NGX_STREAM_CLAWNEXUS_DONE;
+    dir = ngx_stream_clawnexus_worker.dir;
+
+    if (ctx->ping_ev.timer_set) {
+        ngx_del_timer(&ctx->ping_ev);
+    }
+
+    if (ctx->ping_ev.posted) {
+        ngx_delete_posted_event(&ctx->ping_ev);
+    }
+
+    if (ctx->registered && ngx_stream_clawnexus_sh) {
+        ngx_stream_clawnexus_me(ctx, &me);
+        ngx_stream_clawnexus_name_release(ctx->claw_id, ctx->claw_id_len,
+                                          &me);
+    }
+
+    if (dir) {
+        while ((r = cnx_dir_member_first(&ctx->member)) != NULL) {
+            peer = cnx_dir_room_peer(r, &ctx->member);
+            px = ngx_stream_clawnexus_proxy(peer);
+            p = peer ? peer->session : NULL;
+
+            if (px) {
+                (void) ngx_stream_clawnexus_ipc_send(
+                           NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT, ctx->node.key,
+                           px->worker, px->pid, px->conn, r->id, r->id_len,
+                           NULL, 0, NULL, 0);
+
+            } else if (p && p->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+                n = cnx_relay_build_peer_left(msg, sizeof(msg), r->id);
+                if (n > 0) {
+                    ngx_stream_clawnexus_send_frame(p, CNX_WS_OP_TEXT,
+                                                    (u_char *) msg, n);
+                }
+            }
+
+            ngx_stream_clawnexus_room_remove(r);
+        }
+    }
+
+    if (ctx->in_conns) {
+        ngx_rbtree_delete(&ngx_stream_clawnexus_worker.conns, &ctx->node);
+        ctx->in_conns = 0;
+    }
+
+    ngx_stream_clawnexus_unpause(&ctx->wait);
+    ngx_stream_clawnexus_wake(ctx);
+
+    if (ctx->counted) {
+        ngx_stream_clawnexus_count(active, -1);
+        ctx->counted = 0;
+    }
+
+    ngx_stream_clawnexus_gauges();
+
+    while (ctx->out) {
+        o = ctx->out;
+        ctx->out = o->next;
+        ngx_free(o);
+    }
+
+    ctx->out_last = NULL;
+    ctx->out_bytes = 0;
+
+    cnx_ws_reader_free(&ctx->reader);
+}
+
+
+
+/* Relay protocol ----------------------------------------------------------- */
+
+
+static void
+ngx_stream_clawnexus_send_text(ngx_stream_clawnexus_ctx_t *to,
+    const char *p, int n)
+{
+    if (n <= 0) {
+        to->failed = 1;
+        return;
+    }
+
+    ngx_stream_clawnexus_send_frame(to, CNX_WS_OP_TEXT, (const u_char *) p, n);
+}
+
+
+static void
+ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx, const char *code,
+    const char *message)
+{
+    char        out[512];
+    ngx_uint_t  i;
+
+    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                  "clawnexus: %s: %s", code, message);
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
+        if (ngx_strcmp(ngx_stream_clawnexus_error_codes[i], code) == 0) {
+            ngx_stream_clawnexus_count(errors[i], 1);
+            break;
+        }
+    }
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_error(out, sizeof(out), code, message));
+    ngx_stream_clawnexus_backpressure(ctx, ctx);
+}
+
+
+static int
+ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m)
+{
+    int                                rc;
+    cnx_jwt_expect_t                   want;
+    ngx_stream_clawnexus_srv_conf_t   *conf = ctx->conf;
+
+    want.sub = m->claw_id_s;
+    want.iss = conf->jwt_issuer.len ? (const char *) conf->jwt_issuer.data
+                                    : NULL;
+    want.leeway = conf->jwt_leeway;
+
+    rc = cnx_jwt_verify(m->auth_token.p, m->auth_token.len,
+                        conf->jwt_secret.data, conf->jwt_secret.len,
+                        &want, (int64_t) ngx_time(), NULL);
+
+    if (rc != CNX_JWT_OK) {
+        ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                      "clawnexus: token refused for \"%s\": %s",
+                      m->claw_id_s, cnx_jwt_strerror(rc));
+        ngx_stream_clawnexus_count(auth_failures, 1);
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_AUTH_FAILED,
+                                   cnx_jwt_strerror(rc));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_stream_clawnexus_register(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m)
+{
+    int                           n;
+    size_t                        len;
+    char                          out[512];
+    ngx_stream_clawnexus_ctx_t   *o;
+    ngx_stream_clawnexus_addr_t   me, old;
+
+    if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
+        return;
+    }
+
+    len = ngx_strlen(m->claw_id_s);
+    ngx_stream_clawnexus_me(ctx, &me);
+
+    /* a socket that registers another name gives up its previous one */
+    if (ctx->registered
+        && (len != ctx->claw_id_len
+            || ngx_memcmp(ctx->claw_id, m->claw_id_s, len) != 0))
+    {
+        ngx_stream_clawnexus_name_release(ctx->claw_id, ctx->claw_id_len,
+                                          &me);
+        ctx->registered = 0;
+    }
+
+    if (ngx_stream_clawnexus_name_set(m->claw_id_s, len, &me, &old)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ctx->c->log, 0,
+                      "clawnexus: cannot bind a name: shared zone full");
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                   "cannot register");
+        return;
+    }
+
+    ngx_memcpy(ctx->claw_id, m->claw_id_s, len + 1);
+    ctx->claw_id_len = len;
+    ctx->registered = 1;
+    ctx->binary = (m->binary == 1);
+
+    if (old.pid && !(old.pid == me.pid && old.conn == me.conn)) {
+        ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                      "clawnexus: \"%s\" registered again, "
+                      "the newer socket owns it", ctx->claw_id);
+
+        /* the older socket keeps its rooms until it closes */
+        if (old.pid == ngx_pid) {
+            o = ngx_stream_clawnexus_conn_find(old.conn);
+
+            if (o) {
+                o->registered = 0;
+                n = cnx_relay_build_error(out, sizeof(out),
+                                          CNX_RELAY_ERR_REPLACED,
+                                          "this name was registered by a "
+                                          "newer connection");
+                ngx_stream_clawnexus_send_text(o, out, n);
+            }
+
+        } else if (old.gen == me.gen) {
+            (void) ngx_stream_clawnexus_ipc_send(
+                       NGX_STREAM_CLAWNEXUS_IPC_REPLACED, me.conn,
+                       old.worker, old.pid, old.conn, NULL, 0,
+                       NULL, 0, NULL, 0);
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                  "clawnexus: registered \"%s\"", ctx->claw_id);
+    ngx_stream_clawnexus_count(registrations, 1);
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_registered(out, sizeof(out), ctx->claw_id,
+                                   ctx->binary));
+}
+
+
+static void
+ngx_stream_clawnexus_join(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m)
+{
+    int                            i;
+    u_char                         flag;
+    char                           out[600];
+    char                           id[CNX_RELAY_ROOM_ID_NEW_LEN + 1];
+    size_t                         tlen;
+    cnx_dir_t                     *dir = ngx_stream_clawnexus_worker.dir;
+    cnx_dir_room_t                *r;
+    cnx_dir_member_t              *t;
+    ngx_stream_clawnexus_ctx_t    *target;
+    ngx_stream_clawnexus_chan_t   *ch;
+    ngx_stream_clawnexus_addr_t    owner;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    if (!ctx->registered) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_NOT_REGISTERED,
+                                   "REGISTER first");
+        return;
+    }
+
+    if (ngx_strcmp(m->claw_id_s, ctx->claw_id) != 0) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_AUTH_FAILED,
+                                   "claw_id is not the registered one");
+        return;
+    }
+
+    if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
+        return;
+    }
+
+    tlen = ngx_strlen(m->target_claw_id_s);
+    ngx_stream_clawnexus_name_get(m->target_claw_id_s, tlen, &owner);
+
+    target = NULL;
+    px = NULL;
+
+    if (owner.pid == ngx_pid) {
+        target = ngx_stream_clawnexus_conn_find(owner.conn);
+
+        if (target == ctx) {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
+                                       "cannot join yourself");
+            return;
+        }
+
+        if (target && target->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+            target = NULL;
+        }
+
+    } else if (owner.pid && owner.gen == ngx_stream_clawnexus_worker.gen
+               && owner.worker >= 0
+               && (ngx_uint_t) owner.worker < ngx_stream_clawnexus_worker.n)
+    {
+        px = ngx_stream_clawnexus_proxy_new(owner.worker, owner.pid,
+                                            owner.conn, 0);
+        if (px == NULL) {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                       "out of memory");
+            return;
+        }
+    }
+
+    if (target == NULL && px == NULL) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TARGET_OFFLINE,
+                                   "target is not connected");
+        return;
+    }
+
+    t = target ? &target->member : &px->member;
+
+    if (ctx->member.npending >= ctx->conf->max_pending
+        || ctx->member.nrooms >= ctx->conf->max_rooms
+        || (target && t->nrooms >= ctx->conf->max_rooms))
+    {
+        if (px) {
+            ngx_queue_remove(&px->link);
+            ngx_free(px);
+        }
+
+        if (ctx->member.npending >= ctx->conf->max_pending) {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TOO_MANY_PENDING,
+                                       "too many JOINs waiting for an "
+                                       "answer");
+        } else {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TOO_MANY_ROOMS,
+                                       "too many rooms");
+        }
+        return;
+    }
+
+    r = NULL;
+
+    for (i = 0; i < 4; i++) {
+        cnx_relay_room_id_new(id);
+        r = cnx_dir_room_create(dir, id, CNX_RELAY_ROOM_ID_NEW_LEN,
+                                &ctx->member, ctx->claw_id, ctx->claw_id_len,
+                                t, m->target_claw_id_s, tlen);
+        if (r) {
+            break;
+        }
+    }
+
+    if (r == NULL) {
+        if (px) {
+            ngx_queue_remove(&px->link);
+            ngx_free(px);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ctx->c->log, 0,
+                      "clawnexus: cannot create a room (out of memory)");
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                   "cannot create a room");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                  "clawnexus: \"%s\" joins \"%s\"%s", ctx->claw_id,
+                  m->target_claw_id_s, px ? " in another worker" : "");
+
+    if (target) {
+        ngx_stream_clawnexus_send_text(target, out,
+            cnx_relay_build_incoming(out, sizeof(out), id, ctx->claw_id));
+        ngx_stream_clawnexus_backpressure(ctx, target);
+        return;
+    }
+
+    flag = ctx->binary;
+    ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_INCOMING,
+                                       ctx->node.key, px->worker, px->pid,
+                                       px->conn, id, CNX_RELAY_ROOM_ID_NEW_LEN,
+                                       &flag, 1, (u_char *) ctx->claw_id,
+                                       ctx->claw_id_len);
+    if (ch == NULL) {
+        ngx_stream_clawnexus_room_remove(r);
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TARGET_OFFLINE,
+                                   "target is not reachable");
+        return;
+    }
+
+    ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+}
+
+
+/* The room named in m if ctx is its member in the wanted state. */
+static cnx_dir_room_t *
+ngx_stream_clawnexus_room(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m, int side, cnx_dir_room_state_e state)
+{
+    cnx_dir_room_t  *r;
+
+    if (!ctx->registered && ctx->member.nrooms == 0) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_NOT_REGISTERED,
+                                   "REGISTER first");
+        return NULL;
+    }
+
+    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, m->room_id_s,
+                         ngx_strlen(m->room_id_s));
+
+    if (r == NULL || r->state != state
+        || (side >= 0 && cnx_dir_room_side(r, &ctx->member) != side)
+        || (side < 0 && cnx_dir_room_side(r, &ctx->member) < 0))
+    {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_ROOM_NOT_FOUND,
+                                   "no such room for this connection");
+        return NULL;
+    }
+
+    return r;
+}
+
+
+static void
+ngx_stream_clawnexus_accept(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m, int reject)
+{
+    u_char                          flag;
+    char                            out[600];
+    cnx_dir_room_t                 *r;
+    ngx_stream_clawnexus_ctx_t     *ini;
+    ngx_stream_clawnexus_chan_t    *ch;
+    ngx_stream_clawnexus_proxy_t   *px;
+
+    r = ngx_stream_clawnexus_room(ctx, m, 1, CNX_DIR_ROOM_PENDING);
+    if (r == NULL) {
+        return;
+    }
+
+    px = ngx_stream_clawnexus_proxy(r->member[0]);
+    ini = r->member[0]->session;
+
+    if (reject) {
+        if (px) {
+            ch = ngx_stream_clawnexus_ipc_send(
+                     NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT, ctx->node.key,
+                     px->worker, px->pid, px->conn, r->id, r->id_len,
+                     NULL, 0, NULL, 0);
+            ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+
+        } else {
+            ngx_stream_clawnexus_send_text(ini, out,
+                cnx_relay_build_peer_left(out, sizeof(out), r->id));
+            ngx_stream_clawnexus_backpressure(ctx, ini);
+        }
+
+        ngx_stream_clawnexus_room_remove(r);
+        return;
+    }
+
+    cnx_dir_room_activate(r);
+    ngx_stream_clawnexus_count(rooms_total, 1);
+    ctx->rooms++;
+
+    /*
+     * The initiator learns the room id first, then the acceptor.  Across
+     * workers the JOINED and any DATA the acceptor sends next travel on
+     * the same channel, so the initiator still sees JOINED first.
+     */
+    if (px) {
+        flag = ctx->binary;
+        ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_JOINED,
+                                           ctx->node.key, px->worker, px->pid,
+                                           px->conn, r->id, r->id_len,
+                                           &flag, 1, NULL, 0);
+        ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+
+    } else {
+        ini->rooms++;
+        ngx_stream_clawnexus_send_text(ini, out,
+            cnx_relay_build_joined(out, sizeof(out), r->id, r->name[1]));
+        ngx_stream_clawnexus_backpressure(ctx, ini);
+    }
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_joined(out, sizeof(out), r->id, r->name[0]));
+    ngx_stream_clawnexus_backpressure(ctx, ctx);
+}
+
+
+/* Queue DATA{room_id, payload} (payload already JSON-escaped) for to. */
+static ngx_int_t
+ngx_stream_clawnexus_deliver_text(ngx_stream_clawnexus_ctx_t *to,
+    const char *room, size_t room_len, const char *payload, size_t len)
+{
+    int                          n;
+    size_t                       size;
+    ngx_stream_clawnexus_out_t  *o;
+
+    if (to->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return NGX_OK;
+    }
+
+    size = cnx_relay_data_size(room_len, len);
+
+    o = ngx_stream_clawnexus_out_alloc(to, size + 1);
+    if (o == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the payload slice is forwarded exactly as the sender escaped it */
+    n = cnx_relay_build_data((char *) o->data + CNX_WS_MAX_HEADER, size + 1,
+                             room, payload, len);
+    if (n < 0) {
+        ngx_free(o);
+        return NGX_ERROR;
+    }
+
+    ngx_stream_clawnexus_commit(to, o, CNX_WS_OP_TEXT, n);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Queue binary DATA for to: the binary frame for a peer that asked for
+ * them, JSON DATA otherwise (NGX_DECLINED if the bytes are not UTF-8).
+ */
+static ngx_int_t
+ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
+    const char *room, size_t room_len, const u_char *p, size_t len)
+{
+    int                          k;
+    size_t                       size, h;
+    ngx_stream_clawnexus_out_t  *o;
+
+    if (to->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return NGX_OK;
+    }
+
+    if (to->binary) {
+        o = ngx_stream_clawnexus_out_alloc(to, CNX_RELAY_BIN_HEADER_MAX + len);
+        if (o == NULL) {
+            return NGX_ERROR;
+        }
+
+        h = cnx_relay_bin_header(o->data + CNX_WS_MAX_HEADER, room, room_len);
+        if (h == 0) {
+            ngx_free(o);
+            return NGX_ERROR;
+        }
+
+        if (len) {
+            ngx_memcpy(o->data + CNX_WS_MAX_HEADER + h, p, len);
+        }
+
+        ngx_stream_clawnexus_commit(to, o, CNX_WS_OP_BINARY, h + len);
+        return NGX_OK;
+    }
+
+    /* a v1 peer only reads JSON: text payloads can be converted */
+    if (!cnx_utf8_valid(p, len)) {
+        return NGX_DECLINED;
+    }
+
+    size = 64 + room_len + 6 * len;
+
+    o = ngx_stream_clawnexus_out_alloc(to, size);
+    if (o == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = cnx_relay_build_data_str((char *) o->data + CNX_WS_MAX_HEADER, size,
+                                 room, (const char *) p, len);
+    if (k < 0) {
+        ngx_free(o);
+        return NGX_ERROR;
+    }
+
+    ngx_stream_clawnexus_commit(to, o, CNX_WS_OP_TEXT, k);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
+    const cnx_relay_msg_t *m)
+{
+    cnx_dir_room_t                *r;
+    cnx_dir_member_t              *peer;
+    ngx_stream_clawnexus_ctx_t    *to;
+    ngx_stream_clawnexus_chan_t   *ch;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    r = ngx_stream_clawnexus_room(ctx, m, -1, CNX_DIR_ROOM_ACTIVE);
+    if (r == NULL) {
+        return;
+    }
+
+    peer = cnx_dir_room_peer(r, &ctx->member);
+    px = ngx_stream_clawnexus_proxy(peer);
+
+    if (px) {
+        ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT,
+                                           ctx->node.key, px->worker, px->pid,
+                                           px->conn, r->id, r->id_len,
+                                           (const u_char *) m->payload.p,
+                                           m->payload.len, NULL, 0);
+        if (ch == NULL) {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                       "cannot forward");
+            return;
+        }
+
+        ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+
+    } else {
+        to = peer->session;
+
+        if (ngx_stream_clawnexus_deliver_text(to, r->id, r->id_len,
+                                              m->payload.p, m->payload.len)
+            != NGX_OK)
+        {
+            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                       "cannot forward");
+            return;
+        }
+
+        ngx_stream_clawnexus_backpressure(ctx, to);
+    }
+
+    ctx->messages++;
+    ngx_stream_clawnexus_count(messages, 1);
+    ngx_stream_clawnexus_count(bytes, m->payload.len);
+}
+
+
+static void
+ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx, const u_char *p,
+    size_t n)
+{
+    int              rc;
+    char             out[64];
+    cnx_relay_msg_t  m;
+
+    rc = cnx_relay_msg_parse((const char *) p, n, &m);
+
+    if (rc != CNX_RELAY_OK) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
+            rc == CNX_RELAY_EJSON ? "not a JSON object"
+            : rc == CNX_RELAY_ETYPE ? "unknown or missing type"
+            : "missing or invalid field");
+        return;
+    }
+
+    switch (m.type) {
+
+    case CNX_RELAY_PING:
+        ngx_stream_clawnexus_send_text(ctx, out,
+                                       cnx_relay_build_pong(out, sizeof(out)));
+        ngx_stream_clawnexus_backpressure(ctx, ctx);
+        break;
+
+    case CNX_RELAY_REGISTER:
+        ngx_stream_clawnexus_register(ctx, &m);
+        break;
+
+    case CNX_RELAY_JOIN:
+        ngx_stream_clawnexus_join(ctx, &m);
+        break;
+
+    case CNX_RELAY_ACCEPT:
+        ngx_stream_clawnexus_accept(ctx, &m, 0);
+        break;
+
+    case CNX_RELAY_REJECT:
+        ngx_stream_clawnexus_accept(ctx, &m, 1);
+        break;
+
+    case CNX_RELAY_DATA:
+        ngx_stream_clawnexus_data(ctx, &m);
+        break;
+
+    case CNX_RELAY_PONG:
+        break;
+
+    default:
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
+                                   "a client cannot send this type");
+        break;
+    }
+
+    ngx_stream_clawnexus_gauges();
+}
+
+
+/* Binary DATA (extension): 0x01 | L | room id | bytes. */
+static void
+ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx, u_char *p, size_t n)
+{
+    size_t                         room_len, len;
+    ngx_int_t                      rc;
+    const uint8_t                 *room, *payload;
+    cnx_dir_room_t                *r;
+    cnx_dir_member_t              *peer;
+    ngx_stream_clawnexus_ctx_t    *to;
+    ngx_stream_clawnexus_chan_t   *ch;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    if (cnx_relay_bin_parse(p, n, &room, &room_len, &payload, &len) != 0) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
+                                   "bad binary frame");
+        return;
+    }
+
+    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir,
+                         (const char *) room, room_len);
+
+    if (r == NULL || r->state != CNX_DIR_ROOM_ACTIVE
+        || cnx_dir_room_side(r, &ctx->member) < 0)
+    {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_ROOM_NOT_FOUND,
+                                   "no such room for this connection");
+        return;
+    }
+
+    peer = cnx_dir_room_peer(r, &ctx->member);
+    px = ngx_stream_clawnexus_proxy(peer);
+
+    if (px) {
+        if (!px->binary && !cnx_utf8_valid(payload, len)) {
+            rc = NGX_DECLINED;
+
+        } else {
+            ch = ngx_stream_clawnexus_ipc_send(
+                     NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN, ctx->node.key,
+                     px->worker, px->pid, px->conn, r->id, r->id_len,
+                     payload, len, NULL, 0);
+            rc = ch ? NGX_OK : NGX_ERROR;
+            ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+        }
+
+    } else {
+        to = peer->session;
+        rc = ngx_stream_clawnexus_deliver_bin(to, r->id, r->id_len,
+                                              payload, len);
+        ngx_stream_clawnexus_backpressure(ctx, to);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
+                                   "peer reads JSON only and the payload "
+                                   "is not UTF-8");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
+                                   "cannot forward");
+        return;
+    }
+
+    ctx->messages++;
+    ngx_stream_clawnexus_count(messages, 1);
+    ngx_stream_clawnexus_count(bytes, len);
+    ngx_stream_clawnexus_gauges();
+}
+
+
+/* IPC messages from other workers ------------------------------------------ */
+
+
+/* The room id names a room of ctx whose other member is the sender. */
+static cnx_dir_room_t *
+ngx_stream_clawnexus_ipc_room(ngx_stream_clawnexus_ctx_t *ctx,
+    const char *id, size_t id_len, const ngx_stream_clawnexus_ipc_hdr_t *h)
+{
+    cnx_dir_room_t                *r;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, id, id_len);
+    if (r == NULL) {
+        return NULL;
+    }
+
+    px = ngx_stream_clawnexus_proxy(cnx_dir_room_peer(r, &ctx->member));
+
+    if (px == NULL || px->pid != h->src_pid || px->conn != h->src_conn) {
+        return NULL;
+    }
+
+    return r;
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_fail(const ngx_stream_clawnexus_ipc_hdr_t *h,
+    const char *room, size_t room_len, const char *code)
+{
+    (void) ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED,
+                                         h->dst_conn, h->src_worker,
+                                         h->src_pid, h->src_conn, room,
+                                         room_len, (const u_char *) code,
+                                         ngx_strlen(code), NULL, 0);
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_dispatch(const ngx_stream_clawnexus_ipc_hdr_t *h,
+    u_char *body, size_t len)
+{
+    int                             n;
+    char                            out[600], id[CNX_DIR_ROOM_ID_MAX + 1];
+    char                            code[CNX_RELAY_CODE_MAX + 1];
+    char                            name[CNX_DIR_NAME_MAX + 1];
+    u_char                         *rest;
+    size_t                          room_len, rlen, nlen;
+    ngx_int_t                       rc;
+    cnx_dir_room_t                 *r;
+    ngx_stream_clawnexus_ctx_t     *ctx;
+    ngx_stream_clawnexus_proxy_t   *px;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (len < 1 || (size_t) body[0] + 1 > len
+        || body[0] > CNX_DIR_ROOM_ID_MAX)
+    {
+        return;
+    }
+
+    room_len = body[0];
+    ngx_memcpy(id, body + 1, room_len);
+    id[room_len] = '\0';
+    rest = body + 1 + room_len;
+    rlen = len - 1 - room_len;
+
+    ctx = ngx_stream_clawnexus_conn_find(h->dst_conn);
+
+    switch (h->type) {
+
+    case NGX_STREAM_CLAWNEXUS_IPC_INCOMING:
+        nlen = rlen - 1;
+        if (rlen < 2 || nlen > CNX_DIR_NAME_MAX || room_len == 0) {
+            return;
+        }
+
+        if (ctx == NULL || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
+                                          CNX_RELAY_ERR_TARGET_OFFLINE);
+            return;
+        }
+
+        if (ctx->member.nrooms >= ctx->conf->max_rooms) {
+            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
+                                          CNX_RELAY_ERR_TOO_MANY_ROOMS);
+            return;
+        }
+
+        px = ngx_stream_clawnexus_proxy_new(h->src_worker, h->src_pid,
+                                            h->src_conn, rest[0]);
+        if (px == NULL) {
+            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
+                                          CNX_RELAY_ERR_INTERNAL);
+            return;
+        }
+
+        ngx_memcpy(name, rest + 1, nlen);
+        name[nlen] = '\0';
+
+        r = cnx_dir_room_create(w->dir, id, room_len, &px->member, name, nlen,
+                                &ctx->member, ctx->claw_id, ctx->claw_id_len);
+        if (r == NULL) {
+            ngx_queue_remove(&px->link);
+            ngx_free(px);
+            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
+                                          CNX_RELAY_ERR_INTERNAL);
+            return;
+        }
+
+        ngx_stream_clawnexus_send_text(ctx, out,
+            cnx_relay_build_incoming(out, sizeof(out), id, name));
+        break;
+
+    case NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED:
+        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
+        if (r == NULL || rlen == 0 || rlen > CNX_RELAY_CODE_MAX) {
+            return;
+        }
+
+        ngx_memcpy(code, rest, rlen);
+        code[rlen] = '\0';
+        ngx_stream_clawnexus_room_remove(r);
+        ngx_stream_clawnexus_error(ctx, code, "the target cannot take "
+                                   "this room");
+        break;
+
+    case NGX_STREAM_CLAWNEXUS_IPC_JOINED:
+        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
+        if (r == NULL || r->state != CNX_DIR_ROOM_PENDING || rlen < 1) {
+            return;
+        }
+
+        px = ngx_stream_clawnexus_proxy(r->member[1]);
+        px->binary = rest[0] ? 1 : 0;
+        cnx_dir_room_activate(r);
+        ctx->rooms++;
+        ngx_stream_clawnexus_send_text(ctx, out,
+            cnx_relay_build_joined(out, sizeof(out), r->id, r->name[1]));
+        break;
+
+    case NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT:
+        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
+        if (r == NULL) {
+            return;
+        }
+
+        ngx_stream_clawnexus_send_text(ctx, out,
+            cnx_relay_build_peer_left(out, sizeof(out), r->id));
+        ngx_stream_clawnexus_room_remove(r);
+        break;
+
+    case NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT:
+    case NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN:
+        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
+        if (r == NULL || r->state != CNX_DIR_ROOM_ACTIVE) {
+            return;
+        }
+
+        if (h->type == NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT) {
+            rc = ngx_stream_clawnexus_deliver_text(ctx, r->id, r->id_len,
+                                                   (const char *) rest, rlen);
+        } else {
+            rc = ngx_stream_clawnexus_deliver_bin(ctx, r->id, r->id_len,
+                                                  rest, rlen);
+        }
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                          "clawnexus: DATA from another worker dropped");
+        }
+        break;
+
+    case NGX_STREAM_CLAWNEXUS_IPC_REPLACED:
+        if (ctx == NULL || !ctx->registered) {
+            return;
+        }
+
+        ctx->registered = 0;
+        n = cnx_relay_build_error(out, sizeof(out), CNX_RELAY_ERR_REPLACED,
+                                  "this name was registered by a newer "
+                                  "connection");
+        ngx_stream_clawnexus_send_text(ctx, out, n);
+        break;
+
+    default:
+        return;
+    }
+
+    /* a full local receiver stops the whole IPC reader until it drains */
+    if (ctx && ctx->out_bytes > ctx->conf->send_queue) {
+        ngx_stream_clawnexus_pause(&w->ipc_wait, &ctx->waiters, ctx);
+    }
+
+    ngx_stream_clawnexus_gauges();
+}
+
+
+/* Configuration ------------------------------------------------------------ */
+
+
+static void *
+ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_stream_clawnexus_srv_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_clawnexus_srv_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *     conf->jwt_secret = { 0, NULL };
+     *     conf->jwt_secret_file = { 0, NULL };
+     *     conf->jwt_issuer = { 0, NULL };
+     */
+
+    conf->relay = NGX_CONF_UNSET;
+    conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->max_message = NGX_CONF_UNSET_SIZE;
+    conf->max_rooms = NGX_CONF_UNSET_UINT;
+    conf->max_pending = NGX_CONF_UNSET_UINT;
+    conf->idle_timeout = NGX_CONF_UNSET_MSEC;
+    conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ping_interval = NGX_CONF_UNSET_MSEC;
+    conf->send_queue = NGX_CONF_UNSET_SIZE;
+    conf->buffer_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_stream_clawnexus_srv_conf_t  *prev = parent;
+    ngx_stream_clawnexus_srv_conf_t  *conf = child;
+
+    u_char  *p;
+
+    ngx_conf_merge_value(conf->relay, prev->relay, 0);
+
+    if (conf->jwt_secret.data == NULL) {
+        conf->jwt_secret = prev->jwt_secret;
+        conf->jwt_secret_file = prev->jwt_secret_file;
+    }
+
+    ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
+    ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);
+    ngx_conf_merge_size_value(conf->max_message, prev->max_message,
+                              1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_rooms, prev->max_rooms, 64);
+    ngx_conf_merge_uint_value(conf->max_pending, prev->max_pending, 16);
+    ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout,
+                              120000);
+    ngx_conf_merge_msec_value(conf->handshake_timeout,
+                              prev->handshake_timeout, 10000);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
+    ngx_conf_merge_size_value(conf->send_queue, prev->send_queue,
+                              1024 * 1024);
+    ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
+                              16 * 1024);
+
+    /* the codec wants a NUL-terminated issuer */
+    if (conf->jwt_issuer.len && conf->jwt_issuer.data[conf->jwt_issuer.len]) {
+        p = ngx_pnalloc(cf->pool, conf->jwt_issuer.len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(p, conf->jwt_issuer.data, conf->jwt_issuer.len);
+        p[conf->jwt_issuer.len] = '\0';
+        conf->jwt_issuer.data = p;
+    }
+
+    if (conf->buffer_size < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clawnexus_buffer_size must be at least 1k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->buffer_size < CNX_HTTP_MAX_HEAD + 1) {
+        conf->buffer_size = CNX_HTTP_MAX_HEAD + 1;
+    }
+
+    if (conf->max_message < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clawnexus_max_message must be at least 1k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->relay == 1 && conf->jwt_secret.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"clawnexus_relay\" needs "
+                           "\"clawnexus_jwt_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_clawnexus_srv_conf_t  *ccf = conf;
+
+    ngx_stream_core_srv_conf_t  *cscf;
+
+    if (ccf->relay != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    cscf = ngx_stream_conf_get_module_srv_conf(cf, ngx_stream_core_module);
+
+    if (cscf->handler) {
+        return "conflicts with another content handler in this server";
+    }
+
+    cscf->handler = ngx_stream_clawnexus_handler;
+    ccf->relay = 1;
+    ngx_stream_clawnexus_relays++;
+
+    if (ngx_stream_clawnexus_add_zone(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_wipe_secret(void *data)
+{
+    ngx_str_t  *secret = data;
+
+    if (secret->data) {
+        sodium_memzero(secret->data, secret->len);
+    }
+}
+
+
+static char *
+ngx_stream_clawnexus_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_stream_clawnexus_srv_conf_t  *ccf = conf;
+
+    u_char              *buf;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t           *value, name;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ccf->jwt_secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open JWT secret file \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot stat JWT secret file \"%V\"", &name);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    if (fi.st_mode & (S_IROTH | S_IWOTH)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "JWT secret file \"%V\" is accessible by other "
+                           "users; chmod 0600 or 0640 it", &name);
+    }
+
+    buf = ngx_pnalloc(cf->pool, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
+    if (buf == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
+    ngx_close_file(fd);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read JWT secret file \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (n > NGX_STREAM_CLAWNEXUS_SECRET_MAX) {
+        sodium_memzero(buf, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "JWT secret file \"%V\" is larger than %d bytes",
+                           &name, NGX_STREAM_CLAWNEXUS_SECRET_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a trailing newline from "echo secret > file" is not part of it */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "JWT secret file \"%V\" is empty", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (n < 16) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "JWT secret in \"%V\" is shorter than 16 bytes",
+                           &name);
+    }
+
+    ccf->jwt_secret.data = buf;
+    ccf->jwt_secret.len = n;
+    ccf->jwt_secret_file = name;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_stream_clawnexus_wipe_secret;
+    cln->data = &ccf->jwt_secret;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_add_variables(ngx_conf_t *cf)
+{
+    ngx_stream_variable_t  *var, *v;
+
+    /* set again by this cycle's directives, if any */
+    ngx_stream_clawnexus_zone = NULL;
+    ngx_stream_clawnexus_relays = 0;
+
+    for (v = ngx_stream_clawnexus_vars; v->name.len; v++) {
+        var = ngx_stream_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data)
+{
+    u_char                      *p;
+    const char                        *str;
+    ngx_uint_t                         n;
+    ngx_stream_clawnexus_ctx_t        *ctx;
+    ngx_stream_clawnexus_srv_conf_t   *cscf;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+    cscf = ngx_stream_get_module_srv_conf(s, ngx_stream_clawnexus_module);
+
+    /* a status server keeps another ctx type */
+    if (ctx == NULL || cscf->relay != 1) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID:
+    case NGX_STREAM_CLAWNEXUS_VAR_CLOSE_REASON:
+        str = (data == NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID) ? ctx->claw_id
+                                                         : ctx->close_reason;
+        v->len = ngx_strlen(str);
+        v->data = (u_char *) str;
+        break;
+
+    default:
+        n = (data == NGX_STREAM_CLAWNEXUS_VAR_ROOMS) ? ctx->rooms
+                                                     : ctx->messages;
+        p = ngx_pnalloc(s->connection->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = ngx_sprintf(p, "%ui", n) - p;
+        v->data = p;
+        break;
+    }
+
+    if (v->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_close(void *data)
+{
+    ngx_stream_clawnexus_ipc_t  *ipc = data;
+
+    ngx_uint_t  i, k;
+
+    for (i = 0; i < ipc->n; i++) {
+        for (k = 0; k < 2; k++) {
+            if (ipc->fd[i][k] != (ngx_socket_t) -1) {
+                (void) ngx_close_socket(ipc->fd[i][k]);
+                ipc->fd[i][k] = (ngx_socket_t) -1;
+            }
+        }
+    }
+}
+
+
+/*
+ * In the master, before the workers are forked: one datagram socketpair
+ * per worker of this cycle.  Worker i reads fd[i][0]; the others send to
+ * fd[i][1].  Datagrams keep message boundaries with many writers.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_init_module(ngx_cycle_t *cycle)
+{
+    int                          size;
+    ngx_uint_t                   i, k;
+    ngx_core_conf_t             *ccf;
+    ngx_pool_cleanup_t          *cln;
+    ngx_stream_clawnexus_ipc_t  *ipc;
+
+    ngx_stream_clawnexus_ipc = NULL;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_stream_clawnexus_relays == 0 || ccf->worker_processes <= 1
+        || !ccf->master || ngx_test_config)
+    {
+        return NGX_OK;
+    }
+
+    ipc = ngx_pcalloc(cycle->pool, sizeof(ngx_stream_clawnexus_ipc_t));
+    if (ipc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ipc->n = ccf->worker_processes;
+    ipc->gen = ++ngx_stream_clawnexus_generation;
+    ipc->fd = ngx_palloc(cycle->pool, ipc->n * sizeof(ngx_socket_t[2]));
+    if (ipc->fd == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ipc->n; i++) {
+        ipc->fd[i][0] = (ngx_socket_t) -1;
+        ipc->fd[i][1] = (ngx_socket_t) -1;
+    }
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_stream_clawnexus_ipc_close;
+    cln->data = ipc;
+
+    for (i = 0; i < ipc->n; i++) {
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, ipc->fd[i]) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                          "clawnexus: socketpair() failed");
+            return NGX_ERROR;
+        }
+
+        for (k = 0; k < 2; k++) {
+            if (ngx_nonblocking(ipc->fd[i][k]) == -1) {
+                ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                              ngx_nonblocking_n " failed");
+                return NGX_ERROR;
+            }
+        }
+
+        /* best effort: the kernel caps these at wmem_max / rmem_max */
+        size = 4 * 1024 * 1024;
+        (void) setsockopt(ipc->fd[i][1], SOL_SOCKET, SO_SNDBUF, &size,
+                          sizeof(int));
+        (void) setsockopt(ipc->fd[i][0], SOL_SOCKET, SO_RCVBUF, &size,
+                          sizeof(int));
+    }
+
+    ngx_stream_clawnexus_ipc = ipc;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_dummy(ngx_event_t *ev)
+{
+}
+
+
+/* Ends the rooms whose remote member lived in a process that is gone. */
+static void
+ngx_stream_clawnexus_drop_proxies(ngx_pid_t pid)
+{
+    char                           msg[256];
+    int                            n;
+    ngx_uint_t                     i, k;
+    ngx_queue_t                   *q, *next;
+    cnx_dir_room_t                *r;
+    cnx_dir_member_t              *m;
+    ngx_stream_clawnexus_ctx_t    *ctx;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    for (q = ngx_queue_head(&ngx_stream_clawnexus_worker.proxies);
+         q != ngx_queue_sentinel(&ngx_stream_clawnexus_worker.proxies);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        px = ngx_queue_data(q, ngx_stream_clawnexus_proxy_t, link);
+
+        if (px->pid != pid) {
+            continue;
+        }
+
+        /* the last room_remove() frees px */
+        k = px->member.nrooms;
+
+        for (i = 0; i < k; i++) {
+            r = cnx_dir_member_first(&px->member);
+            m = cnx_dir_room_peer(r, &px->member);
+            ctx = m ? m->session : NULL;
+
+            if (ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+                n = cnx_relay_build_peer_left(msg, sizeof(msg), r->id);
+                ngx_stream_clawnexus_send_text(ctx, msg, n);
+            }
+
+            ngx_stream_clawnexus_room_remove(r);
+        }
+    }
+
+    ngx_stream_clawnexus_gauges();
+}
+
+
+static void
+ngx_stream_clawnexus_reaper(ngx_event_t *ev)
+{
+    ngx_pid_t                       pid;
+    ngx_uint_t                      j;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    for (j = 0; j < w->n; j++) {
+        if (j == ngx_worker) {
+            continue;
+        }
+
+        pid = ngx_stream_clawnexus_sh->workers[j];
+
+        if (w->seen[j] && (w->seen[j] != pid
+                           || !ngx_stream_clawnexus_alive(w->seen[j])))
+        {
+            ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                          "clawnexus: worker %P is gone, ending its rooms",
+                          w->seen[j]);
+            ngx_stream_clawnexus_drop_proxies(w->seen[j]);
+
+            if (!ngx_stream_clawnexus_alive(w->seen[j])) {
+                ngx_stream_clawnexus_names_reap(w->seen[j]);
+            }
+        }
+
+        w->seen[j] = pid;
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(ev, 1000);
+    }
+}
+
+
+static ngx_connection_t *
+ngx_stream_clawnexus_ipc_conn(ngx_cycle_t *cycle, ngx_socket_t fd)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+    c->read->handler = ngx_stream_clawnexus_ipc_dummy;
+    c->write->handler = ngx_stream_clawnexus_ipc_dummy;
+
+    return c;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
+{
+    ngx_pid_t                       old;
+    ngx_uint_t                      j;
+    ngx_connection_t               *c;
+    ngx_stream_clawnexus_ipc_t     *ipc = ngx_stream_clawnexus_ipc;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (sodium_init() < 0) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "clawnexus: libsodium initialisation failed");
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(w, sizeof(ngx_stream_clawnexus_worker_t));
+
+    if (ngx_stream_clawnexus_zone == NULL
+        || ngx_stream_clawnexus_zone->data == NULL)
+    {
+        return NGX_OK;                  /* no relay in this configuration */
+    }
+
+    ngx_stream_clawnexus_sh = ngx_stream_clawnexus_zone->data;
+    ngx_stream_clawnexus_stats = &ngx_stream_clawnexus_sh->stats;
+
+    w->dir = cnx_dir_new();
+    if (w->dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_init(&w->conns, &w->conns_sentinel, ngx_rbtree_insert_value);
+    ngx_queue_init(&w->proxies);
+    w->n = 1;
+
+    if (ngx_worker < NGX_MAX_PROCESSES) {
+        /* a predecessor killed in this slot leaves names behind */
+        old = ngx_stream_clawnexus_sh->workers[ngx_worker];
+
+        if (old && old != ngx_pid && !ngx_stream_clawnexus_alive(old)) {
+            ngx_stream_clawnexus_names_reap(old);
+        }
+
+        ngx_stream_clawnexus_sh->workers[ngx_worker] = ngx_pid;
+    }
+
+    if (ipc == NULL || ngx_process != NGX_PROCESS_WORKER
+        || ngx_worker >= ipc->n)
+    {
+        return NGX_OK;
+    }
+
+    w->n = ipc->n;
+    w->gen = ipc->gen;
+    w->chans = ngx_calloc(w->n * sizeof(ngx_stream_clawnexus_chan_t),
+                          cycle->log);
+    w->asms = ngx_calloc(w->n * sizeof(ngx_stream_clawnexus_asm_t),
+                         cycle->log);
+    w->seen = ngx_calloc(w->n * sizeof(ngx_pid_t), cycle->log);
+    w->ipc_buf = ngx_alloc(sizeof(ngx_stream_clawnexus_ipc_hdr_t)
+                           + NGX_STREAM_CLAWNEXUS_IPC_CHUNK, cycle->log);
+
+    if (w->chans == NULL || w->asms == NULL || w->seen == NULL
+        || w->ipc_buf == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    for (j = 0; j < w->n; j++) {
+        ngx_queue_init(&w->chans[j].waiters);
+
+        if (j == ngx_worker) {
+            continue;
+        }
+
+        /* only the write ends of the others are ours */
+        (void) ngx_close_socket(ipc->fd[j][0]);
+        ipc->fd[j][0] = (ngx_socket_t) -1;
+
+        c = ngx_stream_clawnexus_ipc_conn(cycle, ipc->fd[j][1]);
+        if (c == NULL) {
+            return NGX_ERROR;
+        }
+
+        ipc->fd[j][1] = (ngx_socket_t) -1;
+        c->data = &w->chans[j];
+        c->write->handler = ngx_stream_clawnexus_ipc_write_handler;
+        w->chans[j].c = c;
+    }
+
+    (void) ngx_close_socket(ipc->fd[ngx_worker][1]);
+    ipc->fd[ngx_worker][1] = (ngx_socket_t) -1;
+
+    c = ngx_stream_clawnexus_ipc_conn(cycle, ipc->fd[ngx_worker][0]);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    ipc->fd[ngx_worker][0] = (ngx_socket_t) -1;
+    c->read->handler = ngx_stream_clawnexus_ipc_read_handler;
+    w->ipc_in = c;
+    w->ipc_wait.ev = c->read;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* datagrams may have been queued before we started */
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    w->reaper.handler = ngx_stream_clawnexus_reaper;
+    w->reaper.log = cycle->log;
+    w->reaper.data = w;
+    w->reaper.cancelable = 1;
+    ngx_add_timer(&w->reaper, 1000);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                      j;
+    ngx_stream_clawnexus_out_t     *o;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (w->reaper.timer_set) {
+        ngx_del_timer(&w->reaper);
+    }
+
+    /* IPC connections must be closed, or nginx reports them as leaked */
+    for (j = 0; w->chans && j < w->n; j++) {
+        if (w->chans[j].c) {
+            ngx_close_connection(w->chans[j].c);
+            w->chans[j].c = NULL;
+        }
+
+        while (w->chans[j].out) {
+            o = w->chans[j].out;
+            w->chans[j].out = o->next;
+            ngx_free(o);
+        }
+    }
+
+    if (w->ipc_in) {
+        ngx_close_connection(w->ipc_in);
+        w->ipc_in = NULL;
+    }
+
+    for (j = 0; w->asms && j < w->n; j++) {
+        ngx_free(w->asms[j].data);
+    }
+
+    ngx_free(w->chans);
+    ngx_free(w->asms);
+    ngx_free(w->seen);
+    ngx_free(w->ipc_buf);
+    w->chans = NULL;
+    w->asms = NULL;
+    w->seen = NULL;
+    w->ipc_buf = NULL;
+
+    cnx_dir_free(w->dir);
+    w->dir = NULL;
+    ngx_stream_clawnexus_gauges();
+}
+
+
+
+/* Status server and shared counters ---------------------------------------- */
+
+
+static ngx_int_t
+ngx_stream_clawnexus_init_zone(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_slab_pool_t             *shpool;
+    ngx_stream_clawnexus_shm_t  *sh;
+
+    if (data) {
+        /* reload: names and counters carry on in the same zone */
+        zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    if (zone->shm.exists) {
+        zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    sh = ngx_slab_calloc(shpool, sizeof(ngx_stream_clawnexus_shm_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+
+    shpool->data = sh;
+    zone->data = sh;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
+{
+    ngx_str_t        name = ngx_string("clawnexus");
+    ngx_shm_zone_t  *zone;
+
+    if (ngx_stream_clawnexus_zone) {
+        return NGX_OK;
+    }
+
+    /* names and counters; untouched pages cost no memory */
+    zone = ngx_shared_memory_add(cf, &name, 32 * 1024 * 1024,
+                                 &ngx_stream_clawnexus_module);
+    if (zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->init = ngx_stream_clawnexus_init_zone;
+    ngx_stream_clawnexus_zone = zone;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_core_srv_conf_t  *cscf;
+
+    cscf = ngx_stream_conf_get_module_srv_conf(cf, ngx_stream_core_module);
+
+    if (cscf->handler) {
+        return "conflicts with another content handler in this server";
+    }
+
+    cscf->handler = ngx_stream_clawnexus_status_handler;
+
+    if (ngx_stream_clawnexus_add_zone(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+#define NGX_STREAM_CLAWNEXUS_STATUS_HEAD  4096
+#define NGX_STREAM_CLAWNEXUS_STATUS_BODY  8192
+
+#define ngx_stream_clawnexus_val(field)                                       \
+    ((ngx_atomic_int_t) ngx_stream_clawnexus_stats->field)
+
+
+static u_char *
+ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
+{
+    ngx_uint_t  i;
+
+    p = ngx_slprintf(p, last,
+        "# HELP clawnexus_connections_total TCP connections accepted by "
+        "relay servers.\n"
+        "# TYPE clawnexus_connections_total counter\n"
+        "clawnexus_connections_total %A\n"
+        "# HELP clawnexus_websockets Open relay WebSockets.\n"
+        "# TYPE clawnexus_websockets gauge\n"
+        "clawnexus_websockets %A\n"
+        "# HELP clawnexus_handshake_failures_total Refused WebSocket "
+        "upgrades.\n"
+        "# TYPE clawnexus_handshake_failures_total counter\n"
+        "clawnexus_handshake_failures_total %A\n"
+        "# HELP clawnexus_names Registered names.\n"
+        "# TYPE clawnexus_names gauge\n"
+        "clawnexus_names %A\n"
+        "# HELP clawnexus_registrations_total Successful REGISTERs.\n"
+        "# TYPE clawnexus_registrations_total counter\n"
+        "clawnexus_registrations_total %A\n"
+        "# HELP clawnexus_rooms Rooms (pending and active).\n"
+        "# TYPE clawnexus_rooms gauge\n"
+        "clawnexus_rooms %A\n"
+        "# HELP clawnexus_rooms_total Rooms accepted.\n"
+        "# TYPE clawnexus_rooms_total counter\n"
+        "clawnexus_rooms_total %A\n"
+        "# HELP clawnexus_messages_total DATA messages relayed.\n"
+        "# TYPE clawnexus_messages_total counter\n"
+        "clawnexus_messages_total %A\n"
+        "# HELP clawnexus_bytes_total DATA payload bytes relayed.\n"
+        "# TYPE clawnexus_bytes_total counter\n"
+        "clawnexus_bytes_total %A\n"
+        "# HELP clawnexus_auth_failures_total Refused tokens.\n"
+        "# TYPE clawnexus_auth_failures_total counter\n"
+        "clawnexus_auth_failures_total %A\n"
+        "# HELP clawnexus_backpressure_pauses_total Times a sender was "
+        "paused because a receiver fell behind.\n"
+        "# TYPE clawnexus_backpressure_pauses_total counter\n"
+        "clawnexus_backpressure_pauses_total %A\n"
+        "# HELP clawnexus_errors_total ERROR messages sent, by code.\n"
+        "# TYPE clawnexus_errors_total counter\n",
+        ngx_stream_clawnexus_val(connections),
+        ngx_stream_clawnexus_val(active),
+        ngx_stream_clawnexus_val(handshake_failures),
+        ngx_stream_clawnexus_val(names),
+        ngx_stream_clawnexus_val(registrations),
+        ngx_stream_clawnexus_val(rooms),
+        ngx_stream_clawnexus_val(rooms_total),
+        ngx_stream_clawnexus_val(messages),
+        ngx_stream_clawnexus_val(bytes),
+        ngx_stream_clawnexus_val(auth_failures),
+        ngx_stream_clawnexus_val(paused));
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
+        p = ngx_slprintf(p, last, "clawnexus_errors_total{code=\"%s\"} %A\n",
+                         ngx_stream_clawnexus_error_codes[i],
+                         ngx_stream_clawnexus_val(errors[i]));
+    }
+
+    p = ngx_slprintf(p, last,
+        "# HELP clawnexus_closes_total WebSocket close frames sent by the "
+        "relay, by code.\n"
+        "# TYPE clawnexus_closes_total counter\n");
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
+        p = ngx_slprintf(p, last, "clawnexus_closes_total{code=\"%ui\"} %A\n",
+                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
+                         ngx_stream_clawnexus_val(closes[i]));
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_stream_clawnexus_status_json(u_char *p, u_char *last)
+{
+    ngx_uint_t  i;
+
+    p = ngx_slprintf(p, last,
+        "{\"connections\":%A,\"websockets\":%A,\"handshake_failures\":%A,"
+        "\"names\":%A,\"registrations\":%A,\"rooms\":%A,\"rooms_total\":%A,"
+        "\"messages\":%A,\"bytes\":%A,\"auth_failures\":%A,"
+        "\"backpressure_pauses\":%A,\"errors\":{",
+        ngx_stream_clawnexus_val(connections),
+        ngx_stream_clawnexus_val(active),
+        ngx_stream_clawnexus_val(handshake_failures),
+        ngx_stream_clawnexus_val(names),
+        ngx_stream_clawnexus_val(registrations),
+        ngx_stream_clawnexus_val(rooms),
+        ngx_stream_clawnexus_val(rooms_total),
+        ngx_stream_clawnexus_val(messages),
+        ngx_stream_clawnexus_val(bytes),
+        ngx_stream_clawnexus_val(auth_failures),
+        ngx_stream_clawnexus_val(paused));
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%A", i ? "," : "",
+                         ngx_stream_clawnexus_error_codes[i],
+                         ngx_stream_clawnexus_val(errors[i]));
+    }
+
+    p = ngx_slprintf(p, last, "},\"closes\":{");
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
+        p = ngx_slprintf(p, last, "%s\"%ui\":%A", i ? "," : "",
+                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
+                         ngx_stream_clawnexus_val(closes[i]));
+    }
+
+    return ngx_slprintf(p, last, "}}\n");
+}
+
+
+static void
+ngx_stream_clawnexus_status_write(ngx_event_t *ev)
+{
+    ssize_t                             n;
+    ngx_connection_t                   *c;
+    ngx_stream_session_t               *s;
+    ngx_stream_clawnexus_status_ctx_t  *st;
+
+    c = ev->data;
+    s = c->data;
+    st = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+
+    if (ev->timedout) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return;
+    }
+
+    while (st->out_pos < st->out_len) {
+        n = c->send(c, st->out + st->out_pos, st->out_len - st->out_pos);
+
+        if (n == NGX_AGAIN) {
+            ngx_add_timer(ev, 10000);
+            if (ngx_handle_write_event(ev, 0) != NGX_OK) {
+                ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            }
+            return;
+        }
+
+        if (n <= 0) {
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return;
+        }
+
+        st->out_pos += n;
+    }
+
+    ngx_stream_finalize_session(s, NGX_STREAM_OK);
+}
+
+
+static void
+ngx_stream_clawnexus_status_read(ngx_event_t *ev)
+{
+    u_char                             *p, *last, *body, *eol;
+    ssize_t                             n;
+    const char                         *status, *type;
+    ngx_connection_t                   *c;
+    ngx_stream_session_t               *s;
+    ngx_stream_clawnexus_status_ctx_t  *st;
+
+    c = ev->data;
+    s = c->data;
+    st = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+
+    if (ev->timedout || c->close) {
+        ngx_stream_finalize_session(s, NGX_STREAM_OK);
+        return;
+    }
+
+    for ( ;; ) {
+        eol = ngx_strlchr(st->buf, st->buf + st->end, '\n');
+        if (eol) {
+            break;
+        }
+
+        if (st->end == NGX_STREAM_CLAWNEXUS_STATUS_HEAD) {
+            ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
+            return;
+        }
+
+        n = c->recv(c, st->buf + st->end,
+                    NGX_STREAM_CLAWNEXUS_STATUS_HEAD - st->end);
+
+        if (n == NGX_AGAIN) {
+            if (!ev->timer_set) {
+                ngx_add_timer(ev, 10000);
+            }
+
+            if (ngx_handle_read_event(ev, 0) != NGX_OK) {
+                ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            }
+            return;
+        }
+
+        if (n <= 0) {
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return;
+        }
+
+        st->end += n;
+    }
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+
+    /* only the request line matters: "GET /metrics HTTP/1.x" */
+    st->out = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_BODY + 256);
+    body = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_BODY);
+    if (st->out == NULL || body == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    status = "200 OK";
+    last = body + NGX_STREAM_CLAWNEXUS_STATUS_BODY;
+
+#define cnx_starts(lit)                                                       \
+    ((size_t) (eol - st->buf) >= sizeof(lit) - 1                              \
+     && ngx_strncmp(st->buf, lit, sizeof(lit) - 1) == 0)
+
+    if (cnx_starts("GET /metrics ") || cnx_starts("GET /metrics\r")) {
+        type = "text/plain; version=0.0.4";
+        p = ngx_stream_clawnexus_metrics(body, last);
+
+    } else if (cnx_starts("GET /status ") || cnx_starts("GET /status\r")) {
+        type = "application/json";
+        p = ngx_stream_clawnexus_status_json(body, last);
+
+    } else if (cnx_starts("GET ")) {
+        status = "404 Not Found";
+        type = "text/plain";
+        p = ngx_cpymem(body, "not found: use /metrics or /status\n",
+                       sizeof("not found: use /metrics or /status\n") - 1);
+
+    } else {
+        status = "405 Method Not Allowed";
+        type = "text/plain";
+        p = ngx_cpymem(body, "only GET\n", sizeof("only GET\n") - 1);
+    }
+
+#undef cnx_starts
+
+    st->out_len = ngx_sprintf(st->out,
+                              "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+                              "Content-Length: %uz\r\n"
+                              "Cache-Control: no-store\r\n"
+                              "Connection: close\r\n\r\n%*s",
+                              status, type, (size_t) (p - body),
+                              (size_t) (p - body), body)
+                  - st->out;
+    st->out_pos = 0;
+
+    c->write->handler = ngx_stream_clawnexus_status_write;
+    ngx_stream_clawnexus_status_write(c->write);
+}
+
+
+static void
+ngx_stream_clawnexus_status_handler(ngx_stream_session_t *s)
+{
+    ngx_connection_t                   *c;
+    ngx_stream_clawnexus_status_ctx_t  *st;
+
+    c = s->connection;
+    c->log->action = "answering a ClawNexus status request";
+
+    st = ngx_pcalloc(c->pool, sizeof(ngx_stream_clawnexus_status_ctx_t));
+    if (st == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    st->buf = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_HEAD);
+    if (st->buf == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_stream_set_ctx(s, st, ngx_stream_clawnexus_module);
+
+    if (ngx_stream_clawnexus_zone && ngx_stream_clawnexus_zone->data) {
+        ngx_stream_clawnexus_sh = ngx_stream_clawnexus_zone->data;
+        ngx_stream_clawnexus_stats = &ngx_stream_clawnexus_sh->stats;
+    }
+
+    c->read->handler = ngx_stream_clawnexus_status_read;
+    c->write->handler = ngx_stream_clawnexus_status_write;
+
+    ngx_stream_clawnexus_status_read(c->read);
+}

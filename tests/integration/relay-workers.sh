@@ -1,0 +1,57 @@
+#!/bin/bash
+# worker_processes 4: pairs whose members are served by different workers
+# (shared name directory + IPC between workers), many pairs at once, a slow
+# receiver across workers, kill -9 of a worker and a reload.
+. "$abs_top_srcdir/tests/lib.sh"
+
+[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
+[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
+[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+cnx_need_root
+PY=/usr/bin/python3
+"$PY" -c 'import websockets' 2>/dev/null ||
+    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+
+cnx_tmpdir dir
+port=$(cnx_free_port)
+secret="workers-secret-$$-$RANDOM$RANDOM"
+printf '%s' "$secret" > "$dir/relay.secret"
+chmod 600 "$dir/relay.secret"
+
+# reuseport spreads connections over the workers by address hash (without
+# it an idle nginx may hand every connection to the same worker).
+# "user root" keeps the workers' /proc/PID/fd readable for the test, which
+# finds the worker of each socket there.
+cat > "$dir/nginx.conf" <<CONF
+load_module $NGINX_MODULES/ngx_stream_module.so;
+load_module $CNX_MODULE;
+user root;
+worker_processes 4;
+events { worker_connections 512; }
+error_log logs/error.log info;
+stream {
+    server {
+        listen 127.0.0.1:$port reuseport;
+        clawnexus_relay;
+        clawnexus_jwt_secret_file relay.secret;
+        clawnexus_max_message 256k;
+        clawnexus_send_queue 512k;
+    }
+}
+CONF
+
+cnx_nginx_start "$dir"
+cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
+
+"$PY" "$abs_top_srcdir/tests/integration/relay_workers.py" 127.0.0.1 \
+    "$port" "$secret" "$(cnx_nginx_pid "$dir")" > "$dir/py.out" 2>&1 ||
+    { cat "$dir/py.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
+      cnx_fail "cross-worker checks failed"; }
+cat "$dir/py.out"
+
+cnx_nginx_stop "$dir"
+if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir/logs/error.log" |
+        grep -v 'exited on signal 9' >&2; then
+    cnx_fail "error log has alerts (above)"
+fi
+cnx_log "pairs across 4 workers, crash and reload handled"

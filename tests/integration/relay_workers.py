@@ -1,0 +1,354 @@
+#!/usr/bin/python3
+"""Pairs across nginx workers.
+
+usage: relay_workers.py HOST PORT SECRET MASTER_PID
+
+Opens sockets until they are spread over several workers (the worker of
+each socket is found through /proc: the worker holding the accepted TCP
+socket), then checks on pairs whose members live in different workers:
+INCOMING/JOINED, DATA both ways in order (JSON and binary, messages larger
+than one IPC chunk), a slow receiver, REPLACED and name ownership,
+PEER_LEFT on close, many pairs at once, kill -9 of a worker (its peers get
+PEER_LEFT, its names are free again) and a reload (1001, new pairs work).
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import struct
+import sys
+import time
+
+import websockets
+
+HOST, PORT, SECRET, MASTER = sys.argv[1:5]
+PORT = int(PORT)
+MASTER = int(MASTER)
+URL = f"ws://{HOST}:{PORT}/relay"
+TIMEOUT = 10
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def mint(sub, ttl=300):
+    now = int(time.time())
+    signing = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+               + "." + b64url(json.dumps({"sub": sub, "iat": now,
+                                          "exp": now + ttl}).encode()))
+    mac = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256)
+    return signing + "." + b64url(mac.digest())
+
+
+def ok(what):
+    print(f"ok - {what}", flush=True)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    ok(what)
+
+
+def workers():
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == MASTER and fields[0] != "Z":
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def rss_kb():
+    total = 0
+    for pid in workers():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def socket_owner(client_port):
+    """PID of the worker holding the server side of our connection."""
+    want_local = f"0100007F:{PORT:04X}"
+    want_rem = f"0100007F:{client_port:04X}"
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[1] == want_local and p[2] == want_rem:
+                inode = p[9]
+                break
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in workers():
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None
+
+
+async def recv_json(ws, timeout=TIMEOUT):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+class Client:
+    def __init__(self, ws, name, pid):
+        self.ws, self.name, self.pid = ws, name, pid
+
+
+async def client(name, binary=False):
+    # small client-side queues so that a receiver that does not read is
+    # felt by the relay quickly
+    ws = await websockets.connect(URL, compression=None, max_size=None,
+                                  max_queue=4)
+    reg = {"type": "REGISTER", "claw_id": name, "auth_token": mint(name)}
+    if binary:
+        reg["binary"] = True
+    await ws.send(json.dumps(reg))
+    msg = await recv_json(ws)
+    assert msg["type"] == "REGISTERED" and msg["claw_id"] == name, msg
+    port = ws.transport.get_extra_info("sockname")[1]
+    pid = None
+    for _ in range(50):
+        pid = socket_owner(port)
+        if pid:
+            break
+        await asyncio.sleep(0.02)
+    return Client(ws, name, pid)
+
+
+async def pair(a, b):
+    await a.ws.send(json.dumps({"type": "JOIN", "claw_id": a.name,
+                                "target_claw_id": b.name,
+                                "auth_token": mint(a.name)}))
+    inc = await recv_json(b.ws)
+    assert inc["type"] == "INCOMING" and inc["from_claw_id"] == a.name, inc
+    room = inc["room_id"]
+    await b.ws.send(json.dumps({"type": "ACCEPT", "room_id": room}))
+    ja = await recv_json(a.ws)
+    jb = await recv_json(b.ws)
+    assert ja == {"type": "JOINED", "room_id": room,
+                  "peer_claw_id": b.name}, ja
+    assert jb == {"type": "JOINED", "room_id": room,
+                  "peer_claw_id": a.name}, jb
+    return room
+
+
+async def exchange(a, b, room, n):
+    async def send(src, tag):
+        for i in range(n):
+            await src.ws.send(json.dumps({"type": "DATA", "room_id": room,
+                                          "payload": f"{tag}{i}"}))
+
+    async def recv(dst, tag):
+        for i in range(n):
+            m = await recv_json(dst.ws)
+            if m != {"type": "DATA", "room_id": room, "payload": f"{tag}{i}"}:
+                raise AssertionError(f"{dst.name}: got {m}, want {tag}{i}")
+
+    await asyncio.gather(send(a, "a"), send(b, "b"), recv(b, "a"),
+                         recv(a, "b"))
+
+
+async def spread(prefix, count, binary=False):
+    clients = await asyncio.gather(*[client(f"{prefix}{i}.id.claw", binary)
+                                     for i in range(count)])
+    by = {}
+    for c in clients:
+        by.setdefault(c.pid, []).append(c)
+    return clients, by
+
+
+def cross_pairs(by, k):
+    """k pairs (a, b) with a and b in different workers."""
+    groups = [list(v) for pid, v in by.items() if pid]
+    pairs = []
+    while len(pairs) < k:
+        groups = [g for g in groups if g]
+        if len(groups) < 2:
+            break
+        groups.sort(key=len, reverse=True)
+        pairs.append((groups[0].pop(), groups[1].pop()))
+    return pairs
+
+
+async def wait_closed(ws):
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except websockets.ConnectionClosed:
+        pass
+    return ws.close_code
+
+
+async def main():
+    w0 = workers()
+    expect(len(w0) == 4, f"4 workers ({w0})")
+
+    clients, by = await spread("w", 40)
+    expect(None not in by, "every socket's worker was found")
+    expect(len(by) >= 2, f"sockets spread over {len(by)} workers")
+
+    pairs = cross_pairs(by, 8)
+    expect(len(pairs) >= 2, f"{len(pairs)} cross-worker pairs")
+    a, b = pairs[0]
+    room = await pair(a, b)
+    ok(f"JOIN/INCOMING/ACCEPT/JOINED across workers {a.pid} -> {b.pid}")
+    await exchange(a, b, room, 300)
+    ok("300 DATA each way across workers, in order")
+
+    rooms = await asyncio.gather(*[pair(x, y) for x, y in pairs[1:]])
+    await asyncio.gather(*[exchange(x, y, r, 100)
+                           for (x, y), r in zip(pairs[1:], rooms)])
+    ok(f"{len(pairs) - 1} more cross-worker pairs at once, 100 DATA each way")
+
+    # DATA to a room of another worker's pair is refused
+    await pairs[1][0].ws.send(json.dumps({"type": "DATA", "room_id": room,
+                                          "payload": "intrude"}))
+    m = await recv_json(pairs[1][0].ws)
+    expect(m.get("code") == "ROOM_NOT_FOUND", "foreign room refused")
+
+    # newest REGISTER wins across workers
+    others = [c for c in clients if c.pid != a.pid and
+              c not in [x for p in pairs for x in p]]
+    if others:
+        o = others[0]
+        await o.ws.send(json.dumps({"type": "REGISTER", "claw_id": a.name,
+                                    "auth_token": mint(a.name)}))
+        m = await recv_json(o.ws)
+        expect(m["type"] == "REGISTERED", "another worker's socket takes a name")
+        m = await recv_json(a.ws)
+        expect(m.get("code") == "REPLACED",
+               "older socket in another worker is told REPLACED")
+        # the room of the old socket still works until it closes
+        await b.ws.send(json.dumps({"type": "DATA", "room_id": room,
+                                    "payload": "still"}))
+        m = await recv_json(a.ws)
+        expect(m.get("payload") == "still", "replaced socket keeps its room")
+        await a.ws.close()
+        m = await recv_json(b.ws)
+        expect(m == {"type": "PEER_LEFT", "room_id": room},
+               "PEER_LEFT crosses workers on close")
+        # the name stays with the newer socket: a JOIN reaches it
+        await b.ws.send(json.dumps({"type": "JOIN", "claw_id": b.name,
+                                    "target_claw_id": a.name,
+                                    "auth_token": mint(b.name)}))
+        m = await recv_json(o.ws)
+        expect(m["type"] == "INCOMING" and m["from_claw_id"] == b.name,
+               "the old socket's close did not release the newer's name")
+        await o.ws.send(json.dumps({"type": "REJECT", "room_id": m["room_id"]}))
+        m = await recv_json(b.ws)
+        expect(m["type"] == "PEER_LEFT", "REJECT across workers")
+
+    # binary path with messages bigger than one IPC chunk, slow receiver
+    bins, bby = await spread("bin", 16, binary=True)
+    bp = cross_pairs(bby, 1)
+    expect(len(bp) == 1, "a binary cross-worker pair")
+    x, y = bp[0]
+    broom = await pair(x, y)
+    hdr = bytes([1, len(broom)]) + broom.encode()
+    block = os.urandom(100 * 1024)
+    count = 400                         # 40 MB
+    sent = 0
+
+    async def sender():
+        nonlocal sent
+        for i in range(count):
+            await x.ws.send(hdr + struct.pack("!Q", i) + block)
+            sent += 1
+
+    rss0 = rss_kb()
+    task = asyncio.create_task(sender())
+    await asyncio.sleep(1.5)
+    held = sent
+    await asyncio.sleep(0.5)
+    expect(sent == held and sent < count,
+           f"sender held back across workers ({sent}/{count} accepted)")
+    grown = rss_kb() - rss0
+    expect(grown < 24 * 1024,
+           f"workers' RSS grew by {grown} KiB while stalled")
+    for i in range(count):
+        m = await asyncio.wait_for(y.ws.recv(), 30)
+        if m[:len(hdr)] != hdr or struct.unpack("!Q", m[len(hdr):len(hdr) + 8])[0] != i \
+                or m[len(hdr) + 8:] != block:
+            raise AssertionError(f"binary message {i} wrong")
+    await task
+    ok(f"{count} binary messages of 100 KiB across workers, in order, intact")
+
+    # kill -9 of a worker: peers elsewhere get PEER_LEFT, names are free
+    k1, k2 = pairs[-1]
+    kroom = rooms[-1] if len(pairs) > 1 else room
+    victim = k2.pid
+    survivors = [c for c in clients + bins if c.pid != victim]
+    os.kill(victim, signal.SIGKILL)
+    m = await recv_json(k1.ws, timeout=5)
+    expect(m == {"type": "PEER_LEFT", "room_id": kroom},
+           "killed worker's peer gets PEER_LEFT")
+    t0 = time.monotonic()
+    while True:
+        try:
+            c = await client(k2.name)
+            break
+        except (OSError, AssertionError, websockets.ConnectionClosed):
+            if time.monotonic() - t0 > 10:
+                raise
+            await asyncio.sleep(0.1)
+    expect(c.pid != victim, "the killed socket's name registers again")
+    await c.ws.close()
+
+    # reload: all sessions get 1001; new cross-worker pairs work
+    old = workers()
+    alive_clients = [cl for cl in survivors
+                     if cl.ws.open and cl is not a]
+    os.kill(MASTER, signal.SIGHUP)
+    codes = await asyncio.gather(*[wait_closed(cl.ws)
+                                   for cl in alive_clients])
+    expect(all(cd == 1001 for cd in codes),
+           f"reload closed {len(codes)} sessions with 1001")
+    t0 = time.monotonic()
+    while any(alive(p) for p in old) and time.monotonic() - t0 < 10:
+        await asyncio.sleep(0.05)
+    expect(not any(alive(p) for p in old), "old workers exited")
+    clients, by = await spread("n", 24)
+    np = cross_pairs(by, 1)
+    expect(len(np) == 1, "cross-worker pair after reload")
+    r = await pair(*np[0])
+    await exchange(np[0][0], np[0][1], r, 50)
+    ok("pairs across new workers after reload")
+    for c in clients:
+        await c.ws.close()
+
+
+asyncio.run(main())
+print("relay workers: all passed")
