@@ -43,9 +43,10 @@ grep -q "node-a.claw → relay → established (encrypted v1)" "$dir/c1.err" ||
 # 2. The daemon JOINs clawnexus-link (which accepts), and then leaves:
 #    chat must end with the peer-left status (3).
 mkfifo "$dir/in2"
+# (default --session auto: a v1 daemon whose key is not pinned gets v1)
 "$CNX_LINK" -v chat --relay "$RELAY_URL" --id link-b.claw \
     --secret-file "$RELAY_SECRET_FILE" --issuer "$RELAY_ISS" \
-    --session v1 < "$dir/in2" > "$dir/c2.out" 2> "$dir/c2.err" &
+    < "$dir/in2" > "$dir/c2.out" 2> "$dir/c2.err" &
 cpid=$!
 cnx_on_exit "link_kill $cpid"
 exec 7> "$dir/in2"
@@ -67,6 +68,8 @@ rc=$?
 exec 7>&-
 [ $rc -eq 3 ] || { cat "$dir/c2.err" >&2; cnx_fail "chat exited $rc after the peer left (expected 3)"; }
 grep -q "left" "$dir/c2.err" || cnx_fail "chat did not say the peer left"
+grep -q "node-b.claw → relay → established (encrypted v1)" "$dir/c2.err" ||
+    cnx_fail "auto mode did not settle on v1 with the daemon"
 
 cnx_nginx_stop "$dir/relay"
 cnx_nginx_check_log "$dir/relay"
