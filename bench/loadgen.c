@@ -105,6 +105,7 @@ typedef struct lg_conn_s {
     /* pairing */
     int              joins_done;
     double           join_t0, joined_a, joined_b;
+    double           ping_t0;
     /* raw mode: stream reassembly */
     size_t           chunk_fill;
     int              hello_done;
@@ -128,6 +129,8 @@ typedef struct {
     pid_t    pids[LG_MAX_PIDS];
     int      npids;
     unsigned load_pairs;
+    double   rate;             /* msgs mode: total DATA/s, 0 = as fast as
+                                  the window allows */
     char     prefix[32];
     int      verbose;
     char    *lat_out;          /* pair mode: samples, one per line (us) */
@@ -151,6 +154,8 @@ struct lg_thread_s {
     int              pair_busy;
     double          *lat;
     unsigned         nlat, caplat;
+    double          *ping;          /* PING -> PONG round trips */
+    unsigned         nping;
     /* raw mode */
     int              lfd;
     /* results */
@@ -164,6 +169,7 @@ static atomic_int    g_phase = PH_CONNECT;
 static atomic_uint   g_registered, g_joined, g_pair_done;
 static atomic_int    g_idle_rooms_go;
 static atomic_int    g_failed;        /* some check failed: stop waiting */
+static double        g_run_t0;        /* when PH_RUN began (set before) */
 
 static double
 now_s(void)
@@ -610,10 +616,19 @@ conn_pump(lg_conn_t *c)
     uint8_t *w;
     int budget = 0;
 
+    uint64_t limit = UINT64_MAX;
+
     if (c->state != ST_JOINED || c->tmpl == NULL) {
         return;
     }
-    while (c->sent - c->peer->recvd < cf.window && budget++ < 64) {
+    if (cf.rate > 0) {
+        /* steady pace: this connection's share of --rate so far */
+        limit = (uint64_t) (cf.rate / (2.0 * c->th->npairs)
+                            * (now_s() - g_run_t0)) + 1;
+    }
+    while (c->sent - c->peer->recvd < cf.window && c->sent < limit
+           && budget++ < 64)
+    {
         w = conn_wspace(c, c->tmpl_len);
         if (w == NULL) {
             conn_fail(c, "out of memory");
@@ -676,7 +691,19 @@ pair_latency_check(lg_conn_t *a)
     }
     a->joins_done++;
     a->joined_a = a->joined_b = 0;
-    th->pair_busy = 0;
+    /* then one PING -> PONG through the same relay: the round trip of a
+     * message the relay answers at once, as a reference for how much of
+     * the pairing latency is the machine's scheduling */
+    {
+        char msg[64];
+        int n = cnx_relay_build_ping(msg, sizeof(msg));
+
+        a->ping_t0 = now_s();
+        th->pair_busy = 2;
+        if (conn_send_text(a, msg, n) < 0) {
+            th->pair_busy = 0;
+        }
+    }
 }
 
 static void
@@ -790,6 +817,15 @@ on_text(lg_conn_t *c, const char *buf, size_t len)
                            (const uint8_t *) m.payload.p, m.payload.len);
         return;
     case CNX_RELAY_PONG:
+        if (c->th->mode == MODE_PAIR && c->ping_t0 > 0) {
+            lg_thread_t *th = c->th;
+
+            if (th->nping < th->caplat) {
+                th->ping[th->nping++] = now_s() - c->ping_t0;
+            }
+            c->ping_t0 = 0;
+            th->pair_busy = 0;
+        }
         return;
     case CNX_RELAY_PEER_LEFT:
         lg_error(c->th, "%s: PEER_LEFT during the run", c->claw_id);
@@ -1258,7 +1294,7 @@ thread_step_pairs(lg_thread_t *th, int phase)
 
     if (th->mode == MODE_PAIR) {
         /* one pairing outstanding at a time, round robin over pairs */
-        if (phase < PH_JOIN || th->pair_busy
+        if (phase < PH_RUN || th->pair_busy
             || th->registered < 2 * th->npairs)
         {
             return;
@@ -1341,7 +1377,7 @@ thread_main(void *arg)
         }
         thread_step_pairs(th, phase);
         thread_flush_all(th, phase);
-        n = epoll_wait(th->ep, evs, 256, 5);
+        n = epoll_wait(th->ep, evs, 256, cf.rate > 0 ? 1 : 5);
         for (i = 0; i < n; i++) {
             c = evs[i].data.ptr;
             if (c == NULL) {
@@ -1418,6 +1454,7 @@ thread_init(lg_thread_t *th, int idx, int mode, unsigned npairs)
     if (mode == MODE_PAIR) {
         th->caplat = npairs * cf.joins;
         th->lat = calloc(th->caplat, sizeof(double));
+        th->ping = calloc(th->caplat, sizeof(double));
     }
     for (i = 0; i < 2 * npairs; i++) {
         c = &th->conns[i];
@@ -1467,6 +1504,7 @@ thread_free(lg_thread_t *th)
     }
     free(th->conns);
     free(th->lat);
+    free(th->ping);
     if (th->lfd >= 0) {
         close(th->lfd);
     }
@@ -1514,6 +1552,8 @@ usage(FILE *f)
 "  --duration S                measured seconds (default 3)\n"
 "  --joins N                   pair mode: pairings per pair (default 4)\n"
 "  --load-pairs N              pair mode: pairs of msgs load meanwhile\n"
+"  --rate N                    msgs load: N DATA/s in total (default: as\n"
+"                              fast as the window allows)\n"
 "  --count N                   idle mode: sockets (default 1000)\n"
 "  --sink-port N               raw mode: port of the sink behind the proxy\n"
 "  --wormhole                  raw mode: pair through a magic-wormhole\n"
@@ -1676,6 +1716,7 @@ main(int argc, char **argv)
         { "pids", 1, NULL, 'x' }, { "prefix", 1, NULL, 'f' },
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
         { "lat-out", 1, NULL, 'L' }, { "wormhole", 0, NULL, 'W' },
+        { "rate", 1, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     lg_thread_t th[2];
@@ -1684,7 +1725,7 @@ main(int argc, char **argv)
     unsigned total_pairs;
     double t0 = 0, t1 = 0, cpu0 = 0, cpu1 = 0, wall;
     long rss0 = 0, rss1 = 0, rss2 = 0;
-    uint64_t msgs = 0, bytes = 0, sent = 0, errors = 0;
+    uint64_t msgs = 0, bytes = 0, sent = 0, errors = 0, load_msgs = 0;
     const char *first_error = NULL;
     char *p;
     struct rlimit rl;
@@ -1729,6 +1770,7 @@ main(int argc, char **argv)
         case 'v': cf.verbose = 1; break;
         case 'L': cf.lat_out = optarg; break;
         case 'W': cf.wormhole = 1; break;
+        case 'R': cf.rate = atof(optarg); break;
         case 'x':
             for (p = optarg; *p && cf.npids < LG_MAX_PIDS; ) {
                 cf.pids[cf.npids++] = (pid_t) strtol(p, &p, 10);
@@ -1806,6 +1848,7 @@ main(int argc, char **argv)
         }
         cpu0 = relay_cpu();
         t0 = now_s();
+        g_run_t0 = now_s();
         atomic_store(&g_phase, PH_RUN);
         if (wait_until(&g_pair_done, 1, 120) < 0) {
             fprintf(stderr, "cnx-loadgen: pairings did not finish\n");
@@ -1843,7 +1886,8 @@ main(int argc, char **argv)
         } else {
             cpu0 = relay_cpu();
             t0 = now_s();
-            atomic_store(&g_phase, PH_RUN);
+            g_run_t0 = now_s();
+        atomic_store(&g_phase, PH_RUN);
             usleep((useconds_t) (cf.duration * 1e6));
             atomic_store(&g_phase, PH_DRAIN);
             t1 = now_s();
@@ -1893,6 +1937,8 @@ stop:
                 if (i == 0) {
                     msgs += c->recvd;
                     bytes += c->rx_bytes;
+                } else {
+                    load_msgs += c->recvd;
                 }
                 if (c->sent != c->peer->recvd) {
                     lg_error(&th[i], "%s: %" PRIu64 " DATA sent, peer got %"
@@ -1939,11 +1985,17 @@ stop:
                 fclose(f);
             }
         }
-        printf(" load_pairs=%u samples=%u p50_us=%.1f p99_us=%.1f"
-               " p999_us=%.1f max_us=%.1f pairings_per_cpu_s=%.0f",
-               cf.load_pairs, n, pct(v, n, 0.5) * 1e6, pct(v, n, 0.99) * 1e6,
-               pct(v, n, 0.999) * 1e6, n ? v[n - 1] * 1e6 : 0,
-               (!rc && cpu1 > cpu0 && nth == 1) ? n / (cpu1 - cpu0) : 0);
+        printf(" load_pairs=%u load_rate=%.0f load_msgs_per_s=%.0f samples=%u p50_us=%.1f p99_us=%.1f"
+               " p999_us=%.1f max_us=%.1f",
+               cf.load_pairs, cf.rate, t1 > t0 ? load_msgs / (t1 - t0) : 0,
+               n, pct(v, n, 0.5) * 1e6, pct(v, n, 0.99) * 1e6,
+               pct(v, n, 0.999) * 1e6, n ? v[n - 1] * 1e6 : 0);
+        v = th[0].ping;
+        n = th[0].nping;
+        qsort(v, n, sizeof(double), cmp_double);
+        printf(" ping_p50_us=%.1f ping_p99_us=%.1f ping_p999_us=%.1f",
+               pct(v, n, 0.5) * 1e6, pct(v, n, 0.99) * 1e6,
+               pct(v, n, 0.999) * 1e6);
     } else if (cf.mode == MODE_IDLE) {
         unsigned socks = 2 * cf.pairs;
 
