@@ -210,6 +210,24 @@ def main():
     w('![messages per CPU-second](msgs.png)')
     w('')
 
+    sc = select(rows, test='syscalls')
+    if sc:
+        w('System calls per relayed message (JSON, 200 B, 20 pairs), counted '
+          'with `strace -c -f` attached to the relay during a separate run '
+          '(strace slows the relay, so no rate is taken from that run); '
+          'calls below 0.01 per message are left out:')
+        w('')
+        w('| relay | system calls per relayed message |')
+        w('|---|---|')
+        for d in sc:
+            calls = sorted(((k, num(d, k)) for k in d
+                            if k not in ('test', 'relay', 'ok', 'msgs',
+                                         'errors', '_line')),
+                           key=lambda kv: -kv[1])
+            w('| %s | %s |' % (d.get('relay'), ', '.join(
+                '%s %.3f' % kv for kv in calls if kv[1] >= 0.01)))
+        w('')
+
     # ------------------------------------------------------------------- bulk
     w('## 2. Bulk: 64 KiB messages, payload bytes per relay CPU-second')
     w('')

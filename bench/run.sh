@@ -5,8 +5,8 @@
 #
 #   bench/run.sh [--quick] [--runs N] [--only LIST] [--out DIR]
 #
-# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg,stream
-# (default all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
+# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg,stream,
+# syscalls (default all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
 # and the generator to CPU 0 (when there are two CPUs); CPU time is read
 # from /proc/PID/stat of the relay processes around each measured interval.
 set -u
@@ -299,6 +299,35 @@ if want msgs; then
                 done
             done
         done
+    done
+fi
+
+# 1b. system calls per relayed message (strace -c on the relay during a
+# separate msgs run; strace slows the relay, so no rate is taken from it)
+if want syscalls && command -v strace >/dev/null; then
+    for rel in "${relays[@]}"; do
+        set -- $rel
+        sargs=()
+        for p in ${3//,/ }; do sargs+=(-p "$p"); done
+        strace -c -f -o "$tmp/strace-$1.txt" "${sargs[@]}" 2>/dev/null &
+        SPID=$!
+        sleep 0.5
+        line=$($PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --mode msgs \
+            --port "$2" --path json --size 200 --pairs 20 --window 32 \
+            --duration 1 2>/dev/null)
+        kill -INT "$SPID" 2>/dev/null
+        wait "$SPID" 2>/dev/null
+        m=$(sed -n 's/.* msgs=\([0-9]*\) .*/\1/p' <<<"$line")
+        [ -n "$m" ] && [ "$m" -gt 0 ] || continue
+        awk -v relay="$1" -v m="$m" '
+            # % time, seconds, usecs/call, calls, [errors], syscall
+            NF >= 5 && $4 ~ /^[0-9]+$/ && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" {
+                calls[$NF] = $4 }
+            END {
+                printf "test=syscalls relay=%s ok=1 msgs=%d", relay, m
+                for (k in calls) printf " %s=%.3f", k, calls[k] / m
+                printf " errors=0\n" }' "$tmp/strace-$1.txt" >> "$raw"
+        grep "^test=syscalls relay=$1" "$raw" | sed 's/^/bench: /' >&2
     done
 fi
 
