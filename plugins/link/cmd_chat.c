@@ -18,6 +18,7 @@
 #include "relay_client.h"
 
 #define CHAT_LINE_MAX  CNX_RECORD_MAX
+#define CHAT_JOIN_MS   30000        /* --to: give up when nobody answers */
 
 typedef struct {
     link_common_t  o;
@@ -33,6 +34,7 @@ typedef struct {
     int            stdin_watched;
     int            sent_any;
     uint64_t       drain_timer;
+    uint64_t       join_timer;
 } chat_t;
 
 static void chat_pump(chat_t *c);
@@ -250,6 +252,19 @@ stdin_io(link_loop_t *l, int fd, int revents, void *ud)
 /* relay callbacks */
 
 static void
+join_expired(link_loop_t *l, void *ud)
+{
+    chat_t *c = ud;
+
+    c->join_timer = 0;
+    if (c->ch == NULL || !link_chan_ready(c->ch)) {
+        link_err("%s did not answer within %d s", c->to,
+                 CHAT_JOIN_MS / 1000);
+        link_loop_stop(l, LINK_EXIT_UNREACHABLE);
+    }
+}
+
+static void
 on_registered(void *ud, int binary)
 {
     chat_t *c = ud;
@@ -258,6 +273,9 @@ on_registered(void *ud, int binary)
     if (c->to != NULL && !c->have_room) {
         link_debug("joining %s", c->to);
         link_relay_join(c->relay, c->to);
+        link_loop_cancel(c->loop, c->join_timer);
+        c->join_timer = link_loop_timer(c->loop, CHAT_JOIN_MS, join_expired,
+                                        c);
     }
 }
 

@@ -25,6 +25,7 @@
 #include "state.h"
 
 #define DIRECT_TIMEOUT_MS  3000
+#define SETUP_TIMEOUT_MS   30000    /* stdin/stdout: give up after this */
 
 typedef struct {
     link_app_t   app;
@@ -336,6 +337,18 @@ sig_handler(int sig)
 }
 
 static void
+setup_expired(link_loop_t *l, void *ud)
+{
+    connect_t *c = ud;
+
+    if (!c->announced) {
+        link_err("%s: no session within %d s", c->target,
+                 SETUP_TIMEOUT_MS / 1000);
+        link_loop_stop(l, LINK_EXIT_UNREACHABLE);
+    }
+}
+
+static void
 stop_check(link_loop_t *l, void *ud)
 {
     if (connect_stop) {
@@ -510,6 +523,9 @@ cmd_connect(int argc, char **argv)
     signal(SIGINT, sig_handler);
     signal(SIGTERM, sig_handler);
     link_loop_timer(c.app.loop, 200, stop_check, &c);
+    if (c.local == NULL) {
+        link_loop_timer(c.app.loop, SETUP_TIMEOUT_MS, setup_expired, &c);
+    }
     code = link_loop_run(c.app.loop);
     /* let the last records leave */
     if (c.peer != NULL && c.peer->d != NULL) {

@@ -52,11 +52,23 @@ struct link_relay_s {
     uint64_t          ping_timer;
     uint64_t          retry_timer;
     uint64_t          drop_timer;
+    uint64_t          resume_timer;
     int               backoff_ms;
 };
 
 static void relay_io(link_loop_t *l, int fd, int revents, void *ud);
 static void relay_flush(link_relay_t *r);
+static void relay_read(link_relay_t *r);
+
+static void
+resume_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+
+    (void) l;
+    r->resume_timer = 0;
+    relay_read(r);
+}
 
 link_relay_t *
 link_relay_new(link_loop_t *l, const link_relay_cfg_t *cfg,
@@ -114,8 +126,14 @@ update_events(link_relay_t *r)
 void
 link_relay_pause_read(link_relay_t *r, int pause)
 {
+    int was = r->read_paused;
+
     r->read_paused = pause;
     update_events(r);
+    /* TLS may hold decrypted bytes that poll() cannot see: read now */
+    if (was && !pause && r->conn != NULL && !r->resume_timer) {
+        r->resume_timer = link_loop_timer(r->loop, 0, resume_fire, r);
+    }
 }
 
 static void
@@ -129,6 +147,8 @@ teardown(link_relay_t *r)
     }
     link_loop_cancel(r->loop, r->ping_timer);
     r->ping_timer = 0;
+    link_loop_cancel(r->loop, r->resume_timer);
+    r->resume_timer = 0;
     r->up = r->registered = r->binary = 0;
     r->inlen = 0;
     r->outoff = r->outlen = 0;
