@@ -46,6 +46,9 @@ typedef struct {
     ngx_msec_t                  ping_interval;
     size_t                      send_queue;
     size_t                      buffer_size;
+    ngx_uint_t                  max_conns_per_ip;
+    ngx_uint_t                  max_auth_failures;
+    time_t                      auth_failure_window;
 } ngx_stream_clawnexus_srv_conf_t;
 
 
@@ -115,6 +118,10 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            failed:1;   /* internal error */
     unsigned                            cleaned:1;
     unsigned                            in_conns:1;
+    unsigned                            lingering:1;
+    unsigned                            peer_counted:1;
+    unsigned                            limited:1;  /* answer 429 */
+    uint64_t                            peer_key;
 };
 
 
@@ -245,12 +252,25 @@ typedef struct {
 } ngx_stream_clawnexus_stats_t;
 
 
+/* Per-client-address counters (IPv6 grouped by /64). */
+typedef struct {
+    uint64_t                            key;        /* 0: free */
+    uint32_t                            conns;
+    uint32_t                            fails;
+    time_t                              window;     /* start of fails */
+} ngx_stream_clawnexus_peer_t;
+
+#define NGX_STREAM_CLAWNEXUS_PEERS   8192           /* power of two */
+#define NGX_STREAM_CLAWNEXUS_PROBES  16
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;     /* names */
     ngx_rbtree_node_t                   sentinel;
     ngx_uint_t                          nnames;
     ngx_stream_clawnexus_stats_t        stats;
     ngx_pid_t                           workers[NGX_MAX_PROCESSES];
+    ngx_stream_clawnexus_peer_t         peers[NGX_STREAM_CLAWNEXUS_PEERS];
 } ngx_stream_clawnexus_shm_t;
 
 
@@ -297,6 +317,7 @@ static void ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx,
 static void ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx,
     u_char *p, size_t n);
 static ngx_int_t ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx);
+static void ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to,
     int opcode, const u_char *p, size_t n);
 static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
@@ -414,6 +435,27 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       ngx_conf_set_size_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_clawnexus_srv_conf_t, buffer_size),
+      NULL },
+
+    { ngx_string("clawnexus_max_connections_per_ip"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_conns_per_ip),
+      NULL },
+
+    { ngx_string("clawnexus_max_auth_failures"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_auth_failures),
+      NULL },
+
+    { ngx_string("clawnexus_auth_failure_window"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, auth_failure_window),
       NULL },
 
       ngx_null_command
@@ -698,6 +740,187 @@ ngx_stream_clawnexus_conn_find(uint64_t id)
     }
 
     return NULL;
+}
+
+
+/* Per-address limits ------------------------------------------------------- */
+
+
+/* The client address as a limits key (cnx_dir_addr_key), 0: unlimited. */
+static uint64_t
+ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
+{
+    struct sockaddr_in    *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6   *sin6;
+#endif
+
+    switch (c->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) c->sockaddr;
+        return cnx_dir_addr_key((u_char *) &sin->sin_addr, 4);
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) c->sockaddr;
+        return cnx_dir_addr_key(sin6->sin6_addr.s6_addr, 16);
+#endif
+
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * The slot of key, creating it if asked.  A slot is free when it holds no
+ * connection and its failure window is over.  NULL when the probe window
+ * is full (callers then fail open).  Call with the zone mutex held.
+ */
+static ngx_stream_clawnexus_peer_t *
+ngx_stream_clawnexus_peer(uint64_t key, time_t window, ngx_uint_t create)
+{
+    ngx_uint_t                    i, h;
+    ngx_stream_clawnexus_peer_t  *p, *free;
+
+    h = (ngx_uint_t) ((key * 0x9e3779b97f4a7c15ULL) >> 40);
+    free = NULL;
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_PROBES; i++) {
+        p = &ngx_stream_clawnexus_sh->peers[(h + i)
+                                          & (NGX_STREAM_CLAWNEXUS_PEERS - 1)];
+
+        if (p->key == key) {
+            return p;
+        }
+
+        if (free == NULL
+            && (p->key == 0
+                || (p->conns == 0 && ngx_time() - p->window > window)))
+        {
+            free = p;
+        }
+    }
+
+    if (free && create) {
+        free->key = key;
+        free->conns = 0;
+        free->fails = 0;
+        free->window = ngx_time();
+    }
+
+    return create ? free : NULL;
+}
+
+
+/* Counts a new connection; NGX_DECLINED when over the per-address limit. */
+static ngx_int_t
+ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_peer_t  *p;
+
+    ctx->peer_key = ngx_stream_clawnexus_peer_key(ctx->c);
+
+    if (ctx->peer_key == 0 || ngx_stream_clawnexus_sh == NULL) {
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    p = ngx_stream_clawnexus_peer(ctx->peer_key,
+                                  ctx->conf->auth_failure_window, 1);
+    if (p) {
+        if (ctx->conf->max_conns_per_ip
+            && p->conns >= ctx->conf->max_conns_per_ip)
+        {
+            rc = NGX_DECLINED;
+
+        } else {
+            p->conns++;
+            ctx->peer_counted = 1;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+static void
+ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_peer_t  *p;
+
+    if (!ctx->peer_counted || ngx_stream_clawnexus_sh == NULL) {
+        return;
+    }
+
+    ctx->peer_counted = 0;
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    p = ngx_stream_clawnexus_peer(ctx->peer_key,
+                                  ctx->conf->auth_failure_window, 0);
+    if (p && p->conns) {
+        p->conns--;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/*
+ * fail: 1 records a refused token.  Returns NGX_DECLINED when the address
+ * has had max_auth_failures within the window.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
+    ngx_uint_t fail)
+{
+    ngx_int_t                     rc;
+    ngx_slab_pool_t              *shpool;
+    ngx_stream_clawnexus_peer_t  *p;
+
+    if (ctx->peer_key == 0 || ngx_stream_clawnexus_sh == NULL
+        || ctx->conf->max_auth_failures == 0)
+    {
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    p = ngx_stream_clawnexus_peer(ctx->peer_key,
+                                  ctx->conf->auth_failure_window, fail);
+    if (p) {
+        if (ngx_time() - p->window > ctx->conf->auth_failure_window) {
+            p->window = ngx_time();
+            p->fails = 0;
+        }
+
+        if (fail) {
+            p->fails++;
+        }
+
+        if (p->fails >= ctx->conf->max_auth_failures + (fail ? 1 : 0)) {
+            rc = NGX_DECLINED;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
 }
 
 
@@ -1150,6 +1373,10 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
         c->buffer->pos += n;
     }
 
+    if (ngx_stream_clawnexus_peer_connect(ctx) == NGX_DECLINED) {
+        ctx->limited = 1;
+    }
+
     ctx->ping_ev.handler = ngx_stream_clawnexus_ping_handler;
     ctx->ping_ev.data = ctx;
     ctx->ping_ev.log = c->log;
@@ -1175,6 +1402,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
     c = ev->data;
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
+
+    if (ctx->lingering) {
+        ngx_stream_clawnexus_linger(ctx);
+        return;
+    }
 
     if (c->close) {
         /* worker shutdown or reload */
@@ -1286,10 +1518,63 @@ done:
         return;
     }
 
-    if (ctx->state == NGX_STREAM_CLAWNEXUS_CLOSING
-        || ctx->state == NGX_STREAM_CLAWNEXUS_DONE)
-    {
+    if (ctx->state == NGX_STREAM_CLAWNEXUS_CLOSING) {
+        ngx_stream_clawnexus_linger(ctx);
+        return;
+    }
+
+    if (ctx->state == NGX_STREAM_CLAWNEXUS_DONE) {
         ngx_stream_clawnexus_finalize(ctx);
+    }
+}
+
+
+/*
+ * Everything, the close frame last, has been sent.  Closing now while
+ * unread client bytes are pending would make the kernel answer with a
+ * reset that can destroy the close frame before the client reads it, so
+ * shut down our side and discard input until the client closes or the
+ * grace timer (set by ngx_stream_clawnexus_close()) fires.  TLS
+ * connections are closed at once: their close is a TLS alert.
+ */
+static void
+ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ssize_t            n;
+    ngx_connection_t  *c = ctx->c;
+
+    if (c->ssl || c->close || c->read->timedout) {
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
+
+    if (!ctx->lingering) {
+        ctx->lingering = 1;
+
+        if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
+        if (!c->read->timer_set) {
+            ngx_add_timer(c->read, NGX_STREAM_CLAWNEXUS_LINGER);
+        }
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, ctx->buf, ctx->conf->buffer_size);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+                ngx_stream_clawnexus_finalize(ctx);
+            }
+            return;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
     }
 }
 
@@ -1343,6 +1628,14 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
     ngx_stream_clawnexus_out_t  *o;
 
     c = ctx->c;
+
+    if (ctx->limited) {
+        status = 429;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "clawnexus: too many connections from this address");
+        ctx->close_reason = "rate limited";
+        goto error;
+    }
 
     rc = cnx_http_parse_upgrade((const char *) ctx->buf, ctx->end, &u);
 
@@ -1720,7 +2013,7 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
         }
 
         if (ctx->state == NGX_STREAM_CLAWNEXUS_CLOSING) {
-            ngx_stream_clawnexus_finalize(ctx);
+            ngx_stream_clawnexus_linger(ctx);
         }
 
         return;
@@ -1872,6 +2165,7 @@ ngx_stream_clawnexus_cleanup(void *data)
 
     ngx_stream_clawnexus_unpause(&ctx->wait);
     ngx_stream_clawnexus_wake(ctx);
+    ngx_stream_clawnexus_peer_disconnect(ctx);
 
     if (ctx->counted) {
         ngx_stream_clawnexus_count(active, -1);
@@ -1941,6 +2235,16 @@ ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
     cnx_jwt_expect_t                   want;
     ngx_stream_clawnexus_srv_conf_t   *conf = ctx->conf;
 
+    if (ngx_stream_clawnexus_peer_auth(ctx, 0) == NGX_DECLINED) {
+        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_RATE_LIMITED,
+                                   "too many failed authentications from "
+                                   "this address");
+        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
+                                   "too many failed authentications");
+        ctx->close_reason = "rate limited";
+        return -1;
+    }
+
     want.sub = m->claw_id_s;
     want.iss = conf->jwt_issuer.len ? (const char *) conf->jwt_issuer.data
                                     : NULL;
@@ -1957,6 +2261,7 @@ ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
         ngx_stream_clawnexus_count(auth_failures, 1);
         ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_AUTH_FAILED,
                                    cnx_jwt_strerror(rc));
+        (void) ngx_stream_clawnexus_peer_auth(ctx, 1);
         return -1;
     }
 
@@ -2795,6 +3100,9 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
     conf->send_queue = NGX_CONF_UNSET_SIZE;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->max_conns_per_ip = NGX_CONF_UNSET_UINT;
+    conf->max_auth_failures = NGX_CONF_UNSET_UINT;
+    conf->auth_failure_window = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -2831,6 +3139,12 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               1024 * 1024);
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                               16 * 1024);
+    ngx_conf_merge_uint_value(conf->max_conns_per_ip, prev->max_conns_per_ip,
+                              0);
+    ngx_conf_merge_uint_value(conf->max_auth_failures,
+                              prev->max_auth_failures, 10);
+    ngx_conf_merge_sec_value(conf->auth_failure_window,
+                             prev->auth_failure_window, 60);
 
     /* the codec wants a NUL-terminated issuer */
     if (conf->jwt_issuer.len && conf->jwt_issuer.data[conf->jwt_issuer.len]) {

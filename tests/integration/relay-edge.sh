@@ -2,8 +2,9 @@
 # Protocol edge cases and bad input, driven by Debian's python3-websockets
 # and raw sockets: bad upgrades, 404, 426, unmasked frames, invalid UTF-8,
 # oversize messages, bad JSON and fields, refused tokens, DATA to foreign
-# rooms, REJECT, replacement of a name, the binary DATA extension; a pair
-# set up first must keep working through all of it.
+# rooms, REJECT, replacement of a name, the binary DATA extension, per-
+# address connection and failed-auth limits; a pair set up first must keep
+# working through all of it.
 . "$abs_top_srcdir/tests/lib.sh"
 
 [ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
@@ -16,6 +17,7 @@ PY=/usr/bin/python3
 cnx_tmpdir dir
 port=$(cnx_free_port)
 small=$(cnx_free_port)
+limits=$(cnx_free_port)
 secret="edge-secret-$$-$RANDOM$RANDOM"
 printf '%s' "$secret" > "$dir/relay.secret"
 chmod 600 "$dir/relay.secret"
@@ -39,6 +41,13 @@ stream {
         clawnexus_relay;
         clawnexus_max_message 1k;
     }
+    server {
+        listen 127.0.0.1:$limits;
+        clawnexus_relay;
+        clawnexus_max_connections_per_ip 2;
+        clawnexus_max_auth_failures 3;
+        clawnexus_auth_failure_window 60s;
+    }
 }
 CONF
 
@@ -46,7 +55,7 @@ cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
 "$PY" "$abs_top_srcdir/tests/integration/relay_edge.py" 127.0.0.1 "$port" \
-    "$secret" edge-issuer.test "$small" 1024 > "$dir/py.out" 2>&1 ||
+    "$secret" edge-issuer.test "$small" 1024 "$limits" > "$dir/py.out" 2>&1 ||
     { cat "$dir/py.out" >&2; tail -40 "$dir/logs/error.log" >&2;
       cnx_fail "edge case checks failed"; }
 cat "$dir/py.out"

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Protocol edge cases and bad input against the relay module.
 
-usage: relay_edge.py HOST PORT SECRET ISSUER SMALL_PORT SMALL_MAX
+usage: relay_edge.py HOST PORT SECRET ISSUER SMALL_PORT SMALL_MAX LIMITS_PORT
 
-SMALL_PORT is a second relay server with clawnexus_max_message SMALL_MAX.
+SMALL_PORT is a second relay server with clawnexus_max_message SMALL_MAX;
+LIMITS_PORT a third one with clawnexus_max_connections_per_ip 2 and
+clawnexus_max_auth_failures 3 (clients bind other loopback addresses for
+those checks so that they start from a clean count).
 
 Uses Debian's python3-websockets as an independent WebSocket client, and a
 raw socket for input no library would produce (bad upgrades, unmasked
@@ -24,7 +27,8 @@ import time
 
 import websockets
 
-HOST, PORT, SECRET, ISSUER, SMALL_PORT, SMALL_MAX = sys.argv[1:7]
+HOST, PORT, SECRET, ISSUER, SMALL_PORT, SMALL_MAX, LIMITS_PORT = sys.argv[1:8]
+LIMITS_PORT = int(LIMITS_PORT)
 PORT = int(PORT)
 SMALL_PORT = int(SMALL_PORT)
 SMALL_MAX = int(SMALL_MAX)
@@ -247,6 +251,12 @@ def frame_checks():
                          port=SMALL_PORT)
     expect(close_code(frames) == 1009, "oversize message -> close 1009")
 
+    # the close frame survives even when much more data is still unread
+    frames = raw_session([frame(2, os.urandom(2 * 1024 * 1024))],
+                         port=SMALL_PORT)
+    expect(close_code(frames) == 1009,
+           "2 MiB frame -> close 1009 reaches the client")
+
     frames = raw_session([frame(1, ping, rsv=0x40)])
     expect(close_code(frames) == 1002, "RSV1 without extension -> close 1002")
 
@@ -413,10 +423,59 @@ async def protocol_checks():
     ok("protocol checks done")
 
 
+async def limit_checks():
+    url = f"ws://{HOST}:{LIMITS_PORT}/relay"
+
+    # per-address connection limit (2): the third gets 429
+    conns = [await websockets.connect(url, compression=None,
+                                      local_addr=("127.0.0.3", 0))
+             for _ in range(2)]
+    try:
+        await websockets.connect(url, compression=None,
+                                 local_addr=("127.0.0.3", 0))
+        raise AssertionError("third connection from one address accepted")
+    except websockets.InvalidStatusCode as e:
+        expect(e.status_code == 429, "third connection from one address: 429")
+    other = await websockets.connect(url, compression=None,
+                                     local_addr=("127.0.0.4", 0))
+    ok("another address is not affected")
+    await conns[0].close()
+    await asyncio.sleep(0.2)
+    again = await websockets.connect(url, compression=None,
+                                     local_addr=("127.0.0.3", 0))
+    ok("a closed connection frees its slot")
+    for ws in conns[1:] + [again]:
+        await ws.close()
+
+    # failed-auth limit (3 per window): the 4th attempt is refused unseen
+    cid = "brute.id.claw"
+    for i in range(3):
+        await other.send(json.dumps({"type": "REGISTER", "claw_id": cid,
+                                     "auth_token": mint(cid, key="guess")}))
+        await expect_error(other, "AUTH_FAILED", f"bad token {i + 1}")
+    await other.send(json.dumps({"type": "REGISTER", "claw_id": cid,
+                                 "auth_token": mint(cid)}))
+    await expect_error(other, "RATE_LIMITED",
+                       "even a good token after 3 failures")
+    try:
+        await asyncio.wait_for(other.recv(), TIMEOUT)
+    except websockets.ConnectionClosed:
+        pass
+    expect(other.close_code == 1008, "rate-limited socket closed with 1008")
+    fresh = await websockets.connect(url, compression=None,
+                                     local_addr=("127.0.0.5", 0))
+    await fresh.send(json.dumps({"type": "REGISTER", "claw_id": cid,
+                                 "auth_token": mint(cid)}))
+    msg, _ = await recv_json(fresh)
+    expect(msg["type"] == "REGISTERED", "other addresses still register")
+    await fresh.close()
+
+
 def main():
     handshake_checks()
     frame_checks()
     asyncio.run(protocol_checks())
+    asyncio.run(limit_checks())
     print("relay edge cases: all passed")
 
 
