@@ -317,7 +317,7 @@ wg_nl_build_set(const struct wg_device *dev, uint16_t family, size_t maxlen,
 			nlw_nest_end(&w, ipn);
 			nlw_nest_end(&w, pn);
 			if (ii < p->nips)
-				break;	/* the rest of this peer follows */
+				break;	/* the rest follows */
 			pi++;
 			ii = 0;
 		}
@@ -513,7 +513,7 @@ parse_peer(struct wg_device *dev, const uint8_t *p, size_t n)
 			break;
 		}
 		default:
-			break;	/* key (done), padding, protocol version */
+			break;	/* key, padding, version */
 		}
 	}
 	return r;

@@ -60,7 +60,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 		case 'r': replace = 1; break;
 		case 'h': add_usage(stdout); return WG_EXIT_OK;
 		case ':':
-			wg_err("add: option %s needs a value", argv[optind - 1]);
+			wg_err("add: option %s needs a value",
+			       argv[optind - 1]);
 			return WG_EXIT_USAGE;
 		default:
 			wg_err("add: unknown option %s", argv[optind - 1]);

@@ -16,7 +16,7 @@
 #include "wg.h"
 
 #define WG_NAMES_DEFAULT	"/etc/clawnexus/wg-names.conf"
-#define WG_NAMES_MAX_LINE	(1024 * 1024)	/* thousands of prefixes */
+#define WG_NAMES_MAX_LINE	(1024 * 1024)	/* many prefixes */
 
 struct wg_name {
 	char iface[WG_IFNAME_MAX + 1];

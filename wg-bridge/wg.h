@@ -18,12 +18,12 @@
 #define WG_KEY_HEX_LEN		64
 #define WG_IFNAME_MAX		15
 #define WG_NAME_MAX		63
-#define WG_DIRECT_SECONDS	180	/* a handshake this recent = direct */
+#define WG_DIRECT_SECONDS	180	/* recent handshake = direct */
 
 /* exit statuses */
 #define WG_EXIT_OK		0
 #define WG_EXIT_FAIL		1
-#define WG_EXIT_UNKNOWN		2	/* a name that is not in the names file */
+#define WG_EXIT_UNKNOWN		2	/* name not in the names file */
 #define WG_EXIT_USAGE		64
 
 extern const char *prog_name;
