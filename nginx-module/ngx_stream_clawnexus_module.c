@@ -30,6 +30,8 @@
 #define NGX_STREAM_CLAWNEXUS_ROOM_BYTES  16     /* 128 random bits */
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
 #define NGX_STREAM_CLAWNEXUS_SECRET_MAX  4096
+/* control messages: two escaped names (<= 510 bytes each) fit easily */
+#define NGX_STREAM_CLAWNEXUS_MSG_MAX     2048
 
 
 typedef struct {
@@ -1385,6 +1387,9 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     c->read->handler = ngx_stream_clawnexus_read_handler;
     c->write->handler = ngx_stream_clawnexus_write_handler;
 
+    /* lets a graceful shutdown call us with c->close set */
+    c->idle = 1;
+
     ngx_add_timer(c->read, cscf->handshake_timeout);
 
     ngx_stream_clawnexus_read_handler(c->read);
@@ -1700,9 +1705,6 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
     ctx->close_reason = "";
     c->log->action = "relaying ClawNexus messages";
 
-    /* lets a graceful shutdown call us with c->close set */
-    c->idle = 1;
-
     ngx_stream_clawnexus_count(active, 1);
     ctx->counted = 1;
 
@@ -1924,42 +1926,101 @@ ngx_stream_clawnexus_wake(ngx_stream_clawnexus_ctx_t *ctx)
 }
 
 
+#define NGX_STREAM_CLAWNEXUS_IOVS  64
+
+
 /* Send what the socket takes.  NGX_OK: all sent; NGX_AGAIN; NGX_ERROR. */
 static ngx_int_t
 ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
 {
+    int                          k;
+    size_t                       want;
     ssize_t                      n;
+    ngx_err_t                    err;
+    struct iovec                 iov[NGX_STREAM_CLAWNEXUS_IOVS];
     ngx_connection_t            *c;
     ngx_stream_clawnexus_out_t  *o;
 
     c = ctx->c;
 
     while (ctx->out) {
-        o = ctx->out;
 
-        n = c->send(c, o->data + o->pos, o->last - o->pos);
+        if (c->ssl) {
+            /* TLS: one record per queued frame */
+            o = ctx->out;
+            n = c->send(c, o->data + o->pos, o->last - o->pos);
 
-        if (n == NGX_ERROR) {
-            return NGX_ERROR;
+            if (n == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (n == NGX_AGAIN || n == 0) {
+                return NGX_AGAIN;
+            }
+
+        } else {
+            /* plain TCP: many small frames in one writev() */
+            want = 0;
+
+            for (k = 0, o = ctx->out;
+                 o && k < NGX_STREAM_CLAWNEXUS_IOVS;
+                 k++, o = o->next)
+            {
+                iov[k].iov_base = o->data + o->pos;
+                iov[k].iov_len = o->last - o->pos;
+                want += iov[k].iov_len;
+            }
+
+            n = writev(c->fd, iov, k);
+
+            if (n == -1) {
+                err = ngx_socket_errno;
+
+                if (err == NGX_EAGAIN) {
+                    c->write->ready = 0;
+                    return NGX_AGAIN;
+                }
+
+                if (err == NGX_EINTR) {
+                    continue;
+                }
+
+                c->write->error = 1;
+                ngx_connection_error(c, err, "writev() failed");
+                return NGX_ERROR;
+            }
+
+            if ((size_t) n < want) {
+                c->write->ready = 0;
+            }
         }
 
-        if (n == NGX_AGAIN || n == 0) {
-            return NGX_AGAIN;
+        c->sent += n;
+
+        /* drop what was sent */
+        while (n > 0 && ctx->out) {
+            o = ctx->out;
+
+            if ((size_t) n < o->last - o->pos) {
+                o->pos += n;
+                ctx->out_bytes -= n;
+                n = 0;
+                break;
+            }
+
+            n -= o->last - o->pos;
+            ctx->out_bytes -= o->last - o->pos;
+            ctx->out = o->next;
+            if (ctx->out == NULL) {
+                ctx->out_last = NULL;
+            }
+
+            ngx_free(o);
         }
 
-        o->pos += n;
-        ctx->out_bytes -= n;
-
-        if (o->pos < o->last) {
-            continue;
+        if (!c->ssl && !c->write->ready) {
+            return ctx->out ? NGX_AGAIN : NGX_OK;
         }
-
-        ctx->out = o->next;
-        if (ctx->out == NULL) {
-            ctx->out_last = NULL;
-        }
-
-        ngx_free(o);
     }
 
     return NGX_OK;
@@ -2196,7 +2257,9 @@ ngx_stream_clawnexus_send_text(ngx_stream_clawnexus_ctx_t *to,
     const char *p, int n)
 {
     if (n <= 0) {
-        to->failed = 1;
+        /* cannot happen with NGX_STREAM_CLAWNEXUS_MSG_MAX; never fatal */
+        ngx_log_error(NGX_LOG_ALERT, to->c->log, 0,
+                      "clawnexus: a relay message did not fit, dropped");
         return;
     }
 
@@ -2208,7 +2271,7 @@ static void
 ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx, const char *code,
     const char *message)
 {
-    char        out[512];
+    char        out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
     ngx_uint_t  i;
 
     ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
@@ -2275,7 +2338,7 @@ ngx_stream_clawnexus_register(ngx_stream_clawnexus_ctx_t *ctx,
 {
     int                           n;
     size_t                        len;
-    char                          out[512];
+    char                          out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
     ngx_stream_clawnexus_ctx_t   *o;
     ngx_stream_clawnexus_addr_t   me, old;
 
@@ -2353,7 +2416,7 @@ ngx_stream_clawnexus_join(ngx_stream_clawnexus_ctx_t *ctx,
 {
     int                            i;
     u_char                         flag;
-    char                           out[600];
+    char                           out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
     char                           id[CNX_RELAY_ROOM_ID_NEW_LEN + 1];
     size_t                         tlen;
     cnx_dir_t                     *dir = ngx_stream_clawnexus_worker.dir;
@@ -2527,7 +2590,7 @@ ngx_stream_clawnexus_accept(ngx_stream_clawnexus_ctx_t *ctx,
     const cnx_relay_msg_t *m, int reject)
 {
     u_char                          flag;
-    char                            out[600];
+    char                            out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
     cnx_dir_room_t                 *r;
     ngx_stream_clawnexus_ctx_t     *ini;
     ngx_stream_clawnexus_chan_t    *ch;
@@ -2916,7 +2979,7 @@ ngx_stream_clawnexus_ipc_dispatch(const ngx_stream_clawnexus_ipc_hdr_t *h,
     u_char *body, size_t len)
 {
     int                             n;
-    char                            out[600], id[CNX_DIR_ROOM_ID_MAX + 1];
+    char                            out[NGX_STREAM_CLAWNEXUS_MSG_MAX], id[CNX_DIR_ROOM_ID_MAX + 1];
     char                            code[CNX_RELAY_CODE_MAX + 1];
     char                            name[CNX_DIR_NAME_MAX + 1];
     u_char                         *rest;
