@@ -32,7 +32,8 @@ def plan(seed=5):
          "forty": [key(rng) for _ in range(40)],
          "empty": [key(rng) for _ in range(29)],
          "stranger": key(rng),
-         "perf": [key(rng) for _ in range(1000)]}
+         "perf": [key(rng) for _ in range(1000)],
+         "psk": key(rng)}
     p["big_ips"] = ["10.%d.%d.%d/32" % (1 + i // 65536, (i // 256) % 256, i % 256)
                     for i in range(2500)] + \
                    ["fd10::%x:%x/128" % (i // 65536, i % 65536) for i in range(500)]
@@ -51,6 +52,9 @@ def gen(d):
     with open(os.path.join(data, "priv"), "w") as f:
         # a valid private key is any 32 bytes after clamping
         f.write(base64.b64encode(bytes(range(1, 33))).decode() + "\n")
+    with open(os.path.join(data, "psk"), "w") as f:
+        f.write(p["psk"] + "\n")
+    os.chmod(os.path.join(data, "psk"), 0o600)
     with open(os.path.join(data, "big.ips"), "w") as f:
         f.write(",".join(p["big_ips"]))
     for i, ips in enumerate(p["forty_ips"]):
@@ -86,8 +90,16 @@ def gen(d):
           "wg set wg0 " + " ".join("peer %s remove" % k for k in p["forty"]),
           "step sync-forty %s sync wg0" % W,
           "step dump-sync wg show wg0 dump",
+          # changed behind our back: big loses its 3000 prefixes, office
+          # its endpoint and keepalive; sync replaces big's list over many
+          # messages (REPLACE_ALLOWEDIPS only in the first fragment)
+          "wg set wg0 peer %s allowed-ips 10.250.0.1/32 peer %s endpoint 192.0.2.99:1 "
+          "persistent-keepalive 0" % (p["big"], p["office"]),
+          "step sync-update %s sync wg0" % W,
+          "step dump-update wg show wg0 dump",
           "step empties wg set wg0 " + " ".join("peer %s" % k for k in p["empty"]),
-          'step add-v6 %s add wg0 v6 --public-key %s --allowed-ips "$(cat /data/v6.ips)"' % (W, p["v6"]),
+          'step add-v6 %s add wg0 v6 --public-key %s --allowed-ips "$(cat /data/v6.ips)" '
+          '--endpoint [2001:db8::1]:51820 --preshared-key-file /data/psk' % (W, p["v6"]),
           "step dump-v6 wg show wg0 dump",
           "step show-v6 %s show wg0 --json" % W,
           "step err-nosuch %s show nosuch0" % W,
@@ -129,8 +141,12 @@ def parse_log(text):
     return steps
 
 
+psks = {}
+
+
 def dump_peers(out):
-    """wg show dump -> {key: (endpoint, set(prefixes), keepalive)}"""
+    """wg show dump -> {key: (endpoint, set(prefixes), keepalive)}; the
+    preshared keys go to psks"""
     lines = [l for l in out.split("\n") if l.strip()]
     peers = {}
     for l in lines[1:]:
@@ -139,6 +155,7 @@ def dump_peers(out):
             raise AssertionError("bad dump line %r" % l)
         ips = set() if f[3] == "(none)" else {norm(x) for x in f[3].split(",")}
         peers[f[0]] = (f[2], ips, f[7])
+        psks[f[0]] = f[1]
     return peers
 
 
@@ -235,6 +252,17 @@ def check(log, d):
     if dump is not None and dump2 is not None:
         c.ok(dump_peers(dump) == dump_peers(dump2), "sync did not restore the 40 peers")
 
+    out = c.step("sync-update")
+    c.ok(out is not None and out.strip() == "wg0: 0 added, 2 updated, 40 unchanged",
+         "sync after changes said %r" % out)
+    dump = c.step("dump-update")
+    if dump is not None:
+        dp = dump_peers(dump)
+        c.ok(p["big"] in dp and dp[p["big"]][1] == {norm(x) for x in p["big_ips"]},
+             "sync did not restore big's 3000 prefixes exactly")
+        c.ok(dp.get(p["office"]) == ("192.0.2.1:51820", {"10.0.0.2/32", "fd00::2/128"}, "25"),
+             "sync did not restore office: %r" % (dp.get(p["office"]),))
+
     c.step("empties")
     c.step("add-v6")
     names[p["v6"]] = "v6"
@@ -244,6 +272,10 @@ def check(log, d):
         c.ok(all(k in dp and dp[k][1] == set() for k in p["empty"]), "empty peers missing")
         c.ok(p["v6"] in dp and dp[p["v6"]][1] == {norm(x) for x in p["v6_ips"]},
              "v6: prefixes differ in the dump")
+        c.ok(p["v6"] in dp and dp[p["v6"]][0] == "[2001:db8::1]:51820",
+             "v6: endpoint is %r" % (dp.get(p["v6"], ("?",))[0],))
+        c.ok(psks.get(p["v6"]) == p["psk"], "v6: preshared key not applied")
+        c.ok(psks.get(p["office"]) == "(none)", "office has a preshared key")
     c.same(dump, c.step("show-v6"), names, "show-v6")
 
     out = c.step("err-nosuch", 1)
