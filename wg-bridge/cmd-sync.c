@@ -149,7 +149,9 @@ hook_usage(FILE *f)
 		"\n"
 		"For wg-quick:  PostUp = clawnexus-wg hook up %%i\n"
 		"               PreDown = clawnexus-wg hook down %%i\n"
-		"up: sync IFACE, then write its block into the hosts file.\n"
+		"up: sync IFACE (a failure exits 1, and wg-quick then removes\n"
+		"the interface), then write its block into the hosts file (a\n"
+		"failure there is a warning).\n"
 		"down: the undo: take the named peers off IFACE and remove the\n"
 		"block; problems are warnings and the exit status stays 0 so\n"
 		"that wg-quick can finish.\n",
@@ -181,10 +183,14 @@ cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
 		return strcmp(dir, "down") ? WG_EXIT_USAGE : WG_EXIT_OK;
 	}
 	if (!strcmp(dir, "up")) {
+		/* a failing PostUp makes wg-quick delete the interface: only
+		 * a peer configuration that cannot be applied is worth that;
+		 * a hosts file that cannot be written is a warning */
 		if (wg_do_sync(ctx, ifname, 0) < 0)
 			return WG_EXIT_FAIL;
 		if (wg_do_hosts(ctx, ifname, file, 0) < 0)
-			return WG_EXIT_FAIL;
+			wg_warn("hook up %s: the hosts block in %s was not "
+				"written", ifname, file);
 		return WG_EXIT_OK;
 	}
 	if (!strcmp(dir, "down")) {

@@ -73,6 +73,8 @@ expect_rc 1 cw hosts wg0 --file "$dir/hosts"
 grep -q "only one of the clawnexus-wg wg0 markers" "$dir/err" || cnx_fail "one marker: $(cat "$dir/err")"
 expect_rc 0 cw hook down wg0 --file "$dir/hosts"
 grep -q "warning" "$dir/err" || cnx_fail "hook down did not warn"
+# hook up: a names file that cannot be read is fatal (wg-quick must see it)
+expect_rc 1 "$CNX_WG" --names "$dir/broken.conf" hook up wg0 --file "$dir/hosts"
 
 # --- scripted UAPI daemons ---------------------------------------------------
 # fake_daemon IFACE STYLE REPLY...: answers each non-empty request with the
