@@ -32,6 +32,7 @@
 #define NGX_STREAM_CLAWNEXUS_SECRET_MAX  4096
 /* control messages: two escaped names (<= 510 bytes each) fit easily */
 #define NGX_STREAM_CLAWNEXUS_MSG_MAX     2048
+#define NGX_STREAM_CLAWNEXUS_READ_BURST  (256 * 1024)  /* per event */
 
 
 typedef struct {
@@ -1399,6 +1400,7 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 static void
 ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 {
+    size_t                        total;
     ssize_t                       n;
     ngx_connection_t             *c;
     ngx_stream_session_t         *s;
@@ -1457,6 +1459,8 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
         }
     }
 
+    total = 0;
+
     for ( ;; ) {
 
         /* first use what is buffered (also after a pause ends) */
@@ -1504,6 +1508,19 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
             ngx_add_timer(c->read, ctx->conf->idle_timeout);
+        }
+
+        /* a fast sender must not starve the other connections */
+        total += n;
+
+        if (total >= NGX_STREAM_CLAWNEXUS_READ_BURST) {
+            if (ngx_stream_clawnexus_process(ctx) == NGX_OK
+                && ctx->wait.on == NULL && !c->read->posted)
+            {
+                ngx_post_event(c->read, &ngx_posted_events);
+            }
+
+            goto done;
         }
     }
 
