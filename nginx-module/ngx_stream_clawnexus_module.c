@@ -1344,10 +1344,6 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     ngx_queue_init(&ctx->waiters);
     ctx->wait.ev = c->read;
     cnx_dir_member_init(&ctx->member, ctx);
-
-    ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
-    ngx_rbtree_insert(&ngx_stream_clawnexus_worker.conns, &ctx->node);
-    ctx->in_conns = 1;
     cnx_ws_reader_init(&ctx->reader, cscf->max_message, 1);
 
     ctx->buf = ngx_palloc(c->pool, cscf->buffer_size);
@@ -1364,6 +1360,11 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 
     cln->handler = ngx_stream_clawnexus_cleanup;
     cln->data = ctx;
+
+    /* from here on the cleanup undoes what the session joins */
+    ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
+    ngx_rbtree_insert(&ngx_stream_clawnexus_worker.conns, &ctx->node);
+    ctx->in_conns = 1;
 
     ngx_stream_set_ctx(s, ctx, ngx_stream_clawnexus_module);
 
