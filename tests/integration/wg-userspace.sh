@@ -57,8 +57,9 @@ ip -n "$nsb" link set "$ifb" up
 cwa() { ip netns exec "$nsa" "$CNX_WG" --names "$names_a" "$@"; }
 cwb() { ip netns exec "$nsb" "$CNX_WG" --names "$names_b" "$@"; }
 dump_a() { ip netns exec "$nsa" wg show "$ifa" dump; }
-# the configuration part of a dump (handshake time and counters move)
-conf_a() { dump_a | cut -f1-4,8; }
+# the configuration part of a dump, sorted (handshake times and
+# counters move, and wg orders peers by their latest handshake)
+conf_a() { dump_a | cut -f1-4,8 | sort; }
 # peer_line IFACE-DUMP KEY: the dump line of one peer
 peer_line() { awk -v k="$2" -F'\t' '$1 == k' <<<"$1"; }
 
@@ -148,7 +149,7 @@ check_refused "pinned to another key" add "$ifa" office --public-key "$stranger"
 check_refused "already named 'office'" add "$ifa" lab --public-key "$pub_b"
 check_refused "interface nosuch$$: no WireGuard interface" add "nosuch$$" lab --public-key "$stranger"
 check_refused "preshared key file" add "$ifa" lab --public-key "$stranger" --preshared-key-file "$dir/none"
-[ "$(conf_a)" = "$before" ] || cnx_fail "a refused command changed $ifa"
+[ "$(conf_a)" = "$before" ] || cnx_fail "a refused command changed $ifa: $(diff <(echo "$before") <(conf_a))"
 [ "$(cat "$names_a")" = "$names_before" ] || cnx_fail "a refused command changed the names file"
 # --backend uapi with no socket for the name
 err=$(cwa --backend uapi show "nosuch$$" 2>&1) && cnx_fail "show of a missing interface succeeded"
