@@ -26,6 +26,7 @@ wg_name_clear(struct wg_name *e)
 	wg_peer_clear(&e->peer);
 	free(e->endpoint);
 	free(e->psk_file);
+	free(e->comment);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -37,6 +38,8 @@ wg_names_clear(struct wg_names *db)
 	for (i = 0; i < db->n; i++)
 		wg_name_clear(&db->v[i]);
 	free(db->v);
+	free(db->header);
+	free(db->trailer);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -83,6 +86,11 @@ wg_names_put(struct wg_names *db, struct wg_name *e)
 	struct wg_name *old = wg_names_find(db, e->name);
 
 	if (old) {
+		if (!e->comment) {
+			/* an updated entry keeps the comment above it */
+			e->comment = old->comment;
+			old->comment = NULL;
+		}
 		wg_name_clear(old);
 		*old = *e;
 		memset(e, 0, sizeof(*e));
@@ -224,9 +232,9 @@ int
 wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 	       char *err, size_t cap)
 {
-	char iface[WG_IFNAME_MAX + 1] = "", *line;
+	char iface[WG_IFNAME_MAX + 1] = "", *line, *pending = NULL;
 	char lerr[256];
-	size_t pos = 0, lineno = 0, n;
+	size_t pos = 0, lineno = 0, n, plen = 0;
 	struct wg_name e;
 	int r;
 
@@ -259,9 +267,29 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 		while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
 				   end[-1] == '\r'))
 			*--end = '\0';
-		if (*s == '\0' || *s == '#')
+		if (*s == '\0')
 			continue;
+		if (*s == '#') {
+			size_t cl = strlen(s);
+			char *np = realloc(pending, plen + cl + 2);
+
+			if (!np) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			pending = np;
+			memcpy(pending + plen, s, cl);
+			pending[plen + cl] = '\n';
+			plen += cl + 1;
+			pending[plen] = '\0';
+			continue;
+		}
 		if (*s == '[') {
+			if (!iface[0] && pending && !db->header) {
+				db->header = pending;
+				pending = NULL;
+				plen = 0;
+			}
 			if (end[-1] != ']' || end - s - 2 > WG_IFNAME_MAX ||
 			    end - s < 3) {
 				r = seterr(err, cap, "line %zu: bad section "
@@ -285,6 +313,9 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 		}
 		memset(&e, 0, sizeof(e));
 		strcpy(e.iface, iface);
+		e.comment = pending;
+		pending = NULL;
+		plen = 0;
 		r = parse_peer(&e, s, lerr, sizeof(lerr));
 		if (r == 0 && wg_names_find(db, e.name))
 			r = seterr(lerr, sizeof(lerr), "duplicate name '%s'",
@@ -307,9 +338,14 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 			goto fail;
 		}
 	}
+	if (pending && !iface[0] && !db->header)
+		db->header = pending;
+	else
+		db->trailer = pending;
 	free(line);
 	return 0;
 fail:
+	free(pending);
 	free(line);
 	wg_names_clear(db);
 	return r;
@@ -364,9 +400,13 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 	if (!(b.p = malloc(b.cap)))
 		return -ENOMEM;
 	b.p[0] = '\0';
-	sb_printf(&b, "# clawnexus-wg names: one peer per line under "
-		  "[INTERFACE].\n# Fields: key= allowed-ips= endpoint= "
-		  "keepalive= psk-file=  (see clawnexus-wg(1))\n");
+	if (db->header)
+		sb_printf(&b, "%s", db->header);
+	else
+		sb_printf(&b, "# clawnexus-wg names: one peer per line under "
+			  "[INTERFACE].\n# Fields: key= allowed-ips= "
+			  "endpoint= keepalive= psk-file=  (see "
+			  "clawnexus-wg(1))\n");
 	/* group by interface, in order of first appearance */
 	for (i = 0; i < db->n; i++) {
 		for (k = 0; k < i; k++)
@@ -381,6 +421,8 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 			if (strcmp(e->iface, db->v[i].iface))
 				continue;
 			wg_key_to_base64(key, e->peer.public_key);
+			if (e->comment)
+				sb_printf(&b, "%s", e->comment);
 			sb_printf(&b, "%s key=%s", e->name, key);
 			for (j = 0; j < e->peer.nips; j++) {
 				wg_allowedip_format(ip, sizeof(ip),
@@ -398,6 +440,10 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 			sb_printf(&b, "\n");
 		}
 	}
+	/* without sections, a trailer reads back as part of the header:
+	 * write it so that the output is the same either way */
+	if (db->trailer)
+		sb_printf(&b, db->n ? "\n%s" : "%s", db->trailer);
 	if (b.oom) {
 		free(b.p);
 		return -ENOMEM;

@@ -7,7 +7,8 @@
  *          endpoint=HOST:PORT keepalive=25 psk-file=/etc/clawnexus/office.psk
  *
  * (one line per peer; the backslash above is only for this comment).
- * The format is described in docs/wg-bridge.md.
+ * Comment lines are kept with the entry below them when the file is
+ * rewritten.  The format is described in docs/wg-bridge.md.
  */
 
 #ifndef CLAWNEXUS_WG_NAMES_H
@@ -24,12 +25,15 @@ struct wg_name {
 	struct wg_peer peer;	/* public key, allowed IPs, keepalive */
 	char *endpoint;		/* HOST:PORT as written, or NULL */
 	char *psk_file;		/* path, or NULL */
+	char *comment;		/* '#' lines just above the entry, or NULL */
 };
 
 struct wg_names {
 	struct wg_name *v;
 	size_t n;
 	size_t cap;
+	char *header;		/* '#' lines before the first section */
+	char *trailer;		/* '#' lines after the last entry */
 };
 
 void wg_names_init(struct wg_names *db);

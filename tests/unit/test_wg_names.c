@@ -310,6 +310,71 @@ START_TEST(test_names_parse_bad)
 }
 END_TEST
 
+/* format(parse(x)) is a fixed point and comments stay with their entry */
+static void
+check_fixed_point(const char *in, const char *want_sub)
+{
+	struct wg_names a, b;
+	char err[256], *t1, *t2;
+	size_t l1, l2;
+
+	ck_assert_int_eq(wg_names_parse(&a, in, strlen(in), err, sizeof(err)), 0);
+	ck_assert_int_eq(wg_names_format(&a, &t1, &l1), 0);
+	ck_assert_int_eq(wg_names_parse(&b, t1, l1, err, sizeof(err)), 0);
+	ck_assert_int_eq(wg_names_format(&b, &t2, &l2), 0);
+	ck_assert_str_eq(t1, t2);
+	if (want_sub)
+		ck_assert_msg(strstr(t1, want_sub) != NULL, "'%s' lacks '%s'", t1, want_sub);
+	free(t1);
+	free(t2);
+	wg_names_clear(&a);
+	wg_names_clear(&b);
+}
+
+START_TEST(test_names_comments)
+{
+	static const char in[] =
+		"# my peers\n# (hand-written)\n"
+		"[wg0]\n"
+		"  # the office box, under the desk\n"
+		"office key=" K0 "\n"
+		"\n"
+		"# laptop: travels\n"
+		"laptop key=" KF "\n"
+		"# the end\n";
+	struct wg_names db;
+	struct wg_name e;
+	char err[256], *out;
+	size_t len;
+
+	ck_assert_int_eq(wg_names_parse(&db, in, sizeof(in) - 1, err, sizeof(err)), 0);
+	ck_assert_str_eq(db.header, "# my peers\n# (hand-written)\n");
+	ck_assert_str_eq(wg_names_find(&db, "office")->comment, "# the office box, under the desk\n");
+	ck_assert_str_eq(wg_names_find(&db, "laptop")->comment, "# laptop: travels\n");
+	ck_assert_str_eq(db.trailer, "# the end\n");
+	/* an update keeps the comment, a removal drops it */
+	memset(&e, 0, sizeof(e));
+	strcpy(e.iface, "wg0");
+	strcpy(e.name, "office");
+	wg_key_from_base64(e.peer.public_key, K0);
+	ck_assert_int_eq(wg_names_put(&db, &e), 0);
+	ck_assert_int_eq(wg_names_remove(&db, "laptop"), 0);
+	ck_assert_int_eq(wg_names_format(&db, &out, &len), 0);
+	ck_assert_str_eq(out, "# my peers\n# (hand-written)\n\n[wg0]\n"
+			 "# the office box, under the desk\noffice key=" K0 "\n"
+			 "\n# the end\n");
+	free(out);
+	wg_names_clear(&db);
+
+	check_fixed_point(in, "# laptop: travels\nlaptop key=");
+	check_fixed_point("", "# clawnexus-wg names");
+	check_fixed_point("# only a comment\n", "# only a comment\n");
+	check_fixed_point("[wg0]\n# after an empty section\n", "# after an empty section\n");
+	check_fixed_point("# h\n[wg0]\n# moves to the next entry\n[wg1]\nx key=" K0 "\n",
+			  "[wg1]\n# moves to the next entry\nx key=");
+}
+END_TEST
+
 START_TEST(test_names_save_load)
 {
 	char dir[] = "test_wg_names.XXXXXX", path[256], err[256];
@@ -426,6 +491,7 @@ main(void)
 	tcase_add_test(tc, test_endpoint);
 	tcase_add_test(tc, test_names_parse_good);
 	tcase_add_test(tc, test_names_parse_bad);
+	tcase_add_test(tc, test_names_comments);
 	tcase_add_test(tc, test_names_save_load);
 	tcase_add_test(tc, test_hosts_edit);
 	suite_add_tcase(s, tc);
