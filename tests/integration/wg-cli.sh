@@ -137,6 +137,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["peers"][0]; as
 expect_rc 0 cw add fbt lab2 --public-key "$key_new" --allowed-ips 10.0.0.9/32 --persistent-keepalive 15
 grep -q "^lab2 key=$key_new allowed-ips=10.0.0.9/32 keepalive=15$" "$names" || cnx_fail "lab2 not recorded"
 [ "$(stat -c %a "$names")" = 600 ] || cnx_fail "names file mode is $(stat -c %a "$names")"
+head -1 "$names" | grep -qx "# hand-written" || cnx_fail "add lost the hand-written comment"
 expect_rc 1 cw remove fbt lab2     # the daemon refuses with a positive errno
 grep -q "interface fbt: cannot apply peers: permission denied.*(errno 1)" "$dir/err" ||
     cnx_fail "positive errno: $(cat "$dir/err")"
