@@ -1724,7 +1724,7 @@ main(int argc, char **argv)
     int nth = 1, o, i, rc = 0;
     unsigned total_pairs;
     double t0 = 0, t1 = 0, cpu0 = 0, cpu1 = 0, wall;
-    long rss0 = 0, rss1 = 0, rss2 = 0;
+    long rss0 = 0, rss1 = 0, rss2 = 0, rss3 = 0;
     uint64_t msgs = 0, bytes = 0, sent = 0, errors = 0, load_msgs = 0;
     const char *first_error = NULL;
     char *p;
@@ -1881,6 +1881,13 @@ main(int argc, char **argv)
             }
             usleep(500000);
             rss2 = relay_rss_kb();
+            /* then every room moves data (one message in flight per
+             * direction) for a second: RSS while all rooms are active */
+            g_run_t0 = now_s();
+            atomic_store(&g_phase, PH_RUN);
+            usleep(1000000);
+            rss3 = relay_rss_kb();
+            atomic_store(&g_phase, PH_DRAIN);
             cpu0 = cpu1 = 0;
             t0 = t1 = now_s();
         } else {
@@ -1897,7 +1904,9 @@ main(int argc, char **argv)
     }
 
     /* drain: everything sent must arrive */
-    if (cf.mode == MODE_MSGS || cf.mode == MODE_RAW || nth == 2) {
+    if (cf.mode == MODE_MSGS || cf.mode == MODE_RAW || cf.mode == MODE_IDLE
+        || nth == 2)
+    {
         double lim = now_s() + 10;
 
         atomic_store(&g_phase, PH_DRAIN);
@@ -2000,10 +2009,12 @@ stop:
         unsigned socks = 2 * cf.pairs;
 
         printf(" sockets=%u rooms=%u rss_base_kb=%ld rss_registered_kb=%ld"
-               " rss_rooms_kb=%ld per_socket_kb=%.2f per_room_kb=%.2f",
-               socks, cf.pairs, rss0, rss1, rss2,
+               " rss_rooms_kb=%ld rss_active_kb=%ld per_socket_kb=%.2f"
+               " per_room_kb=%.2f per_active_room_kb=%.2f",
+               socks, cf.pairs, rss0, rss1, rss2, rss3,
                (double) (rss1 - rss0) / socks,
-               (double) (rss2 - rss1) / cf.pairs);
+               (double) (rss2 - rss1) / cf.pairs,
+               (double) (rss3 - rss1) / cf.pairs);
     }
     printf(" errors=%" PRIu64 "\n", errors);
     if (first_error != NULL) {

@@ -62,7 +62,8 @@ if (system("test -s memory.dat && echo y") eq "y") {
     set yrange [0:*]
     set key top left
     plot "memory.dat" using 2:xtic(1) title "per idle socket", \
-         "" using 3 title "per room", \
+         "" using 3 title "per room after use", \
+         "" using 4 title "per active room", \
          16 with lines dt 2 lc rgb "red" title "16 KiB", \
          64 with lines dt 3 lc rgb "dark-red" title "64 KiB"
     set autoscale y

@@ -154,8 +154,9 @@ def main():
                     (p99[0] < 1000) if p99 else None))
     for what, key, limit in (('memory per idle registered socket (10k)',
                               'per_socket_kb', 16),
-                             ('memory per active room (10k sockets)',
-                              'per_room_kb', 64)):
+                             ('memory per active room, all 5,000 rooms '
+                              'moving data (10k sockets)',
+                              'per_active_room_kb', 64)):
         m = med(select(rows, test='idle', relay='module', count=10000), key)
         targets.append((what, '<= %d KiB' % limit,
                         '%.1f KiB' % m[0] if m else 'not measured',
@@ -334,13 +335,16 @@ def main():
     w('A fresh relay process for each count.  Sockets connect and REGISTER '
       '(RSS sampled 0.5 s after the last REGISTERED); then they pair into '
       'rooms (count/2) that each carry one 64 B message both ways (sampled '
-      'again).  Per socket = growth / sockets; per room = further growth / '
-      'rooms (the sockets\' own memory is not included).  VmRSS from '
-      '/proc/PID/status, summed over the relay processes.')
+      'again: rooms after use); then every room moves data for one second, '
+      'one 64 B message in flight per direction, and RSS is sampled while '
+      'they do (active rooms).  Per socket = growth over the base / '
+      'sockets; per room = growth over the registered state / rooms (the '
+      'sockets\' own memory is not included).  VmRSS from /proc/PID/status, '
+      'summed over the relay processes.')
     w('')
     w('| relay | sockets | base RSS MiB | per idle socket KiB | '
-      'per active room KiB |')
-    w('|---|---|---|---|---|')
+      'per room after use KiB | per active room KiB |')
+    w('|---|---|---|---|---|---|')
     with open(os.path.join(outdir, 'memory.dat'), 'w') as dat:
         for r in relays:
             for count in (1000, 10000):
@@ -350,13 +354,15 @@ def main():
                 base = med(sel, 'rss_base_kb')
                 ps = med(sel, 'per_socket_kb')
                 pr = med(sel, 'per_room_kb')
-                w('| %s | %d | %s | %s | %s |' % (
+                pa = med(sel, 'per_active_room_kb')
+                w('| %s | %d | %s | %s | %s | %s |' % (
                     r, count, '%.1f' % (base[0] / 1024) if base else 'n/a',
                     '%.2f' % ps[0] if ps else 'n/a',
-                    '%.2f' % pr[0] if pr else 'n/a'))
-                if ps and pr:
-                    dat.write('"%s %dk" %.2f %.2f\n' % (r, count // 1000,
-                                                        ps[0], pr[0]))
+                    '%.2f' % pr[0] if pr else 'n/a',
+                    '%.2f' % pa[0] if pa else 'n/a'))
+                if ps and pr and pa:
+                    dat.write('"%s %dk" %.2f %.2f %.2f\n' % (
+                        r, count // 1000, ps[0], pr[0], pa[0]))
     w('')
     w('![memory per socket and per room](memory.png)')
     w('')
