@@ -482,12 +482,17 @@ conn_join(lg_conn_t *c)
         lg_error(c->th, "jwt sign failed");
         return -1;
     }
-    n = cnx_relay_build_join(msg, sizeof(msg), c->claw_id, c->peer->claw_id, tok);
+    n = cnx_relay_build_join(msg, sizeof(msg), c->claw_id, c->peer->claw_id,
+                             tok);
     c->join_t0 = now_s();
     c->joined_a = c->joined_b = 0;
     c->peer->joined_a = c->peer->joined_b = 0;
     return conn_send_text(c, msg, n);
 }
+
+/* base64url letters: safe inside a JSON string, never escaped */
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static void
 fill_payload(uint8_t *p, size_t len, unsigned salt)
@@ -495,9 +500,7 @@ fill_payload(uint8_t *p, size_t len, unsigned salt)
     size_t i;
 
     for (i = 0; i < len; i++) {
-        /* base64 alphabet letters: safe inside a JSON string */
-        p[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-               [(i * 7 + salt) & 63];
+        p[i] = b64url[(i * 7 + salt) & 63];
     }
 }
 
@@ -552,7 +555,8 @@ conn_make_template(lg_conn_t *c)
     {
         uint8_t hdr[14];
 
-        h = cnx_ws_frame_header(hdr, 1, cf.binary ? CNX_WS_OP_BINARY : CNX_WS_OP_TEXT,
+        h = cnx_ws_frame_header(hdr, 1,
+                                cf.binary ? CNX_WS_OP_BINARY : CNX_WS_OP_TEXT,
                                body_len, c->mask);
         memcpy(frame + 14 - h, hdr, h);
     }
@@ -852,7 +856,9 @@ on_binary(lg_conn_t *c, const uint8_t *p, size_t len)
         lg_error(c->th, "%s: unexpected binary frame", c->claw_id);
         return;
     }
-    if (cnx_relay_bin_parse(p, len, &room, &room_len, &payload, &payload_len) != 0) {
+    if (cnx_relay_bin_parse(p, len, &room, &room_len, &payload, &payload_len)
+        != 0)
+    {
         lg_error(c->th, "%s: malformed binary DATA", c->claw_id);
         return;
     }
@@ -868,7 +874,8 @@ conn_frames(lg_conn_t *c)
     int rc;
 
     while (off < c->rlen) {
-        rc = cnx_ws_reader_next(&c->rd, c->rbuf + off, c->rlen - off, &used, &msg);
+        rc = cnx_ws_reader_next(&c->rd, c->rbuf + off, c->rlen - off, &used,
+                                &msg);
         off += used;
         if (rc == CNX_WS_AGAIN) {
             break;
@@ -1977,7 +1984,8 @@ stop:
                " msgs_per_s=%.0f msgs_per_cpu_s=%.0f bytes_per_cpu_s=%.0f"
                " relay_rss_kb=%ld cross_pairs=%ld",
                wall, cpu, msgs, bytes, wall > 0 ? msgs / wall : 0,
-               cpu > 0 ? msgs / cpu : 0, cpu > 0 ? bytes / cpu : 0, rss1, xpairs);
+               cpu > 0 ? msgs / cpu : 0, cpu > 0 ? bytes / cpu : 0, rss1,
+               xpairs);
     } else if (cf.mode == MODE_PAIR) {
         double *v = th[0].lat;
         unsigned n = th[0].nlat;
@@ -1994,7 +2002,8 @@ stop:
                 fclose(f);
             }
         }
-        printf(" load_pairs=%u load_rate=%.0f load_msgs_per_s=%.0f samples=%u p50_us=%.1f p99_us=%.1f"
+        printf(" load_pairs=%u load_rate=%.0f load_msgs_per_s=%.0f"
+               " samples=%u p50_us=%.1f p99_us=%.1f"
                " p999_us=%.1f max_us=%.1f",
                cf.load_pairs, cf.rate, t1 > t0 ? load_msgs / (t1 - t0) : 0,
                n, pct(v, n, 0.5) * 1e6, pct(v, n, 0.99) * 1e6,

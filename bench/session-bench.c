@@ -43,8 +43,8 @@ cmp_double(const void *a, const void *b)
 
 /* One complete handshake between two fresh states.  Returns 0 on success. */
 static int
-handshake(cnx_noise_pattern_t pat, const uint8_t is[32], const uint8_t rs_sk[32],
-    const uint8_t rs_pk[32])
+handshake(cnx_noise_pattern_t pat, const uint8_t is[32],
+    const uint8_t rs_sk[32], const uint8_t rs_pk[32])
 {
     cnx_noise_t a, b;
     cnx_noise_keys_t ka, kb;
