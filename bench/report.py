@@ -146,9 +146,13 @@ def main():
               'p99_us')
     pp99 = med(select(rows, test='pair', relay='module', load='idle'),
                'ping_p99_us')
+    prt = med(select(rows, test='pair', relay='module', load='idle-rt'),
+              'p99_us')
     targets.append(('pairing JOIN -> both JOINED, p99 (idle relay)',
-                    '< 1 ms', ('%.0f us (same-run PING->PONG p99: %s)' %
+                    '< 1 ms', ('%.0f us (same-run PING->PONG p99: %s; with '
+                               'SCHED_FIFO: %s)' %
                                (p99[0], '%.0f us' % pp99[0] if pp99
+                                else 'n/a', '%.0f us' % prt[0] if prt
                                 else 'n/a')) if p99 else 'not measured',
                     '%.2f' % (1000.0 / p99[0]) if p99 else '',
                     (p99[0] < 1000) if p99 else None))
@@ -289,14 +293,17 @@ def main():
       'percentile, in microseconds.  After each pairing the initiator sends '
       'one PING and times the PONG: a request the relay answers at once, '
       'whose tail shows how much of the pairing tail is the machine\'s '
-      'scheduling rather than the relay.')
+      'scheduling rather than the relay.  "idle-rt", "busy-rt": the same '
+      'measurements again with the relay and the generator in the '
+      'real-time scheduling class (SCHED_FIFO) for the duration of the run, '
+      'so that other work on the shared machine cannot preempt them.')
     w('')
     w('| relay | load | samples/run | p50 us | p99 us | p99.9 us | max us | '
       'PING->PONG p50 / p99 us |')
     w('|---|---|---|---|---|---|---|---|')
     us = lambda x: '%.0f' % x
     for r in relays:
-        for load in ('idle', 'busy'):
+        for load in ('idle', 'busy', 'idle-rt', 'busy-rt'):
             sel = select(rows, test='pair', relay=r, load=load)
             if not sel:
                 continue
