@@ -35,6 +35,9 @@ typedef struct {
     int            sent_any;
     uint64_t       drain_timer;
     uint64_t       join_timer;
+    int            ever_up;         /* a session existed once */
+    uint64_t       rejoin_timer;
+    int            rejoin_ms;
 } chat_t;
 
 static void chat_pump(chat_t *c);
@@ -87,6 +90,8 @@ chan_ready(link_chan_t *ch, void *ud)
 {
     chat_t *c = ud;
 
+    c->ever_up = 1;
+    c->rejoin_ms = 0;
     fprintf(stderr, "%s: %s → relay → established (encrypted v%d)\n",
             LINK_PROG, link_chan_peer(ch), link_chan_version(ch));
     chat_pump(c);
@@ -273,9 +278,24 @@ on_registered(void *ud, int binary)
     if (c->to != NULL && !c->have_room) {
         link_debug("joining %s", c->to);
         link_relay_join(c->relay, c->to);
-        link_loop_cancel(c->loop, c->join_timer);
-        c->join_timer = link_loop_timer(c->loop, CHAT_JOIN_MS, join_expired,
-                                        c);
+        if (!c->ever_up) {
+            link_loop_cancel(c->loop, c->join_timer);
+            c->join_timer = link_loop_timer(c->loop, CHAT_JOIN_MS,
+                                            join_expired, c);
+        }
+    }
+}
+
+static void
+rejoin_fire(link_loop_t *l, void *ud)
+{
+    chat_t *c = ud;
+
+    (void) l;
+    c->rejoin_timer = 0;
+    if (!c->have_room && link_relay_registered(c->relay)) {
+        link_debug("joining %s again", c->to);
+        link_relay_join(c->relay, c->to);
     }
 }
 
@@ -353,6 +373,20 @@ on_error(void *ud, const char *code, const char *message)
     chat_t *c = ud;
 
     link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    if (c->to != NULL && c->ever_up && !c->have_room
+        && strcmp(code, "TARGET_OFFLINE") == 0)
+    {
+        /* after a relay restart the peer may not be back yet */
+        if (c->rejoin_timer == 0) {
+            c->rejoin_ms = c->rejoin_ms ? c->rejoin_ms * 2 : 250;
+            if (c->rejoin_ms > 5000) {
+                c->rejoin_ms = 5000;
+            }
+            c->rejoin_timer = link_loop_timer(c->loop, c->rejoin_ms,
+                                              rejoin_fire, c);
+        }
+        return;
+    }
     if (strcmp(code, "AUTH_FAILED") == 0
         || strcmp(code, "TARGET_OFFLINE") == 0
         || strcmp(code, "NOT_REGISTERED") == 0
