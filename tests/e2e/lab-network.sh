@@ -39,11 +39,16 @@ s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
 while True:
     c, _ = s.accept(); c.close()' "$2" &
     cnx_on_exit "kill $! 2>/dev/null"
+    local i
+    for (( i=0; i<200; i++ )); do
+        lab_ns "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+        sleep 0.05
+    done
+    cnx_fail "the test listener in $1 did not start"
 }
 listen "$NS_VPS" 7000
 listen "$NS_A" 7000
 listen "$NS_B" 7000
-sleep 0.3
 
 r=$(tcp_try "$NS_A" "$VPS_IP" 7000 2); [ "$r" = ok ] || cnx_fail "site-a cannot reach the vps ($r)"
 r=$(tcp_try "$NS_B" "$VPS_IP" 7000 2); [ "$r" = ok ] || cnx_fail "site-b cannot reach the vps ($r)"
