@@ -25,7 +25,8 @@ esac
 
 # The build writes the list of targets it knows (tests/fuzz/targets).
 if [ -z "$FUZZ_TARGETS" ]; then
-    [ -f "$bld/targets" ] || cnx_fail "$bld/targets missing: run make fuzz-build"
+    [ -f "$bld/targets" ] ||
+        cnx_fail "$bld/targets missing: run make fuzz-build"
     FUZZ_TARGETS=$(tr '\n' ' ' < "$bld/targets")
 fi
 [ -n "$FUZZ_TARGETS" ] || cnx_fail "no fuzz targets"
@@ -33,7 +34,8 @@ fi
 cnx_tmpdir tmp
 
 # Leaks are findings too; a slow input (10 s) is reported as a timeout.
-export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
+ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
+export ASAN_OPTIONS
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 common=(-error_exitcode=1 -timeout_exitcode=1 -timeout=10 -rss_limit_mb=2048)
 
@@ -52,7 +54,8 @@ for t in $FUZZ_TARGETS; do
         done
     fi
     if [ ${#reg[@]} -gt 0 ]; then
-        if ! "$bin" "${common[@]}" "${reg[@]}" > "$tmp/$t.regress.log" 2>&1; then
+        if ! "$bin" "${common[@]}" "${reg[@]}" \
+                > "$tmp/$t.regress.log" 2>&1; then
             cat "$tmp/$t.regress.log" >&2
             cnx_log "$t: a regression input fails again"
             failed="$failed $t"
@@ -77,7 +80,9 @@ for t in $FUZZ_TARGETS; do
             "$work" > "$tmp/$t.log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log")
         cov=$(grep -o 'cov: [0-9]*' "$tmp/$t.log" | tail -n 1)
-        cnx_log "$t: ok, ${runs:-?} runs in $(( $(date +%s) - start )) s, $cov, corpus $(ls "$work" | wc -l) files"
+        files=$(ls "$work" | wc -l)
+        cnx_log "$t: ok, ${runs:-?} runs in $(( $(date +%s) - start )) s," \
+            "$cov, corpus $files files"
     else
         tail -n 60 "$tmp/$t.log" >&2
         for a in "$art"/*; do
