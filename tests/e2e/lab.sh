@@ -218,10 +218,10 @@ lab_start() {
 
     # Names for the tunnel's peers, applied with clawnexus-wg on both
     # sides (the responder first).
-    cwb add "$WG_IF_B" home --public-key "$LAB_WG_PUB_A" --allowed-ips "$WG_A/32" ||
+    cwb add "$WG_IF_B" home --public-key "$LAB_WG_PUB_A" --allowed-ips "$WG_A/32" >&2 ||
         cnx_fail "clawnexus-wg add at site-b"
     cwa add "$WG_IF_A" office --public-key "$LAB_WG_PUB_B" --allowed-ips "$WG_B/32" \
-        --endpoint "$RB_WAN:$WG_PORT" --persistent-keepalive 5 ||
+        --endpoint "$RB_WAN:$WG_PORT" --persistent-keepalive 5 >&2 ||
         cnx_fail "clawnexus-wg add at site-a"
     cwb sync "$WG_IF_B" >&2 || cnx_fail "clawnexus-wg sync at site-b"
     cwa sync "$WG_IF_A" >&2 || cnx_fail "clawnexus-wg sync at site-a"

@@ -8,6 +8,9 @@
 #       the connection is closed.  A client that gets this line back knows
 #       the stream completed and can compare it with what it sent.
 #
+#   python3 lab_tcp.py echo PORT
+#       Sends every connection's bytes back (scripts/demo's service).
+#
 #   python3 lab_tcp.py send HOST PORT BYTES [MS_PER_MIB]
 #       Sends BYTES random bytes (pausing MS_PER_MIB after each MiB), half
 #       closes and prints "SENT_HEX SENT_COUNT | REPLY".  Exit 0 when the
@@ -67,6 +70,29 @@ def service(port, outdir):
         threading.Thread(target=handle, args=(c, k), daemon=True).start()
 
 
+def echo(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+
+    def handle(c):
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
 def send(host, port, count, pause_ms):
     try:
         s = socket.create_connection((host, port), timeout=10)
@@ -102,8 +128,11 @@ def send(host, port, count, pause_ms):
 if __name__ == "__main__":
     if sys.argv[1] == "service":
         service(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "echo":
+        echo(int(sys.argv[2]))
     elif sys.argv[1] == "send":
         send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
              int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     else:
-        sys.exit("usage: lab_tcp.py service PORT DIR | send HOST PORT BYTES [MS_PER_MIB]")
+        sys.exit("usage: lab_tcp.py service PORT DIR | echo PORT | "
+                 "send HOST PORT BYTES [MS_PER_MIB]")
