@@ -89,8 +89,8 @@ lab_relay_start() {
 
 lab_relay_reload() {
     local r=$LAB_DIR/relay
-    lab_ns "$NS_VPS" "$NGINX_BIN" -p "$r" -c nginx.conf -e "$r/logs/error.log" \
-        -g "pid $r/nginx.pid;" -s reload 2>> "$r/logs/startup.log" ||
+    lab_ns "$NS_VPS" env $(cnx_nginx_env) "$NGINX_BIN" -p "$r" -c nginx.conf \
+        -e "$r/logs/error.log" -g "pid $r/nginx.pid;" -s reload 2>> "$r/logs/startup.log" ||
         cnx_fail "nginx -s reload failed"
 }
 
@@ -247,7 +247,7 @@ lab_wg_rx() {
 
 e2e_s1() {
     lab_say "[1] tunnel up: site-a reaches office directly over WireGuard"
-    local addr i hs rx0 rx1 msg="hello office, over the tunnel"
+    local addr i hs rx0 rx1 n msg="hello office, over the tunnel"
     addr=$(cwa resolve office) || cnx_fail "clawnexus-wg resolve office failed"
     [ "$addr" = "$WG_B" ] || cnx_fail "clawnexus-wg resolve office gave '$addr', not $WG_B"
     cwa export "$WG_IF_A" > "$LAB_DIR/a/wg-export.json" || cnx_fail "clawnexus-wg export"
@@ -257,13 +257,18 @@ e2e_s1() {
         sleep 0.05
     done
     [ "${hs:-0}" -gt 0 ] || cnx_fail "the tunnel made no handshake"
+    grep -q '"name":"office","address":"'"$WG_B"'"' "$LAB_DIR/a/wg-export.json" ||
+        { cat "$LAB_DIR/a/wg-export.json" >&2; cnx_fail "s1: clawnexus-wg export has no address $WG_B for office"; }
     lab_say "    clawnexus-wg resolve office → $addr (handshake done)"
+    n=$(grep -c "home: session v2 via direct" "$LAB_DIR/serve-office.err")
     rx0=$(lab_wg_rx "$WG_IF_B" "$NS_B")
     lab_connect s1 "$msg" --names-file "$LAB_DIR/a/wg-export.json" office
     rx1=$(lab_wg_rx "$WG_IF_B" "$NS_B")
     lab_expect_reply "$msg"
     grep -q "trying the relay" "$LAB_DIR/s1.err" && cnx_fail "s1: went to the relay with the tunnel up"
     lab_say "    office $(lab_established "$LAB_DIR/s1.err" direct 2)"
+    [ "$(grep -c "home: session v2 via direct" "$LAB_DIR/serve-office.err")" -gt "$n" ] ||
+        cnx_fail "s1: serve at site-b saw no direct v2 session from home"
     [ $(( rx1 - rx0 )) -gt 1000 ] ||
         cnx_fail "s1: site-b's tunnel interface received only $(( rx1 - rx0 )) bytes"
     lab_say "    the session crossed $WG_IF_B ($(( rx1 - rx0 )) bytes), the gateway got the bytes intact"
