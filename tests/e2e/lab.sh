@@ -474,6 +474,9 @@ lab_main() {
     [ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
     [ -x "$CNX_LINK" ] || cnx_fail "clawnexus-link not built: $CNX_LINK"
     [ -x "$CNX_WG" ] || cnx_fail "clawnexus-wg not built: $CNX_WG"
+    for s in "$@"; do
+        declare -F "e2e_s$s" > /dev/null || cnx_fail "no scenario '$s' (1-7)"
+    done
     case " $* " in *" 5 "*) cnx_need_node_client ;; esac
 
     cnx_tmpdir dir
