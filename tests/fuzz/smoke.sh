@@ -74,8 +74,11 @@ for t in $FUZZ_TARGETS; do
         cp -R "$src/corpus/$t/." "$work/"
         chmod -R u+w "$work"
     fi
+    dict=()
+    [ -f "$src/dict/$t.dict" ] && dict=(-dict="$src/dict/$t.dict")
     start=$(date +%s)
-    if "$bin" "${common[@]}" -max_total_time="$FUZZ_SMOKE_SECONDS" \
+    if "$bin" "${common[@]}" "${dict[@]}" \
+            -max_total_time="$FUZZ_SMOKE_SECONDS" \
             -print_final_stats=1 -artifact_prefix="$art/" \
             "$work" > "$tmp/$t.log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log")
