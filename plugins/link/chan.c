@@ -255,6 +255,12 @@ link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n, int binary)
                    ch->peer);
         return;
     }
+    if (rc == CNX_SE_NOSPACE) {
+        /* larger than a record (64 KiB): dropped, the session goes on */
+        link_err("%s: dropped a message larger than %u bytes", ch->peer,
+                 (unsigned) CNX_RECORD_MAX);
+        return;
+    }
     if (rc == CNX_SE_CLOSED) {
         chan_fail(ch, LINK_EXIT_PEER_LEFT, "the peer closed the session");
         return;

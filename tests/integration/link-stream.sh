@@ -9,6 +9,8 @@
 link_need_relay
 cnx_need_cmd sha256sum python3
 cnx_tmpdir dir
+# two workers: the two ends of a room may sit in different workers
+: "${LINK_WORKERS:=2}"
 link_relay_start "$dir"
 mkdir -p "$dir/hs" "$dir/hc" "$dir/sink"
 tcp="$abs_top_srcdir/tests/integration/link_tcp.py"
