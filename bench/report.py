@@ -193,10 +193,13 @@ def main():
       'side\'s TCP processing in the sender\'s context, so the kernel part '
       'of both relays\' per-message cost is higher than with a real NIC; '
       'the system-call table below shows how many calls each relay makes '
-      'per message.')
+      'per message.  "relay busy" is relay CPU time / wall time: below '
+      '100% the generator (one core) was the limit, not the relay, and '
+      'the relay batched less than it would under more load.')
     w('')
-    w('| payload | path | relay | msgs per relay CPU-s | msgs/s (wall) |')
-    w('|---|---|---|---|---|')
+    w('| payload | path | relay | msgs per relay CPU-s | msgs/s (wall) | '
+      'relay busy |')
+    w('|---|---|---|---|---|---|')
     for f in glob.glob(os.path.join(outdir, '*.dat')):
         os.remove(f)
     for f in glob.glob(os.path.join(outdir, '*.png')):
@@ -212,8 +215,12 @@ def main():
                                  size=size)
                     m = med(sel, 'msgs_per_cpu_s')
                     ws = med(sel, 'msgs_per_s')
-                    w('| %d B | %s | %s | %s | %s |' % (size, path, r,
-                                                        cell(m), cell(ws)))
+                    busy = med([dict(d, busy=str(num(d, 'relay_cpu') /
+                                                 max(num(d, 'wall'), 1e-9)))
+                                for d in sel], 'busy')
+                    w('| %d B | %s | %s | %s | %s | %s |' % (
+                        size, path, r, cell(m), cell(ws),
+                        '%.0f%%' % (busy[0] * 100) if busy else 'n/a'))
             for r in relays:
                 for path in ('json', 'binary'):
                     m = med(select(rows, test='msgs', relay=r, path=path,
