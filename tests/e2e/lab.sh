@@ -399,12 +399,25 @@ lab_send() {
     return $rc
 }
 
-# lab_send_within SECONDS BYTES: retry until one stream completes.
+# lab_diag: what the stream scenarios show when they fail.
+lab_diag() {
+    local f
+    for f in send.out local.err serve-office.err; do
+        echo "--- $f:" >&2
+        tail -20 "$LAB_DIR/$f" >&2 2>/dev/null
+    done
+    ls -l "$LAB_DIR/gw" | tail -5 >&2
+    lab_relay_tail
+}
+
+# lab_send_within SECONDS BYTES [MS_PER_MIB]: retry until one stream
+# completes.
 lab_send_within() {
     local limit=$1 t0
+    shift
     t0=$(date +%s%N)
     while [ "$(lab_ms_since "$t0")" -lt $(( limit * 1000 )) ]; do
-        if lab_send "$2" > "$LAB_DIR/send.out"; then
+        if lab_send "$@" > "$LAB_DIR/send.out"; then
             LAB_MS=$(lab_ms_since "$t0")
             return 0
         fi
@@ -417,8 +430,8 @@ e2e_s6() {
     lab_say "[6] the relay restarts while a stream is open"
     local bg rc line n0
     lab_local_start
-    lab_send $(( 4 << 20 )) > "$LAB_DIR/send.out" ||
-        cnx_fail "s6: no stream through the relay before the restart"
+    lab_send $(( 4 << 20 )) 50 > "$LAB_DIR/send.out" ||
+        { lab_diag; cnx_fail "s6: no stream through the relay before the restart"; }
     lab_say "    stream before: 4 MiB, sha256 equal both ends"
     n0=$(grep -c "registered as office" "$LAB_DIR/serve-office.err")
 
@@ -431,17 +444,15 @@ e2e_s6() {
     rc=$?
     [ $rc -eq 0 ] || [ $rc -eq 3 ] || cnx_fail "s6: the open stream ended with status $rc"
     if [ $rc -eq 0 ]; then line="completed, sha256 equal"; else line="was cut (reported as reset, not as complete)"; fi
-    lab_send_within 10 $(( 1 << 20 )) ||
-        { cat "$LAB_DIR/serve-office.err" "$LAB_DIR/local.err" >&2;
-          cnx_fail "s6: no new stream within 10 s of the reload"; }
+    lab_send_within 10 $(( 1 << 20 )) 50 ||
+        { lab_diag; cnx_fail "s6: no new stream within 10 s of the reload"; }
     lab_say "    nginx -s reload: the open stream $line; a new stream worked after $LAB_MS ms"
 
     lab_relay_stop
     sleep 1
     lab_relay_start
-    lab_send_within 10 $(( 1 << 20 )) ||
-        { cat "$LAB_DIR/serve-office.err" "$LAB_DIR/local.err" >&2;
-          cnx_fail "s6: no new stream within 10 s of the relay's restart"; }
+    lab_send_within 10 $(( 1 << 20 )) 50 ||
+        { lab_diag; cnx_fail "s6: no new stream within 10 s of the relay's restart"; }
     lab_say "    stop and start: a new stream worked after $LAB_MS ms"
     kill -0 "$LAB_OFFICE_PID" 2>/dev/null && kill -0 "$LAB_LOCAL_PID" 2>/dev/null ||
         cnx_fail "s6: an endpoint died instead of reconnecting"
@@ -456,8 +467,7 @@ e2e_s7() {
     lab_local_start
     t0=$(date +%s%N)
     lab_send $(( LAB_BULK_MB << 20 )) > "$LAB_DIR/bulk.out" ||
-        { cat "$LAB_DIR/local.err" "$LAB_DIR/serve-office.err" >&2; lab_relay_tail;
-          cnx_fail "s7: the long transfer did not complete"; }
+        { lab_diag; cnx_fail "s7: the long transfer did not complete"; }
     ms=$(lab_ms_since "$t0")
     lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MB/s)"
 }

@@ -12,8 +12,8 @@
 #       Sends every connection's bytes back (scripts/demo's service).
 #
 #   python3 lab_tcp.py send HOST PORT BYTES [MS_PER_MIB]
-#       Sends BYTES random bytes (pausing MS_PER_MIB after each MiB), half
-#       closes and prints "SENT_HEX SENT_COUNT | REPLY".  Exit 0 when the
+#       Sends BYTES random bytes (paced: MS_PER_MIB milliseconds per MiB,
+#       spread over 64 KiB pieces), half closes and prints "SENT_HEX SENT_COUNT | REPLY".  Exit 0 when the
 #       reply line came back, 3 when the stream ended without it (reset or
 #       cut), 2 when no connection could be made.
 import hashlib
@@ -101,15 +101,16 @@ def send(host, port, count, pause_ms):
     s.settimeout(60)
     h = hashlib.sha256()
     sent = 0
-    mib = 1 << 20
+    # paced: 64 KiB pieces, MS_PER_MIB / 16 after each; else 1 MiB pieces
+    piece = (1 << 16) if pause_ms else (1 << 20)
     try:
         while sent < count:
-            chunk = os.urandom(min(mib, count - sent))
+            chunk = os.urandom(min(piece, count - sent))
             s.sendall(chunk)
             h.update(chunk)
             sent += len(chunk)
             if pause_ms:
-                time.sleep(pause_ms / 1000.0)
+                time.sleep(pause_ms / 16000.0)
         s.shutdown(socket.SHUT_WR)
         reply = b""
         while True:
