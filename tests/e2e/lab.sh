@@ -462,14 +462,14 @@ e2e_s6() {
 }
 
 e2e_s7() {
-    lab_say "[7] a long transfer through the relay: $LAB_BULK_MB MB"
+    lab_say "[7] a long transfer through the relay: $LAB_BULK_MB MiB"
     local t0 ms
     lab_local_start
     t0=$(date +%s%N)
     lab_send $(( LAB_BULK_MB << 20 )) > "$LAB_DIR/bulk.out" ||
         { lab_diag; cnx_fail "s7: the long transfer did not complete"; }
     ms=$(lab_ms_since "$t0")
-    lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MB/s)"
+    lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MiB/s)"
 }
 
 # lab_main SCENARIO...: the whole run of a test script: requirements (a
