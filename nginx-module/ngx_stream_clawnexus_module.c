@@ -1556,9 +1556,10 @@ done:
  * Everything, the close frame last, has been sent.  Closing now while
  * unread client bytes are pending would make the kernel answer with a
  * reset that can destroy the close frame before the client reads it, so
- * shut down our side and discard input until the client closes or the
- * grace timer (set by ngx_stream_clawnexus_close()) fires.  TLS
- * connections are closed at once: their close is a TLS alert.
+ * discard input until the client closes or the grace timer (set by
+ * ngx_stream_clawnexus_close(), also during a shutdown) fires.  Plain TCP
+ * also shuts down our side, which tells the client at once; over TLS the
+ * TLS layer sends its own close when nginx closes the connection.
  */
 static void
 ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
@@ -1566,7 +1567,7 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
     ssize_t            n;
     ngx_connection_t  *c = ctx->c;
 
-    if (c->ssl || c->close || c->read->timedout) {
+    if (c->read->timedout) {
         ngx_stream_clawnexus_finalize(ctx);
         return;
     }
@@ -1574,7 +1575,9 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
     if (!ctx->lingering) {
         ctx->lingering = 1;
 
-        if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
+        if (c->ssl == NULL
+            && ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1)
+        {
             ngx_stream_clawnexus_finalize(ctx);
             return;
         }
@@ -2168,6 +2171,17 @@ ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx)
     }
 
     ctx->state = NGX_STREAM_CLAWNEXUS_DONE;
+
+#if (NGX_SSL)
+    /*
+     * Do not wait for the client's close_notify: it may still be sending
+     * application data, which SSL_shutdown() would report as an error.
+     */
+    if (ctx->c->ssl) {
+        ctx->c->ssl->no_wait_shutdown = 1;
+    }
+#endif
+
     ngx_stream_finalize_session(ctx->s, NGX_STREAM_OK);
 }
 

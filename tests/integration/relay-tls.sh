@@ -1,6 +1,8 @@
 #!/bin/bash
 # The relay behind nginx's own TLS (listen ... ssl), with a self-signed
-# certificate made here: the npm clawnexus@0.4.0 connectors over wss://.
+# certificate made here: the npm clawnexus@0.4.0 connectors over wss://,
+# then a slow receiver, a reload with data flowing and kill -9 of the
+# worker, all over TLS.
 . "$abs_top_srcdir/tests/lib.sh"
 
 [ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
@@ -8,6 +10,9 @@
 [ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
 cnx_need_node_client
 cnx_need_cmd openssl
+PY=/usr/bin/python3
+"$PY" -c 'import websockets' 2>/dev/null ||
+    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
@@ -52,6 +57,23 @@ got=$(exec 3<>"/dev/tcp/127.0.0.1/$port";
       printf 'GET /relay HTTP/1.1\r\nHost: x\r\n\r\n' >&3; cat <&3)
 case "$got" in *"101 Switching"*) cnx_fail "plaintext upgrade accepted on the TLS port";; esac
 
+# slow receiver over TLS, then reload (data still flowing) and kill -9
+CNX_RELAY_SCHEME=wss "$PY" "$abs_top_srcdir/tests/integration/relay_backpressure.py" \
+    127.0.0.1 "$port" "$secret" "$(cnx_nginx_pid "$dir")" 1048576 \
+    > "$dir/bp.out" 2>&1 ||
+    { cat "$dir/bp.out" >&2; cnx_fail "backpressure over TLS failed"; }
+cat "$dir/bp.out"
+CNX_RELAY_SCHEME=wss "$PY" "$abs_top_srcdir/tests/integration/relay_lifecycle.py" \
+    127.0.0.1 "$port" "$secret" "$(cnx_nginx_pid "$dir")" > "$dir/life.out" 2>&1 ||
+    { cat "$dir/life.out" >&2; tail -20 "$dir/logs/error.log" >&2;
+      cnx_fail "reload / kill -9 over TLS failed"; }
+cat "$dir/life.out"
+
 cnx_nginx_stop "$dir"
-cnx_nginx_check_log "$dir"
-cnx_log "npm connectors work through the relay over nginx TLS"
+# the only alert allowed is the master's report of the worker we killed;
+# an SSL_shutdown() [crit] at reload would show up here
+if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir/logs/error.log" |
+        grep -v 'exited on signal 9' >&2; then
+    cnx_fail "error log has alerts (above)"
+fi
+cnx_log "npm connectors, a slow receiver, reload and kill -9 over nginx TLS"

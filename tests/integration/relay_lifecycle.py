@@ -24,7 +24,16 @@ import time
 import websockets
 
 HOST, PORT, SECRET, MASTER = sys.argv[1:5]
-URL = f"ws://{HOST}:{PORT}/relay"
+# CNX_RELAY_SCHEME=wss runs the same checks over TLS (certificate not
+# verified: the test made it)
+SCHEME = os.environ.get("CNX_RELAY_SCHEME", "ws")
+URL = f"{SCHEME}://{HOST}:{PORT}/relay"
+SSL = None
+if SCHEME == "wss":
+    import ssl
+    SSL = ssl.create_default_context()
+    SSL.check_hostname = False
+    SSL.verify_mode = ssl.CERT_NONE
 MASTER = int(MASTER)
 TIMEOUT = 5
 
@@ -82,7 +91,7 @@ async def recv_json(ws):
 
 
 async def client(claw_id):
-    ws = await websockets.connect(URL, compression=None)
+    ws = await websockets.connect(URL, ssl=SSL, compression=None)
     await ws.send(json.dumps({"type": "REGISTER", "claw_id": claw_id,
                               "auth_token": mint(claw_id)}))
     msg = await recv_json(ws)
@@ -122,9 +131,21 @@ async def main():
     old = workers()
     expect(len(old) == 1, f"one worker before reload ({old})")
 
+    # a reload while data is flowing: a keeps sending until its socket ends
+    async def blast():
+        try:
+            while True:
+                await a.send(json.dumps({"type": "PING"}))
+                await asyncio.sleep(0.002)
+        except websockets.ConnectionClosed:
+            pass
+
+    blaster = asyncio.create_task(blast())
+    await asyncio.sleep(0.2)
     t0 = time.monotonic()
     os.kill(MASTER, signal.SIGHUP)
     codes = await asyncio.gather(wait_closed(a), wait_closed(b))
+    await blaster
     expect(codes == [1001, 1001], f"reload closes sessions with 1001 {codes}")
 
     while alive(old[0]) and time.monotonic() - t0 < 10:
