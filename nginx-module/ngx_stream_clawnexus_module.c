@@ -139,6 +139,7 @@ typedef struct {
     ngx_pid_t                           pid;
     uint64_t                            conn;
     unsigned                            binary:1;
+    unsigned                            remote_half:1;  /* see gauges */
 } ngx_stream_clawnexus_proxy_t;
 
 
@@ -202,6 +203,7 @@ typedef struct {
     struct ngx_stream_clawnexus_out_s  *out_last;
     size_t                              out_bytes;
     ngx_queue_t                         waiters;
+    ngx_uint_t                          dead;       /* the worker is gone */
 } ngx_stream_clawnexus_chan_t;
 
 
@@ -280,6 +282,7 @@ typedef struct {
 typedef struct {
     cnx_dir_t                          *dir;        /* rooms */
     size_t                              rooms;      /* last count published */
+    size_t                              remote_halves;
     ngx_rbtree_t                        conns;      /* id -> session */
     ngx_rbtree_node_t                   conns_sentinel;
     uint64_t                            next_conn;
@@ -539,7 +542,11 @@ ngx_stream_clawnexus_gauges(void)
     size_t                          n;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
-    n = w->dir ? cnx_dir_room_count(w->dir) : 0;
+    /*
+     * A room whose members live in two workers is kept by both; only the
+     * initiator's worker counts it.
+     */
+    n = w->dir ? cnx_dir_room_count(w->dir) - w->remote_halves : 0;
     if (n != w->rooms) {
         ngx_stream_clawnexus_count(rooms, (ngx_atomic_int_t) (n - w->rooms));
         w->rooms = n;
@@ -980,6 +987,10 @@ ngx_stream_clawnexus_room_remove(cnx_dir_room_t *r)
     for (i = 0; i < 2; i++) {
         px = ngx_stream_clawnexus_proxy(m[i]);
         if (px && px->member.nrooms == 0) {
+            if (px->remote_half) {
+                ngx_stream_clawnexus_worker.remote_halves--;
+            }
+
             ngx_queue_remove(&px->link);
             ngx_free(px);
         }
@@ -1059,6 +1070,29 @@ ngx_stream_clawnexus_ipc_flush(ngx_stream_clawnexus_chan_t *ch)
                 return NGX_AGAIN;
             }
 
+            if (err == NGX_ECONNREFUSED || err == NGX_ENOTCONN
+                || err == NGX_EPIPE)
+            {
+                /*
+                 * The worker exited (after a reload the master no longer
+                 * keeps its socket open); its sessions are gone too.
+                 */
+                ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
+                              "clawnexus: another worker has exited");
+                ch->dead = 1;
+
+                while (ch->out) {
+                    o = ch->out;
+                    ch->out = o->next;
+                    ngx_free(o);
+                }
+
+                ch->out_last = NULL;
+                ch->out_bytes = 0;
+                ngx_stream_clawnexus_release(&ch->waiters);
+                return NGX_ERROR;
+            }
+
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
                           "clawnexus: send() to another worker failed");
             /* drop it: keeping it would stall the channel forever */
@@ -1111,7 +1145,8 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
 
     if (worker < 0 || (ngx_uint_t) worker >= w->n
         || (ngx_uint_t) worker == ngx_worker
-        || w->chans == NULL || w->chans[worker].c == NULL)
+        || w->chans == NULL || w->chans[worker].c == NULL
+        || w->chans[worker].dead)
     {
         return NULL;
     }
@@ -3076,6 +3111,9 @@ ngx_stream_clawnexus_ipc_dispatch(const ngx_stream_clawnexus_ipc_hdr_t *h,
                                           CNX_RELAY_ERR_INTERNAL);
             return;
         }
+
+        px->remote_half = 1;
+        w->remote_halves++;
 
         ngx_stream_clawnexus_send_text(ctx, out,
             cnx_relay_build_incoming(out, sizeof(out), id, name));

@@ -14,6 +14,7 @@ PY=/usr/bin/python3
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
+status=$(cnx_free_port)
 secret="workers-secret-$$-$RANDOM$RANDOM"
 printf '%s' "$secret" > "$dir/relay.secret"
 chmod 600 "$dir/relay.secret"
@@ -37,6 +38,10 @@ stream {
         clawnexus_max_message 256k;
         clawnexus_send_queue 512k;
     }
+    server {
+        listen 127.0.0.1:$status;
+        clawnexus_status;
+    }
 }
 CONF
 
@@ -44,7 +49,7 @@ cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
 "$PY" "$abs_top_srcdir/tests/integration/relay_workers.py" 127.0.0.1 \
-    "$port" "$secret" "$(cnx_nginx_pid "$dir")" > "$dir/py.out" 2>&1 ||
+    "$port" "$secret" "$(cnx_nginx_pid "$dir")" "$status" > "$dir/py.out" 2>&1 ||
     { cat "$dir/py.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
       cnx_fail "cross-worker checks failed"; }
 cat "$dir/py.out"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pairs across nginx workers.
 
-usage: relay_workers.py HOST PORT SECRET MASTER_PID
+usage: relay_workers.py HOST PORT SECRET MASTER_PID STATUS_PORT
 
 Opens sockets until they are spread over several workers (the worker of
 each socket is found through /proc: the worker holding the accepted TCP
@@ -25,7 +25,8 @@ import time
 
 import websockets
 
-HOST, PORT, SECRET, MASTER = sys.argv[1:5]
+HOST, PORT, SECRET, MASTER, STATUS_PORT = sys.argv[1:6]
+STATUS_PORT = int(STATUS_PORT)
 PORT = int(PORT)
 MASTER = int(MASTER)
 URL = f"ws://{HOST}:{PORT}/relay"
@@ -116,6 +117,21 @@ def socket_owner(client_port):
         except OSError:
             pass
     return None
+
+
+def status():
+    """GET /status of the status server (counters over all workers)."""
+    import socket
+    s = socket.create_connection((HOST, STATUS_PORT), timeout=TIMEOUT)
+    s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    s.close()
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
 
 async def recv_json(ws, timeout=TIMEOUT):
@@ -232,6 +248,11 @@ async def main():
     await asyncio.gather(*[exchange(x, y, r, 100)
                            for (x, y), r in zip(pairs[1:], rooms)])
     ok(f"{len(pairs) - 1} more cross-worker pairs at once, 100 DATA each way")
+    st = status()
+    expect(st["rooms"] == len(pairs),
+           f"/status counts each cross-worker room once ({st['rooms']})")
+    expect(st["names"] == 40 and st["websockets"] == 40,
+           f"/status sees the 40 sockets of all workers ({st['names']})")
 
     # DATA to a room of another worker's pair is refused
     await pairs[1][0].ws.send(json.dumps({"type": "DATA", "room_id": room,
