@@ -91,8 +91,9 @@ link_wait_grep "$dir/a.out" "one from B" || { cat "$dir/a.err" "$dir/b.err" >&2;
 
 # crash: the workers and the master die at once
 master=$(cnx_nginx_pid "$dir/relay")
+kill -STOP "$master"            # so that it cannot start new workers
 workers=$(pgrep -P "$master")
-kill -KILL $workers "$master"
+kill -KILL "$master" $workers
 for p in $workers $master; do
     for (( i=0; i<100; i++ )); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 done
