@@ -269,6 +269,18 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_PROBES  16
 
 
+/*
+ * Gauges of one process, indexed by its nginx process slot; summed over
+ * the processes still alive, so that a killed worker's sockets stop
+ * counting.
+ */
+typedef struct {
+    ngx_pid_t                           pid;
+    ngx_atomic_t                        active;
+    ngx_atomic_t                        rooms;
+} ngx_stream_clawnexus_gauge_t;
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;     /* names */
     ngx_rbtree_node_t                   sentinel;
@@ -276,6 +288,7 @@ typedef struct {
     ngx_stream_clawnexus_stats_t        stats;
     ngx_pid_t                           workers[NGX_MAX_PROCESSES];
     ngx_stream_clawnexus_peer_t         peers[NGX_STREAM_CLAWNEXUS_PEERS];
+    ngx_stream_clawnexus_gauge_t        gauges[NGX_MAX_PROCESSES];
 } ngx_stream_clawnexus_shm_t;
 
 
@@ -530,6 +543,9 @@ static ngx_uint_t                      ngx_stream_clawnexus_relays;
 static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
 static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
 static ngx_uint_t                      ngx_stream_clawnexus_generation;
+static ngx_stream_clawnexus_gauge_t    ngx_stream_clawnexus_dummy_gauge;
+static ngx_stream_clawnexus_gauge_t   *ngx_stream_clawnexus_my_gauge =
+    &ngx_stream_clawnexus_dummy_gauge;
 
 #define ngx_stream_clawnexus_count(field, n)                                  \
     (void) ngx_atomic_fetch_add(&ngx_stream_clawnexus_stats->field, n)
@@ -548,7 +564,7 @@ ngx_stream_clawnexus_gauges(void)
      */
     n = w->dir ? cnx_dir_room_count(w->dir) - w->remote_halves : 0;
     if (n != w->rooms) {
-        ngx_stream_clawnexus_count(rooms, (ngx_atomic_int_t) (n - w->rooms));
+        ngx_stream_clawnexus_my_gauge->rooms = n;
         w->rooms = n;
     }
 }
@@ -1761,7 +1777,7 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
     ctx->close_reason = "";
     c->log->action = "relaying ClawNexus messages";
 
-    ngx_stream_clawnexus_count(active, 1);
+    ngx_stream_clawnexus_my_gauge->active++;
     ctx->counted = 1;
 
     ngx_add_timer(c->read, ctx->conf->idle_timeout);
@@ -2296,7 +2312,7 @@ ngx_stream_clawnexus_cleanup(void *data)
     ngx_stream_clawnexus_peer_disconnect(ctx);
 
     if (ctx->counted) {
-        ngx_stream_clawnexus_count(active, -1);
+        ngx_stream_clawnexus_my_gauge->active--;
         ctx->counted = 0;
     }
 
@@ -3764,6 +3780,15 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
     ngx_stream_clawnexus_sh = ngx_stream_clawnexus_zone->data;
     ngx_stream_clawnexus_stats = &ngx_stream_clawnexus_sh->stats;
 
+    /* a slot is reused only after its previous process has exited */
+    if (ngx_process_slot >= 0 && ngx_process_slot < NGX_MAX_PROCESSES) {
+        ngx_stream_clawnexus_my_gauge =
+                          &ngx_stream_clawnexus_sh->gauges[ngx_process_slot];
+        ngx_stream_clawnexus_my_gauge->active = 0;
+        ngx_stream_clawnexus_my_gauge->rooms = 0;
+        ngx_stream_clawnexus_my_gauge->pid = ngx_pid;
+    }
+
     w->dir = cnx_dir_new();
     if (w->dir == NULL) {
         return NGX_ERROR;
@@ -3903,7 +3928,10 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
 
     cnx_dir_free(w->dir);
     w->dir = NULL;
-    ngx_stream_clawnexus_gauges();
+    ngx_stream_clawnexus_my_gauge->pid = 0;
+    ngx_stream_clawnexus_my_gauge->active = 0;
+    ngx_stream_clawnexus_my_gauge->rooms = 0;
+    ngx_stream_clawnexus_my_gauge = &ngx_stream_clawnexus_dummy_gauge;
 }
 
 
@@ -3996,6 +4024,32 @@ ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ((ngx_atomic_int_t) ngx_stream_clawnexus_stats->field)
 
 
+/* Sum a gauge over the processes that are alive. */
+static ngx_atomic_int_t
+ngx_stream_clawnexus_gauge_sum(ngx_uint_t rooms)
+{
+    ngx_uint_t                     i;
+    ngx_atomic_int_t               sum;
+    ngx_stream_clawnexus_gauge_t  *g;
+
+    if (ngx_stream_clawnexus_sh == NULL) {
+        return 0;
+    }
+
+    sum = 0;
+
+    for (i = 0; i < NGX_MAX_PROCESSES; i++) {
+        g = &ngx_stream_clawnexus_sh->gauges[i];
+
+        if (g->pid && ngx_stream_clawnexus_alive(g->pid)) {
+            sum += (ngx_atomic_int_t) (rooms ? g->rooms : g->active);
+        }
+    }
+
+    return sum;
+}
+
+
 static u_char *
 ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
 {
@@ -4041,11 +4095,11 @@ ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
         "# HELP clawnexus_errors_total ERROR messages sent, by code.\n"
         "# TYPE clawnexus_errors_total counter\n",
         ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_val(active),
+        ngx_stream_clawnexus_gauge_sum(0),
         ngx_stream_clawnexus_val(handshake_failures),
         ngx_stream_clawnexus_val(names),
         ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_val(rooms),
+        ngx_stream_clawnexus_gauge_sum(1),
         ngx_stream_clawnexus_val(rooms_total),
         ngx_stream_clawnexus_val(messages),
         ngx_stream_clawnexus_val(bytes),
@@ -4084,11 +4138,11 @@ ngx_stream_clawnexus_status_json(u_char *p, u_char *last)
         "\"messages\":%A,\"bytes\":%A,\"auth_failures\":%A,"
         "\"backpressure_pauses\":%A,\"errors\":{",
         ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_val(active),
+        ngx_stream_clawnexus_gauge_sum(0),
         ngx_stream_clawnexus_val(handshake_failures),
         ngx_stream_clawnexus_val(names),
         ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_val(rooms),
+        ngx_stream_clawnexus_gauge_sum(1),
         ngx_stream_clawnexus_val(rooms_total),
         ngx_stream_clawnexus_val(messages),
         ngx_stream_clawnexus_val(bytes),

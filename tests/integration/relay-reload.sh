@@ -52,6 +52,17 @@ metrics=$(exec 3<>"/dev/tcp/127.0.0.1/$status";
           printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3)
 reg=$(printf '%s\n' "$metrics" | sed -n 's/^clawnexus_registrations_total //p' | tr -d '\r')
 [ "${reg:-0}" -ge 6 ] || cnx_fail "registrations_total is '$reg', expected >= 6"
+# gauges: every socket is closed now, including those of the killed worker
+for (( i=0; i<40; i++ )); do
+    metrics=$(exec 3<>"/dev/tcp/127.0.0.1/$status";
+              printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3)
+    ws=$(printf '%s\n' "$metrics" | sed -n 's/^clawnexus_websockets //p' | tr -d '\r')
+    rooms=$(printf '%s\n' "$metrics" | sed -n 's/^clawnexus_rooms //p' | tr -d '\r')
+    [ "$ws" = 0 ] && [ "$rooms" = 0 ] && break
+    sleep 0.05
+done
+[ "$ws" = 0 ] && [ "$rooms" = 0 ] ||
+    cnx_fail "gauges after all sockets closed: websockets=$ws rooms=$rooms"
 
 cnx_nginx_stop "$dir"
 # the only alert allowed is the master's report of the worker we killed
