@@ -67,7 +67,7 @@ grep -q "direct 10.213.0.2:7473: timed out; trying the relay" "$dir/conn.err" ||
 grep -q "office.claw → relay → established (encrypted v2" "$dir/conn.err" ||
     cnx_fail "did not establish through the relay"
 [ "$ms" -ge 2900 ] || cnx_fail "fell back after $ms ms, before the 3 s timeout"
-[ "$ms" -lt 4000 ] || cnx_fail "total set-up and echo took $ms ms (limit 4000)"
+[ "$ms" -lt 5000 ] || cnx_fail "fallback, set-up and echo took $ms ms (limit 5000)"
 cnx_log "black hole: relay after $ms ms"
 
 # 2. the same address in the config, marked cross_network: relay at once
@@ -80,7 +80,7 @@ conn "cross network"
 ms=$(cat "$dir/ms")
 grep -q "trying the relay" "$dir/conn.err" && cnx_fail "tried direct for a cross_network peer"
 grep -q "office.claw → relay → established" "$dir/conn.err" || cnx_fail "cross_network peer not via relay"
-[ "$ms" -lt 2000 ] || cnx_fail "cross_network peer took $ms ms"
+[ "$ms" -lt 2500 ] || cnx_fail "cross_network peer took $ms ms (it must not wait for the direct timeout)"
 
 # 3. an address from a clawnexus-wg export file is used directly (port 7473)
 cat > "$dir/names.json" <<JSON
