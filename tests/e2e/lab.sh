@@ -121,12 +121,12 @@ lab_relay_tail() {
 #   answers the 1001 close frame of a reload or stop) at crit; later nginx
 #   versions log it at info;
 # - a worker that tells a peer worker about a closed room while that peer
-#   has already exited (reload, stop) gets ECONNREFUSED (111) on the
-#   worker channel, logged at alert.
+#   has already exited (reload, stop) gets ECONNREFUSED (111) or ENOTCONN
+#   (107) on the worker channel, logged at alert.
 # Both are shown on standard error when they occur.
 lab_relay_check_log() {
     local log=$LAB_DIR/relay/logs/error.log known
-    known='SSL_shutdown\(\) failed \(SSL: .*application data after close notify\)|clawnexus: send\(\) to another worker failed \(111: '
+    known='SSL_shutdown\(\) failed \(SSL: .*application data after close notify\)|clawnexus: send\(\) to another worker failed \((111|107): '
     grep -E "$known" "$log" | sed 's/^/    tolerated: /' >&2
     if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$log" |
         grep -Ev "$known" >&2
