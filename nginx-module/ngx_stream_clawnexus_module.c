@@ -124,6 +124,8 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            lingering:1;
     unsigned                            peer_counted:1;
     unsigned                            limited:1;  /* answer 429 */
+    unsigned                            upgraded:1;
+    unsigned                            reader_broken:1;
     uint64_t                            peer_key;
 };
 
@@ -1612,16 +1614,56 @@ done:
  * also shuts down our side, which tells the client at once; over TLS the
  * TLS layer sends its own close when nginx closes the connection.
  */
+/*
+ * While lingering on a WebSocket whose frames still parse, the client's
+ * answering close frame ends the wait at once.  NGX_DONE: it arrived (or
+ * the stream broke).
+ */
+static ngx_int_t
+ngx_stream_clawnexus_linger_parse(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    int           rc;
+    size_t        consumed;
+    cnx_ws_msg_t  msg;
+
+    for ( ;; ) {
+        rc = cnx_ws_reader_next(&ctx->reader, ctx->buf + ctx->start,
+                                ctx->end - ctx->start, &consumed, &msg);
+        ctx->start += consumed;
+
+        if (rc < 0 || (rc == CNX_WS_MSG && msg.opcode == CNX_WS_OP_CLOSE)) {
+            return NGX_DONE;
+        }
+
+        if (rc == CNX_WS_AGAIN) {
+            break;
+        }
+    }
+
+    if (ctx->end > ctx->start) {
+        ngx_memmove(ctx->buf, ctx->buf + ctx->start, ctx->end - ctx->start);
+    }
+
+    ctx->end -= ctx->start;
+    ctx->start = 0;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
 {
     ssize_t            n;
+    ngx_uint_t         parse;
     ngx_connection_t  *c = ctx->c;
 
     if (c->read->timedout) {
         ngx_stream_clawnexus_finalize(ctx);
         return;
     }
+
+    parse = ctx->upgraded && !ctx->reader_broken;
 
     if (!ctx->lingering) {
         ctx->lingering = 1;
@@ -1636,10 +1678,20 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
         if (!c->read->timer_set) {
             ngx_add_timer(c->read, NGX_STREAM_CLAWNEXUS_LINGER);
         }
+
+        if (!parse) {
+            ctx->start = 0;
+            ctx->end = 0;
+
+        } else if (ngx_stream_clawnexus_linger_parse(ctx) == NGX_DONE) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
     }
 
     for ( ;; ) {
-        n = c->recv(c, ctx->buf, ctx->conf->buffer_size);
+        n = c->recv(c, ctx->buf + ctx->end,
+                    ctx->conf->buffer_size - ctx->end);
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
@@ -1649,6 +1701,17 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
         }
 
         if (n == NGX_ERROR || n == 0) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
+        if (!parse) {
+            continue;               /* discard */
+        }
+
+        ctx->end += n;
+
+        if (ngx_stream_clawnexus_linger_parse(ctx) == NGX_DONE) {
             ngx_stream_clawnexus_finalize(ctx);
             return;
         }
@@ -1779,6 +1842,7 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
 
     ngx_stream_clawnexus_my_gauge->active++;
     ctx->counted = 1;
+    ctx->upgraded = 1;
 
     ngx_add_timer(c->read, ctx->conf->idle_timeout);
 
@@ -1838,6 +1902,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
         }
 
         if (rc < 0) {
+            ctx->reader_broken = 1;
             code = (unsigned) -rc;
             ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
                           "clawnexus: WebSocket error, closing with %ui",
