@@ -43,10 +43,16 @@ if (strlen(files) > 0) {
     set ylabel "fraction of pairings"
     set yrange [0:1]
     set key bottom right
-    set arrow 1 from 1000, graph 0 to 1000, graph 1 nohead dt 2 lc rgb "red"
-    plot for [f in files] f using 1:2 with lines lw 2 \
-         title substr(f, 5, strlen(f) - 4)
+    set arrow 1 from 1000, graph 0 to 1000, graph 1 nohead lw 2 lc rgb "gray40"
+    set label 1 "1 ms" at 1000, graph 0.03 offset 0.5, 0
+    normal = system("ls cdf-*.dat | grep -v -- '-rt.dat'")
+    rt = system("ls cdf-*-rt.dat 2>/dev/null")
+    plot for [f in normal] f using 1:2 with lines lw 2 \
+             title substr(f, 5, strlen(f) - 4), \
+         for [f in rt] f using 1:2 with lines lw 1 dt 2 \
+             title substr(f, 5, strlen(f) - 4)
     unset arrow 1
+    unset label 1
     unset logscale x
     set autoscale y
     unset xlabel

@@ -326,9 +326,9 @@ def main():
                 else 'n/a'))
     latdir = os.path.join(outdir, 'latency')
     for r in relays:
-        for load in ('idle', 'busy'):
+        for load in ('idle', 'busy', 'idle-rt', 'busy-rt'):
             samples = []
-            for f in glob.glob(os.path.join(latdir, 'lat-%s-%s-*.txt' %
+            for f in glob.glob(os.path.join(latdir, 'lat-%s-%s-[0-9]*.txt' %
                                             (r, load))):
                 with open(f) as fh:
                     samples += [float(x) for x in fh if x.strip()]

@@ -410,10 +410,12 @@ if want pair; then
                     PIN_GEN_SAVE=$PIN_GEN
                     PIN_GEN="chrt -f 10 $PIN_GEN"
                     run "test=pair relay=$1 load=idle-rt run=$r" --mode pair \
-                        --port "$2" --pids "$3" --pairs "$np" --joins 4
+                        --port "$2" --pids "$3" --pairs "$np" --joins 4 \
+                        --lat-out "$tmp/lat-$1-idle-rt-$r.txt"
                     run "test=pair relay=$1 load=busy-rt run=$r" --mode pair \
                         --port "$2" --pids "$3" --pairs "$np" --joins 4 \
-                        --load-pairs 10 --rate 40000
+                        --load-pairs 10 --rate 40000 \
+                        --lat-out "$tmp/lat-$1-busy-rt-$r.txt"
                     PIN_GEN=$PIN_GEN_SAVE
                 fi
                 for p in ${3//,/ }; do
