@@ -345,6 +345,13 @@ link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
         *why = "TLS session";
         return -1;
     }
+    /*
+     * The output buffer may move (it grows) between a write that wanted
+     * to be retried and its retry; partial writes let the caller consume
+     * what went out, as with send() on plain TCP.
+     */
+    SSL_set_mode(c->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                         | SSL_MODE_ENABLE_PARTIAL_WRITE);
     SSL_set_tlsext_host_name(c->ssl, host);
     SSL_set1_host(c->ssl, host);
     for ( ;; ) {
