@@ -186,7 +186,7 @@ def main():
     relays = [r for r in ('module', 'node') if select(rows, relay=r)]
     w('## 1. Relayed DATA messages per relay CPU-second')
     w('')
-    w('20 pairs, both directions, at most 32 messages in flight per '
+    w('20 pairs, both directions, at most 128 messages in flight per '
       'direction; every message checked (room, sequence, length, content). '
       'Median (min-max) of the runs.  Wall rate = messages delivered per '
       'second of wall time.  On loopback a send() also runs the receiving '

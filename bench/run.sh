@@ -295,7 +295,7 @@ if want msgs; then
                     set -- $rel
                     run "test=msgs relay=$1 run=$r" --mode msgs --port "$2" \
                         --pids "$3" --path "$path" --size "$size" \
-                        --pairs 20 --window 32 --duration "$dur"
+                        --pairs 20 --window 128 --duration "$dur"
                 done
             done
         done
@@ -313,7 +313,7 @@ if want syscalls && command -v strace >/dev/null; then
         SPID=$!
         sleep 0.5
         line=$($PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --mode msgs \
-            --port "$2" --path json --size 200 --pairs 20 --window 32 \
+            --port "$2" --path json --size 200 --pairs 20 --window 128 \
             --duration 1 2>/dev/null)
         kill -INT "$SPID" 2>/dev/null
         wait "$SPID" 2>/dev/null
@@ -459,7 +459,7 @@ if want workers && [ $MOD_OK = 1 ]; then
             PIN_GEN_SAVE=$PIN_GEN; PIN_GEN=$NICE
             run "test=workers relay=module workers=$w run=$r" --mode msgs \
                 --port "$PORT" --pids "$WP" --path json --size 200 \
-                --pairs 40 --window 32 --duration "$dur"
+                --pairs 40 --window 128 --duration "$dur"
             PIN_GEN=$PIN_GEN_SAVE
         done
         nginx_stop "$tmp/ngx-w$w"
