@@ -54,8 +54,11 @@ C
 flags=$(PKG_CONFIG_PATH=$stage$libdir/pkgconfig \
         pkg-config --define-variable=prefix="$stage$prefix" --cflags --libs libclawnexus) ||
     cnx_fail "pkg-config does not resolve the installed libclawnexus.pc"
+# A library built with --enable-sanitizers needs its users built so too.
+san=
+[ "$CNX_SANITIZERS" = yes ] && san="-fsanitize=address,undefined"
 # shellcheck disable=SC2086
-cc -o "$dir/use" "$dir/use.c" $flags ||
+cc $san -o "$dir/use" "$dir/use.c" $flags ||
     cnx_fail "a program does not build against the installed libclawnexus.pc"
 out=$(LD_LIBRARY_PATH=$stage$libdir "$dir/use") || cnx_fail "the program linked with libclawnexus fails: $out"
 cnx_log "installed layout complete; pkg-config build prints '$out'"
