@@ -10,9 +10,7 @@ frames (the fast path) with a sequence number in each payload.
 """
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import json
 import os
 import struct
@@ -21,17 +19,12 @@ import time
 
 import websockets
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import relay_testlib as lib
+from relay_testlib import expect
+
 HOST, PORT, SECRET, MASTER, SEND_QUEUE = sys.argv[1:6]
-# CNX_RELAY_SCHEME=wss runs the same checks over TLS (certificate not
-# verified: the test made it)
-SCHEME = os.environ.get("CNX_RELAY_SCHEME", "ws")
-URL = f"{SCHEME}://{HOST}:{PORT}/relay"
-SSL = None
-if SCHEME == "wss":
-    import ssl
-    SSL = ssl.create_default_context()
-    SSL.check_hostname = False
-    SSL.verify_mode = ssl.CERT_NONE
+URL, SSL = lib.relay_url(HOST, PORT)
 MASTER = int(MASTER)
 SEND_QUEUE = int(SEND_QUEUE)
 MSG = 64 * 1024
@@ -40,53 +33,20 @@ N = TOTAL // MSG
 TIMEOUT = 5
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def mint(sub, ttl=300):
-    now = int(time.time())
-    signing = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-               + "." + b64url(json.dumps({"sub": sub, "iat": now,
-                                          "exp": now + ttl}).encode()))
-    mac = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256)
-    return signing + "." + b64url(mac.digest())
-
-
-def ok(what):
-    print(f"ok - {what}", flush=True)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    ok(what)
+def mint(sub):
+    return lib.mint(SECRET, sub)
 
 
 def worker_rss_kb():
     """Sum of the RSS of the master's workers."""
-    total = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) != MASTER:
-                continue
-            with open(f"/proc/{d}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            continue
+    total = lib.rss_kb(MASTER)
     if total == 0:
         raise AssertionError("no worker found")
     return total
 
 
 async def recv_json(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    return await lib.recv_json(ws, TIMEOUT)
 
 
 async def client(claw_id):

@@ -17,15 +17,17 @@ raises; exit status 0 only if everything passed.
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import os
 import socket
 import struct
 import sys
-import time
 
 import websockets
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import relay_testlib as lib
+from relay_testlib import expect, ok
 
 HOST, PORT, SECRET, ISSUER, SMALL_PORT, SMALL_MAX, LIMITS_PORT = sys.argv[1:8]
 LIMITS_PORT = int(LIMITS_PORT)
@@ -36,33 +38,9 @@ URL = f"ws://{HOST}:{PORT}/relay"
 TIMEOUT = 5
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
 def mint(sub, ttl=300, key=None, alg="HS256", iss=None, header=None):
-    now = int(time.time())
-    head = header or {"alg": alg, "typ": "JWT"}
-    claims = {"sub": sub, "iat": now, "exp": now + ttl,
-              "iss": ISSUER if iss is None else iss}
-    signing = (b64url(json.dumps(head).encode()) + "." +
-               b64url(json.dumps(claims).encode()))
-    k = (key or SECRET).encode()
-    if alg == "none":
-        return signing + "."
-    mac = hmac.new(k, signing.encode(),
-                   hashlib.sha512 if alg == "HS512" else hashlib.sha256)
-    return signing + "." + b64url(mac.digest())
-
-
-def ok(what):
-    print(f"ok - {what}", flush=True)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    ok(what)
+    return lib.mint(key or SECRET, sub, ttl,
+                    {"iss": ISSUER if iss is None else iss}, header, alg)
 
 
 async def recv_json(ws):

@@ -12,9 +12,6 @@ usage: relay_lifecycle.py HOST PORT SECRET MASTER_PID
 """
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -23,71 +20,30 @@ import time
 
 import websockets
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import relay_testlib as lib
+from relay_testlib import alive, expect, ok
+
 HOST, PORT, SECRET, MASTER = sys.argv[1:5]
-# CNX_RELAY_SCHEME=wss runs the same checks over TLS (certificate not
-# verified: the test made it)
-SCHEME = os.environ.get("CNX_RELAY_SCHEME", "ws")
-URL = f"{SCHEME}://{HOST}:{PORT}/relay"
-SSL = None
-if SCHEME == "wss":
-    import ssl
-    SSL = ssl.create_default_context()
-    SSL.check_hostname = False
-    SSL.verify_mode = ssl.CERT_NONE
+URL, SSL = lib.relay_url(HOST, PORT)
 MASTER = int(MASTER)
 TIMEOUT = 5
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def mint(sub, ttl=300):
-    now = int(time.time())
-    signing = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-               + "." + b64url(json.dumps({"sub": sub, "iat": now,
-                                          "exp": now + ttl}).encode()))
-    mac = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256)
-    return signing + "." + b64url(mac.digest())
-
-
-def ok(what):
-    print(f"ok - {what}", flush=True)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    ok(what)
+def mint(sub):
+    return lib.mint(SECRET, sub)
 
 
 def workers():
-    """PIDs of the master's children (its workers)."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == MASTER and fields[0] != "Z":
-            pids.append(int(d))
-    return sorted(pids)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return lib.workers(MASTER)
 
 
 async def recv_json(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    return await lib.recv_json(ws, TIMEOUT)
+
+
+async def wait_closed(ws):
+    return await lib.wait_closed(ws, TIMEOUT)
 
 
 async def client(claw_id):
@@ -113,15 +69,6 @@ async def pair(a, a_id, b, b_id):
     msg = await recv_json(b)
     assert msg["payload"] == "hello", msg
     return room
-
-
-async def wait_closed(ws):
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), TIMEOUT)
-    except websockets.ConnectionClosed:
-        pass
-    return ws.close_code
 
 
 async def main():

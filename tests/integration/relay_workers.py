@@ -13,9 +13,6 @@ PEER_LEFT, its names are free again) and a reload (1001, new pairs work).
 """
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -25,6 +22,10 @@ import time
 
 import websockets
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import relay_testlib as lib
+from relay_testlib import alive, expect, ok
+
 HOST, PORT, SECRET, MASTER, STATUS_PORT = sys.argv[1:6]
 STATUS_PORT = int(STATUS_PORT)
 PORT = int(PORT)
@@ -33,63 +34,16 @@ URL = f"ws://{HOST}:{PORT}/relay"
 TIMEOUT = 10
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def mint(sub, ttl=300):
-    now = int(time.time())
-    signing = (b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-               + "." + b64url(json.dumps({"sub": sub, "iat": now,
-                                          "exp": now + ttl}).encode()))
-    mac = hmac.new(SECRET.encode(), signing.encode(), hashlib.sha256)
-    return signing + "." + b64url(mac.digest())
-
-
-def ok(what):
-    print(f"ok - {what}", flush=True)
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    ok(what)
+def mint(sub):
+    return lib.mint(SECRET, sub)
 
 
 def workers():
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == MASTER and fields[0] != "Z":
-            pids.append(int(d))
-    return sorted(pids)
+    return lib.workers(MASTER)
 
 
 def rss_kb():
-    total = 0
-    for pid in workers():
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return lib.rss_kb(MASTER)
 
 
 def socket_owner(client_port):
@@ -135,7 +89,7 @@ def status():
 
 
 async def recv_json(ws, timeout=TIMEOUT):
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return await lib.recv_json(ws, timeout)
 
 
 class Client:
@@ -220,12 +174,7 @@ def cross_pairs(by, k):
 
 
 async def wait_closed(ws):
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), TIMEOUT)
-    except websockets.ConnectionClosed:
-        pass
-    return ws.close_code
+    return await lib.wait_closed(ws, TIMEOUT)
 
 
 async def main():

@@ -1,0 +1,118 @@
+"""Helpers shared by the relay checks (relay_*.py).
+
+The scripts are started by path, so Python finds this module in their own
+directory.  Each function takes what differs between the scripts (secret,
+master PID, timeout) as an argument.
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+
+import websockets
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def mint(secret, sub, ttl=300, extra=None, header=None, alg="HS256"):
+    """A JWT for sub signed with secret; extra claims follow sub/iat/exp.
+
+    alg "none" gives an unsigned token, "HS512" a SHA-512 HMAC (both are
+    for checks that the relay refuses them).
+    """
+    now = int(time.time())
+    claims = {"sub": sub, "iat": now, "exp": now + ttl}
+    claims.update(extra or {})
+    head = header or {"alg": alg, "typ": "JWT"}
+    signing = (b64url(json.dumps(head).encode()) + "." +
+               b64url(json.dumps(claims).encode()))
+    if alg == "none":
+        return signing + "."
+    mac = hmac.new(secret.encode(), signing.encode(),
+                   hashlib.sha512 if alg == "HS512" else hashlib.sha256)
+    return signing + "." + b64url(mac.digest())
+
+
+def ok(what):
+    print(f"ok - {what}", flush=True)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    ok(what)
+
+
+def relay_url(host, port):
+    """URL and SSL context; CNX_RELAY_SCHEME=wss runs the same checks over
+    TLS (certificate not verified: the test made it)."""
+    scheme = os.environ.get("CNX_RELAY_SCHEME", "ws")
+    ssl_ctx = None
+    if scheme == "wss":
+        import ssl
+        ssl_ctx = ssl.create_default_context()
+        ssl_ctx.check_hostname = False
+        ssl_ctx.verify_mode = ssl.CERT_NONE
+    return f"{scheme}://{host}:{port}/relay", ssl_ctx
+
+
+def _stat_fields(pid):
+    # fields after the command name, which may itself contain ")"
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def workers(master):
+    """PIDs of the master's live (not zombie) children: its workers."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fields = _stat_fields(d)
+        except OSError:
+            continue
+        if int(fields[1]) == master and fields[0] != "Z":
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def rss_kb(master):
+    """Sum of the RSS of the master's workers, in KiB."""
+    total = 0
+    for pid in workers(master):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def alive(pid):
+    try:
+        return _stat_fields(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
+async def recv_json(ws, timeout):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def wait_closed(ws, timeout):
+    """Read until the connection ends; its close code."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.ConnectionClosed:
+        pass
+    return ws.close_code
