@@ -456,14 +456,7 @@ cmd_chat(int argc, char **argv)
         link_err("out of memory");
         return LINK_EXIT_FAIL;
     }
-    memset(&rc, 0, sizeof(rc));
-    rc.url = c.o.url;
-    rc.url_text = c.o.relay;
-    rc.ca_file = c.o.ca_file;
-    rc.id = c.o.id;
-    rc.auth = &c.o.auth;
-    rc.want_binary = !c.o.no_binary;
-    rc.reconnect = 1;
+    link_common_relay_cfg(&c.o, &rc, 1);
     c.relay = link_relay_new(c.loop, &rc, &chat_relay_cbs, &c);
     if (c.relay == NULL || link_relay_connect(c.relay, 5000) != 0) {
         code = LINK_EXIT_UNREACHABLE;

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +43,6 @@ typedef struct {
     uint64_t     rejoin_timer;
     int          rejoin_ms;
 } connect_t;
-
-static volatile sig_atomic_t connect_stop;
 
 static void
 connect_usage(FILE *f)
@@ -330,13 +327,6 @@ static const link_relay_cbs_t connect_relay_cbs = {
 };
 
 static void
-sig_handler(int sig)
-{
-    (void) sig;
-    connect_stop = 1;
-}
-
-static void
 setup_expired(link_loop_t *l, void *ud)
 {
     connect_t *c = ud;
@@ -346,16 +336,6 @@ setup_expired(link_loop_t *l, void *ud)
                  SETUP_TIMEOUT_MS / 1000);
         link_loop_stop(l, LINK_EXIT_UNREACHABLE);
     }
-}
-
-static void
-stop_check(link_loop_t *l, void *ud)
-{
-    if (connect_stop) {
-        link_loop_stop(l, LINK_EXIT_OK);
-        return;
-    }
-    link_loop_timer(l, 200, stop_check, ud);
 }
 
 /* Where TARGET may be reached directly, or NULL; *cross set if marked. */
@@ -501,14 +481,7 @@ cmd_connect(int argc, char **argv)
     }
     if (c.peer == NULL) {
         c.via = LINK_VIA_RELAY;
-        memset(&rc, 0, sizeof(rc));
-        rc.url = o.url;
-        rc.url_text = o.relay;
-        rc.ca_file = o.ca_file;
-        rc.id = o.id;
-        rc.auth = &o.auth;
-        rc.want_binary = !o.no_binary;
-        rc.reconnect = c.local != NULL;
+        link_common_relay_cfg(&o, &rc, c.local != NULL);
         c.app.relay = link_relay_new(c.app.loop, &rc, &connect_relay_cbs, &c);
         if (c.app.relay == NULL) {
             code = LINK_EXIT_FAIL;
@@ -520,9 +493,7 @@ cmd_connect(int argc, char **argv)
             goto out;
         }
     }
-    signal(SIGINT, sig_handler);
-    signal(SIGTERM, sig_handler);
-    link_loop_timer(c.app.loop, 200, stop_check, &c);
+    link_common_stop_on_signals(c.app.loop);
     if (c.local == NULL) {
         link_loop_timer(c.app.loop, SETUP_TIMEOUT_MS, setup_expired, &c);
     }

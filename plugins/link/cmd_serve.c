@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +27,6 @@ typedef struct {
     const char *listen;
     char        listen_buf[LINK_HOST_MAX + 16];
 } serve_t;
-
-static volatile sig_atomic_t serve_stop;
 
 static void
 serve_usage(FILE *f)
@@ -177,23 +174,6 @@ listen_io(link_loop_t *l, int fd, int revents, void *ud)
     }
 }
 
-static void
-sig_handler(int sig)
-{
-    (void) sig;
-    serve_stop = 1;
-}
-
-static void
-stop_check(link_loop_t *l, void *ud)
-{
-    if (serve_stop) {
-        link_loop_stop(l, LINK_EXIT_OK);
-        return;
-    }
-    link_loop_timer(l, 200, stop_check, ud);
-}
-
 int
 cmd_serve(int argc, char **argv)
 {
@@ -274,14 +254,7 @@ cmd_serve(int argc, char **argv)
                 s.listen);
     }
     if (o.relay != NULL) {
-        memset(&rc, 0, sizeof(rc));
-        rc.url = o.url;
-        rc.url_text = o.relay;
-        rc.ca_file = o.ca_file;
-        rc.id = o.id;
-        rc.auth = &o.auth;
-        rc.want_binary = !o.no_binary;
-        rc.reconnect = 1;
+        link_common_relay_cfg(&o, &rc, 1);
         s.app.relay = link_relay_new(s.app.loop, &rc, &serve_relay_cbs, &s);
         if (s.app.relay == NULL) {
             code = LINK_EXIT_FAIL;
@@ -292,9 +265,7 @@ cmd_serve(int argc, char **argv)
             link_relay_retry(s.app.relay);
         }
     }
-    signal(SIGINT, sig_handler);
-    signal(SIGTERM, sig_handler);
-    link_loop_timer(s.app.loop, 200, stop_check, &s);
+    link_common_stop_on_signals(s.app.loop);
     code = link_loop_run(s.app.loop);
 out:
     while (s.app.peers != NULL) {

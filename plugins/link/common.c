@@ -2,6 +2,7 @@
  * clawnexus-link: shared options of chat, serve and connect.
  */
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,4 +100,44 @@ link_common_wipe(link_common_t *o)
 {
     link_auth_wipe(&o->auth);
     link_sec_wipe(&o->sec);
+}
+
+void
+link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc, int reconnect)
+{
+    memset(rc, 0, sizeof(*rc));
+    rc->url = o->url;
+    rc->url_text = o->relay;
+    rc->ca_file = o->ca_file;
+    rc->id = o->id;
+    rc->auth = &o->auth;
+    rc->want_binary = !o->no_binary;
+    rc->reconnect = reconnect;
+}
+
+static volatile sig_atomic_t link_stop;
+
+static void
+link_stop_handler(int sig)
+{
+    (void) sig;
+    link_stop = 1;
+}
+
+static void
+link_stop_check(link_loop_t *l, void *ud)
+{
+    if (link_stop) {
+        link_loop_stop(l, LINK_EXIT_OK);
+        return;
+    }
+    link_loop_timer(l, 200, link_stop_check, ud);
+}
+
+void
+link_common_stop_on_signals(link_loop_t *l)
+{
+    signal(SIGINT, link_stop_handler);
+    signal(SIGTERM, link_stop_handler);
+    link_loop_timer(l, 200, link_stop_check, NULL);
 }

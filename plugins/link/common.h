@@ -11,7 +11,9 @@
 #include "auth.h"
 #include "chan.h"
 #include "link_config.h"
+#include "loop.h"
 #include "net.h"
+#include "relay_client.h"
 
 typedef struct {
     const char   *relay;
@@ -69,5 +71,13 @@ int link_common_opt(link_common_t *o, int c, const char *arg);
 int link_common_setup(link_common_t *o, int need_relay);
 
 void link_common_wipe(link_common_t *o);
+
+/* Relay client settings from the shared options (after setup). */
+void link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc,
+    int reconnect);
+
+/* SIGINT and SIGTERM end the loop with LINK_EXIT_OK (polled every 200 ms:
+ * a signal handler may only set a flag). */
+void link_common_stop_on_signals(link_loop_t *l);
 
 #endif
