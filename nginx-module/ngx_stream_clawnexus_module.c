@@ -1756,6 +1756,30 @@ ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx)
 }
 
 
+/* Queues the HTTP answer to the upgrade: the first bytes the client gets. */
+static ngx_int_t
+ngx_stream_clawnexus_http_reply(ngx_stream_clawnexus_ctx_t *ctx,
+    const char *data, size_t n)
+{
+    ngx_stream_clawnexus_out_t  *o;
+
+    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + n, ctx->c->log);
+    if (o == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(o->data, data, n);
+    o->pos = 0;
+    o->last = n;
+    o->next = NULL;
+    ctx->out = o;
+    ctx->out_last = o;
+    ctx->out_bytes = n;
+
+    return NGX_OK;
+}
+
+
 /* NGX_OK: upgraded; NGX_AGAIN: need more bytes; NGX_DONE: answered. */
 static ngx_int_t
 ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
@@ -1765,7 +1789,6 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
     char                 out[512];
     cnx_http_upgrade_t   u;
     ngx_connection_t    *c;
-    ngx_stream_clawnexus_out_t  *o;
 
     c = ctx->c;
 
@@ -1816,24 +1839,10 @@ ngx_stream_clawnexus_handshake(ngx_stream_clawnexus_ctx_t *ctx)
     }
 
     n = cnx_http_build_101(out, sizeof(out), accept);
-    if (n < 0) {
+    if (n < 0 || ngx_stream_clawnexus_http_reply(ctx, out, n) != NGX_OK) {
         ctx->failed = 1;
         return NGX_DONE;
     }
-
-    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + n, c->log);
-    if (o == NULL) {
-        ctx->failed = 1;
-        return NGX_DONE;
-    }
-
-    ngx_memcpy(o->data, out, n);
-    o->pos = 0;
-    o->last = n;
-    o->next = NULL;
-    ctx->out = o;
-    ctx->out_last = o;
-    ctx->out_bytes = n;
 
     ctx->start = rc;
     ctx->state = NGX_STREAM_CLAWNEXUS_OPEN;
@@ -1857,24 +1866,11 @@ error:
     ngx_stream_clawnexus_count(handshake_failures, 1);
 
     n = cnx_http_build_error(out, sizeof(out), status);
-    if (n < 0) {
+    if (n < 0 || ngx_stream_clawnexus_http_reply(ctx, out, n) != NGX_OK) {
         ctx->failed = 1;
         return NGX_DONE;
     }
 
-    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + n, c->log);
-    if (o == NULL) {
-        ctx->failed = 1;
-        return NGX_DONE;
-    }
-
-    ngx_memcpy(o->data, out, n);
-    o->pos = 0;
-    o->last = n;
-    o->next = NULL;
-    ctx->out = o;
-    ctx->out_last = o;
-    ctx->out_bytes = n;
     ctx->state = NGX_STREAM_CLAWNEXUS_CLOSING;
     ngx_add_timer(c->read, NGX_STREAM_CLAWNEXUS_LINGER);
 
