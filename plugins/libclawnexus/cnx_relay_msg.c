@@ -21,14 +21,40 @@ enum {
     F_FROM_PUBKEY, F_PEER, F_CODE, F_MESSAGE, F_BINARY, F_COUNT
 };
 
-static const struct {
+/*
+ * Where a string field lands in cnx_relay_msg_t: its raw slice and, for
+ * names, rooms and codes, a decoded copy (checked with valid() if set).
+ */
+#define SLICE(x)       offsetof(cnx_relay_msg_t, x)
+#define DECODED(x, v)  offsetof(cnx_relay_msg_t, x), \
+                       sizeof(((cnx_relay_msg_t *) NULL)->x), v
+
+static const struct cnx_relay_field_s {
     const char  *name;
     size_t       len;
+    size_t       slice;
+    size_t       decoded;
+    size_t       decoded_cap;       /* 0: no decoded copy */
+    int        (*valid)(const char *s, size_t n);
 } cnx_relay_fields[F_COUNT] = {
-    { "type", 4 }, { "claw_id", 7 }, { "target_claw_id", 14 },
-    { "auth_token", 10 }, { "room_id", 7 }, { "payload", 7 },
-    { "from_claw_id", 12 }, { "from_pubkey", 11 }, { "peer_claw_id", 12 },
-    { "code", 4 }, { "message", 7 }, { "binary", 6 }
+    [F_TYPE]        = { "type", 4, 0, 0, 0, NULL },
+    [F_CLAW_ID]     = { "claw_id", 7, SLICE(claw_id),
+                        DECODED(claw_id_s, cnx_relay_claw_id_valid) },
+    [F_TARGET]      = { "target_claw_id", 14, SLICE(target_claw_id),
+                        DECODED(target_claw_id_s, cnx_relay_claw_id_valid) },
+    [F_AUTH]        = { "auth_token", 10, SLICE(auth_token), 0, 0, NULL },
+    [F_ROOM]        = { "room_id", 7, SLICE(room_id),
+                        DECODED(room_id_s, cnx_relay_room_id_valid) },
+    [F_PAYLOAD]     = { "payload", 7, SLICE(payload), 0, 0, NULL },
+    [F_FROM]        = { "from_claw_id", 12, SLICE(from_claw_id),
+                        DECODED(from_claw_id_s, cnx_relay_claw_id_valid) },
+    [F_FROM_PUBKEY] = { "from_pubkey", 11, SLICE(from_pubkey), 0, 0, NULL },
+    [F_PEER]        = { "peer_claw_id", 12, SLICE(peer_claw_id),
+                        DECODED(peer_claw_id_s, cnx_relay_claw_id_valid) },
+    [F_CODE]        = { "code", 4, SLICE(code),
+                        DECODED(code_s, NULL) },
+    [F_MESSAGE]     = { "message", 7, SLICE(message), 0, 0, NULL },
+    [F_BINARY]      = { "binary", 6, 0, 0, 0, NULL }
 };
 
 #define B(f)  (1u << (f))
@@ -142,7 +168,7 @@ cnx_relay_msg_parse(const char *buf, size_t len, cnx_relay_msg_t *m)
     unsigned         f, k, mem, want, dup = 0;
     int              nt, i, v;
     const cnx_json_tok_t *tok;
-    cnx_slice_t     *slot;
+    const struct cnx_relay_field_s *fld;
 
     memset(m, 0, sizeof(*m));
     m->type = CNX_RELAY_UNKNOWN;
@@ -218,60 +244,18 @@ cnx_relay_msg_parse(const char *buf, size_t len, cnx_relay_msg_t *m)
             return CNX_RELAY_EFIELD;
         }
 
-        switch (f) {
-        case F_CLAW_ID:      slot = &m->claw_id; break;
-        case F_TARGET:       slot = &m->target_claw_id; break;
-        case F_AUTH:         slot = &m->auth_token; break;
-        case F_ROOM:         slot = &m->room_id; break;
-        case F_PAYLOAD:      slot = &m->payload; break;
-        case F_FROM:         slot = &m->from_claw_id; break;
-        case F_FROM_PUBKEY:  slot = &m->from_pubkey; break;
-        case F_PEER:         slot = &m->peer_claw_id; break;
-        case F_CODE:         slot = &m->code; break;
-        default:             slot = &m->message; break;
-        }
-        *slot = cnx_json_tok_slice(buf, tok);
+        fld = &cnx_relay_fields[f];
+        *(cnx_slice_t *) ((char *) m + fld->slice) =
+            cnx_json_tok_slice(buf, tok);
 
-        switch (f) {
-        case F_CLAW_ID:
-            i = cnx_relay_decode_id(buf, tok, m->claw_id_s,
-                                    sizeof(m->claw_id_s),
-                                    cnx_relay_claw_id_valid);
-            break;
-        case F_TARGET:
-            i = cnx_relay_decode_id(buf, tok, m->target_claw_id_s,
-                                    sizeof(m->target_claw_id_s),
-                                    cnx_relay_claw_id_valid);
-            break;
-        case F_FROM:
-            i = cnx_relay_decode_id(buf, tok, m->from_claw_id_s,
-                                    sizeof(m->from_claw_id_s),
-                                    cnx_relay_claw_id_valid);
-            break;
-        case F_PEER:
-            i = cnx_relay_decode_id(buf, tok, m->peer_claw_id_s,
-                                    sizeof(m->peer_claw_id_s),
-                                    cnx_relay_claw_id_valid);
-            break;
-        case F_ROOM:
-            i = cnx_relay_decode_id(buf, tok, m->room_id_s,
-                                    sizeof(m->room_id_s),
-                                    cnx_relay_room_id_valid);
-            break;
-        case F_CODE:
-            i = cnx_relay_decode_id(buf, tok, m->code_s, sizeof(m->code_s),
-                                    NULL);
-            break;
-        case F_PAYLOAD:
-            m->payload_escaped = tok->escaped != 0;
-            i = 0;
-            break;
-        default:
-            i = 0;
-            break;
-        }
-        if (i != 0) {
+        if (fld->decoded_cap != 0
+            && cnx_relay_decode_id(buf, tok, (char *) m + fld->decoded,
+                                   fld->decoded_cap, fld->valid) != 0)
+        {
             return CNX_RELAY_EFIELD;
+        }
+        if (f == F_PAYLOAD) {
+            m->payload_escaped = tok->escaped != 0;
         }
     }
 
