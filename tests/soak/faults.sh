@@ -1,0 +1,64 @@
+#!/bin/bash
+# Faults (tests/soak/faults.py): a receiver that stops reading, slowloris
+# on the upgrade and on frames, 10,000 connections from one address,
+# 10,000 failed logins.  Limits hold, memory stays bounded, and a control
+# client in its own process keeps its PING->PONG latency (p99 < 200 ms, a
+# liveness bound, not a benchmark).
+. "$abs_top_srcdir/tests/lib.sh"
+
+[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
+[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
+[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+PY=/usr/bin/python3
+"$PY" -c 'import websockets' 2>/dev/null ||
+    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cnx_tmpdir dir
+port=$(cnx_free_port)
+status=$(cnx_free_port)
+secret="faults-secret-$$-$RANDOM$RANDOM"
+printf '%s' "$secret" > "$dir/relay.secret"
+chmod 600 "$dir/relay.secret"
+per_ip=50
+max_fails=10
+hs_timeout=3
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $NGINX_MODULES/ngx_stream_module.so;
+load_module $CNX_MODULE;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+events { worker_connections 4096; }
+error_log logs/error.log notice;
+stream {
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        clawnexus_relay;
+        clawnexus_jwt_secret_file relay.secret;
+        clawnexus_max_connections_per_ip $per_ip;
+        clawnexus_max_auth_failures $max_fails;
+        clawnexus_auth_failure_window 120s;
+        clawnexus_handshake_timeout ${hs_timeout}s;
+        clawnexus_send_queue 256k;
+    }
+    server {
+        listen 127.0.0.1:$status;
+        clawnexus_status;
+    }
+}
+CONF
+
+cnx_nginx_start "$dir"
+cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
+
+FAULTS_PROBE_OUT="$dir/probe.out" "$PY" "$abs_top_srcdir/tests/soak/faults.py" \
+    127.0.0.1 "$port" "$status" "$secret" "$(cnx_nginx_pid "$dir")" \
+    "$per_ip" "$max_fails" "$hs_timeout" > "$dir/py.out" 2>&1 ||
+    { cat "$dir/py.out" >&2; tail -20 "$dir/logs/error.log" >&2;
+      cnx_fail "a limit did not hold"; }
+cat "$dir/py.out"
+
+cnx_nginx_stop "$dir"
+cnx_nginx_check_log "$dir"
+cnx_log "faults contained; other clients kept their latency"
