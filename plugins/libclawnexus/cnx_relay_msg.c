@@ -334,9 +334,10 @@ cnx_relay_build_joined(char *out, size_t cap, const char *room_id,
     return cnx_relay_end(&b);
 }
 
-int
-cnx_relay_build_data(char *out, size_t cap, const char *room_id,
-    const char *payload, size_t payload_len)
+/* escaped: the payload is already JSON string content, copied as is. */
+static int
+cnx_relay_data_msg(char *out, size_t cap, const char *room_id,
+    const char *payload, size_t payload_len, int escaped)
 {
     cnx_json_buf_t  b;
 
@@ -346,8 +347,19 @@ cnx_relay_build_data(char *out, size_t cap, const char *room_id,
     cnx_relay_begin(&b, out, cap, "DATA");
     cnx_relay_field(&b, "room_id", room_id);
     cnx_json_buf_key(&b, "payload");
-    cnx_json_buf_str_escaped(&b, payload, payload_len);
+    if (escaped) {
+        cnx_json_buf_str_escaped(&b, payload, payload_len);
+    } else {
+        cnx_json_buf_str(&b, payload, payload_len);
+    }
     return cnx_relay_end(&b);
+}
+
+int
+cnx_relay_build_data(char *out, size_t cap, const char *room_id,
+    const char *payload, size_t payload_len)
+{
+    return cnx_relay_data_msg(out, cap, room_id, payload, payload_len, 1);
 }
 
 size_t
@@ -361,16 +373,7 @@ int
 cnx_relay_build_data_str(char *out, size_t cap, const char *room_id,
     const char *payload, size_t payload_len)
 {
-    cnx_json_buf_t  b;
-
-    if (payload == NULL && payload_len != 0) {
-        return -1;
-    }
-    cnx_relay_begin(&b, out, cap, "DATA");
-    cnx_relay_field(&b, "room_id", room_id);
-    cnx_json_buf_key(&b, "payload");
-    cnx_json_buf_str(&b, payload, payload_len);
-    return cnx_relay_end(&b);
+    return cnx_relay_data_msg(out, cap, room_id, payload, payload_len, 0);
 }
 
 static int
