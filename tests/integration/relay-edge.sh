@@ -6,21 +6,16 @@
 # address connection and failed-auth limits; a pair set up first must keep
 # working through all of it.
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
-PY=/usr/bin/python3
-"$PY" -c 'import websockets' 2>/dev/null ||
-    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+relay_need_module
+relay_need_websockets
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
 small=$(cnx_free_port)
 limits=$(cnx_free_port)
-secret="edge-secret-$$-$RANDOM$RANDOM"
-printf '%s' "$secret" > "$dir/relay.secret"
-chmod 600 "$dir/relay.secret"
+relay_secret "$dir" edge-secret
 
 cat > "$dir/nginx.conf" <<CONF
 load_module $NGINX_MODULES/ngx_stream_module.so;

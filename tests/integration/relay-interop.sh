@@ -4,10 +4,9 @@
 # exchange, encrypted messages both ways, PEER_LEFT, re-register, a newer
 # socket taking over a name, refused tokens.
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+relay_need_module
 cnx_need_node_client
 
 cnx_tmpdir dir

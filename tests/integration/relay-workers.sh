@@ -3,21 +3,16 @@
 # (shared name directory + IPC between workers), many pairs at once, a slow
 # receiver across workers, kill -9 of a worker and a reload.
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
+relay_need_module
 cnx_need_root
-PY=/usr/bin/python3
-"$PY" -c 'import websockets' 2>/dev/null ||
-    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+relay_need_websockets
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
 status=$(cnx_free_port)
-secret="workers-secret-$$-$RANDOM$RANDOM"
-printf '%s' "$secret" > "$dir/relay.secret"
-chmod 600 "$dir/relay.secret"
+relay_secret "$dir" workers-secret
 
 # reuseport spreads connections over the workers by address hash (without
 # it an idle nginx may hand every connection to the same worker).
