@@ -19,16 +19,22 @@
 
 int link_verbose;
 
+static void
+link_vmsg(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", LINK_PROG);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void
 link_err(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "%s: ", LINK_PROG);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    link_vmsg(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void
@@ -45,11 +51,9 @@ link_debug(const char *fmt, ...)
     if (!link_verbose) {
         return;
     }
-    fprintf(stderr, "%s: ", LINK_PROG);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    link_vmsg(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int64_t
