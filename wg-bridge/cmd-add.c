@@ -170,14 +170,9 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 
 	if (ctx_get_device(ctx, ifname, &dev) < 0)
 		goto out_req;
-	if (remove_old && wg_device_find_peer(&dev, oldkey)) {
-		struct wg_peer *rm = wg_device_add_peer(&req);
-
-		if (!rm)
-			goto out_dev;
-		memcpy(rm->public_key, oldkey, WG_KEY_LEN);
-		rm->flags = WGPEER_REMOVE_ME;
-	}
+	if (remove_old && wg_device_find_peer(&dev, oldkey) &&
+	    wg_device_add_removal(&req, oldkey) < 0)
+		goto out_dev;
 	if (ctx_set_device(ctx, &req) < 0)
 		goto out_dev;
 	if (wg_names_put(&db, &e) < 0 || ctx_save_names(ctx, &db) < 0)
@@ -212,7 +207,6 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 	struct wg_names db;
 	struct wg_name *e;
 	struct wg_device dev, req;
-	struct wg_peer *p;
 	int ret = WG_EXIT_FAIL;
 
 	if (argc >= 2 && wg_is_help(argv[1])) {
@@ -242,11 +236,8 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 	if (ctx_get_device(ctx, argv[1], &dev) < 0)
 		goto out_req;
 	if (wg_device_find_peer(&dev, e->peer.public_key)) {
-		if (!(p = wg_device_add_peer(&req)))
-			goto out_dev;
-		memcpy(p->public_key, e->peer.public_key, WG_KEY_LEN);
-		p->flags = WGPEER_REMOVE_ME;
-		if (ctx_set_device(ctx, &req) < 0)
+		if (wg_device_add_removal(&req, e->peer.public_key) < 0 ||
+		    ctx_set_device(ctx, &req) < 0)
 			goto out_dev;
 	}
 	if (wg_names_remove(&db, argv[2]) < 0 || ctx_save_names(ctx, &db) < 0)

@@ -89,15 +89,11 @@ unsync(struct wg_ctx *ctx, const char *ifname)
 	if (ctx_get_device(ctx, ifname, &dev) < 0)
 		goto out;
 	for (i = 0; i < db.n; i++) {
-		struct wg_peer *p;
-
 		if (strcmp(db.v[i].iface, ifname) ||
 		    !wg_device_find_peer(&dev, db.v[i].peer.public_key))
 			continue;
-		if (!(p = wg_device_add_peer(&req)))
+		if (wg_device_add_removal(&req, db.v[i].peer.public_key) < 0)
 			goto out_dev;
-		memcpy(p->public_key, db.v[i].peer.public_key, WG_KEY_LEN);
-		p->flags = WGPEER_REMOVE_ME;
 	}
 	if (req.npeers && ctx_set_device(ctx, &req) < 0)
 		goto out_dev;

@@ -57,6 +57,18 @@ wg_device_add_peer(struct wg_device *dev)
 	return p;
 }
 
+int
+wg_device_add_removal(struct wg_device *dev, const uint8_t key[WG_KEY_LEN])
+{
+	struct wg_peer *p = wg_device_add_peer(dev);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, key, WG_KEY_LEN);
+	p->flags = WGPEER_REMOVE_ME;
+	return 0;
+}
+
 struct wg_peer *
 wg_device_find_peer(struct wg_device *dev, const uint8_t key[WG_KEY_LEN])
 {

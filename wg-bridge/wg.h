@@ -94,6 +94,9 @@ struct wg_device {
 void wg_device_init(struct wg_device *dev, const char *name);
 void wg_device_clear(struct wg_device *dev);
 struct wg_peer *wg_device_add_peer(struct wg_device *dev);
+/* A request entry that takes the peer with this key off the interface. */
+int wg_device_add_removal(struct wg_device *dev,
+			  const uint8_t key[WG_KEY_LEN]);
 struct wg_peer *wg_device_find_peer(struct wg_device *dev,
 				    const uint8_t key[WG_KEY_LEN]);
 int wg_peer_add_ip(struct wg_peer *peer, const struct wg_allowedip *ip);
