@@ -91,28 +91,16 @@ cw_close(struct cw *w)
 	memcpy(w->b + off, &n, 2);
 }
 
+/* One allowed-IP entry; a is an address of family (AF_INET or AF_INET6). */
 static void
-cw_ip4(struct cw *w, const char *a, uint8_t cidr)
+cw_ip(struct cw *w, int family, const char *a, uint8_t cidr)
 {
-	struct in_addr x;
+	uint8_t x[16];
 
-	inet_pton(AF_INET, a, &x);
+	ck_assert_int_eq(inet_pton(family, a, x), 1);
 	cw_open(w, 0);
-	cw_u16(w, WGALLOWEDIP_A_FAMILY, AF_INET);
-	cw_attr(w, WGALLOWEDIP_A_IPADDR, &x, 4);
-	cw_attr(w, WGALLOWEDIP_A_CIDR_MASK, &cidr, 1);
-	cw_close(w);
-}
-
-static void
-cw_ip6(struct cw *w, const char *a, uint8_t cidr)
-{
-	struct in6_addr x;
-
-	inet_pton(AF_INET6, a, &x);
-	cw_open(w, 0);
-	cw_u16(w, WGALLOWEDIP_A_FAMILY, AF_INET6);
-	cw_attr(w, WGALLOWEDIP_A_IPADDR, &x, 16);
+	cw_u16(w, WGALLOWEDIP_A_FAMILY, (uint16_t)family);
+	cw_attr(w, WGALLOWEDIP_A_IPADDR, x, family == AF_INET ? 4 : 16);
 	cw_attr(w, WGALLOWEDIP_A_CIDR_MASK, &cidr, 1);
 	cw_close(w);
 }
@@ -165,8 +153,8 @@ canned_dump(struct cw *w, uint16_t intr_flag)
 	cw_u64(w, WGPEER_A_RX_BYTES, 2000);
 	cw_u32(w, WGPEER_A_PROTOCOL_VERSION, 1);
 	cw_open(w, WGPEER_A_ALLOWEDIPS);
-	cw_ip4(w, "10.0.0.2", 32);
-	cw_ip4(w, "10.0.1.0", 24);
+	cw_ip(w, AF_INET, "10.0.0.2", 32);
+	cw_ip(w, AF_INET, "10.0.1.0", 24);
 	cw_close(w);
 	cw_close(w);
 	cw_close(w);
@@ -178,7 +166,7 @@ canned_dump(struct cw *w, uint16_t intr_flag)
 	cw_open(w, 0);
 	cw_attr(w, WGPEER_A_PUBLIC_KEY, ka, 32);
 	cw_open(w, WGPEER_A_ALLOWEDIPS);
-	cw_ip6(w, "fd00::2", 128);
+	cw_ip(w, AF_INET6, "fd00::2", 128);
 	cw_close(w);
 	cw_close(w);
 	cw_open(w, 0);
@@ -192,7 +180,7 @@ canned_dump(struct cw *w, uint16_t intr_flag)
 	cw_open(w, 0);
 	cw_attr(w, WGPEER_A_PUBLIC_KEY, kb, 32);
 	cw_open(w, WGPEER_A_ALLOWEDIPS);
-	cw_ip6(w, "fd00:1::", 64);
+	cw_ip(w, AF_INET6, "fd00:1::", 64);
 	cw_close(w);
 	cw_close(w);
 	cw_close(w);
@@ -391,7 +379,7 @@ START_TEST(test_dump_malformed)
 	cw_open(&bad, 0);
 	cw_attr(&bad, WGPEER_A_PUBLIC_KEY, k, 32);
 	cw_open(&bad, WGPEER_A_ALLOWEDIPS);
-	cw_ip4(&bad, "10.0.0.1", 33);
+	cw_ip(&bad, AF_INET, "10.0.0.1", 33);
 	cw_close(&bad);
 	cw_close(&bad);
 	cw_close(&bad);
