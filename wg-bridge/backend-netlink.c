@@ -814,19 +814,10 @@ wg_nl_list(char **list, size_t *len, size_t *cap)
 		buf[got] = '\0';
 		if (!strstr(buf, "DEVTYPE=wireguard\n"))
 			continue;
-		if (*len + n + 2 > *cap) {
-			char *nl = realloc(*list, *cap * 2 + n + 2);
-
-			if (!nl) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*list = nl;
-			*cap = *cap * 2 + n + 2;
+		if (wg_list_append(list, len, cap, de->d_name, n) < 0) {
+			closedir(d);
+			return -ENOMEM;
 		}
-		memcpy(*list + *len, de->d_name, n + 1);
-		*len += n + 1;
-		(*list)[*len] = '\0';
 	}
 	closedir(d);
 	return 0;

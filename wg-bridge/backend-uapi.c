@@ -490,19 +490,10 @@ wg_uapi_list(char **list, size_t *len, size_t *cap)
 		name[n - 5] = '\0';
 		if (!wg_uapi_exists(name))
 			continue;
-		if (*len + n + 2 > *cap) {
-			char *nl = realloc(*list, *cap * 2 + n + 2);
-
-			if (!nl) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*list = nl;
-			*cap = *cap * 2 + n + 2;
+		if (wg_list_append(list, len, cap, name, n - 5) < 0) {
+			closedir(d);
+			return -ENOMEM;
 		}
-		memcpy(*list + *len, name, n - 4);	/* with the NUL */
-		*len += n - 4;
-		(*list)[*len] = '\0';
 	}
 	closedir(d);
 	return 0;

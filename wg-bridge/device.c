@@ -113,3 +113,22 @@ wg_peer_copy(struct wg_peer *dst, const struct wg_peer *src)
 	}
 	return 0;
 }
+
+int
+wg_list_append(char **list, size_t *len, size_t *cap, const char *name,
+	       size_t n)
+{
+	if (*len + n + 2 > *cap) {
+		char *nl = realloc(*list, *cap * 2 + n + 2);
+
+		if (!nl)
+			return -ENOMEM;
+		*list = nl;
+		*cap = *cap * 2 + n + 2;
+	}
+	memcpy(*list + *len, name, n);
+	*len += n;
+	(*list)[(*len)++] = '\0';
+	(*list)[*len] = '\0';
+	return 0;
+}

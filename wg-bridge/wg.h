@@ -102,6 +102,10 @@ struct wg_peer *wg_device_find_peer(struct wg_device *dev,
 int wg_peer_add_ip(struct wg_peer *peer, const struct wg_allowedip *ip);
 void wg_peer_clear(struct wg_peer *peer);
 int wg_peer_copy(struct wg_peer *dst, const struct wg_peer *src);
+/* Append name[0..n) to a list of NUL-terminated names that ends with an
+ * extra NUL (list[len]); the buffer grows by doubling. */
+int wg_list_append(char **list, size_t *len, size_t *cap, const char *name,
+		   size_t n);
 
 /* keys.c: validation and encodings */
 int wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s);
