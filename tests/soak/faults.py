@@ -42,6 +42,13 @@ def expect(cond, what):
     ok(what)
 
 
+def expect_mem(cond, what):
+    if not cond and not RSS_CHECK:
+        ok(f"{what} # not enforced in a sanitizer build")
+        return
+    expect(cond, what)
+
+
 def upgrade_request():
     key = base64.b64encode(os.urandom(16)).decode()
     return (f"GET /relay HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n"
@@ -109,6 +116,8 @@ PORT, STATUS, MASTER = int(PORT), int(STATUS), int(MASTER)
 PER_IP, MAX_FAILS, HS_TIMEOUT = int(PER_IP), int(MAX_FAILS), float(HS_TIMEOUT)
 URL = f"ws://{HOST}:{PORT}/relay"
 PHASES = []
+# 0 in sanitizer builds, where freed memory stays in ASan's quarantine
+RSS_CHECK = os.environ.get("CNX_RSS_CHECK", "1") != "0"
 RSS0 = 0
 
 
@@ -210,7 +219,7 @@ async def stopped_receiver():
     expect(not sender.done() and stalled_at < total // 2,
            f"the sender is held back while the receiver reads nothing "
            f"({stalled_at} of {total} messages of 64 KB accepted)")
-    expect(peak - rss0 < 16 * 1024, f"worker memory stays bounded "
+    expect_mem(peak - rss0 < 16 * 1024, f"worker memory stays bounded "
            f"(RssAnon {rss0} -> peak {peak} KiB)")
     st1 = await status()
     expect(st1["backpressure_pauses"] > st0["backpressure_pauses"],
@@ -323,7 +332,7 @@ async def many_connections(n=10000, src="127.0.0.9", other="127.0.0.10"):
            n - PER_IP, f"{n} connections from {src} in {took:.1f}s: "
            f"{codes.get('101', 0)} upgraded, {codes.get('429', 0)} refused "
            f"with 429 (limit {PER_IP}) {codes}")
-    expect(rss1 - rss0 < 8 * 1024, f"worker memory bounded ({rss0} -> "
+    expect_mem(rss1 - rss0 < 8 * 1024, f"worker memory bounded ({rss0} -> "
            f"{rss1} KiB)")
     ws = await websockets.connect(URL, compression=None,
                                   local_addr=(other, 0))
@@ -465,7 +474,7 @@ async def main():
     expect(st["websockets"] == 0 and st["names"] == 0 and st["rooms"] == 0,
            "afterwards no socket, name or room is left")
     rss = worker_rss()
-    expect(rss - RSS0 < 8 * 1024, f"worker RssAnon {RSS0} KiB at the start, "
+    expect_mem(rss - RSS0 < 8 * 1024, f"worker RssAnon {RSS0} KiB at the start, "
            f"{rss} KiB after all faults")
     print("faults: all limits held", flush=True)
 

@@ -14,6 +14,12 @@ PY=/usr/bin/python3
     cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# ASan keeps freed memory in quarantine: memory bounds are only enforced
+# in a build without sanitizers (the values are printed either way)
+CNX_RSS_CHECK=1
+[ "$CNX_SANITIZERS" = yes ] && CNX_RSS_CHECK=0
+export CNX_RSS_CHECK
+
 cnx_tmpdir dir
 port=$(cnx_free_port)
 status=$(cnx_free_port)

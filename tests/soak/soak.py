@@ -46,6 +46,8 @@ SECONDS, CLIENTS, RELOAD_EVERY = float(SECONDS), int(CLIENTS), float(RELOAD_EVER
 URL = f"ws://{HOST}:{PORT}/relay"
 TIMEOUT = 10
 TAG = f"{os.getpid()}"
+# 0 in sanitizer builds, where freed memory stays in ASan's quarantine
+RSS_CHECK = os.environ.get("CNX_RSS_CHECK", "1") != "0"
 
 stats = {"cycles": 0, "broken": 0, "sent": 0, "received": 0, "acked": 0,
          "reloads": 0, "kills": 0, "connect_retries": 0}
@@ -371,7 +373,12 @@ async def main():
     if len(w1) != len(w0):
         errors.append(f"worker count changed: {w0} -> {w1}")
     if rss1 > rss0 * 1.10:
-        errors.append(f"worker RssAnon grew from {rss0} to {rss1} KiB (>10%)")
+        if RSS_CHECK:
+            errors.append(f"worker RssAnon grew from {rss0} to {rss1} KiB "
+                          "(>10%)")
+        else:
+            print("soak: note: memory bound not enforced (sanitizer build: "
+                  "ASan keeps freed memory in quarantine)", flush=True)
 
     if stats["cycles"] < CLIENTS // 2:
         errors.append(f"only {stats['cycles']} sessions completed")

@@ -19,6 +19,12 @@ PY=/usr/bin/python3
 : "${SOAK_RELOAD:=30}"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# ASan keeps freed memory in quarantine: memory bounds are only enforced
+# in a build without sanitizers (the values are printed either way)
+CNX_RSS_CHECK=1
+[ "$CNX_SANITIZERS" = yes ] && CNX_RSS_CHECK=0
+export CNX_RSS_CHECK
+
 cnx_tmpdir dir
 port=$(cnx_free_port)
 status=$(cnx_free_port)
@@ -65,4 +71,4 @@ if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir/logs/error.lo
 fi
 grep -q 'exited on signal 9' "$dir/logs/error.log" ||
     cnx_fail "no worker was killed during the soak"
-cnx_log "soak held: no stale names/rooms, memory bounded, messages in order"
+cnx_log "soak held: no stale names/rooms, messages in order (memory: see above)"
