@@ -503,14 +503,10 @@ cmd_connect(int argc, char **argv)
         link_direct_drain(c.peer->d, 2000);
     }
 out:
-    while (c.app.peers != NULL) {
-        link_peer_free(c.app.peers);
-    }
-    link_relay_free(c.app.relay);
     if (c.lfd >= 0) {
         close(c.lfd);
     }
-    link_loop_free(c.app.loop);
+    link_app_free(&c.app);
     link_common_wipe(&o);
     return code;
 }

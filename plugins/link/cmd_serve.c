@@ -268,14 +268,10 @@ cmd_serve(int argc, char **argv)
     link_common_stop_on_signals(s.app.loop);
     code = link_loop_run(s.app.loop);
 out:
-    while (s.app.peers != NULL) {
-        link_peer_free(s.app.peers);
-    }
-    link_relay_free(s.app.relay);
     if (s.lfd >= 0) {
         close(s.lfd);
     }
-    link_loop_free(s.app.loop);
+    link_app_free(&s.app);
     link_common_wipe(&o);
     return code;
 }

@@ -417,6 +417,16 @@ link_app_relay_writable(link_app_t *a)
     }
 }
 
+void
+link_app_free(link_app_t *a)
+{
+    while (a->peers != NULL) {
+        link_peer_free(a->peers);
+    }
+    link_relay_free(a->relay);
+    link_loop_free(a->loop);
+}
+
 int
 link_app_accept_direct(link_app_t *a, link_conn_t *c)
 {

@@ -71,6 +71,9 @@ void link_peer_kill(link_peer_t *p);
 
 link_peer_t *link_app_find_room(link_app_t *a, const char *room);
 
+/* Free the peers, the relay client and the loop (after the loop ran). */
+void link_app_free(link_app_t *a);
+
 /* Relay callbacks that route to the peers (serve and connect share them;
  * the app may wrap them). */
 void link_app_relay_data(link_app_t *a, const char *room, const uint8_t *p,
