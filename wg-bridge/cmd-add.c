@@ -207,21 +207,12 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 	struct wg_names db;
 	struct wg_name *e;
 	struct wg_device dev, req;
-	int ret = WG_EXIT_FAIL;
+	int ret = WG_EXIT_FAIL, rc;
 
-	if (argc >= 2 && wg_is_help(argv[1])) {
-		remove_usage(stdout);
-		return WG_EXIT_OK;
-	}
-	if (argc != 3) {
-		wg_err("remove: needs IFACE NAME");
-		remove_usage(stderr);
-		return WG_EXIT_USAGE;
-	}
-	if (!wg_ifname_valid(argv[1])) {
-		wg_err("bad interface name '%s'", argv[1]);
-		return WG_EXIT_USAGE;
-	}
+	rc = wg_args_iface(argc, argv, 3, remove_usage,
+			   "remove: needs IFACE NAME");
+	if (rc >= 0)
+		return rc;
 	if (ctx_load_names(ctx, &db) < 0)
 		return WG_EXIT_FAIL;
 	e = wg_names_find(&db, argv[2]);

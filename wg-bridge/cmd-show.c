@@ -207,23 +207,13 @@ cmd_export(struct wg_ctx *ctx, int argc, char **argv)
 	char key[WG_KEY_B64_LEN + 1], s[INET6_ADDRSTRLEN + 16];
 	struct wg_names db;
 	struct wg_device dev;
-	int have_dev, n = 0;
+	int have_dev, n = 0, rc;
 	size_t i, j;
 	time_t now = time(NULL);
 
-	if (argc >= 2 && wg_is_help(argv[1])) {
-		export_usage(stdout);
-		return WG_EXIT_OK;
-	}
-	if (argc != 2) {
-		wg_err("export: needs IFACE");
-		export_usage(stderr);
-		return WG_EXIT_USAGE;
-	}
-	if (!wg_ifname_valid(argv[1])) {
-		wg_err("bad interface name '%s'", argv[1]);
-		return WG_EXIT_USAGE;
-	}
+	rc = wg_args_iface(argc, argv, 2, export_usage, "export: needs IFACE");
+	if (rc >= 0)
+		return rc;
 	if (ctx_load_names(ctx, &db) < 0)
 		return WG_EXIT_FAIL;
 	wg_device_init(&dev, argv[1]);

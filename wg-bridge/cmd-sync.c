@@ -121,19 +121,10 @@ sync_usage(FILE *f)
 int
 cmd_sync(struct wg_ctx *ctx, int argc, char **argv)
 {
-	if (argc >= 2 && wg_is_help(argv[1])) {
-		sync_usage(stdout);
-		return WG_EXIT_OK;
-	}
-	if (argc != 2) {
-		wg_err("sync: needs IFACE");
-		sync_usage(stderr);
-		return WG_EXIT_USAGE;
-	}
-	if (!wg_ifname_valid(argv[1])) {
-		wg_err("bad interface name '%s'", argv[1]);
-		return WG_EXIT_USAGE;
-	}
+	int ret = wg_args_iface(argc, argv, 2, sync_usage, "sync: needs IFACE");
+
+	if (ret >= 0)
+		return ret;
 	return wg_do_sync(ctx, argv[1], 0) < 0 ? WG_EXIT_FAIL : WG_EXIT_OK;
 }
 

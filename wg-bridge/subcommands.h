@@ -28,6 +28,11 @@ int cmd_hook(struct wg_ctx *ctx, int argc, char **argv);
 void wg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int wg_is_help(const char *s);
+/* The start of a subcommand whose arguments are IFACE and nargs - 2 more:
+ * --help, the count (else print need and the usage), the interface name.
+ * -1 to go on, else the exit status. */
+int wg_args_iface(int argc, char **argv, int nargs, void (*usage)(FILE *),
+		  const char *need);
 int ctx_load_names(struct wg_ctx *ctx, struct wg_names *db);
 int ctx_get_device(struct wg_ctx *ctx, const char *ifname,
 		   struct wg_device *dev);

@@ -53,6 +53,26 @@ wg_is_help(const char *s)
 }
 
 int
+wg_args_iface(int argc, char **argv, int nargs, void (*usage)(FILE *),
+	      const char *need)
+{
+	if (argc >= 2 && wg_is_help(argv[1])) {
+		usage(stdout);
+		return WG_EXIT_OK;
+	}
+	if (argc != nargs) {
+		wg_err("%s", need);
+		usage(stderr);
+		return WG_EXIT_USAGE;
+	}
+	if (!wg_ifname_valid(argv[1])) {
+		wg_err("bad interface name '%s'", argv[1]);
+		return WG_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
 ctx_load_names(struct wg_ctx *ctx, struct wg_names *db)
 {
 	char err[512];
