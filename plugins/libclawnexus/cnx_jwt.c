@@ -34,6 +34,31 @@ cnx_jwt_mac(uint8_t mac[32], const uint8_t *key, size_t keylen,
     sodium_memzero(&st, sizeof(st));
 }
 
+/*
+ * RFC 7515 4 and RFC 7519 4: a repeated member name makes a token
+ * ambiguous ({"alg":"HS256","alg":"none"}); refuse it rather than pick one.
+ * Names are compared decoded, so an escaped spelling is a repeat too.
+ */
+static int
+cnx_jwt_keys_unique(const char *json, const cnx_json_tok_t *t, int nt)
+{
+    char    name[64];
+    size_t  n;
+    int     i, j;
+
+    for (i = 1; i < nt; i = t[i + 1].next) {
+        if (cnx_json_str_decode(json, &t[i], name, sizeof(name), &n) != 0) {
+            return 0;               /* names this long are not ours */
+        }
+        for (j = t[i + 1].next; j < nt; j = t[j + 1].next) {
+            if (cnx_json_str_eq(json, &t[j], name, n)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 /* Decoded JSON object of a token part, tokenized. */
 static int
 cnx_jwt_part(const char *p, size_t n, char *json, cnx_json_tok_t *toks,
@@ -46,7 +71,9 @@ cnx_jwt_part(const char *p, size_t n, char *json, cnx_json_tok_t *toks,
         return -1;
     }
     nt = cnx_json_parse(json, (size_t) dl, toks, ntoks);
-    if (nt <= 0 || toks[0].type != CNX_JSON_OBJECT) {
+    if (nt <= 0 || toks[0].type != CNX_JSON_OBJECT
+        || !cnx_jwt_keys_unique(json, toks, nt))
+    {
         return -1;
     }
     return nt;

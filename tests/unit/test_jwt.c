@@ -169,6 +169,29 @@ START_TEST(test_algorithms)
 }
 END_TEST
 
+/* A repeated member name is refused, whichever copy would be read. */
+START_TEST(test_repeated_names)
+{
+    static const char *const headers[] = {
+        "{\"alg\":\"HS256\",\"alg\":\"none\"}",
+        "{\"alg\":\"none\",\"alg\":\"HS256\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"\\u0061lg\":\"none\"}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        ck_assert_msg(verify(mint(headers[i], GOOD), NULL, NULL, 1100)
+                      == CNX_JWT_EFORMAT, "%s", headers[i]);
+    }
+    ck_assert_int_eq(verify(mint(HS256, "{\"sub\":\"a.claw\",\"exp\":1300,"
+                                        "\"sub\":\"b.claw\"}"),
+                            "b.claw", NULL, 1100), CNX_JWT_EFORMAT);
+    /* Distinct names are fine. */
+    ck_assert_int_eq(verify(mint(HS256, GOOD), "a.claw", "reg", 1100),
+                     CNX_JWT_OK);
+}
+END_TEST
+
 START_TEST(test_alg_none_unsigned)
 {
     /* alg:none with an empty signature part is a format error. */
@@ -320,6 +343,7 @@ main(void)
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_strerror);
+    tcase_add_test(tc, test_repeated_names);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
