@@ -347,8 +347,10 @@ async def run(seconds, clients):
 
 
 async def main():
-    # warm-up: a short run without disturbance, then measure idle memory
-    warm = max(5.0, min(20.0, SECONDS / 10))
+    # warm-up: a run without disturbance, then measure idle memory; long
+    # enough for the workers' allocator to reach the size the full load
+    # needs, so that the comparison at the end measures growth, not warm-up
+    warm = max(10.0, min(20.0, SECONDS / 10))
     end = time.monotonic() + warm
     await asyncio.gather(*[pair_loop(1000000 + i, end)
                            for i in range(CLIENTS // 2)])
