@@ -219,8 +219,10 @@ cnx_jwt_verify(const char *tok, size_t len, const uint8_t *key,
     {
         return CNX_JWT_ENOTYET;
     }
-    if (hs != 1 || (want != NULL && want->sub != NULL
-                    && strcmp(c.sub, want->sub) != 0))
+    /* sub is a claw_id, which is never empty. */
+    if (hs != 1 || c.sub[0] == '\0'
+        || (want != NULL && want->sub != NULL
+            && strcmp(c.sub, want->sub) != 0))
     {
         return CNX_JWT_ESUB;
     }

@@ -23,7 +23,7 @@
 #define CNX_JWT_ESIG      (-3)  /* signature mismatch */
 #define CNX_JWT_EEXPIRED  (-4)  /* exp missing, or now > exp + leeway */
 #define CNX_JWT_ENOTYET   (-5)  /* nbf > now + leeway, or iat > now + leeway */
-#define CNX_JWT_ESUB      (-6)  /* sub missing or not the expected one */
+#define CNX_JWT_ESUB      (-6)  /* sub missing, empty or unexpected */
 #define CNX_JWT_EISS      (-7)  /* iss missing or not the expected one */
 
 typedef struct {

@@ -186,6 +186,9 @@ START_TEST(test_repeated_names)
     ck_assert_int_eq(verify(mint(HS256, "{\"sub\":\"a.claw\",\"exp\":1300,"
                                         "\"sub\":\"b.claw\"}"),
                             "b.claw", NULL, 1100), CNX_JWT_EFORMAT);
+    /* An empty sub names no claw_id. */
+    ck_assert_int_eq(verify(mint(HS256, "{\"sub\":\"\",\"exp\":1300}"),
+                            NULL, NULL, 1100), CNX_JWT_ESUB);
     /* Distinct names are fine. */
     ck_assert_int_eq(verify(mint(HS256, GOOD), "a.claw", "reg", 1100),
                      CNX_JWT_OK);
