@@ -6,7 +6,8 @@
 #   make fuzz-smoke                 FUZZ_SMOKE_SECONDS per target (default 6)
 #   make fuzz FUZZ_SECONDS=600      longer runs; the growing corpus is kept
 #                                   in the build tree (tests/fuzz/work/)
-#   FUZZ_TARGETS="fuzz_json fuzz_ws" limits the run to some targets.
+#   FUZZ_TARGETS="fuzz_json fuzz_ws" limits the run to some targets;
+#   FUZZ_SEED=N (default 1, 0 = random) seeds the smoke run.
 #
 # The source tree is never written: seeds are copied, and crash inputs land
 # in the build tree under tests/fuzz/artifacts/<target>/.
@@ -15,6 +16,10 @@
 : "${FUZZ_SMOKE_SECONDS:=6}"
 : "${FUZZ_MODE:=smoke}"          # smoke | long
 : "${FUZZ_TARGETS:=}"
+# The smoke run in make check uses a fixed seed, so that it explores the
+# same inputs on every machine (a slower machine explores a prefix of
+# them); FUZZ_SEED=0 asks libFuzzer for a random one.  Long runs are random.
+: "${FUZZ_SEED:=1}"
 
 src="$abs_top_srcdir/tests/fuzz"
 bld="$abs_top_builddir/tests/fuzz"
@@ -76,8 +81,12 @@ for t in $FUZZ_TARGETS; do
     fi
     dict=()
     [ -f "$src/dict/$t.dict" ] && dict=(-dict="$src/dict/$t.dict")
+    seed=()
+    if [ "$FUZZ_MODE" = smoke ] && [ "$FUZZ_SEED" != 0 ]; then
+        seed=(-seed="$FUZZ_SEED")
+    fi
     start=$(date +%s)
-    if "$bin" "${common[@]}" "${dict[@]}" \
+    if "$bin" "${common[@]}" "${dict[@]}" "${seed[@]}" \
             -max_total_time="$FUZZ_SMOKE_SECONDS" \
             -print_final_stats=1 -artifact_prefix="$art/" \
             "$work" > "$tmp/$t.log" 2>&1; then
