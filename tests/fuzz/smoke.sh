@@ -5,7 +5,7 @@
 #
 #   make fuzz-smoke                 FUZZ_SMOKE_SECONDS per target (default 6)
 #   make fuzz FUZZ_SECONDS=600      longer runs; the growing corpus is kept
-#                                   in the build tree (tests/fuzz/work/)
+#                                   in the build tree (tests/fuzz/grown/)
 #   FUZZ_TARGETS="fuzz_json fuzz_ws" limits the run to some targets;
 #   FUZZ_SEED=N (default 1, 0 = random) seeds the smoke run.
 #
@@ -70,7 +70,7 @@ for t in $FUZZ_TARGETS; do
 
     # 2. Bounded fuzzing on a writable copy of the seeds.
     if [ "$FUZZ_MODE" = long ]; then
-        work="$bld/work/$t"
+        work="$bld/grown/$t"
     else
         work="$tmp/corpus-$t"
     fi
