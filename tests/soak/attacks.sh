@@ -5,22 +5,17 @@
 # IPv4-mapped IPv6 against the per-address limit.  Attacks already tried
 # by tests/integration/relay_edge.py are listed in docs/hardening.md.
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
-PY=/usr/bin/python3
-"$PY" -c 'import websockets' 2>/dev/null ||
-    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+relay_need_module
+relay_need_websockets
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
 open=$(cnx_free_port)
 limit=$(cnx_free_port)
 v6=$(cnx_free_port)
-secret="attack-secret-$$-$RANDOM$RANDOM"
-printf '%s' "$secret" > "$dir/relay.secret"
-chmod 600 "$dir/relay.secret"
+relay_secret "$dir" attack-secret
 
 v6listen="listen [::]:$v6 ipv6only=off;"
 if ! "$PY" -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null; then

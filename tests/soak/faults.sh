@@ -5,13 +5,10 @@
 # client in its own process keeps its PING->PONG latency (p99 < 200 ms, a
 # liveness bound, not a benchmark).
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
-PY=/usr/bin/python3
-"$PY" -c 'import websockets' 2>/dev/null ||
-    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+relay_need_module
+relay_need_websockets
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ASan keeps freed memory in quarantine: memory bounds are only enforced
@@ -23,9 +20,7 @@ export CNX_RSS_CHECK
 cnx_tmpdir dir
 port=$(cnx_free_port)
 status=$(cnx_free_port)
-secret="faults-secret-$$-$RANDOM$RANDOM"
-printf '%s' "$secret" > "$dir/relay.secret"
-chmod 600 "$dir/relay.secret"
+relay_secret "$dir" faults-secret
 per_ip=50
 max_fails=10
 hs_timeout=3

@@ -6,13 +6,10 @@
 # names or rooms, worker memory within 10% of the warmed-up start, every
 # message delivered once and in order (tests/soak/soak.py checks these).
 . "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
-[ -x "$NGINX_BIN" ] || cnx_skip "needs $NGINX_BIN (nginx-core)"
-[ -f "$NGINX_MODULES/ngx_stream_module.so" ] || cnx_skip "needs libnginx-mod-stream"
-[ -f "$CNX_MODULE" ] || cnx_fail "module not built: $CNX_MODULE"
-PY=/usr/bin/python3
-"$PY" -c 'import websockets' 2>/dev/null ||
-    cnx_skip "needs python3-websockets (scripts/install-deps installs it)"
+relay_need_module
+relay_need_websockets
 
 : "${SOAK_SECONDS:=50}"
 : "${SOAK_CLIENTS:=500}"
@@ -28,9 +25,7 @@ export CNX_RSS_CHECK
 cnx_tmpdir dir
 port=$(cnx_free_port)
 status=$(cnx_free_port)
-secret="soak-secret-$$-$RANDOM$RANDOM"
-printf '%s' "$secret" > "$dir/relay.secret"
-chmod 600 "$dir/relay.secret"
+relay_secret "$dir" soak-secret
 
 cat > "$dir/nginx.conf" <<CONF
 load_module $NGINX_MODULES/ngx_stream_module.so;
