@@ -35,6 +35,7 @@ struct cnx_aead {
 static pthread_once_t  cnx_crypto_once = PTHREAD_ONCE_INIT;
 static int             cnx_crypto_ok;
 static int             cnx_aead_default;
+static EVP_MD         *cnx_md_sha256;   /* fetched once; NULL: libsodium */
 
 static int cnx_aead_pick(void);
 
@@ -45,6 +46,7 @@ cnx_crypto_init_once(void)
         return;
     }
     cnx_aead_default = cnx_aead_pick();
+    cnx_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     cnx_crypto_ok = 1;
 }
 
@@ -68,13 +70,208 @@ cnx_crypto_aead_backend(void)
 
 /* ---- X25519 ----------------------------------------------------------- */
 
+/*
+ * Public keys.  X25519(k, 9) is computed as the Edwards25519 fixed-base
+ * multiple [k]B (libsodium's precomputed-table code, about half the cost
+ * of the Montgomery ladder that crypto_scalarmult_base() runs), then
+ * mapped to the Montgomery u-coordinate by u = (1 + y) / (1 - y) (RFC 7748,
+ * section 4.1).  Both use the same clamped scalar, so the result is the
+ * same 32 bytes; tests/unit/test_crypto.c checks that against
+ * crypto_scalarmult_base() on random keys.  The map works on the public
+ * key only, in 64-bit limbs of 51 bits (radix 2^51).
+ */
+typedef struct {
+    uint64_t  v[5];
+} cnx_fe_t;
+
+#define CNX_FE_MASK  ((UINT64_C(1) << 51) - 1)
+
+static uint64_t
+cnx_load64_le(const uint8_t *p)
+{
+    uint64_t  w = 0;
+    int       i;
+
+    for (i = 7; i >= 0; i--) {
+        w = (w << 8) | p[i];
+    }
+    return w;
+}
+
+/* The low 255 bits of s (the top bit, the sign of x, is dropped). */
+static void
+cnx_fe_frombytes(cnx_fe_t *f, const uint8_t s[32])
+{
+    uint64_t  w0 = cnx_load64_le(s), w1 = cnx_load64_le(s + 8),
+              w2 = cnx_load64_le(s + 16), w3 = cnx_load64_le(s + 24);
+
+    f->v[0] = w0 & CNX_FE_MASK;
+    f->v[1] = ((w0 >> 51) | (w1 << 13)) & CNX_FE_MASK;
+    f->v[2] = ((w1 >> 38) | (w2 << 26)) & CNX_FE_MASK;
+    f->v[3] = ((w2 >> 25) | (w3 << 39)) & CNX_FE_MASK;
+    f->v[4] = (w3 >> 12) & CNX_FE_MASK;
+}
+
+/* Inputs: limbs below 2^52.  Output: limbs below 2^51 + 2^15. */
+static void
+cnx_fe_mul(cnx_fe_t *h, const cnx_fe_t *f, const cnx_fe_t *g)
+{
+    typedef unsigned __int128  u128;
+    const uint64_t  *a = f->v, *b = g->v;
+    uint64_t         b1 = 19 * b[1], b2 = 19 * b[2], b3 = 19 * b[3],
+                     b4 = 19 * b[4], c, r[5];
+    u128             t0, t1, t2, t3, t4;
+
+    t0 = (u128) a[0] * b[0] + (u128) a[1] * b4 + (u128) a[2] * b3
+         + (u128) a[3] * b2 + (u128) a[4] * b1;
+    t1 = (u128) a[0] * b[1] + (u128) a[1] * b[0] + (u128) a[2] * b4
+         + (u128) a[3] * b3 + (u128) a[4] * b2;
+    t2 = (u128) a[0] * b[2] + (u128) a[1] * b[1] + (u128) a[2] * b[0]
+         + (u128) a[3] * b4 + (u128) a[4] * b3;
+    t3 = (u128) a[0] * b[3] + (u128) a[1] * b[2] + (u128) a[2] * b[1]
+         + (u128) a[3] * b[0] + (u128) a[4] * b4;
+    t4 = (u128) a[0] * b[4] + (u128) a[1] * b[3] + (u128) a[2] * b[2]
+         + (u128) a[3] * b[1] + (u128) a[4] * b[0];
+
+    r[0] = (uint64_t) t0 & CNX_FE_MASK;
+    t1 += (uint64_t) (t0 >> 51);
+    r[1] = (uint64_t) t1 & CNX_FE_MASK;
+    t2 += (uint64_t) (t1 >> 51);
+    r[2] = (uint64_t) t2 & CNX_FE_MASK;
+    t3 += (uint64_t) (t2 >> 51);
+    r[3] = (uint64_t) t3 & CNX_FE_MASK;
+    t4 += (uint64_t) (t3 >> 51);
+    r[4] = (uint64_t) t4 & CNX_FE_MASK;
+    c = (uint64_t) (t4 >> 51);          /* below 2^57: 19 * c fits */
+    r[0] += 19 * c;
+    c = r[0] >> 51;
+    r[0] &= CNX_FE_MASK;
+    r[1] += c;
+    memcpy(h->v, r, sizeof(r));
+}
+
+static void
+cnx_fe_sqn(cnx_fe_t *h, const cnx_fe_t *f, int n)
+{
+    cnx_fe_mul(h, f, f);
+    while (--n > 0) {
+        cnx_fe_mul(h, h, h);
+    }
+}
+
+/* z^(p - 2) = 1/z, p - 2 = 2^255 - 21, by a fixed chain of squarings and
+ * multiplications (no branch on the value). */
+static void
+cnx_fe_invert(cnx_fe_t *out, const cnx_fe_t *z)
+{
+    cnx_fe_t  z2, z9, z11, a, b, c, t;
+
+    cnx_fe_mul(&z2, z, z);              /* z^2 */
+    cnx_fe_sqn(&t, &z2, 2);             /* z^8 */
+    cnx_fe_mul(&z9, &t, z);             /* z^9 */
+    cnx_fe_mul(&z11, &z9, &z2);         /* z^11 */
+    cnx_fe_mul(&t, &z11, &z11);         /* z^22 */
+    cnx_fe_mul(&a, &t, &z9);            /* z^(2^5 - 1) */
+    cnx_fe_sqn(&t, &a, 5);
+    cnx_fe_mul(&b, &t, &a);             /* z^(2^10 - 1) */
+    cnx_fe_sqn(&t, &b, 10);
+    cnx_fe_mul(&c, &t, &b);             /* z^(2^20 - 1) */
+    cnx_fe_sqn(&t, &c, 20);
+    cnx_fe_mul(&t, &t, &c);             /* z^(2^40 - 1) */
+    cnx_fe_sqn(&t, &t, 10);
+    cnx_fe_mul(&a, &t, &b);             /* z^(2^50 - 1) */
+    cnx_fe_sqn(&t, &a, 50);
+    cnx_fe_mul(&b, &t, &a);             /* z^(2^100 - 1) */
+    cnx_fe_sqn(&t, &b, 100);
+    cnx_fe_mul(&t, &t, &b);             /* z^(2^200 - 1) */
+    cnx_fe_sqn(&t, &t, 50);
+    cnx_fe_mul(&t, &t, &a);             /* z^(2^250 - 1) */
+    cnx_fe_sqn(&t, &t, 5);              /* z^(2^255 - 32) */
+    cnx_fe_mul(out, &t, &z11);          /* z^(2^255 - 21) */
+}
+
+/* The canonical little-endian encoding (value reduced below p). */
+static void
+cnx_fe_tobytes(uint8_t s[32], const cnx_fe_t *f)
+{
+    uint64_t  h[5], q, w;
+    int       i, j;
+
+    memcpy(h, f->v, sizeof(h));
+    for (j = 0; j < 2; j++) {           /* limbs below 2^51, value < 2p */
+        for (i = 0; i < 4; i++) {
+            h[i + 1] += h[i] >> 51;
+            h[i] &= CNX_FE_MASK;
+        }
+        h[0] += 19 * (h[4] >> 51);
+        h[4] &= CNX_FE_MASK;
+    }
+    /* q = 1 when the value is at least p: adding 19 carries past 2^255. */
+    q = (h[0] + 19) >> 51;
+    for (i = 1; i < 5; i++) {
+        q = (h[i] + q) >> 51;
+    }
+    h[0] += 19 * q;
+    for (i = 0; i < 4; i++) {
+        h[i + 1] += h[i] >> 51;
+        h[i] &= CNX_FE_MASK;
+    }
+    h[4] &= CNX_FE_MASK;                /* drops 2^255: value - p */
+
+    for (i = 0; i < 4; i++) {
+        int  bit = 64 * i, k = bit / 51, off = bit % 51;
+
+        w = h[k] >> off;
+        if (k + 1 < 5) {
+            w |= h[k + 1] << (51 - off);
+        }
+        if (off > 38 && k + 2 < 5) {    /* 51 - off + 51 < 64 */
+            w |= h[k + 2] << (102 - off);
+        }
+        for (j = 0; j < 8; j++) {
+            s[8 * i + j] = (uint8_t) (w >> (8 * j));
+        }
+    }
+}
+
+static int
+cnx_x25519_base(uint8_t pk[32], const uint8_t sk[32])
+{
+    static const cnx_fe_t  one = { { 1, 0, 0, 0, 0 } };
+    /* 2p in limbs, so that 2p + 1 - y has no negative limb. */
+    static const cnx_fe_t  two_p = { { 0xfffffffffffdaULL,
+                                       0xffffffffffffeULL,
+                                       0xffffffffffffeULL,
+                                       0xffffffffffffeULL,
+                                       0xffffffffffffeULL } };
+    uint8_t                ed[32];
+    cnx_fe_t               y, num, den;
+    int                    i;
+
+    /* Fails only for [k]B = identity, which a clamped k never gives in
+     * practice; fall back to the ladder then. */
+    if (crypto_scalarmult_ed25519_base(ed, sk) != 0) {
+        return crypto_scalarmult_base(pk, sk) == 0 ? 0 : -1;
+    }
+    cnx_fe_frombytes(&y, ed);
+    for (i = 0; i < 5; i++) {
+        num.v[i] = y.v[i] + one.v[i];
+        den.v[i] = two_p.v[i] + one.v[i] - y.v[i];
+    }
+    cnx_fe_invert(&den, &den);
+    cnx_fe_mul(&num, &num, &den);
+    cnx_fe_tobytes(pk, &num);
+    sodium_memzero(ed, sizeof(ed));
+    return 0;
+}
+
 int
 cnx_x25519_public(uint8_t pk[32], const uint8_t sk[32])
 {
     if (cnx_crypto_init() != 0) {
         return -1;
     }
-    return crypto_scalarmult_base(pk, sk) == 0 ? 0 : -1;
+    return cnx_x25519_base(pk, sk);
 }
 
 int
@@ -84,7 +281,7 @@ cnx_x25519_keypair(uint8_t pk[32], uint8_t sk[32])
         return -1;
     }
     randombytes_buf(sk, 32);
-    if (crypto_scalarmult_base(pk, sk) != 0) {
+    if (cnx_x25519_base(pk, sk) != 0) {
         sodium_memzero(sk, 32);
         return -1;
     }
@@ -111,35 +308,99 @@ cnx_x25519_dh(uint8_t shared[32], const uint8_t sk[32], const uint8_t pk[32])
 
 /* ---- hashes and KDFs -------------------------------------------------- */
 
+/*
+ * SHA-256 goes through OpenSSL's EVP with the algorithm fetched once: it
+ * uses the CPU's SHA extensions where there are some (about 5 times
+ * libsodium's portable code on 96-byte inputs on the development machine),
+ * which matters for the many short hashes of a Noise handshake.  Without
+ * the fetched algorithm (OpenSSL failing at start), libsodium is used.
+ */
+static void
+cnx_sha256_parts(uint8_t out[32], int n, const void *const *part,
+    const size_t *len)
+{
+    crypto_hash_sha256_state  st;
+    EVP_MD_CTX               *ctx;
+    int                       i;
+
+    if (cnx_crypto_init() == 0 && cnx_md_sha256 != NULL
+        && (ctx = EVP_MD_CTX_new()) != NULL)
+    {
+        int  ok = EVP_DigestInit_ex2(ctx, cnx_md_sha256, NULL) == 1;
+
+        for (i = 0; ok && i < n; i++) {
+            ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
+        }
+        ok = ok && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+        EVP_MD_CTX_free(ctx);           /* cleanses the state */
+        if (ok) {
+            return;
+        }
+    }
+    crypto_hash_sha256_init(&st);
+    for (i = 0; i < n; i++) {
+        crypto_hash_sha256_update(&st, part[i], len[i]);
+    }
+    crypto_hash_sha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
 void
 cnx_sha256(uint8_t out[32], const void *in, size_t len)
 {
-    crypto_hash_sha256(out, in, len);
+    cnx_sha256_parts(out, 1, &in, &len);
 }
 
 void
 cnx_sha256_2(uint8_t out[32], const void *a, size_t alen, const void *b,
     size_t blen)
 {
-    crypto_hash_sha256_state  st;
+    const void  *part[2] = { a, b };
+    size_t       len[2] = { alen, blen };
 
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, a, alen);
-    crypto_hash_sha256_update(&st, b, blen);
-    crypto_hash_sha256_final(&st, out);
-    sodium_memzero(&st, sizeof(st));
+    cnx_sha256_parts(out, 2, part, len);
+}
+
+/* HMAC-SHA256 (RFC 2104) over the concatenation of up to 3 parts. */
+static void
+cnx_hmac_parts(uint8_t out[32], const uint8_t *key, size_t keylen, int n,
+    const void *const *part, const size_t *len)
+{
+    uint8_t      k[64], pad[64], inner[32];
+    const void  *ip[4];
+    size_t       il[4];
+    int          i;
+
+    memset(k, 0, sizeof(k));
+    if (keylen > sizeof(k)) {
+        cnx_sha256(k, key, keylen);
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+    for (i = 0; i < 64; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+    ip[0] = pad;
+    il[0] = sizeof(pad);
+    for (i = 0; i < n && i < 3; i++) {
+        ip[i + 1] = part[i];
+        il[i + 1] = len[i];
+    }
+    cnx_sha256_parts(inner, i + 1, ip, il);
+    for (i = 0; i < 64; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+    cnx_sha256_2(out, pad, sizeof(pad), inner, sizeof(inner));
+    sodium_memzero(k, sizeof(k));
+    sodium_memzero(pad, sizeof(pad));
+    sodium_memzero(inner, sizeof(inner));
 }
 
 void
 cnx_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen,
     const void *in, size_t len)
 {
-    crypto_auth_hmacsha256_state  st;
-
-    crypto_auth_hmacsha256_init(&st, key, keylen);
-    crypto_auth_hmacsha256_update(&st, in, len);
-    crypto_auth_hmacsha256_final(&st, out);
-    sodium_memzero(&st, sizeof(st));
+    cnx_hmac_parts(out, key, keylen, 1, &in, &len);
 }
 
 int
@@ -160,29 +421,32 @@ int
 cnx_hkdf_sha256_expand(uint8_t *out, size_t outlen, const uint8_t prk[32],
     const void *info, size_t infolen)
 {
-    crypto_auth_hmacsha256_state  st;
-    uint8_t                       t[32];
-    uint8_t                       ctr;
-    size_t                        done, n;
+    uint8_t      t[32];
+    uint8_t      ctr;
+    size_t       done, n;
+    const void  *part[3];
+    size_t       len[3];
+    int          np;
 
     if (outlen > 255 * 32 || (info == NULL && infolen != 0)) {
         return -1;
     }
     for (done = 0, ctr = 1; done < outlen; ctr++) {
-        crypto_auth_hmacsha256_init(&st, prk, 32);
+        /* T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty */
+        np = 0;
         if (ctr > 1) {
-            crypto_auth_hmacsha256_update(&st, t, sizeof(t));
+            part[np] = t;
+            len[np++] = sizeof(t);
         }
-        if (infolen) {
-            crypto_auth_hmacsha256_update(&st, info, infolen);
-        }
-        crypto_auth_hmacsha256_update(&st, &ctr, 1);
-        crypto_auth_hmacsha256_final(&st, t);
+        part[np] = infolen ? info : "";
+        len[np++] = infolen;
+        part[np] = &ctr;
+        len[np++] = 1;
+        cnx_hmac_parts(t, prk, 32, np, part, len);
         n = outlen - done < 32 ? outlen - done : 32;
         memcpy(out + done, t, n);
         done += n;
     }
-    sodium_memzero(&st, sizeof(st));
     sodium_memzero(t, sizeof(t));
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * cnx_crypto: the few primitives the session layer is built on, behind one
- * small interface.  X25519, SHA-256, HMAC-SHA256 and randomness come from
- * libsodium; AES-256-GCM comes from OpenSSL EVP or libsodium, whichever
+ * small interface.  X25519 and randomness come from libsodium, SHA-256
+ * (and the HMAC built on it) from OpenSSL EVP with libsodium as the
+ * fallback; AES-256-GCM comes from OpenSSL EVP or libsodium, whichever
  * cnx_crypto_init() measured to be faster on this machine (the environment
  * variable CNX_AEAD_BACKEND=openssl|libsodium overrides the measurement).
  *

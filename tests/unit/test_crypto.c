@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cnx_crypto.h"
 
 static size_t
@@ -78,6 +80,36 @@ START_TEST(test_keypairs_differ)
 }
 END_TEST
 
+/* cnx_x25519_public() takes the Edwards fixed-base route: it must give
+ * exactly libsodium's Montgomery-ladder X25519(k, 9) for any 32 bytes,
+ * including the bits that clamping clears and scalars at the edges. */
+START_TEST(test_x25519_public_matches_ladder)
+{
+    uint8_t  sk[32], got[32], want[32];
+    int      i, j;
+
+    for (i = 0; i < 2000; i++) {
+        if (i < 256) {
+            memset(sk, i, sizeof(sk));      /* 00..00 to ff..ff */
+        } else if (i < 512) {
+            memset(sk, 0, sizeof(sk));
+            sk[(i - 256) / 8] = (uint8_t) (1u << ((i - 256) % 8));
+        } else {
+            randombytes_buf(sk, sizeof(sk));
+        }
+        ck_assert_int_eq(cnx_x25519_public(got, sk), 0);
+        ck_assert_int_eq(crypto_scalarmult_base(want, sk), 0);
+        if (memcmp(got, want, 32) != 0) {
+            for (j = 0; j < 32; j++) {
+                fprintf(stderr, "%02x", sk[j]);
+            }
+            fprintf(stderr, ": public key differs from the ladder's\n");
+        }
+        ck_assert_mem_eq(got, want, 32);
+    }
+}
+END_TEST
+
 /* RFC 4231 test case 2; SHA-256("abc") from FIPS 180-2. */
 START_TEST(test_sha256_hmac)
 {
@@ -93,6 +125,26 @@ START_TEST(test_sha256_hmac)
     cnx_hmac_sha256(out, (const uint8_t *) "Jefe", 4, msg, strlen(msg));
     assert_hex(out, 32, "5bdcc146bf60754e6a042426089575c7"
                         "5a003f089d2739839dec58b964ec3843");
+}
+END_TEST
+
+/* Keys longer than the 64-byte block are hashed first (RFC 4231 test case
+ * 6); a key of exactly 64 bytes is used as it is (value from Python's
+ * hmac module). */
+START_TEST(test_hmac_key_lengths)
+{
+    uint8_t      key[131], out[32];
+    const char  *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    const char  *m64 = "exactly one block key";
+
+    memset(key, 0xaa, sizeof(key));
+    cnx_hmac_sha256(out, key, sizeof(key), m6, strlen(m6));
+    assert_hex(out, 32, "60e431591ee0b67f0d8a26aacbf5b77f"
+                        "8e0bc6213728c5140546040f0ee37f54");
+    memset(key, 0x0b, 64);
+    cnx_hmac_sha256(out, key, 64, m64, strlen(m64));
+    assert_hex(out, 32, "763be7273d798a3793bf1fc0aee9aacc"
+                        "513886eacaa2d634e153e4ca0c20b0e9");
 }
 END_TEST
 
@@ -250,6 +302,8 @@ main(void)
     tcase_add_test(tc, test_x25519_rfc7748);
     tcase_add_test(tc, test_x25519_low_order_rejected);
     tcase_add_test(tc, test_keypairs_differ);
+    tcase_add_test(tc, test_x25519_public_matches_ladder);
+    tcase_add_test(tc, test_hmac_key_lengths);
     tcase_add_test(tc, test_sha256_hmac);
     tcase_add_test(tc, test_hkdf_rfc5869);
     tcase_add_test(tc, test_hkdf_noise_matches_rfc);
