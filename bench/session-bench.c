@@ -7,7 +7,13 @@
  *   - bulk AEAD: the session's AES-256-GCM (cnx_aead, the primitive the v2
  *     transport seals every record with, on the backend cnx_crypto_init()
  *     chose) against OpenSSL EVP AES-256-GCM called directly, at 1 KiB and
- *     16 KiB records, measured alternately in several rounds.
+ *     16 KiB records, measured alternately in several rounds;
+ *   - the X25519 primitives a handshake is made of: one variable-base
+ *     scalar multiplication (cnx_x25519_dh, libsodium; and OpenSSL's
+ *     EVP_PKEY_derive for comparison) and one key generation
+ *     (cnx_x25519_keypair), in microseconds of CPU, and the bound they put
+ *     on handshakes per side: Noise XX costs each side 3 DH and 1 key
+ *     generation, whatever else the code does.
  *
  * CPU time is CLOCK_PROCESS_CPUTIME_ID (single thread), so the figures hold
  * on a busy machine.  Prints one line of key=value pairs.
@@ -111,6 +117,53 @@ bench_handshakes(cnx_noise_pattern_t pat, double secs)
     return n / t;
 }
 
+/* Microseconds of CPU per X25519 operation: which = 0 variable-base DH
+ * (cnx_x25519_dh), 1 key generation (cnx_x25519_keypair), 2 OpenSSL's
+ * EVP_PKEY_derive with the contexts made once. */
+static double
+bench_x25519(int which, double secs)
+{
+    uint8_t sk[32], pk[32], out[32];
+    EVP_PKEY *a = NULL, *b = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    double t0, t;
+    long n = 0;
+    size_t olen;
+
+    cnx_x25519_keypair(pk, sk);
+    if (which == 2) {
+        a = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        b = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        ctx = a && b ? EVP_PKEY_CTX_new(a, NULL) : NULL;
+        if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1
+            || EVP_PKEY_derive_set_peer(ctx, b) != 1)
+        {
+            return 0;
+        }
+    }
+    t0 = cpu_now();
+    do {
+        for (int i = 0; i < 50; i++) {
+            olen = sizeof(out);
+            if ((which == 0 && cnx_x25519_dh(out, sk, pk) < 0)
+                || (which == 1 && cnx_x25519_keypair(out, sk) < 0)
+                || (which == 2 && EVP_PKEY_derive(ctx, out, &olen) != 1))
+            {
+                fprintf(stderr, "cnx-session-bench: X25519 failed\n");
+                exit(1);
+            }
+            n++;
+        }
+        t = cpu_now() - t0;
+    } while (t < secs);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+    cnx_memzero(sk, 32);
+    cnx_memzero(out, 32);
+    return t / n * 1e6;
+}
+
 /* Bytes sealed per CPU-second by the session's AEAD. */
 static double
 bench_session_aead(size_t rec, double secs)
@@ -188,7 +241,7 @@ int
 main(int argc, char **argv)
 {
     static const size_t recs[2] = { 1024, 16384 };
-    double secs = 0.3, xx, ik;
+    double secs = 0.3, xx, ik, dh, dh_ossl, kg, best;
     int rounds = 5, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 
     if (argc > 1 && !quick) {
@@ -209,6 +262,13 @@ main(int argc, char **argv)
     printf("backend=%s xx_handshakes_per_s=%.0f ik_handshakes_per_s=%.0f"
            " handshakes_per_s=%.0f", cnx_crypto_aead_backend(), xx, ik,
            2 * xx);
+    dh = bench_x25519(0, secs);
+    dh_ossl = bench_x25519(2, secs);
+    kg = bench_x25519(1, secs);
+    best = dh_ossl > 0 && dh_ossl < dh ? dh_ossl : dh;
+    printf(" x25519_dh_us=%.2f x25519_dh_openssl_us=%.2f x25519_keygen_us=%.2f"
+           " xx_side_bound_per_s=%.0f", dh, dh_ossl, kg,
+           1e6 / (3 * best + kg));
     for (int k = 0; k < 2; k++) {
         double s[16], e[16], ratio[16];
 
