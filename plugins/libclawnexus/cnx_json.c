@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cnx_json.h"
 #include "cnx_utf8.h"
 
@@ -72,10 +76,49 @@ cnx_json_plain8(const char *p)
 }
 
 /*
- * Scan a string starting at the opening quote buf[i].  Returns the offset
- * of the closing quote, or -1.  Sets *escaped if a backslash was seen.
+ * The offset of the first byte at or after i that needs attention inside
+ * a string (see cnx_json_plain8()), or len.  Payloads are mostly long
+ * runs of base64, so this loop is where a relayed message spends most of
+ * its parse time: 16 bytes per step with SSE2 (every x86-64 has it).
  */
-static long
+static size_t
+cnx_json_plain_run(const char *buf, size_t len, size_t i)
+{
+#if defined(__SSE2__)
+    const __m128i  quote = _mm_set1_epi8('"');
+    const __m128i  bslash = _mm_set1_epi8('\\');
+    const __m128i  space = _mm_set1_epi8(0x20);
+    __m128i        v, hit;
+    unsigned       m;
+
+    while (len - i >= 16) {
+        v = _mm_loadu_si128((const __m128i *) (const void *) (buf + i));
+        /* signed compare: bytes >= 0x80 are negative, so also "< 0x20" */
+        hit = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                           _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                        _mm_cmpeq_epi8(v, bslash)));
+        m = (unsigned) _mm_movemask_epi8(hit);
+        if (m != 0) {
+            return i + (size_t) __builtin_ctz(m);
+        }
+        i += 16;
+    }
+#endif
+    while (len - i >= 8 && cnx_json_plain8(buf + i)) {
+        i += 8;
+    }
+    while (i < len) {
+        unsigned char  c = (unsigned char) buf[i];
+
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
+long
 cnx_json_scan_string(const char *buf, size_t len, size_t i, int *escaped)
 {
     uint32_t       u8 = CNX_UTF8_ACCEPT;
@@ -83,12 +126,13 @@ cnx_json_scan_string(const char *buf, size_t len, size_t i, int *escaped)
     int            k;
 
     *escaped = 0;
+    if (buf == NULL || i >= len || buf[i] != '"') {
+        return -1;
+    }
     for (i++; i < len; i++) {
         /* Runs of plain printable ASCII (payloads are mostly base64). */
         if (u8 == CNX_UTF8_ACCEPT) {
-            while (len - i >= 8 && cnx_json_plain8(buf + i)) {
-                i += 8;
-            }
+            i = cnx_json_plain_run(buf, len, i);
             if (i >= len) {
                 break;
             }

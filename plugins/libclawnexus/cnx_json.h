@@ -72,6 +72,16 @@ int cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
     unsigned ntoks);
 
 /*
+ * Scan the one string whose opening quote is buf[i], with exactly the
+ * checks cnx_json_parse() makes (UTF-8, no raw control characters, well
+ * formed escapes).  Returns the offset of the closing quote, or -1 if
+ * buf[i] is not '"' or the string is invalid or unterminated.  Sets
+ * *escaped to 1 if the string holds a backslash, else 0.
+ */
+long cnx_json_scan_string(const char *buf, size_t len, size_t i,
+    int *escaped);
+
+/*
  * Find the value of member key (NUL-terminated, compared byte-exactly
  * after decoding escapes of the JSON key) in the object at index obj of
  * the ntok tokens.  Returns the value's token index, or -1 if obj is not

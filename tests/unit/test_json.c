@@ -377,24 +377,46 @@ START_TEST(test_builder_overflow_and_misuse)
 }
 END_TEST
 
-/* Every byte value at every position of a long string (word fast path). */
+/*
+ * Every byte value at every position of a long string (the 16- and 8-byte
+ * fast paths and their tails), through the parser and the string scanner.
+ */
 START_TEST(test_string_bytes_every_position)
 {
-    char      doc[20];
+    char      doc[72];
     unsigned  pos, b;
-    int       want, r;
+    int       want, r, esc;
+    long      q;
 
-    for (pos = 1; pos <= 17; pos++) {
+    for (pos = 1; pos <= sizeof(doc) - 2; pos++) {
         for (b = 0; b < 256; b++) {
             memset(doc, 'a', sizeof(doc));
             doc[0] = '"';
-            doc[19] = '"';
+            doc[sizeof(doc) - 1] = '"';
             doc[pos] = (char) b;
             want = b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
             r = cnx_json_parse(doc, sizeof(doc), toks, 256);
             ck_assert_msg((r == 1) == want, "byte %02x at %u: %d", b, pos, r);
+            q = cnx_json_scan_string(doc, sizeof(doc), 0, &esc);
+            ck_assert_msg(q == (want ? (long) sizeof(doc) - 1
+                                : b == '"' ? (long) pos : -1),
+                          "scan: byte %02x at %u: %ld", b, pos, q);
+        }
+
+        /* an escape and a two-byte character there are fine too */
+        if (pos + 2 <= sizeof(doc) - 2) {
+            memcpy(doc + pos, "\\n", 2);
+            q = cnx_json_scan_string(doc, sizeof(doc), 0, &esc);
+            ck_assert(q == (long) sizeof(doc) - 1 && esc == 1);
+            memcpy(doc + pos, "\xc3\xa9", 2);
+            q = cnx_json_scan_string(doc, sizeof(doc), 0, &esc);
+            ck_assert(q == (long) sizeof(doc) - 1 && esc == 0);
+            ck_assert_int_eq(cnx_json_scan_string(doc, pos + 1, 0, &esc), -1);
         }
     }
+    ck_assert_int_eq(cnx_json_scan_string("x\"", 2, 0, &esc), -1);
+    ck_assert_int_eq(cnx_json_scan_string("\"", 1, 0, &esc), -1);
+    ck_assert_int_eq(cnx_json_scan_string("\"\"", 2, 2, &esc), -1);
 }
 END_TEST
 
