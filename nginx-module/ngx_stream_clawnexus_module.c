@@ -2700,10 +2700,10 @@ ngx_stream_clawnexus_join(ngx_stream_clawnexus_ctx_t *ctx,
 }
 
 
-/* The room named in m if ctx is its member in the wanted state. */
+/* The room named id if ctx is its member in the wanted state. */
 static cnx_dir_room_t *
-ngx_stream_clawnexus_room(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m, int side, cnx_dir_room_state_e state)
+ngx_stream_clawnexus_room(ngx_stream_clawnexus_ctx_t *ctx, const char *id,
+    size_t len, int side, cnx_dir_room_state_e state)
 {
     cnx_dir_room_t  *r;
 
@@ -2713,8 +2713,7 @@ ngx_stream_clawnexus_room(ngx_stream_clawnexus_ctx_t *ctx,
         return NULL;
     }
 
-    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, m->room_id_s,
-                         ngx_strlen(m->room_id_s));
+    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, id, len);
 
     if (r == NULL || r->state != state
         || (side >= 0 && cnx_dir_room_side(r, &ctx->member) != side)
@@ -2740,7 +2739,9 @@ ngx_stream_clawnexus_accept(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_chan_t    *ch;
     ngx_stream_clawnexus_proxy_t   *px;
 
-    r = ngx_stream_clawnexus_room(ctx, m, 1, CNX_DIR_ROOM_PENDING);
+    r = ngx_stream_clawnexus_room(ctx, m->room_id_s,
+                                  ngx_strlen(m->room_id_s), 1,
+                                  CNX_DIR_ROOM_PENDING);
     if (r == NULL) {
         return;
     }
@@ -2891,9 +2892,10 @@ ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
 }
 
 
+/* Forward DATA for room id[0..len); payload is escaped JSON string content. */
 static void
-ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m)
+ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx, const char *id,
+    size_t len, const cnx_slice_t *payload)
 {
     cnx_dir_room_t                *r;
     cnx_dir_member_t              *peer;
@@ -2901,7 +2903,7 @@ ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_chan_t   *ch;
     ngx_stream_clawnexus_proxy_t  *px;
 
-    r = ngx_stream_clawnexus_room(ctx, m, -1, CNX_DIR_ROOM_ACTIVE);
+    r = ngx_stream_clawnexus_room(ctx, id, len, -1, CNX_DIR_ROOM_ACTIVE);
     if (r == NULL) {
         return;
     }
@@ -2913,8 +2915,8 @@ ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
         ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT,
                                            ctx->node.key, px->worker, px->pid,
                                            px->conn, r->id, r->id_len,
-                                           (const u_char *) m->payload.p,
-                                           m->payload.len, NULL, 0);
+                                           (const u_char *) payload->p,
+                                           payload->len, NULL, 0);
         if (ch == NULL) {
             ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
                                        "cannot forward");
@@ -2927,7 +2929,7 @@ ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
         to = peer->session;
 
         if (ngx_stream_clawnexus_deliver_text(to, r->id, r->id_len,
-                                              m->payload.p, m->payload.len)
+                                              payload->p, payload->len)
             != NGX_OK)
         {
             ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
@@ -2940,7 +2942,7 @@ ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx,
 
     ctx->messages++;
     ngx_stream_clawnexus_count(messages, 1);
-    ngx_stream_clawnexus_count(bytes, m->payload.len);
+    ngx_stream_clawnexus_count(bytes, payload->len);
 }
 
 
@@ -2948,9 +2950,18 @@ static void
 ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx, const u_char *p,
     size_t n)
 {
-    int              rc;
-    char             out[64];
-    cnx_relay_msg_t  m;
+    int               rc;
+    char              out[64];
+    cnx_relay_msg_t   m;
+    cnx_relay_data_t  d;
+
+    /* most messages are DATA in the usual shape: no full parse needed */
+    if (cnx_relay_data_parse((const char *) p, n, &d)) {
+        ngx_stream_clawnexus_data(ctx, d.room_id.p, d.room_id.len,
+                                  &d.payload);
+        ngx_stream_clawnexus_gauges();
+        return;
+    }
 
     rc = cnx_relay_msg_parse((const char *) p, n, &m);
 
@@ -2987,7 +2998,8 @@ ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx, const u_char *p,
         break;
 
     case CNX_RELAY_DATA:
-        ngx_stream_clawnexus_data(ctx, &m);
+        ngx_stream_clawnexus_data(ctx, m.room_id_s, ngx_strlen(m.room_id_s),
+                                  &m.payload);
         break;
 
     case CNX_RELAY_PONG:

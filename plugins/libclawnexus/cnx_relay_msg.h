@@ -99,6 +99,23 @@ typedef struct {
  */
 int cnx_relay_msg_parse(const char *buf, size_t len, cnx_relay_msg_t *m);
 
+/* The fields of a DATA message, as cnx_relay_data_parse() finds them. */
+typedef struct {
+    cnx_slice_t       room_id;        /* a valid room id (no escapes) */
+    cnx_slice_t       payload;        /* escaped JSON string content */
+    unsigned          payload_escaped:1;
+} cnx_relay_data_t;
+
+/*
+ * Fast path for the message a relay sees most: DATA with exactly the
+ * members type, room_id and payload (any order, any JSON whitespace,
+ * names without escapes, a room id without escapes).  Returns 1 and fills
+ * d when buf is such a message; cnx_relay_msg_parse() would then return
+ * CNX_RELAY_OK with the same type, room_id and payload.  Returns 0 for
+ * anything else, valid or not, which cnx_relay_msg_parse() must decide.
+ */
+int cnx_relay_data_parse(const char *buf, size_t len, cnx_relay_data_t *d);
+
 /* The wire name of a type ("REGISTER"...), "UNKNOWN" otherwise. */
 const char *cnx_relay_type_name(cnx_relay_type_t type);
 

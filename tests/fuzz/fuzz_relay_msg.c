@@ -8,6 +8,9 @@
  * client-side, whichever sends that type) and parsed again: the type and
  * every field must survive, the DATA payload byte for byte (the relay
  * forwards that slice verbatim).  A binary frame's header is rebuilt.
+ * The DATA fast path (cnx_relay_data_parse()) must agree with the strict
+ * parser whenever it accepts, and accept the DATA messages the relay
+ * itself writes.
  */
 
 #include <stdint.h>
@@ -126,6 +129,14 @@ rebuild(const cnx_relay_msg_t *m, size_t len)
         abort();
     }
     memset(&m2, 0, sizeof(m2));
+    if (m->type == CNX_RELAY_DATA) {
+        cnx_relay_data_t  d;
+
+        /* what the relay forwards takes the fast path at the next hop */
+        if (!cnx_relay_data_parse(out, (size_t) n, &d)) {
+            abort();
+        }
+    }
     if (cnx_relay_msg_parse(out, (size_t) n, &m2) != CNX_RELAY_OK
         || m2.type != m->type
         || strcmp(m2.claw_id_s, m->claw_id_s) != 0
@@ -160,6 +171,26 @@ done:
     free(out);
 }
 
+/* Whenever the fast path accepts, the strict parser says the same. */
+static void
+check_fast(const char *buf, size_t len, int rc, const cnx_relay_msg_t *m)
+{
+    cnx_relay_data_t  d;
+
+    if (!cnx_relay_data_parse(buf, len, &d)) {
+        return;
+    }
+    if (rc != CNX_RELAY_OK || m->type != CNX_RELAY_DATA
+        || d.room_id.p != m->room_id.p || d.room_id.len != m->room_id.len
+        || strlen(m->room_id_s) != d.room_id.len
+        || memcmp(m->room_id_s, d.room_id.p, d.room_id.len) != 0
+        || d.payload.p != m->payload.p || d.payload.len != m->payload.len
+        || d.payload_escaped != m->payload_escaped)
+    {
+        abort();
+    }
+}
+
 static void
 check_text(const char *buf, size_t len)
 {
@@ -168,6 +199,7 @@ check_text(const char *buf, size_t len)
 
     memset(&m, 0, sizeof(m));
     rc = cnx_relay_msg_parse(buf, len, &m);
+    check_fast(buf, len, rc, &m);
     if (rc != CNX_RELAY_OK) {
         if (rc != CNX_RELAY_EJSON && rc != CNX_RELAY_ETYPE
             && rc != CNX_RELAY_EFIELD)

@@ -359,6 +359,212 @@ START_TEST(test_error_code_strings)
 }
 END_TEST
 
+/*
+ * The DATA fast path agrees with the strict parser: whenever it accepts,
+ * the strict parser returns OK with type DATA and the same fields.
+ */
+static void
+fast_agrees(const char *s, size_t n, cnx_relay_data_t *d)
+{
+    ck_assert_int_eq(cnx_relay_msg_parse(s, n, &m), CNX_RELAY_OK);
+    ck_assert_int_eq(m.type, CNX_RELAY_DATA);
+    ck_assert(d->room_id.p == m.room_id.p && d->room_id.len == m.room_id.len);
+    ck_assert_uint_eq(strlen(m.room_id_s), d->room_id.len);
+    ck_assert(memcmp(m.room_id_s, d->room_id.p, d->room_id.len) == 0);
+    ck_assert(d->payload.p == m.payload.p && d->payload.len == m.payload.len);
+    ck_assert_uint_eq(d->payload_escaped, m.payload_escaped);
+}
+
+START_TEST(test_data_fast_path)
+{
+    static const struct { const char *s; int fast; int rc; } c[] = {
+        /* the usual shape, other orders, whitespace, escapes, UTF-8 */
+        { "{\"type\":\"DATA\",\"room_id\":\"R1\",\"payload\":\"abc\"}",
+          1, CNX_RELAY_OK },
+        { "{\"payload\":\"x\",\"room_id\":\"r_-9\",\"type\":\"DATA\"}",
+          1, CNX_RELAY_OK },
+        { "{\"room_id\":\"r\",\"type\":\"DATA\",\"payload\":\"\"}",
+          1, CNX_RELAY_OK },
+        { " \t{ \"type\" : \"DATA\" ,\r\n\"room_id\" : \"r\" , "
+          "\"payload\" : \"x\" } \n", 1, CNX_RELAY_OK },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":"
+          "\"a\\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00\\n\"}", 1, CNX_RELAY_OK },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":"
+          "\"caf\xc3\xa9 \xf0\x9f\x98\x80 0123456789abcdef0123456789\"}",
+          1, CNX_RELAY_OK },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":"
+          "\"\\ud800\"}", 1, CNX_RELAY_OK },  /* checked when decoded */
+        { "{\"type\":\"DATA\",\"room_id\":\"0123456789012345678901234567890"
+          "123456789012345678901234567890123\",\"payload\":\"p\"}",
+          1, CNX_RELAY_OK },                   /* 64 characters */
+        /* valid, but left to the strict parser */
+        { "{\"type\":\"DATA\",\"room_id\":\"r\\u0031\",\"payload\":\"x\"}",
+          0, CNX_RELAY_OK },
+        { "{\"ty\\u0070e\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_OK },
+        { "{\"type\":\"D\\u0041TA\",\"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_OK },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\","
+          "\"extra\":1}", 0, CNX_RELAY_OK },
+        { "{\"extra\":[1],\"type\":\"DATA\",\"room_id\":\"r\","
+          "\"payload\":\"x\"}", 0, CNX_RELAY_OK },
+        { "{\"type\":\"PING\"}", 0, CNX_RELAY_OK },
+        /* invalid: the strict parser's verdict stands */
+        { "{\"type\":\"DATA\",\"type\":\"DATA\",\"room_id\":\"r\","
+          "\"payload\":\"x\"}", 0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\","
+          "\"payload\":\"y\"}", 0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"room_id\":\"r\","
+          "\"payload\":\"y\"}", 0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":5}",
+          0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":null}",
+          0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":7,\"payload\":\"x\"}",
+          0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\"}", 0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"\",\"payload\":\"x\"}",
+          0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"a b\",\"payload\":\"x\"}",
+          0, CNX_RELAY_EFIELD },
+        { "{\"type\":\"DATA\",\"room_id\":\"0123456789012345678901234567890"
+          "1234567890123456789012345678901234\",\"payload\":\"p\"}",
+          0, CNX_RELAY_EFIELD },               /* 65 characters */
+        { "{\"type\":\"data\",\"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_ETYPE },
+        { "{\"type\":\"DATA \",\"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_ETYPE },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"\xc3\x28\"}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"\xed\xa0\x80\"}",
+          0, CNX_RELAY_EJSON },               /* UTF-8 surrogate */
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"a\tb\"}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"\\x\"}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"\\u12g4\"}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\"}x",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\",}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\"}{}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\",\"room_id\":\"r\",\"payload\":\"x\"",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\":\"DATA\" \"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_EJSON },
+        { "{\"type\"\"DATA\",\"room_id\":\"r\",\"payload\":\"x\"}",
+          0, CNX_RELAY_EJSON },
+        { "[\"type\",\"DATA\"]", 0, CNX_RELAY_EJSON },
+        { "", 0, CNX_RELAY_EJSON },
+    };
+    cnx_relay_data_t  d;
+    size_t            i, n;
+    int               fast;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        n = strlen(c[i].s);
+        memset(&d, 0, sizeof(d));
+        fast = cnx_relay_data_parse(c[i].s, n, &d);
+        ck_assert_msg(fast == c[i].fast, "case %zu: fast %d", i, fast);
+        ck_assert_msg(cnx_relay_msg_parse(c[i].s, n, &m) == c[i].rc,
+                      "case %zu", i);
+        if (fast) {
+            fast_agrees(c[i].s, n, &d);
+        }
+    }
+
+    /* a NUL inside the buffer is a raw control character */
+    ck_assert_int_eq(cnx_relay_data_parse("{\"type\":\"DATA\",\"room_id\":"
+                     "\"r\",\"payload\":\"a\0\"}", 39, &d), 0);
+    ck_assert_int_eq(cnx_relay_data_parse(NULL, 0, &d), 0);
+}
+END_TEST
+
+/* Random corruption of DATA messages never makes the two disagree. */
+START_TEST(test_data_fast_path_mutations)
+{
+    static const char *seeds[] = {
+        "{\"type\":\"DATA\",\"room_id\":\"rAbc-_9\",\"payload\":"
+        "\"0000000000000042QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\"}",
+        "{ \"payload\" : \"{\\\"_type\\\":\\\"KEY_EXCHANGE\\\",\\\"k\\\":"
+        "\\\"\\u00e9\xc3\xa9\\\"}\", \"type\" : \"DATA\", \"room_id\" : \"r\" }",
+    };
+    cnx_relay_data_t  d;
+    char              doc[160];
+    size_t            n, s;
+    uint32_t          rng = 7;
+    int               i, k, fast, accepted = 0;
+
+    for (s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        for (i = 0; i < 40000; i++) {
+            n = strlen(seeds[s]);
+            memcpy(doc, seeds[s], n);
+            for (k = 0; k < 1 + i % 3; k++) {
+                rng = rng * 1664525u + 1013904223u;
+                switch ((rng >> 4) % 3) {
+                case 0:      /* overwrite a byte */
+                    doc[(rng >> 8) % n] = (char) (rng >> 24);
+                    break;
+                case 1:      /* overwrite with an interesting byte */
+                    doc[(rng >> 8) % n] = "\"\\{}:, u0\x80\xc3\xe9"
+                                          [(rng >> 24) % 13];
+                    break;
+                default:     /* cut short */
+                    n = 1 + (rng >> 8) % n;
+                    break;
+                }
+            }
+            fast = cnx_relay_data_parse(doc, n, &d);
+            if (fast) {
+                fast_agrees(doc, n, &d);
+                accepted++;
+            }
+        }
+    }
+    /* the mutations are not all fatal: the fast path had work to do */
+    ck_assert_int_gt(accepted, 1000);
+}
+END_TEST
+
+/* The DATA the relay forwards is the same with or without the builder. */
+START_TEST(test_build_data_exact)
+{
+    const char *msg = "{\"type\":\"DATA\",\"room_id\":\"r-1\",\"payload\":"
+                      "\"a\\\"b\"}";
+    size_t      n = strlen(msg);
+    char        out[128];
+
+    memset(out, 'z', sizeof(out));
+    ck_assert_int_eq(cnx_relay_build_data(out, n + 1, "r-1", "a\\\"b", 4),
+                     (int) n);
+    ck_assert_str_eq(out, msg);
+
+    /* exactly full: no NUL; one short: refused */
+    memset(out, 'z', sizeof(out));
+    ck_assert_int_eq(cnx_relay_build_data(out, n, "r-1", "a\\\"b", 4),
+                     (int) n);
+    ck_assert(memcmp(out, msg, n) == 0 && out[n] == 'z');
+    ck_assert_int_eq(cnx_relay_build_data(out, n - 1, "r-1", "a\\\"b", 4),
+                     -1);
+
+    /* an id that is not a room id is still escaped */
+    ck_assert_int_gt(cnx_relay_build_data(out, sizeof(out), "q\"x", "p", 1),
+                     0);
+    ck_assert_str_eq(out, "{\"type\":\"DATA\",\"room_id\":\"q\\\"x\","
+                     "\"payload\":\"p\"}");
+    ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), NULL, "p", 1),
+                     -1);
+    ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r", NULL, 1),
+                     -1);
+    ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r", NULL, 0),
+                     (int) cnx_relay_data_size(1, 0));
+}
+END_TEST
+
 /* Random corruption of valid messages is handled without crashing. */
 START_TEST(test_mutations)
 {
@@ -402,6 +608,9 @@ main(void)
     tcase_add_test(tc, test_binary_frame);
     tcase_add_test(tc, test_error_code_strings);
     tcase_add_test(tc, test_mutations);
+    tcase_add_test(tc, test_data_fast_path);
+    tcase_add_test(tc, test_data_fast_path_mutations);
+    tcase_add_test(tc, test_build_data_exact);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
