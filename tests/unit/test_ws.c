@@ -173,6 +173,51 @@ START_TEST(test_mask_offsets)
 }
 END_TEST
 
+/*
+ * A text frame with one non-ASCII byte at any position (in the 16- or
+ * 8-byte steps of unmasking or in the tail): invalid UTF-8 is refused,
+ * valid UTF-8 accepted, masked (server) and unmasked (client) alike.
+ */
+START_TEST(test_reader_utf8_every_position)
+{
+    cnx_ws_reader_t  r;
+    cnx_ws_msg_t     m;
+    uint8_t          text[53], buf[128];
+    size_t           pos, n, used;
+    int              masked;
+
+    for (masked = 0; masked <= 1; masked++) {
+        for (pos = 0; pos + 1 < sizeof(text); pos++) {
+            memset(text, 'a', sizeof(text));
+            text[pos] = 0xff;
+            cnx_ws_reader_init(&r, 1024, masked);
+            n = frame(buf, 1, CNX_WS_OP_TEXT, text, sizeof(text), masked);
+            ck_assert_int_eq(cnx_ws_reader_next(&r, buf, n, &used, &m),
+                             -1007);
+            cnx_ws_reader_free(&r);
+
+            text[pos] = 0xc3;
+            text[pos + 1] = 0xa9;
+            cnx_ws_reader_init(&r, 1024, masked);
+            n = frame(buf, 1, CNX_WS_OP_TEXT, text, sizeof(text), masked);
+            ck_assert_int_eq(cnx_ws_reader_next(&r, buf, n, &used, &m),
+                             CNX_WS_MSG);
+            ck_assert(m.len == sizeof(text)
+                      && memcmp(m.data, text, sizeof(text)) == 0);
+            cnx_ws_reader_free(&r);
+
+            /* a binary frame carries any bytes */
+            text[pos] = 0xff;
+            cnx_ws_reader_init(&r, 1024, masked);
+            n = frame(buf, 1, CNX_WS_OP_BINARY, text, sizeof(text), masked);
+            ck_assert_int_eq(cnx_ws_reader_next(&r, buf, n, &used, &m),
+                             CNX_WS_MSG);
+            cnx_ws_reader_free(&r);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_frame_build)
 {
     uint8_t         out[200];
@@ -938,6 +983,7 @@ main(void)
     tcase_add_test(tc, test_frame_parse_errors);
     tcase_add_test(tc, test_frame_header_roundtrip);
     tcase_add_test(tc, test_mask_offsets);
+    tcase_add_test(tc, test_reader_utf8_every_position);
     tcase_add_test(tc, test_frame_build);
     tcase_add_test(tc, test_close_codes);
     tcase_add_test(tc, test_close_build);
