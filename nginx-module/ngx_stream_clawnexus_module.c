@@ -61,6 +61,7 @@ struct ngx_stream_clawnexus_out_s {
     ngx_stream_clawnexus_out_t   *next;
     size_t                        pos;          /* first unsent byte */
     size_t                        last;         /* end of the frame */
+    size_t                        cap;          /* bytes of data[] */
     u_char                        data[];
 };
 
@@ -162,7 +163,11 @@ typedef struct {
 } ngx_stream_clawnexus_name_t;
 
 
-/* IPC: one datagram = this header + up to a chunk of the body. */
+/*
+ * IPC: one record = this header + up to a chunk of the body; a datagram
+ * holds one or more whole records (several small messages sent in the
+ * same event loop turn share one datagram, so one system call).
+ */
 typedef struct {
     uint32_t                            gen;
     uint16_t                            type;
@@ -187,6 +192,8 @@ enum {
 };
 
 #define NGX_STREAM_CLAWNEXUS_IPC_CHUNK  (60 * 1024)
+/* a datagram that records are added to is allocated this big */
+#define NGX_STREAM_CLAWNEXUS_IPC_BATCH  (16 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
 
 
@@ -1155,7 +1162,7 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
     const u_char *a, size_t alen, const u_char *b, size_t blen)
 {
     u_char                          *p;
-    size_t                           total, off, chunk, part, n;
+    size_t                           total, off, chunk, part, n, size;
     ngx_stream_clawnexus_out_t      *o;
     ngx_stream_clawnexus_chan_t     *ch;
     ngx_stream_clawnexus_ipc_hdr_t   h;
@@ -1176,10 +1183,37 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
     do {
         chunk = ngx_min(total - off, NGX_STREAM_CLAWNEXUS_IPC_CHUNK);
 
-        o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + sizeof(h) + chunk,
-                      ngx_cycle->log);
-        if (o == NULL) {
-            return NULL;
+        /*
+         * Add the record to the datagram at the tail of the queue while
+         * it fits (nothing of a datagram is sent until all of it is);
+         * a datagram never exceeds one header and one chunk, the size
+         * the reader receives into.
+         */
+        o = ch->out_last;
+
+        if (o == NULL || o->cap - o->last < sizeof(h) + chunk) {
+            size = ngx_max(sizeof(h) + chunk,
+                           NGX_STREAM_CLAWNEXUS_IPC_BATCH);
+
+            o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + size,
+                          ngx_cycle->log);
+            if (o == NULL) {
+                return NULL;
+            }
+
+            o->pos = 0;
+            o->last = 0;
+            o->cap = size;
+            o->next = NULL;
+
+            if (ch->out_last) {
+                ch->out_last->next = o;
+
+            } else {
+                ch->out = o;
+            }
+
+            ch->out_last = o;
         }
 
         ngx_memzero(&h, sizeof(h));
@@ -1192,10 +1226,10 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
         h.len = (uint32_t) chunk;
         h.src_conn = src_conn;
         h.dst_conn = conn;
-        ngx_memcpy(o->data, &h, sizeof(h));
+        ngx_memcpy(o->data + o->last, &h, sizeof(h));
 
         /* copy bytes [off, off + chunk) of the virtual body */
-        p = o->data + sizeof(h);
+        p = o->data + o->last + sizeof(h);
         n = off;
         part = chunk;
 
@@ -1220,19 +1254,8 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
 
 #undef cnx_ipc_copy
 
-        o->pos = 0;
-        o->last = sizeof(h) + chunk;
-        o->next = NULL;
-
-        if (ch->out_last) {
-            ch->out_last->next = o;
-
-        } else {
-            ch->out = o;
-        }
-
-        ch->out_last = o;
-        ch->out_bytes += o->last;
+        o->last += sizeof(h) + chunk;
+        ch->out_bytes += sizeof(h) + chunk;
         off += chunk;
 
     } while (off < total);
@@ -1249,19 +1272,82 @@ static void ngx_stream_clawnexus_ipc_dispatch(
     const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
 
 
+/*
+ * One record received from another worker: a whole message, or a chunk
+ * of one that is assembled until its last chunk arrives.
+ */
+static void
+ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
+    u_char *body, size_t len)
+{
+    ngx_stream_clawnexus_asm_t      *as;
+    ngx_stream_clawnexus_ipc_hdr_t   h = *rh;
+    ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
+
+    as = &w->asms[h.src_worker];
+
+    if (as->len && as->pid != h.src_pid) {
+        as->len = 0;            /* the sender died mid-message */
+    }
+
+    if (h.more || as->len) {
+        if (as->len + len > as->cap) {
+            size_t   cap = ngx_max(as->cap * 2, as->len + len);
+            u_char  *p = ngx_alloc(cap, ngx_cycle->log);
+
+            if (p == NULL) {
+                as->len = 0;
+                return;
+            }
+
+            if (as->len) {
+                ngx_memcpy(p, as->data, as->len);
+            }
+
+            ngx_free(as->data);
+            as->data = p;
+            as->cap = cap;
+        }
+
+        if (as->len == 0) {
+            as->hdr = h;
+            as->pid = h.src_pid;
+        }
+
+        ngx_memcpy(as->data + as->len, body, len);
+        as->len += len;
+
+        if (h.more) {
+            return;
+        }
+
+        h = as->hdr;
+        body = as->data;
+        len = as->len;
+        as->len = 0;
+    }
+
+    if (h.dst_pid != (int32_t) ngx_pid) {
+        return;                 /* for a predecessor of this worker */
+    }
+
+    ngx_stream_clawnexus_ipc_dispatch(&h, body, len);
+}
+
+
 static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
     u_char                          *body;
-    size_t                           len;
+    size_t                           len, off;
     ssize_t                          n;
     ngx_err_t                        err;
     ngx_uint_t                       i;
     ngx_connection_t                *c = ev->data;
-    ngx_stream_clawnexus_asm_t      *as;
     ngx_stream_clawnexus_ipc_hdr_t   h;
     ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
 
+    /* a budget of datagrams and records, then the others get a turn */
     for (i = 0; i < 512; i++) {
 
         if (w->ipc_wait.on) {
@@ -1290,70 +1376,27 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
             return;
         }
 
-        if ((size_t) n < sizeof(h)) {
-            continue;
-        }
+        /*
+         * Every record of a datagram is delivered, even after one of them
+         * paused the reader: the overshoot is bounded by a datagram.
+         */
+        for (off = 0; (size_t) n - off >= sizeof(h); off += sizeof(h) + len) {
+            ngx_memcpy(&h, w->ipc_buf + off, sizeof(h));
 
-        ngx_memcpy(&h, w->ipc_buf, sizeof(h));
-
-        if (h.gen != (uint32_t) w->gen || h.src_worker < 0
-            || (ngx_uint_t) h.src_worker >= w->n
-            || h.len != (size_t) n - sizeof(h))
-        {
-            continue;
-        }
-
-        as = &w->asms[h.src_worker];
-
-        if (as->len && as->pid != h.src_pid) {
-            as->len = 0;            /* the sender died mid-message */
-        }
-
-        body = w->ipc_buf + sizeof(h);
-        len = h.len;
-
-        if (h.more || as->len) {
-            if (as->len + len > as->cap) {
-                size_t   cap = ngx_max(as->cap * 2, as->len + len);
-                u_char  *p = ngx_alloc(cap, ngx_cycle->log);
-
-                if (p == NULL) {
-                    as->len = 0;
-                    continue;
-                }
-
-                if (as->len) {
-                    ngx_memcpy(p, as->data, as->len);
-                }
-
-                ngx_free(as->data);
-                as->data = p;
-                as->cap = cap;
+            /* the records of one datagram come from one sender */
+            if (h.gen != (uint32_t) w->gen || h.src_worker < 0
+                || (ngx_uint_t) h.src_worker >= w->n
+                || h.len > (size_t) n - off - sizeof(h))
+            {
+                break;
             }
 
-            if (as->len == 0) {
-                as->hdr = h;
-                as->pid = h.src_pid;
-            }
+            body = w->ipc_buf + off + sizeof(h);
+            len = h.len;
 
-            ngx_memcpy(as->data + as->len, body, len);
-            as->len += len;
-
-            if (h.more) {
-                continue;
-            }
-
-            h = as->hdr;
-            body = as->data;
-            len = as->len;
-            as->len = 0;
+            ngx_stream_clawnexus_ipc_record(&h, body, len);
+            i++;
         }
-
-        if (h.dst_pid != (int32_t) ngx_pid) {
-            continue;               /* for a predecessor of this worker */
-        }
-
-        ngx_stream_clawnexus_ipc_dispatch(&h, body, len);
     }
 
     ngx_post_event(ev, &ngx_posted_events);
@@ -1771,6 +1814,7 @@ ngx_stream_clawnexus_http_reply(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_memcpy(o->data, data, n);
     o->pos = 0;
     o->last = n;
+    o->cap = n;
     o->next = NULL;
     ctx->out = o;
     ctx->out_last = o;
@@ -1970,6 +2014,7 @@ ngx_stream_clawnexus_out_alloc(ngx_stream_clawnexus_ctx_t *to, size_t n)
         return NULL;
     }
 
+    o->cap = CNX_WS_MAX_HEADER + n;
     o->next = NULL;
 
     return o;
