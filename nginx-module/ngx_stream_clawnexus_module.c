@@ -192,6 +192,13 @@ enum {
 };
 
 #define NGX_STREAM_CLAWNEXUS_IPC_CHUNK  (60 * 1024)
+/*
+ * Queue entries for frames up to this size are kept for reuse, at most
+ * OUT_KEEP of them per worker: a malloc() and free() per relayed message
+ * also made glibc give heap pages back and fault them in again.
+ */
+#define NGX_STREAM_CLAWNEXUS_OUT_SMALL  512
+#define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
 /* a datagram that records are added to is allocated this big */
 #define NGX_STREAM_CLAWNEXUS_IPC_BATCH  (16 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
@@ -318,6 +325,8 @@ typedef struct {
     u_char                             *ipc_buf;
     ngx_stream_clawnexus_waiter_t       ipc_wait;
     ngx_event_t                         reaper;
+    ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */
+    ngx_uint_t                          out_nfree;
 } ngx_stream_clawnexus_worker_t;
 
 
@@ -1996,6 +2005,54 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
 /* Outbound queues ---------------------------------------------------------- */
 
 
+/* A queue entry with size bytes of data. */
+static ngx_stream_clawnexus_out_t *
+ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
+{
+    ngx_stream_clawnexus_out_t     *o;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (size <= NGX_STREAM_CLAWNEXUS_OUT_SMALL) {
+        if (w->out_free) {
+            o = w->out_free;
+            w->out_free = o->next;
+            w->out_nfree--;
+            return o;
+        }
+
+        size = NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+    }
+
+    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + size, log);
+    if (o == NULL) {
+        return NULL;
+    }
+
+    o->cap = size;
+
+    return o;
+}
+
+
+/* Free a queue entry of a session (or keep it for reuse). */
+static void
+ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
+{
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (o->cap == NGX_STREAM_CLAWNEXUS_OUT_SMALL
+        && w->out_nfree < NGX_STREAM_CLAWNEXUS_OUT_KEEP)
+    {
+        o->next = w->out_free;
+        w->out_free = o;
+        w->out_nfree++;
+        return;
+    }
+
+    ngx_free(o);
+}
+
+
 /*
  * A queue entry with room for a frame header and n payload bytes; the
  * caller writes the payload at o->data + CNX_WS_MAX_HEADER and then calls
@@ -2006,15 +2063,13 @@ ngx_stream_clawnexus_out_alloc(ngx_stream_clawnexus_ctx_t *to, size_t n)
 {
     ngx_stream_clawnexus_out_t  *o;
 
-    o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + CNX_WS_MAX_HEADER + n,
-                  to->c->log);
+    o = ngx_stream_clawnexus_out_get(CNX_WS_MAX_HEADER + n, to->c->log);
     if (o == NULL) {
         to->failed = 1;
         ngx_post_event(to->c->write, &ngx_posted_events);
         return NULL;
     }
 
-    o->cap = CNX_WS_MAX_HEADER + n;
     o->next = NULL;
 
     return o;
@@ -2193,7 +2248,7 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
                 ctx->out_last = NULL;
             }
 
-            ngx_free(o);
+            ngx_stream_clawnexus_out_put(o);
         }
 
         if (!c->ssl && !c->write->ready) {
@@ -2427,7 +2482,7 @@ ngx_stream_clawnexus_cleanup(void *data)
     while (ctx->out) {
         o = ctx->out;
         ctx->out = o->next;
-        ngx_free(o);
+        ngx_stream_clawnexus_out_put(o);
     }
 
     ctx->out_last = NULL;
@@ -2866,7 +2921,7 @@ ngx_stream_clawnexus_deliver_text(ngx_stream_clawnexus_ctx_t *to,
     n = cnx_relay_build_data((char *) o->data + CNX_WS_MAX_HEADER, size + 1,
                              room, payload, len);
     if (n < 0) {
-        ngx_free(o);
+        ngx_stream_clawnexus_out_put(o);
         return NGX_ERROR;
     }
 
@@ -2900,7 +2955,7 @@ ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
 
         h = cnx_relay_bin_header(o->data + CNX_WS_MAX_HEADER, room, room_len);
         if (h == 0) {
-            ngx_free(o);
+            ngx_stream_clawnexus_out_put(o);
             return NGX_ERROR;
         }
 
@@ -2927,7 +2982,7 @@ ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
     k = cnx_relay_build_data_str((char *) o->data + CNX_WS_MAX_HEADER, size,
                                  room, (const char *) p, len);
     if (k < 0) {
-        ngx_free(o);
+        ngx_stream_clawnexus_out_put(o);
         return NGX_ERROR;
     }
 
@@ -4030,6 +4085,14 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
         ngx_close_connection(w->ipc_in);
         w->ipc_in = NULL;
     }
+
+    while (w->out_free) {
+        o = w->out_free;
+        w->out_free = o->next;
+        ngx_free(o);
+    }
+
+    w->out_nfree = 0;
 
     for (j = 0; w->asms && j < w->n; j++) {
         ngx_free(w->asms[j].data);
