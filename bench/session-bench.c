@@ -4,6 +4,9 @@
  *   - Noise_XX and Noise_IK handshakes (cnx_noise), both sides run in this
  *     process; reported as complete handshakes per CPU-second and per side
  *     (what one endpoint spends per handshake it takes part in);
+ *   - whole v2 session setups (cnx_session: both KEY_EXCHANGE messages,
+ *     then Noise XX carried in text DATA payloads, as two endpoints run
+ *     it), reported the same way;
  *   - bulk AEAD: the session's AES-256-GCM (cnx_aead, the primitive the v2
  *     transport seals every record with, on the backend cnx_crypto_init()
  *     chose) against OpenSSL EVP AES-256-GCM called directly, at 1 KiB and
@@ -29,6 +32,7 @@
 
 #include "cnx_crypto.h"
 #include "cnx_noise.h"
+#include "cnx_session.h"
 
 static double
 cpu_now(void)
@@ -108,6 +112,91 @@ bench_handshakes(cnx_noise_pattern_t pat, double secs)
                 fprintf(stderr, "cnx-session-bench: handshake failed\n");
                 exit(1);
             }
+            n++;
+        }
+        t = cpu_now() - t0;
+    } while (t < secs);
+    cnx_memzero(is_sk, 32);
+    cnx_memzero(rs_sk, 32);
+    return n / t;
+}
+
+/* Feed payload p to session `to`; replies go back and forth until quiet.
+ * Returns the number of sides that became established, -1 on error. */
+static int
+session_deliver(cnx_session_t *to, cnx_session_t *from, const char *p,
+    size_t len, int depth)
+{
+    static uint8_t plain[CNX_RECORD_MAX + 64];
+    char reply[CNX_SESSION_REPLY_MAX];
+    size_t rlen;
+    cnx_record_t rec;
+    int rc, n, more = 0;
+
+    if (depth > 8) {
+        return -1;
+    }
+    rc = cnx_session_recv(to, (const uint8_t *) p, len, 0, reply,
+                          sizeof(reply), &rlen, plain, sizeof(plain), &rec);
+    if (rc < 0) {
+        return -1;
+    }
+    n = (rc & CNX_SESSION_ESTABLISHED) != 0;
+    if (rc & CNX_SESSION_REPLY) {
+        more = session_deliver(from, to, reply, rlen, depth + 1);
+        if (more < 0) {
+            return -1;
+        }
+    }
+    return n + more;
+}
+
+/* Complete v2 session setups per CPU-second (both sides in this
+ * process), the way cnx_session_t runs them between two endpoints. */
+static double
+bench_sessions(double secs)
+{
+    uint8_t is_sk[32], is_pk[32], rs_sk[32], rs_pk[32];
+    char ki[1024], kr[1024];
+    cnx_session_config_t ci, cr;
+    cnx_session_t *i, *r;
+    double t0, t;
+    long n = 0;
+    int ni, nr, est;
+
+    cnx_x25519_keypair(is_pk, is_sk);
+    cnx_x25519_keypair(rs_pk, rs_sk);
+    memset(&ci, 0, sizeof(ci));
+    ci.role = CNX_NOISE_INITIATOR;
+    ci.mode = CNX_SESSION_V2;
+    ci.static_sk = is_sk;
+    ci.static_pk = is_pk;
+    cr = ci;
+    cr.role = CNX_NOISE_RESPONDER;
+    cr.static_sk = rs_sk;
+    cr.static_pk = rs_pk;
+    t0 = cpu_now();
+    do {
+        for (int k = 0; k < 20; k++) {
+            i = cnx_session_new(&ci);
+            r = cnx_session_new(&cr);
+            if (i == NULL || r == NULL) {
+                exit(1);
+            }
+            ni = cnx_session_start(i, ki, sizeof(ki));
+            nr = cnx_session_start(r, kr, sizeof(kr));
+            est = ni > 0 && nr > 0
+                  ? session_deliver(r, i, ki, (size_t) ni, 0) : -1;
+            est = est >= 0 ? est + session_deliver(i, r, kr, (size_t) nr, 0)
+                           : -1;
+            if (est != 2 || cnx_session_version(i) != 2
+                || cnx_session_version(r) != 2)
+            {
+                fprintf(stderr, "cnx-session-bench: session setup failed\n");
+                exit(1);
+            }
+            cnx_session_free(i);
+            cnx_session_free(r);
             n++;
         }
         t = cpu_now() - t0;
@@ -262,6 +351,8 @@ main(int argc, char **argv)
     printf("backend=%s xx_handshakes_per_s=%.0f ik_handshakes_per_s=%.0f"
            " handshakes_per_s=%.0f", cnx_crypto_aead_backend(), xx, ik,
            2 * xx);
+    printf(" session_setups_per_s=%.0f",
+           2 * bench_sessions(secs * 3));
     dh = bench_x25519(0, secs);
     dh_ossl = bench_x25519(2, secs);
     kg = bench_x25519(1, secs);
