@@ -16,7 +16,8 @@
  *     messages are valid UTF-8, sizes respect the limits;
  *   - close payloads parse, rebuild and parse to the same code;
  *   - a message built by cnx_ws_frame_build() from the input reads back
- *     unchanged through a reader.
+ *     unchanged through a reader; as a text frame, input that is not
+ *     UTF-8 is refused (1007).
  */
 
 #include <stdint.h>
@@ -246,10 +247,11 @@ check_roundtrip(const uint8_t *p, size_t n, unsigned ctl)
     uint8_t         mask[4] = { 0x37, 0xfa, (uint8_t) ctl, 0x3d };
     uint8_t        *frame;
     size_t          cap = n + CNX_WS_MAX_HEADER, fl, used;
-    int             op = ops[(ctl >> 4) & 3], rc;
+    int             op = ops[(ctl >> 4) & 3], rc, bad_text = 0;
 
     if (op == CNX_WS_OP_TEXT && !cnx_utf8_valid(p, n)) {
         op = CNX_WS_OP_BINARY;
+        bad_text = 1;
     }
     if (op != CNX_WS_OP_BINARY && op != CNX_WS_OP_TEXT
         && n > CNX_WS_MAX_CONTROL)
@@ -272,6 +274,17 @@ check_roundtrip(const uint8_t *p, size_t n, unsigned ctl)
         abort();
     }
     cnx_ws_reader_free(&r);
+
+    /* the same bytes as a text frame: refused as invalid UTF-8 */
+    if (bad_text) {
+        fl = cnx_ws_frame_build(frame, cap, CNX_WS_OP_TEXT, p, n, mask);
+        cnx_ws_reader_init(&r, n + 1, 1);
+        rc = cnx_ws_reader_next(&r, frame, fl, &used, &m);
+        if (fl == 0 || rc != -CNX_WS_CLOSE_INVALID_DATA) {
+            abort();
+        }
+        cnx_ws_reader_free(&r);
+    }
 
     /* Masking twice at any offset restores the data. */
     cnx_ws_mask(frame, fl, mask, ctl);
