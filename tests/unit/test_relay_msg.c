@@ -491,7 +491,8 @@ START_TEST(test_data_fast_path_mutations)
         "{\"type\":\"DATA\",\"room_id\":\"rAbc-_9\",\"payload\":"
         "\"0000000000000042QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\"}",
         "{ \"payload\" : \"{\\\"_type\\\":\\\"KEY_EXCHANGE\\\",\\\"k\\\":"
-        "\\\"\\u00e9\xc3\xa9\\\"}\", \"type\" : \"DATA\", \"room_id\" : \"r\" }",
+        "\\\"\\u00e9\xc3\xa9\\\"}\", \"type\" : \"DATA\", "
+        "\"room_id\" : \"r\" }",
     };
     cnx_relay_data_t  d;
     char              doc[160];
