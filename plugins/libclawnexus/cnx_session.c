@@ -34,7 +34,7 @@ cnx_record_encode(uint8_t *out, size_t outcap, const cnx_record_t *r)
     out[5] = (uint8_t) r->stream;
     out[6] = (uint8_t) (r->len >> 8);
     out[7] = (uint8_t) r->len;
-    if (r->len) {
+    if (r->len && r->data != out + CNX_RECORD_HDR) {
         memmove(out + CNX_RECORD_HDR, r->data, r->len);
     }
     return (int) (CNX_RECORD_HDR + r->len);
@@ -725,6 +725,31 @@ cnx_session_seal(cnx_session_t *s, int binary, uint8_t *out, size_t outcap,
     cnx_memzero(buf, need);
     free(buf);
     *outlen = (size_t) n;
+    return 0;
+}
+
+int
+cnx_session_seal_encoded(cnx_session_t *s, uint8_t *out, size_t outcap,
+    size_t *outlen, const uint8_t *rec, size_t reclen)
+{
+    cnx_record_t  r;
+    size_t        clen;
+
+    if (s->state != ST_V2) {
+        return CNX_SE_STATE;
+    }
+    if (cnx_record_decode(&r, rec, reclen) != 0
+        || r.len != reclen - CNX_RECORD_HDR)
+    {
+        return CNX_SE_PROTO;
+    }
+    if (outcap < reclen + CNX_AEAD_TAGBYTES) {
+        return CNX_SE_NOSPACE;
+    }
+    if (cnx_transport_seal(s->t, out, outcap, &clen, rec, reclen) != 0) {
+        return CNX_SE_INTERNAL;
+    }
+    *outlen = clen;
     return 0;
 }
 

@@ -56,7 +56,9 @@ typedef struct {
     size_t          len;
 } cnx_record_t;
 
-/* Returns the encoded length (CNX_RECORD_HDR + r->len) or -1. */
+/* Returns the encoded length (CNX_RECORD_HDR + r->len) or -1.  r->data
+ * may already sit at out + CNX_RECORD_HDR (then only the header is
+ * written). */
 int cnx_record_encode(uint8_t *out, size_t outcap, const cnx_record_t *r);
 /* Returns 0 or -1 (short, length beyond the buffer, unknown type). */
 int cnx_record_decode(cnx_record_t *r, const uint8_t *buf, size_t len);
@@ -141,10 +143,18 @@ int cnx_session_recv(cnx_session_t *s, const uint8_t *in, size_t inlen,
     uint8_t *plain, size_t plaincap, cnx_record_t *rec);
 
 /* Seal one record for sending.  binary != 0 gives raw bytes (binary DATA
- * frame, direct connection), else base64 text (NUL written).  v1 always
+ * frame, direct connection; rec->data may point at out + CNX_RECORD_HDR,
+ * which seals in place without a copy), else base64 text (NUL written).  v1 always
  * gives base64 text and carries only CNX_RECORD_TEXT. */
 int cnx_session_seal(cnx_session_t *s, int binary, uint8_t *out,
     size_t outcap, size_t *outlen, const cnx_record_t *rec);
+/* v2 only, raw bytes: seal a record already encoded by the caller
+ * (cnx_record_encode(), reclen = CNX_RECORD_HDR + body) into out, which
+ * gets reclen + 16 bytes; out may be rec itself.  Lets a caller read a
+ * body behind room for the header and seal it straight into its output
+ * buffer, with no copy. */
+int cnx_session_seal_encoded(cnx_session_t *s, uint8_t *out, size_t outcap,
+    size_t *outlen, const uint8_t *rec, size_t reclen);
 int cnx_session_seal_text(cnx_session_t *s, int binary, uint8_t *out,
     size_t outcap, size_t *outlen, const char *text, size_t len);
 

@@ -17,6 +17,8 @@ struct link_chan_s {
     void            *ud;
     link_chan_tx     tx;
     void            *carrier;
+    link_chan_reserve reserve;
+    link_chan_commit commit;
     int              binary_ok;
     int              ready;
     int              failed;
@@ -155,6 +157,16 @@ link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
     ch->tx = tx;
     ch->carrier = carrier;
     ch->binary_ok = binary_ok;
+    ch->reserve = NULL;
+    ch->commit = NULL;
+}
+
+void
+link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
+    link_chan_commit commit)
+{
+    ch->reserve = reserve;
+    ch->commit = commit;
 }
 
 int
@@ -313,6 +325,39 @@ link_chan_send(link_chan_t *ch, const cnx_record_t *rec)
         return -1;
     }
     return ch->tx(ch->carrier, ch->wire, len, bin);
+}
+
+int
+link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
+{
+    uint8_t *enc, *out;
+    size_t   len = 0, cap;
+    int      rc;
+
+    if (!ch->ready || ch->failed || !ch->binary_ok
+        || cnx_session_version(ch->s) < 2 || rec->len > CNX_RECORD_MAX)
+    {
+        return link_chan_send(ch, rec);
+    }
+    /* the header goes into the room before the body */
+    enc = (uint8_t *) rec->data - CNX_RECORD_HDR;
+    if (cnx_record_encode(enc, CNX_RECORD_HDR + rec->len, rec) < 0) {
+        return -1;
+    }
+    cap = CNX_RECORD_HDR + rec->len + CNX_AEAD_TAGBYTES;
+    out = ch->reserve != NULL ? ch->reserve(ch->carrier, cap) : NULL;
+    if (out != NULL) {
+        /* sealed straight into the carrier's output buffer */
+        rc = cnx_session_seal_encoded(ch->s, out, cap, &len, enc,
+                                      CNX_RECORD_HDR + rec->len);
+        return rc < 0 ? -1 : ch->commit(ch->carrier, len);
+    }
+    rc = cnx_session_seal_encoded(ch->s, ch->wire, CNX_SESSION_WIRE_MAX, &len,
+                                  enc, CNX_RECORD_HDR + rec->len);
+    if (rc < 0) {
+        return -1;
+    }
+    return ch->tx(ch->carrier, ch->wire, len, 1);
 }
 
 int

@@ -52,6 +52,17 @@ void link_chan_free(link_chan_t *ch);
 void link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
     int binary_ok);
 
+/*
+ * Optional: a carrier that can hand out room in its own output buffer, so
+ * that records are sealed straight into it (see link_chan_send_room()).
+ * reserve returns where up to n payload bytes go (or NULL); commit sends
+ * the first n of them; nothing else is sent in between.
+ */
+typedef uint8_t *(*link_chan_reserve)(void *carrier, size_t n);
+typedef int (*link_chan_commit)(void *carrier, size_t n);
+void link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
+    link_chan_commit commit);
+
 /* Send our KEY_EXCHANGE.  0 or -1. */
 int link_chan_start(link_chan_t *ch);
 
@@ -60,6 +71,12 @@ void link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n,
     int binary);
 
 int link_chan_send(link_chan_t *ch, const cnx_record_t *rec);
+/*
+ * As link_chan_send(), for a record whose data has CNX_RECORD_HDR bytes of
+ * writable room in front of it (overwritten): the record header is put
+ * there and the whole is sealed into the carrier's buffer, no copy made.
+ */
+int link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec);
 int link_chan_send_text(link_chan_t *ch, const char *text, size_t n);
 
 int  link_chan_ready(const link_chan_t *ch);

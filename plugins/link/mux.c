@@ -2,12 +2,16 @@
  * clawnexus-link: streams over a channel (see mux.h for the records).
  */
 
+#define _GNU_SOURCE                     /* F_SETPIPE_SZ */
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "link.h"
@@ -18,6 +22,10 @@
 #define MUX_CARRIER_HIGH (4u << 20)
 #define MUX_STREAM_HIGH  (2u << 20)
 #define MUX_STREAM_LOW   (256u << 10)
+#define MUX_READ_RECORDS 8              /* records read per wakeup */
+#define MUX_SLOT         (CNX_RECORD_HDR + MUX_CHUNK)
+#define MUX_PIPE_SIZE    (1u << 20)
+#define MUX_WRITE_BATCH  (256u << 10)   /* write to the local side at once */
 
 typedef struct stream_s stream_t;
 
@@ -65,7 +73,7 @@ link_mux_new(link_loop_t *l, link_chan_t *ch,
     if (m == NULL) {
         return NULL;
     }
-    m->buf = malloc(MUX_CHUNK);
+    m->buf = malloc(MUX_READ_RECORDS * MUX_SLOT);
     if (m->buf == NULL) {
         free(m);
         return NULL;
@@ -310,6 +318,27 @@ append(stream_t *s, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* A pipe holds 64 KiB by default: one record per wakeup of either side.
+ * Ask for more (up to the system's limit, never less than it had). */
+static void
+pipe_grow(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    struct stat st;
+    int         cur;
+
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        return;
+    }
+    cur = fcntl(fd, F_GETPIPE_SZ);
+    if (cur >= 0 && cur < (int) MUX_PIPE_SIZE) {
+        (void) fcntl(fd, F_SETPIPE_SZ, (int) MUX_PIPE_SIZE);
+    }
+#else
+    (void) fd;
+#endif
+}
+
 static stream_t *
 stream_new(link_mux_t *m, uint32_t id, int rfd, int wfd)
 {
@@ -325,6 +354,8 @@ stream_new(link_mux_t *m, uint32_t id, int rfd, int wfd)
     link_set_nonblock(rfd);
     if (wfd != rfd) {
         link_set_nonblock(wfd);
+        pipe_grow(rfd);
+        pipe_grow(wfd);
     }
     if (link_loop_watch(m->loop, rfd, 0, stream_io, s) != 0
         || (wfd != rfd && link_loop_watch(m->loop, wfd, 0, stream_io, s) != 0))
@@ -369,13 +400,24 @@ link_mux_writable(link_mux_t *m)
     }
 }
 
+/* The mux reads up to MUX_READ_RECORDS record bodies with one readv(),
+ * each behind room for its record header, so that the channel seals them
+ * from there into the carrier without copying. */
 static void
 stream_read(stream_t *s)
 {
-    link_mux_t *m = s->m;
-    ssize_t     n;
+    link_mux_t   *m = s->m;
+    struct iovec  iov[MUX_READ_RECORDS];
+    cnx_record_t  rec;
+    ssize_t       n;
+    size_t        off;
+    int           i;
 
-    n = read(s->rfd, m->buf, MUX_CHUNK);
+    for (i = 0; i < MUX_READ_RECORDS; i++) {
+        iov[i].iov_base = m->buf + (size_t) i * MUX_SLOT + CNX_RECORD_HDR;
+        iov[i].iov_len = MUX_CHUNK;
+    }
+    n = readv(s->rfd, iov, MUX_READ_RECORDS);
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
@@ -399,9 +441,17 @@ stream_read(stream_t *s)
         }
         return;
     }
-    if (send_rec(m, s->id, 0, m->buf, (size_t) n) != 0) {
-        stream_reset(s, 0);
-        return;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = CNX_RECORD_STREAM;
+    rec.stream = s->id;
+    for (i = 0, off = 0; off < (size_t) n; i++) {
+        rec.data = iov[i].iov_base;
+        rec.len = (size_t) n - off < MUX_CHUNK ? (size_t) n - off : MUX_CHUNK;
+        off += rec.len;
+        if (link_chan_send_room(m->ch, &rec) != 0) {
+            stream_reset(s, 0);
+            return;
+        }
     }
     carrier_check(m);
 }
@@ -554,6 +604,10 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
     }
     if (rec->flags & CNX_STREAM_FIN) {
         s->wr_fin = 1;
+    }
+    if (s->len - s->off < MUX_WRITE_BATCH && !s->wr_fin) {
+        update(s);              /* written at the next turn of the loop */
+        return;
     }
     flush(s);
 }

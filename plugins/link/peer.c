@@ -27,6 +27,28 @@ relay_tx(void *carrier, const uint8_t *b, size_t n, int binary)
     return link_relay_send_text(p->app->relay, p->room, (const char *) b, n);
 }
 
+static uint8_t *
+relay_reserve(void *carrier, size_t n)
+{
+    link_peer_t *p = carrier;
+
+    if (p->dead || p->app->relay == NULL) {
+        return NULL;
+    }
+    return link_relay_reserve_bin(p->app->relay, p->room, n);
+}
+
+static int
+relay_commit(void *carrier, size_t n)
+{
+    link_peer_t *p = carrier;
+
+    if (p->dead || p->app->relay == NULL) {
+        return -1;
+    }
+    return link_relay_commit_bin(p->app->relay, n);
+}
+
 static size_t
 relay_queued(void *carrier)
 {
@@ -184,6 +206,7 @@ peer_session(link_peer_t *p)
     if (p->via == LINK_VIA_RELAY) {
         link_chan_carrier(p->ch, relay_tx, p,
                           a->relay && link_relay_binary(a->relay));
+        link_chan_carrier_zc(p->ch, relay_reserve, relay_commit);
         p->mux = link_mux_new(a->loop, p->ch, &relay_carrier, p,
                               p->initiator ? NULL : a->forward, &mux_cbs, p);
     } else {

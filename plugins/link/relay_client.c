@@ -25,6 +25,10 @@
 #define RELAY_READ_CHUNK    (256u << 10)
 #define RELAY_BACKOFF_MIN   500
 #define RELAY_BACKOFF_MAX   30000
+/* Committed frames are written once this much is queued (or at the next
+ * turn of the loop): one system call per several records. */
+#define RELAY_BATCH         (256u << 10)
+#define RELAY_MASKS         64          /* masking keys drawn at once */
 
 struct link_relay_s {
     link_loop_t      *loop;
@@ -48,6 +52,12 @@ struct link_relay_s {
     uint8_t          *out;
     size_t            outoff, outlen, outcap;
     cnx_ws_reader_t   rd;
+
+    uint8_t           masks[4 * RELAY_MASKS];
+    size_t            masks_used;
+    size_t            resv_hl;      /* reserved frame: its header lengths, */
+    size_t            resv_bl;      /* 0 = nothing reserved */
+    size_t            resv_max;
 
     uint64_t          ping_timer;
     uint64_t          retry_timer;
@@ -153,6 +163,7 @@ teardown(link_relay_t *r)
     r->inlen = 0;
     r->outoff = r->outlen = 0;
     r->was_high = 0;
+    r->resv_hl = 0;
     cnx_ws_reader_free(&r->rd);
 }
 
@@ -252,6 +263,18 @@ out_reserve(link_relay_t *r, size_t n)
     return 0;
 }
 
+/* A fresh masking key per frame, from a pool refilled in one call. */
+static void
+next_mask(link_relay_t *r, uint8_t mask[4])
+{
+    if (r->masks_used == 0 || r->masks_used >= sizeof(r->masks)) {
+        cnx_random(r->masks, sizeof(r->masks));
+        r->masks_used = 0;
+    }
+    memcpy(mask, r->masks + r->masks_used, 4);
+    r->masks_used += 4;
+}
+
 /* Queue one masked frame made of up to two payload parts. */
 static int
 send_frame(link_relay_t *r, int opcode, const void *a, size_t alen,
@@ -263,11 +286,12 @@ send_frame(link_relay_t *r, int opcode, const void *a, size_t alen,
     if (r->conn == NULL || r->dropping) {
         return -1;
     }
+    r->resv_hl = 0;
     if (out_reserve(r, CNX_WS_MAX_HEADER + alen + blen) != 0) {
         relay_drop(r, "out of memory%s", NULL);
         return -1;
     }
-    cnx_random(mask, sizeof(mask));
+    next_mask(r, mask);
     hl = cnx_ws_frame_header(r->out + r->outlen, 1, opcode, alen + blen,
                              mask);
     r->outlen += hl;
@@ -791,6 +815,77 @@ link_relay_send_bin(link_relay_t *r, const char *room, const uint8_t *p,
         return -1;
     }
     return send_frame(r, CNX_WS_OP_BINARY, hdr, hl, p, n);
+}
+
+/* Length of the header of a masked frame with an n-byte payload. */
+static size_t
+frame_header_len(size_t n)
+{
+    uint8_t hdr[CNX_WS_MAX_HEADER];
+    uint8_t mask[4] = { 0 };
+
+    return cnx_ws_frame_header(hdr, 1, CNX_WS_OP_BINARY, n, mask);
+}
+
+uint8_t *
+link_relay_reserve_bin(link_relay_t *r, const char *room, size_t n)
+{
+    uint8_t *base;
+    size_t   bl, hl;
+
+    r->resv_hl = 0;
+    if (r->conn == NULL || r->dropping || !r->up || !r->binary) {
+        return NULL;
+    }
+    if (out_reserve(r, CNX_WS_MAX_HEADER + CNX_RELAY_BIN_HEADER_MAX + n)
+        != 0)
+    {
+        return NULL;
+    }
+    base = r->out + r->outlen;
+    /* the header as if all n bytes come; commit fixes a shorter one */
+    hl = frame_header_len(CNX_RELAY_BIN_HEADER_MAX + n);
+    bl = cnx_relay_bin_header(base + hl, room, strlen(room));
+    if (bl == 0) {
+        return NULL;
+    }
+    hl = frame_header_len(bl + n);
+    bl = cnx_relay_bin_header(base + hl, room, strlen(room));
+    r->resv_hl = hl;
+    r->resv_bl = bl;
+    r->resv_max = n;
+    return base + hl + bl;
+}
+
+int
+link_relay_commit_bin(link_relay_t *r, size_t n)
+{
+    uint8_t *base, mask[4];
+    size_t   hl;
+
+    if (r->resv_hl == 0 || n > r->resv_max || r->conn == NULL
+        || r->dropping)
+    {
+        r->resv_hl = 0;
+        return -1;
+    }
+    base = r->out + r->outlen;
+    hl = frame_header_len(r->resv_bl + n);
+    if (hl < r->resv_hl) {
+        /* minimal length encoding: a shorter header, move the rest */
+        memmove(base + hl, base + r->resv_hl, r->resv_bl + n);
+    }
+    r->resv_hl = 0;
+    next_mask(r, mask);
+    cnx_ws_frame_header(base, 1, CNX_WS_OP_BINARY, r->resv_bl + n, mask);
+    cnx_ws_mask(base + hl, r->resv_bl + n, mask, 0);
+    r->outlen += hl + r->resv_bl + n;
+    if (link_relay_queued(r) >= RELAY_BATCH) {
+        relay_flush(r);
+    } else {
+        update_events(r);       /* written at the next turn of the loop */
+    }
+    return 0;
 }
 
 void

@@ -75,6 +75,17 @@ int link_relay_send_text(link_relay_t *r, const char *room,
 int link_relay_send_bin(link_relay_t *r, const char *room,
     const uint8_t *p, size_t n);
 
+/*
+ * The same without copying: link_relay_reserve_bin() returns where up to
+ * n payload bytes go, inside the output queue; link_relay_commit_bin()
+ * frames the first n of them and queues the frame (written when enough
+ * is queued or at the next turn of the loop).  Any other send in between
+ * cancels the reservation.  NULL / -1 when not possible.
+ */
+uint8_t *link_relay_reserve_bin(link_relay_t *r, const char *room,
+    size_t n);
+int link_relay_commit_bin(link_relay_t *r, size_t n);
+
 /* Stop (1) or resume (0) reading from the relay (receiver backpressure). */
 void link_relay_pause_read(link_relay_t *r, int pause);
 
