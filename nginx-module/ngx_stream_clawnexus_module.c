@@ -2168,6 +2168,7 @@ ngx_stream_clawnexus_wake(ngx_stream_clawnexus_ctx_t *ctx)
  */
 #define NGX_STREAM_CLAWNEXUS_COALESCE       (64 * 1024)
 #define NGX_STREAM_CLAWNEXUS_COALESCE_MAX   1024
+#define NGX_STREAM_CLAWNEXUS_TLS_RECORD     (16 * 1024)
 
 static u_char  ngx_stream_clawnexus_coalesce[NGX_STREAM_CLAWNEXUS_COALESCE];
 
@@ -2190,9 +2191,37 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
     while (ctx->out) {
 
         if (c->ssl) {
-            /* TLS: one record per queued frame */
+            /*
+             * TLS: small frames share a record of up to 16 KiB, a large
+             * frame is sent alone.  A write that must be retried is given
+             * the same bytes at the same address, as OpenSSL requires:
+             * the head of the queue has not changed, so they are rebuilt
+             * identically (and at least as long).
+             */
             o = ctx->out;
-            n = c->send(c, o->data + o->pos, o->last - o->pos);
+            len = o->last - o->pos;
+            buf = o->data + o->pos;
+            used = len;
+
+            if (len <= NGX_STREAM_CLAWNEXUS_COALESCE_MAX) {
+                buf = ngx_stream_clawnexus_coalesce;
+                used = 0;
+
+                for ( /* void */ ; o; o = o->next) {
+                    len = o->last - o->pos;
+
+                    if (len > NGX_STREAM_CLAWNEXUS_COALESCE_MAX
+                        || len > NGX_STREAM_CLAWNEXUS_TLS_RECORD - used)
+                    {
+                        break;
+                    }
+
+                    ngx_memcpy(buf + used, o->data + o->pos, len);
+                    used += len;
+                }
+            }
+
+            n = c->send(c, buf, used);
 
             if (n == NGX_ERROR) {
                 return NGX_ERROR;

@@ -6,7 +6,10 @@ usage: relay_backpressure.py HOST PORT SECRET MASTER_PID SEND_QUEUE
 The relay must stop reading the sender (bounded memory: the worker's RSS
 and the bytes the sender got rid of stay small) and, once the receiver
 reads again, deliver every message once and in order.  Binary DATA
-frames (the fast path) with a sequence number in each payload.
+frames (the fast path) with a sequence number in each payload.  Then the
+same with many small JSON DATA messages, which the relay packs into large
+writes (over TLS into shared records) that the full socket refuses and
+that are retried.
 """
 
 import asyncio
@@ -31,6 +34,8 @@ MSG = 64 * 1024
 TOTAL = 100 * 1024 * 1024
 N = TOTAL // MSG
 TIMEOUT = 5
+SMALL_N = 20000
+SMALL_FILLER = "0123456789abcdef" * 24     # 384 bytes
 
 
 def mint(sub):
@@ -49,28 +54,60 @@ async def recv_json(ws):
     return await lib.recv_json(ws, TIMEOUT)
 
 
-async def client(claw_id):
+async def client(claw_id, binary=True):
     # small client-side queues so that "not reading" is felt quickly
     ws = await websockets.connect(URL, ssl=SSL, compression=None, max_size=None,
                                   max_queue=4, read_limit=2 ** 16,
                                   write_limit=2 ** 16)
-    await ws.send(json.dumps({"type": "REGISTER", "claw_id": claw_id,
-                              "auth_token": mint(claw_id), "binary": True}))
+    reg = {"type": "REGISTER", "claw_id": claw_id,
+           "auth_token": mint(claw_id)}
+    if binary:
+        reg["binary"] = True
+    await ws.send(json.dumps(reg))
     msg = await recv_json(ws)
-    assert msg["type"] == "REGISTERED" and msg.get("binary") is True, msg
+    assert msg["type"] == "REGISTERED" \
+        and (msg.get("binary") is True) == binary, msg
     return ws
 
 
-async def main():
-    x = await client("bp-sender.id.claw")
-    y = await client("bp-receiver.id.claw")
-    await x.send(json.dumps({"type": "JOIN", "claw_id": "bp-sender.id.claw",
-                             "target_claw_id": "bp-receiver.id.claw",
-                             "auth_token": mint("bp-sender.id.claw")}))
+async def pair(a, b, binary=True):
+    """Two registered clients in one active room."""
+    x = await client(a, binary)
+    y = await client(b, binary)
+    await x.send(json.dumps({"type": "JOIN", "claw_id": a,
+                             "target_claw_id": b, "auth_token": mint(a)}))
     room = (await recv_json(y))["room_id"]
     await y.send(json.dumps({"type": "ACCEPT", "room_id": room}))
     assert (await recv_json(x))["type"] == "JOINED"
     assert (await recv_json(y))["type"] == "JOINED"
+    return x, y, room
+
+
+async def small_messages():
+    x, y, room = await pair("bp-small-a.id.claw", "bp-small-b.id.claw",
+                            binary=False)
+
+    async def sender():
+        for i in range(SMALL_N):
+            await x.send(json.dumps({"type": "DATA", "room_id": room,
+                                     "payload": f"{i:08d}" + SMALL_FILLER}))
+
+    task = asyncio.create_task(sender())
+    await asyncio.sleep(1.0)        # the receiver does not read meanwhile
+    for i in range(SMALL_N):
+        m = json.loads(await asyncio.wait_for(y.recv(), 30))
+        if (m.get("type") != "DATA" or m.get("room_id") != room
+                or m.get("payload") != f"{i:08d}" + SMALL_FILLER):
+            raise AssertionError(f"small message {i}: got {str(m)[:80]}")
+    await task
+    expect(True, f"all {SMALL_N} small JSON messages delivered once, in "
+                 f"order, intact, after the receiver paused")
+    await x.close()
+    await y.close()
+
+
+async def main():
+    x, y, room = await pair("bp-sender.id.claw", "bp-receiver.id.claw")
 
     hdr = bytes([1, len(room)]) + room.encode()
     block = os.urandom(MSG - 8)
@@ -114,6 +151,8 @@ async def main():
                  f"in order, after the receiver resumed ({dt:.1f}s)")
     await x.close()
     await y.close()
+
+    await small_messages()
 
 
 asyncio.run(main())
