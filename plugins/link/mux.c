@@ -25,7 +25,7 @@
 #define MUX_READ_RECORDS 8              /* records read per wakeup */
 #define MUX_SLOT         (CNX_RECORD_HDR + MUX_CHUNK)
 #define MUX_PIPE_SIZE    (1u << 20)
-#define MUX_WRITE_BATCH  (256u << 10)   /* write to the local side at once */
+#define MUX_WRITE_BATCH  (1u << 20)     /* write to the local side at once */
 
 typedef struct stream_s stream_t;
 

@@ -27,7 +27,7 @@
 #define RELAY_BACKOFF_MAX   30000
 /* Committed frames are written once this much is queued (or at the next
  * turn of the loop): one system call per several records. */
-#define RELAY_BATCH         (256u << 10)
+#define RELAY_BATCH         (1u << 20)
 #define RELAY_MASKS         64          /* masking keys drawn at once */
 
 struct link_relay_s {
