@@ -453,26 +453,33 @@ def main():
     w('## 7. A stream end to end through the relay')
     w('')
     if st:
-        w('`head -c N /dev/zero | clawnexus-link connect` -> the module relay '
-          '(1 worker, binary DATA frames) -> `clawnexus-link serve` -> a '
-          'Python sink counting bytes, all on this machine; session v2 '
-          '(AES-256-GCM both ends).  Throughput = bytes / time from the '
-          'sink\'s first byte to its end of stream.  CPU seconds of each '
-          'process over the transfer are given to show where time goes: '
-          'the wall rate is bounded by five processes sharing 2 CPUs.')
+        w('A byte source -> `clawnexus-link connect` (reading its stdin, a '
+          'pipe) -> the module relay (1 worker, default settings, binary '
+          'DATA frames) -> `clawnexus-link serve --forward` -> a TCP sink, '
+          'all on 127.0.0.1; session v2 (AES-256-GCM both ends).  The '
+          'source is a Python loop writing zeros in 1 MiB blocks; the sink '
+          'is Python `recv_into` a 1 MiB buffer, counting bytes.  Throughput '
+          '= bytes / time from the sink\'s first byte to its end of stream.  '
+          'CPU seconds of each process over the transfer show where time '
+          'goes; "CPU s per GB" sums all five processes.  Five processes '
+          'share 2 CPUs, so the wall rate is at most 2 / (CPU s per GB) '
+          'GB/s, less when they wait on each other.')
         w('')
         w('| bytes | GB/s end to end | relay CPU s | serve CPU s | '
-          'connect CPU s | sink CPU s | path |')
-        w('|---|---|---|---|---|---|---|')
+          'connect CPU s | sink CPU s | source CPU s | CPU s per GB | '
+          'path |')
+        w('|---|---|---|---|---|---|---|---|---|')
         g3 = lambda x: '%.3f' % x
         g2 = lambda x: '%.2f' % x
         gbps = med(st, 'gbps')
-        w('| %s | %s | %s | %s | %s | %s | %s |' % (
+        w('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             fmt_count(med(st, 'bytes')[0]) if med(st, 'bytes') else 'n/a',
             cell(gbps, 1, g3), cell(med(st, 'relay_cpu'), 1, g2),
             cell(med(st, 'serve_cpu'), 1, g2),
             cell(med(st, 'connect_cpu'), 1, g2),
             cell(med(st, 'sink_cpu'), 1, g2),
+            cell(med(st, 'source_cpu'), 1, g2),
+            cell(med(st, 'cpu_per_gb'), 1, g2),
             ', '.join(sorted({d.get('path', '') for d in st if good(d)}))))
         targets_extra.append(('stream through the relay, end to end, '
                               'binary path (wall)', '>= 1 GB/s',

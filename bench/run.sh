@@ -477,8 +477,11 @@ if want session && [ -x "$SESSION_BENCH" ]; then
     done
 fi
 
-# 7. a TCP stream end to end: clawnexus-link connect -> relay (module, binary
-# frames, session v2) -> clawnexus-link serve -> a sink that counts bytes
+# 7. a TCP stream end to end: a byte source -> clawnexus-link connect -> relay
+# (module, binary frames, session v2) -> clawnexus-link serve -> a sink that
+# counts bytes.  The source writes zeros in 1 MiB blocks (head -c would make
+# 250,000 4 KiB writes per GB on the same 2 CPUs); its CPU time is reported
+# with the others.
 proc_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 if want stream; then
     LINK=$build/plugins/link/clawnexus-link
@@ -504,10 +507,11 @@ while n == 0:          # skip probes that connect and close
             break
         if t0 is None:
             t0 = time.monotonic()
+            c0 = time.process_time()
         n += k
     c.close()
 print("bytes=%d secs=%.4f cpu=%.3f" % (n, time.monotonic() - t0,
-                                     time.process_time()), flush=True)
+                                     time.process_time() - c0), flush=True)
 PY
             SINK_PID=$!
             pids_to_kill+=("$SINK_PID")
@@ -523,7 +527,18 @@ PY
             done
             m0=$(proc_ticks "${MOD_PIDS%%,*}")
             s0=$(proc_ticks "$SERVE_PID")
-            head -c "$sbytes" /dev/zero |
+            python3 - "$sbytes" "$tmp/src.cpu" <<'PY' |
+import os, sys, time
+n = int(sys.argv[1])
+block = memoryview(bytes(1 << 20))
+c0 = time.process_time()        # the interpreter's start is not counted
+try:
+    while n > 0:
+        n -= os.write(1, block[:min(n, len(block))])
+finally:
+    with open(sys.argv[2], "w") as f:
+        f.write("%.3f\n" % (time.process_time() - c0))
+PY
                 HOME=$tmp/linkhome /usr/bin/time -f '%U %S' -o "$tmp/conn.time" \
                 timeout 120 "$LINK" connect --relay "ws://127.0.0.1:$MOD_PORT/relay" \
                 --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
@@ -541,12 +556,16 @@ PY
             path="${path:-unknown}_$(head -1 "$tmp/conn.err" | grep -o 'encrypted v[12]' | head -1 | cut -d' ' -f2)"
             if [ "$crc" = 0 ] && [ "${got:-0}" = "$sbytes" ]; then
                 read -r cu cs < "$tmp/conn.time"
-                printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f path=%s errors=0\n' \
+                rcpu=$(echo "($m1 - $m0) / $hz" | bc -l)
+                scpu=$(echo "($s1 - $s0) / $hz" | bc -l)
+                ccpu=$(echo "$cu + $cs" | bc -l)
+                kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+                qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
+                printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f path=%s errors=0\n' \
                     "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
-                    "$(echo "($m1 - $m0) / $hz" | bc -l)" \
-                    "$(echo "($s1 - $s0) / $hz" | bc -l)" \
-                    "$(echo "$cu + $cs" | bc -l)" \
-                    "$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")" "$path" >> "$raw"
+                    "$rcpu" "$scpu" "$ccpu" "$kcpu" "$qcpu" \
+                    "$(echo "($rcpu + $scpu + $ccpu + $kcpu + $qcpu) * 1000000000 / $got" | bc -l)" \
+                    "$path" >> "$raw"
                 log "stream run $r: $got bytes in $secs s"
             else
                 printf 'test=stream run=%d ok=0 bytes=%s errors=1 err="%s"\n' "$r" \
@@ -555,7 +574,7 @@ PY
             fi
             node_stop "$SERVE_PID"
             node_stop "$SINK_PID"
-            rm -f "$tmp/sink.out"
+            rm -f "$tmp/sink.out" "$tmp/src.cpu"
         done
     else
         echo "stream_error=needs the module relay and clawnexus-link" >> "$tmp/env.txt"
