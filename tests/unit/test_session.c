@@ -511,6 +511,93 @@ START_TEST(test_v2_attacks_and_streams)
 }
 END_TEST
 
+/* Records encoded by the caller and sealed in place or into another
+ * buffer (the endpoint's zero-copy path) open like cnx_session_seal()'s. */
+START_TEST(test_seal_encoded)
+{
+    static uint8_t enc[CNX_RECORD_HDR + CNX_RECORD_MAX + 16];
+    static uint8_t out[CNX_SESSION_WIRE_MAX], plain[CNX_RECORD_MAX + 64];
+    uint8_t        ask[32], apk[32], bsk[32], bpk[32];
+    char           reply[CNX_SESSION_REPLY_MAX];
+    size_t         ol, rlen, n;
+    cnx_record_t   rec, r;
+    side_t         i, s;
+    int            k;
+
+    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
+    memset(&i, 0, sizeof(i));
+    memset(&s, 0, sizeof(s));
+    i.s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_V2, ask, NULL);
+    s.s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_V2, bsk, NULL);
+
+    /* not before the session is v2 */
+    memset(&r, 0, sizeof(r));
+    r.type = CNX_RECORD_STREAM;
+    r.stream = 5;
+    r.data = enc + CNX_RECORD_HDR;
+    r.len = 3;
+    memcpy(enc + CNX_RECORD_HDR, "xyz", 3);
+    ck_assert_int_eq(cnx_record_encode(enc, sizeof(enc), &r),
+                     CNX_RECORD_HDR + 3);
+    ck_assert_int_eq(cnx_session_seal_encoded(i.s, out, sizeof(out), &ol,
+                                              enc, CNX_RECORD_HDR + 3),
+                     CNX_SE_STATE);
+    negotiate(&i, &s);
+    ck_assert_int_eq(cnx_session_version(i.s), 2);
+
+    for (k = 0; k < 2; k++) {
+        /* the body is already in place: encoding writes only the header */
+        n = k == 0 ? 1000 : CNX_RECORD_MAX;
+        cnx_random(enc + CNX_RECORD_HDR, n);
+        memcpy(plain, enc + CNX_RECORD_HDR, n);
+        r.len = n;
+        r.flags = (uint8_t) k;
+        ck_assert_int_eq(cnx_record_encode(enc, sizeof(enc), &r),
+                         (int) (CNX_RECORD_HDR + n));
+        ck_assert_mem_eq(enc + CNX_RECORD_HDR, plain, n);
+        if (k == 0) {           /* into another buffer */
+            ck_assert_int_eq(cnx_session_seal_encoded(i.s, out, sizeof(out),
+                             &ol, enc, CNX_RECORD_HDR + n), 0);
+        } else {                /* in place */
+            ck_assert_int_eq(cnx_session_seal_encoded(i.s, enc, sizeof(enc),
+                             &ol, enc, CNX_RECORD_HDR + n), 0);
+            memcpy(out, enc, ol);
+        }
+        ck_assert_uint_eq(ol, CNX_RECORD_HDR + n + 16);
+        memcpy(enc, plain, n);  /* keep the sent bytes to compare */
+        ck_assert_int_eq(cnx_session_recv(s.s, out, ol, 1, reply,
+                                          sizeof(reply), &rlen, plain,
+                                          sizeof(plain), &rec),
+                         CNX_SESSION_RECORD);
+        ck_assert_int_eq(rec.type, CNX_RECORD_STREAM);
+        ck_assert_int_eq(rec.flags, k);
+        ck_assert_uint_eq(rec.stream, 5);
+        ck_assert_uint_eq(rec.len, n);
+        ck_assert_mem_eq(rec.data, enc, n);
+    }
+
+    /* a length field that does not match, a short buffer */
+    r.len = 10;
+    ck_assert_int_gt(cnx_record_encode(enc, sizeof(enc), &r), 0);
+    ck_assert_int_eq(cnx_session_seal_encoded(i.s, out, sizeof(out), &ol,
+                                              enc, CNX_RECORD_HDR + 11),
+                     CNX_SE_PROTO);
+    ck_assert_int_eq(cnx_session_seal_encoded(i.s, out, CNX_RECORD_HDR + 25,
+                                              &ol, enc, CNX_RECORD_HDR + 10),
+                     CNX_SE_NOSPACE);
+    /* neither moved the counter: the next record still opens */
+    ck_assert_int_eq(cnx_session_seal_encoded(i.s, out, sizeof(out), &ol,
+                                              enc, CNX_RECORD_HDR + 10), 0);
+    ck_assert_int_eq(cnx_session_recv(s.s, out, ol, 1, reply, sizeof(reply),
+                                      &rlen, plain, sizeof(plain), &rec),
+                     CNX_SESSION_RECORD);
+    ck_assert_uint_eq(rec.len, 10);
+    cnx_session_free(i.s);
+    cnx_session_free(s.s);
+}
+END_TEST
+
 START_TEST(test_tampered_handshake)
 {
     uint8_t       ask[32], apk[32], bsk[32], bpk[32], plain[256];
@@ -894,6 +981,7 @@ main(void)
     tcase_add_test(tc, test_negotiation_matrix);
     tcase_add_test(tc, test_v1_peer_bytes);
     tcase_add_test(tc, test_v2_attacks_and_streams);
+    tcase_add_test(tc, test_seal_encoded);
     tcase_add_test(tc, test_tampered_handshake);
     tcase_add_test(tc, test_kex_substitution_detected);
     tcase_add_test(tc, test_session_rekey_interop);
