@@ -22,7 +22,7 @@
 
 #define RELAY_PING_MS       25000       /* as clawnexus 0.4.0 */
 #define RELAY_MAX_MESSAGE   (16u << 20)
-#define RELAY_READ_CHUNK    (256u << 10)
+#define RELAY_READ_CHUNK    (1u << 20)  /* a frame cut by a read is copied */
 #define RELAY_BACKOFF_MIN   500
 #define RELAY_BACKOFF_MAX   30000
 /* Committed frames are written once this much is queued (or at the next
