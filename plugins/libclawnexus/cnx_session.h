@@ -144,8 +144,8 @@ int cnx_session_recv(cnx_session_t *s, const uint8_t *in, size_t inlen,
 
 /* Seal one record for sending.  binary != 0 gives raw bytes (binary DATA
  * frame, direct connection; rec->data may point at out + CNX_RECORD_HDR,
- * which seals in place without a copy), else base64 text (NUL written).  v1 always
- * gives base64 text and carries only CNX_RECORD_TEXT. */
+ * which seals in place without a copy), else base64 text (NUL written).
+ * v1 always gives base64 text and carries only CNX_RECORD_TEXT. */
 int cnx_session_seal(cnx_session_t *s, int binary, uint8_t *out,
     size_t outcap, size_t *outlen, const cnx_record_t *rec);
 /* v2 only, raw bytes: seal a record already encoded by the caller
