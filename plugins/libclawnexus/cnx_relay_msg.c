@@ -483,6 +483,10 @@ cnx_relay_data_msg(char *out, size_t cap, const char *room_id,
      */
     room_len = room_id != NULL ? strlen(room_id) : 0;
     if (escaped && cnx_relay_room_id_valid(room_id, room_len)) {
+        /* the length first: the size of a huge payload would wrap */
+        if (payload_len > 0x7fffffffu) {
+            return -1;
+        }
         need = cnx_relay_data_size(room_len, payload_len);
         if (out == NULL || need > cap || need > 0x7fffffffu) {
             return -1;

@@ -1,6 +1,7 @@
 /* Unit tests: relay protocol messages and the binary DATA frame. */
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,6 +564,14 @@ START_TEST(test_build_data_exact)
                      -1);
     ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r", NULL, 0),
                      (int) cnx_relay_data_size(1, 0));
+
+    /* a length whose message size wraps around is refused, not copied */
+    memset(out, 'z', sizeof(out));
+    ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r-1", "p",
+                                          SIZE_MAX - 20), -1);
+    ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r-1", "p",
+                                          (size_t) 0x80000000u), -1);
+    ck_assert(out[0] == 'z');
 }
 END_TEST
 
