@@ -19,6 +19,9 @@ struct link_chan_s {
     void            *carrier;
     link_chan_reserve reserve;
     link_chan_commit commit;
+    link_chan_plain_at plain_at;
+    link_chan_plain_done plain_done;
+    void            *plain_ud;
     int              binary_ok;
     int              ready;
     int              failed;
@@ -169,6 +172,15 @@ link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
     ch->commit = commit;
 }
 
+void
+link_chan_plain(link_chan_t *ch, link_chan_plain_at at,
+    link_chan_plain_done done, void *ud)
+{
+    ch->plain_at = at;
+    ch->plain_done = done;
+    ch->plain_ud = ud;
+}
+
 int
 link_chan_ready(const link_chan_t *ch)
 {
@@ -253,15 +265,29 @@ void
 link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n, int binary)
 {
     cnx_record_t rec;
+    uint8_t     *dst = NULL;
     size_t       rl = 0;
     int          rc;
 
     if (ch->failed) {
         return;
     }
+    if (binary && ch->ready && ch->plain_at != NULL
+        && n > CNX_AEAD_TAGBYTES + CNX_RECORD_HDR
+        && n <= CNX_AEAD_TAGBYTES + CNX_RECORD_HDR + CNX_RECORD_MAX)
+    {
+        /* decrypt where the consumer wants the body */
+        dst = ch->plain_at(ch->plain_ud, n - CNX_AEAD_TAGBYTES);
+    }
     rc = cnx_session_recv(ch->s, p, n, binary, ch->reply,
-                          CNX_SESSION_WIRE_MAX, &rl, ch->plain,
-                          CNX_RECORD_MAX + CNX_RECORD_HDR + 64, &rec);
+                          CNX_SESSION_WIRE_MAX, &rl,
+                          dst != NULL ? dst : ch->plain,
+                          dst != NULL ? n - CNX_AEAD_TAGBYTES
+                                      : CNX_RECORD_MAX + CNX_RECORD_HDR + 64,
+                          &rec);
+    if (dst != NULL) {
+        ch->plain_done(ch->plain_ud);
+    }
     if (rc == CNX_SE_REJECTED) {
         link_debug("%s: dropped a message that failed authentication",
                    ch->peer);

@@ -63,6 +63,18 @@ typedef int (*link_chan_commit)(void *carrier, size_t n);
 void link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
     link_chan_commit commit);
 
+/*
+ * Optional: where a received binary record (n bytes: header and body) may
+ * be decrypted, so that its body lands where the record's consumer keeps
+ * it and is not copied there (NULL: the channel's own buffer).  done is
+ * called after decrypting, before the record callback, also when the
+ * record was rejected.
+ */
+typedef uint8_t *(*link_chan_plain_at)(void *ud, size_t n);
+typedef void (*link_chan_plain_done)(void *ud);
+void link_chan_plain(link_chan_t *ch, link_chan_plain_at at,
+    link_chan_plain_done done, void *ud);
+
 /* Send our KEY_EXCHANGE.  0 or -1. */
 int link_chan_start(link_chan_t *ch);
 

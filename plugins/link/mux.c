@@ -59,6 +59,9 @@ struct link_mux_s {
     int                       ncongested;   /* streams slow to drain */
     size_t                    count;
     uint8_t                  *buf;
+    stream_t                 *last;         /* took the last bytes */
+    uint8_t                  *saved_at;     /* see link_mux_plain_at() */
+    uint8_t                   saved[CNX_RECORD_HDR];
 };
 
 static void stream_io(link_loop_t *l, int fd, int revents, void *ud);
@@ -189,6 +192,9 @@ stream_free(stream_t *s, int ok)
         }
     }
     set_congested(s, 0);
+    if (m->last == s) {
+        m->last = NULL;
+    }
     if (s->rfd >= 0) {
         link_loop_unwatch(m->loop, s->rfd);
         close(s->rfd);
@@ -285,6 +291,14 @@ static int
 append(stream_t *s, const uint8_t *p, size_t n)
 {
     if (n == 0) {
+        return 0;
+    }
+    if (p == s->out + s->len && s->len + n <= s->cap) {
+        /* decrypted in place (link_mux_plain_at()) */
+        s->len += n;
+        if (s->len - s->off >= MUX_STREAM_HIGH) {
+            set_congested(s, 1);
+        }
         return 0;
     }
     if (s->off > 0 && s->off == s->len) {
@@ -601,6 +615,7 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
             stream_reset(s, 1);
             return;
         }
+        m->last = s;
     }
     if (rec->flags & CNX_STREAM_FIN) {
         s->wr_fin = 1;
@@ -610,6 +625,41 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
         return;
     }
     flush(s);
+}
+
+/*
+ * Where the channel may decrypt the next record (n bytes, header and
+ * body): behind the pending bytes of the stream that took the last ones,
+ * the header over their last 8 bytes (kept aside and put back by
+ * link_mux_plain_done()), so that a body for that stream is already in
+ * place.  NULL when there is no room; the record then goes the usual way.
+ */
+uint8_t *
+link_mux_plain_at(link_mux_t *m, size_t n)
+{
+    stream_t *s = m->last;
+
+    if (s == NULL || s->wr_fin || s->wr_shut || n < CNX_RECORD_HDR) {
+        return NULL;
+    }
+    if (s->off == s->len && s->cap >= n) {
+        s->off = s->len = CNX_RECORD_HDR;
+    }
+    if (s->len < CNX_RECORD_HDR || s->len - CNX_RECORD_HDR + n > s->cap) {
+        return NULL;
+    }
+    m->saved_at = s->out + s->len - CNX_RECORD_HDR;
+    memcpy(m->saved, m->saved_at, CNX_RECORD_HDR);
+    return m->saved_at;
+}
+
+void
+link_mux_plain_done(link_mux_t *m)
+{
+    if (m->saved_at != NULL) {
+        memcpy(m->saved_at, m->saved, CNX_RECORD_HDR);
+        m->saved_at = NULL;
+    }
 }
 
 void

@@ -52,6 +52,11 @@ void link_mux_free(link_mux_t *m);      /* closes all stream fds */
 /* Hand a record of the channel to the mux. */
 void link_mux_record(link_mux_t *m, const cnx_record_t *rec);
 
+/* For link_chan_plain(): decrypt a record's body where its stream keeps
+ * its pending bytes. */
+uint8_t *link_mux_plain_at(link_mux_t *m, size_t n);
+void link_mux_plain_done(link_mux_t *m);
+
 /* Open a stream carried by rfd/wfd (equal for a socket); returns its id
  * or 0.  The fds belong to the mux from now on. */
 uint32_t link_mux_open(link_mux_t *m, int rfd, int wfd);

@@ -49,6 +49,24 @@ relay_commit(void *carrier, size_t n)
     return link_relay_commit_bin(p->app->relay, n);
 }
 
+static uint8_t *
+plain_at(void *ud, size_t n)
+{
+    link_peer_t *p = ud;
+
+    return p->mux != NULL ? link_mux_plain_at(p->mux, n) : NULL;
+}
+
+static void
+plain_done(void *ud)
+{
+    link_peer_t *p = ud;
+
+    if (p->mux != NULL) {
+        link_mux_plain_done(p->mux);
+    }
+}
+
 static size_t
 relay_queued(void *carrier)
 {
@@ -214,7 +232,11 @@ peer_session(link_peer_t *p)
         p->mux = link_mux_new(a->loop, p->ch, &direct_carrier, p,
                               p->initiator ? NULL : a->forward, &mux_cbs, p);
     }
-    return p->mux ? 0 : -1;
+    if (p->mux == NULL) {
+        return -1;
+    }
+    link_chan_plain(p->ch, plain_at, plain_done, p);
+    return 0;
 }
 
 int
