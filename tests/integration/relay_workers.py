@@ -7,7 +7,8 @@ Opens sockets until they are spread over several workers (the worker of
 each socket is found through /proc: the worker holding the accepted TCP
 socket), then checks on pairs whose members live in different workers:
 INCOMING/JOINED, DATA both ways in order (JSON and binary, messages larger
-than one IPC chunk), a slow receiver, REPLACED and name ownership,
+than one IPC chunk), a slow receiver (also of many small JSON messages,
+which share datagrams between workers), REPLACED and name ownership,
 PEER_LEFT on close, many pairs at once, kill -9 of a worker (its peers get
 PEER_LEFT, its names are free again) and a reload (1001, new pairs work).
 """
@@ -275,6 +276,47 @@ async def main():
             raise AssertionError(f"binary message {i} wrong")
     await task
     ok(f"{count} binary messages of 100 KiB across workers, in order, intact")
+
+    # small JSON DATA across workers: many share one datagram between the
+    # workers; a receiver that does not read still holds the sender back
+    # (bounded memory) and each message arrives once, in order, intact
+    smalls, sby = await spread("small", 16)
+    sp = cross_pairs(sby, 1)
+    expect(len(sp) == 1, "a JSON cross-worker pair")
+    x, y = sp[0]
+    sroom = await pair(x, y)
+    filler = "0123456789abcdef" * 55
+    scount = 48000                      # about 45 MB of frames
+    ssent = 0
+
+    async def small_sender():
+        nonlocal ssent
+        for i in range(scount):
+            await x.ws.send(json.dumps({"type": "DATA", "room_id": sroom,
+                                        "payload": f"{i:08d}" + filler}))
+            ssent += 1
+
+    rss0 = rss_kb()
+    task = asyncio.create_task(small_sender())
+    last = -1
+    while ssent != last and ssent < scount:    # until it stalls or ends
+        last = ssent
+        await asyncio.sleep(0.5)
+    expect(ssent < scount,
+           f"small JSON sender held back across workers "
+           f"({ssent}/{scount} accepted)")
+    grown = rss_kb() - rss0
+    expect(grown < 24 * 1024,
+           f"workers' RSS grew by {grown} KiB while stalled")
+    for i in range(scount):
+        m = json.loads(await asyncio.wait_for(y.ws.recv(), 30))
+        if m != {"type": "DATA", "room_id": sroom,
+                 "payload": f"{i:08d}" + filler}:
+            raise AssertionError(f"small message {i}: got {str(m)[:80]}")
+    await task
+    ok(f"{scount} small JSON messages across workers, in order, intact")
+    for c in smalls:
+        await c.ws.close()
 
     # kill -9 of a worker: peers elsewhere get PEER_LEFT, names are free
     k1, k2 = pairs[-1]
