@@ -66,6 +66,34 @@ struct link_mux_s {
 
 static void stream_io(link_loop_t *l, int fd, int revents, void *ud);
 
+/* The read buffer (MUX_READ_RECORDS slots) is used only inside one
+ * stream_read() call, so the muxes of all peers share one. */
+static uint8_t  *mux_rbuf;
+static unsigned  mux_rbuf_users;
+
+static uint8_t *
+rbuf_get(void)
+{
+    if (mux_rbuf == NULL) {
+        mux_rbuf = malloc(MUX_READ_RECORDS * MUX_SLOT);
+        if (mux_rbuf == NULL) {
+            return NULL;
+        }
+    }
+    mux_rbuf_users++;
+    return mux_rbuf;
+}
+
+static void
+rbuf_put(void)
+{
+    if (mux_rbuf_users > 0 && --mux_rbuf_users == 0) {
+        cnx_memzero(mux_rbuf, MUX_READ_RECORDS * MUX_SLOT);
+        free(mux_rbuf);
+        mux_rbuf = NULL;
+    }
+}
+
 link_mux_t *
 link_mux_new(link_loop_t *l, link_chan_t *ch,
     const link_mux_carrier_t *carrier_ops, void *carrier,
@@ -76,7 +104,7 @@ link_mux_new(link_loop_t *l, link_chan_t *ch,
     if (m == NULL) {
         return NULL;
     }
-    m->buf = malloc(MUX_READ_RECORDS * MUX_SLOT);
+    m->buf = rbuf_get();
     if (m->buf == NULL) {
         free(m);
         return NULL;
@@ -92,7 +120,7 @@ link_mux_new(link_loop_t *l, link_chan_t *ch,
         if (link_hostport_parse(forward, m->fhost, sizeof(m->fhost),
                                 m->fport, sizeof(m->fport)) != 0)
         {
-            free(m->buf);
+            rbuf_put();
             free(m);
             return NULL;
         }
@@ -681,6 +709,6 @@ link_mux_free(link_mux_t *m)
     while (m->streams != NULL) {
         stream_free(m->streams, 0);
     }
-    free(m->buf);
+    rbuf_put();
     free(m);
 }
