@@ -306,8 +306,14 @@ async def main():
            f"small JSON sender held back across workers "
            f"({ssent}/{scount} accepted)")
     grown = rss_kb() - rss0
-    expect(grown < 24 * 1024,
-           f"workers' RSS grew by {grown} KiB while stalled")
+    if os.environ.get("CNX_SANITIZERS") == "yes":
+        # AddressSanitizer keeps freed memory in quarantine: the RSS then
+        # grows with what the relay allocated, not with what it holds
+        ok(f"workers' RSS grew by {grown} KiB while stalled (not checked "
+           f"under sanitizers)")
+    else:
+        expect(grown < 24 * 1024,
+               f"workers' RSS grew by {grown} KiB while stalled")
     for i in range(scount):
         m = json.loads(await asyncio.wait_for(y.ws.recv(), 30))
         if m != {"type": "DATA", "room_id": sroom,
