@@ -267,8 +267,14 @@ async def main():
     expect(sent == held and sent < count,
            f"sender held back across workers ({sent}/{count} accepted)")
     grown = rss_kb() - rss0
-    expect(grown < 24 * 1024,
-           f"workers' RSS grew by {grown} KiB while stalled")
+    if os.environ.get("CNX_SANITIZERS") == "yes":
+        # freed memory stays in AddressSanitizer's quarantine (see below);
+        # the normal build checks the bound
+        ok(f"workers' RSS grew by {grown} KiB while stalled (not checked "
+           f"under sanitizers)")
+    else:
+        expect(grown < 24 * 1024,
+               f"workers' RSS grew by {grown} KiB while stalled")
     for i in range(count):
         m = await asyncio.wait_for(y.ws.recv(), 30)
         if m[:len(hdr)] != hdr or struct.unpack("!Q", m[len(hdr):len(hdr) + 8])[0] != i \
