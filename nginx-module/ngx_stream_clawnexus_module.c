@@ -230,6 +230,8 @@ typedef struct {
     u_char                             *data;
     size_t                              len;
     size_t                              cap;
+    ngx_uint_t                          skip;   /* dropping the rest of a
+                                                   message (no memory) */
 } ngx_stream_clawnexus_asm_t;
 
 
@@ -1295,8 +1297,17 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
 
     as = &w->asms[h.src_worker];
 
-    if (as->len && as->pid != h.src_pid) {
+    if ((as->len || as->skip) && as->pid != h.src_pid) {
         as->len = 0;            /* the sender died mid-message */
+        as->skip = 0;
+    }
+
+    if (as->skip) {
+        /* the chunks that follow belong to the message that could not
+         * be assembled: drop them, up to and including its last one,
+         * rather than glue the rest onto the next message */
+        as->skip = h.more != 0;
+        return;
     }
 
     if (h.more || as->len) {
@@ -1305,7 +1316,13 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
             u_char  *p = ngx_alloc(cap, ngx_cycle->log);
 
             if (p == NULL) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "clawnexus: no memory for a %uz-byte message "
+                              "from another worker, message dropped",
+                              as->len + len);
                 as->len = 0;
+                as->pid = h.src_pid;
+                as->skip = h.more != 0;
                 return;
             }
 
