@@ -280,12 +280,13 @@ static int
 flush(stream_t *s)
 {
     while (s->len > s->off) {
+        size_t  want = s->len - s->off;
         ssize_t n;
 
         if (s->wfd == s->rfd) {
-            n = send(s->wfd, s->out + s->off, s->len - s->off, MSG_NOSIGNAL);
+            n = send(s->wfd, s->out + s->off, want, MSG_NOSIGNAL);
         } else {
-            n = write(s->wfd, s->out + s->off, s->len - s->off);
+            n = write(s->wfd, s->out + s->off, want);
         }
         if (n < 0) {
             if (errno == EINTR) {
@@ -298,6 +299,9 @@ flush(stream_t *s)
             return -1;
         }
         s->off += (size_t) n;
+        if ((size_t) n < want) {
+            break;              /* full: wait for POLLOUT */
+        }
     }
     if (s->off == s->len) {
         s->off = s->len = 0;

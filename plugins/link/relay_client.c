@@ -45,6 +45,7 @@ struct link_relay_s {
     int               dropping;     /* a drop is scheduled */
     int               read_paused;
     int               was_high;
+    int               blocked;      /* the socket took less: await POLLOUT */
     char              why[160];
 
     uint8_t          *in;
@@ -163,6 +164,7 @@ teardown(link_relay_t *r)
     r->inlen = 0;
     r->outoff = r->outlen = 0;
     r->was_high = 0;
+    r->blocked = 0;
     r->resv_hl = 0;
     cnx_ws_reader_free(&r->rd);
 }
@@ -320,10 +322,11 @@ static void
 relay_flush(link_relay_t *r)
 {
     while (r->conn && !r->dropping && r->outlen > r->outoff) {
-        long n = link_conn_write(r->conn, r->out + r->outoff,
-                                 r->outlen - r->outoff);
+        size_t want = r->outlen - r->outoff;
+        long   n = link_conn_write(r->conn, r->out + r->outoff, want);
 
         if (n == LINK_IO_AGAIN) {
+            r->blocked = 1;
             break;
         }
         if (n < 0) {
@@ -331,6 +334,10 @@ relay_flush(link_relay_t *r)
             return;
         }
         r->outoff += (size_t) n;
+        if ((size_t) n < want && !r->cfg.url.tls) {
+            r->blocked = 1;     /* the socket is full: wait for POLLOUT */
+            break;
+        }
     }
     if (r->outoff == r->outlen) {
         r->outoff = r->outlen = 0;
@@ -733,6 +740,7 @@ relay_io(link_loop_t *l, int fd, int revents, void *ud)
     (void) l;
     (void) fd;
     if (revents & (POLLOUT)) {
+        r->blocked = 0;
         relay_flush(r);
     }
     if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -880,7 +888,10 @@ link_relay_commit_bin(link_relay_t *r, size_t n)
     cnx_ws_frame_header(base, 1, CNX_WS_OP_BINARY, r->resv_bl + n, mask);
     cnx_ws_mask(base + hl, r->resv_bl + n, mask, 0);
     r->outlen += hl + r->resv_bl + n;
-    if (link_relay_queued(r) >= RELAY_BATCH) {
+    if (link_relay_queued(r) >= LINK_RELAY_HIGH_WATER) {
+        r->was_high = 1;        /* writable() follows when it drains */
+    }
+    if (link_relay_queued(r) >= RELAY_BATCH && !r->blocked) {
         relay_flush(r);
     } else {
         update_events(r);       /* written at the next turn of the loop */
