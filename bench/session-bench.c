@@ -51,10 +51,43 @@ cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The two static key pairs of a benchmark, and the pattern. */
+typedef struct {
+    cnx_noise_pattern_t pat;
+    uint8_t is_sk[32], is_pk[32], rs_sk[32], rs_pk[32];
+} keys_t;
+
+/* Calls of fn(k) per CPU-second over at least secs, with fresh static
+ * keys; exits naming `what` when a call fails. */
+static double
+per_cpu_second(cnx_noise_pattern_t pat, int (*fn)(const keys_t *),
+    const char *what, double secs)
+{
+    keys_t k;
+    double t0, t;
+    long n = 0;
+
+    k.pat = pat;
+    cnx_x25519_keypair(k.is_pk, k.is_sk);
+    cnx_x25519_keypair(k.rs_pk, k.rs_sk);
+    t0 = cpu_now();
+    do {
+        for (int i = 0; i < 20; i++) {
+            if (fn(&k) < 0) {
+                fprintf(stderr, "cnx-session-bench: %s failed\n", what);
+                exit(1);
+            }
+            n++;
+        }
+        t = cpu_now() - t0;
+    } while (t < secs);
+    cnx_memzero(&k, sizeof(k));
+    return n / t;
+}
+
 /* One complete handshake between two fresh states.  Returns 0 on success. */
 static int
-handshake(cnx_noise_pattern_t pat, const uint8_t is_sk[32],
-    const uint8_t is_pk[32], const uint8_t rs_sk[32], const uint8_t rs_pk[32])
+handshake(const keys_t *k)
 {
     cnx_noise_t a, b;
     cnx_noise_keys_t ka, kb;
@@ -64,12 +97,12 @@ handshake(cnx_noise_pattern_t pat, const uint8_t is_sk[32],
 
     /* Static public keys are given, as cnx_session does with the ones its
      * identity loaded: an endpoint does not recompute them per session. */
-    if (cnx_noise_init_keypair(&a, pat, CNX_NOISE_INITIATOR,
-                               (const uint8_t *) "b", 1, is_sk, is_pk,
-                               pat == CNX_NOISE_IK ? rs_pk : NULL) < 0
-        || cnx_noise_init_keypair(&b, pat, CNX_NOISE_RESPONDER,
-                                  (const uint8_t *) "b", 1, rs_sk, rs_pk,
-                                  NULL) < 0)
+    if (cnx_noise_init_keypair(&a, k->pat, CNX_NOISE_INITIATOR,
+                               (const uint8_t *) "b", 1, k->is_sk, k->is_pk,
+                               k->pat == CNX_NOISE_IK ? k->rs_pk : NULL) < 0
+        || cnx_noise_init_keypair(&b, k->pat, CNX_NOISE_RESPONDER,
+                                  (const uint8_t *) "b", 1, k->rs_sk,
+                                  k->rs_pk, NULL) < 0)
     {
         return -1;
     }
@@ -94,31 +127,6 @@ handshake(cnx_noise_pattern_t pat, const uint8_t is_sk[32],
     cnx_memzero(&ka, sizeof(ka));
     cnx_memzero(&kb, sizeof(kb));
     return 0;
-}
-
-static double
-bench_handshakes(cnx_noise_pattern_t pat, double secs)
-{
-    uint8_t is_sk[32], is_pk[32], rs_sk[32], rs_pk[32];
-    double t0, t;
-    long n = 0;
-
-    cnx_x25519_keypair(is_pk, is_sk);
-    cnx_x25519_keypair(rs_pk, rs_sk);
-    t0 = cpu_now();
-    do {
-        for (int i = 0; i < 20; i++) {
-            if (handshake(pat, is_sk, is_pk, rs_sk, rs_pk) < 0) {
-                fprintf(stderr, "cnx-session-bench: handshake failed\n");
-                exit(1);
-            }
-            n++;
-        }
-        t = cpu_now() - t0;
-    } while (t < secs);
-    cnx_memzero(is_sk, 32);
-    cnx_memzero(rs_sk, 32);
-    return n / t;
 }
 
 /* Feed payload p to session `to`; replies go back and forth until quiet.
@@ -151,59 +159,41 @@ session_deliver(cnx_session_t *to, cnx_session_t *from, const char *p,
     return n + more;
 }
 
-/* Complete v2 session setups per CPU-second (both sides in this
- * process), the way cnx_session_t runs them between two endpoints. */
-static double
-bench_sessions(double secs)
+/* One complete v2 session setup between two endpoints, the way
+ * cnx_session_t runs it (both KEY_EXCHANGE messages, then Noise XX). */
+static int
+session_setup(const keys_t *k)
 {
-    uint8_t is_sk[32], is_pk[32], rs_sk[32], rs_pk[32];
     char ki[1024], kr[1024];
     cnx_session_config_t ci, cr;
     cnx_session_t *i, *r;
-    double t0, t;
-    long n = 0;
-    int ni, nr, est;
+    int ni, nr, est = -1;
 
-    cnx_x25519_keypair(is_pk, is_sk);
-    cnx_x25519_keypair(rs_pk, rs_sk);
     memset(&ci, 0, sizeof(ci));
     ci.role = CNX_NOISE_INITIATOR;
     ci.mode = CNX_SESSION_V2;
-    ci.static_sk = is_sk;
-    ci.static_pk = is_pk;
+    ci.static_sk = k->is_sk;
+    ci.static_pk = k->is_pk;
     cr = ci;
     cr.role = CNX_NOISE_RESPONDER;
-    cr.static_sk = rs_sk;
-    cr.static_pk = rs_pk;
-    t0 = cpu_now();
-    do {
-        for (int k = 0; k < 20; k++) {
-            i = cnx_session_new(&ci);
-            r = cnx_session_new(&cr);
-            if (i == NULL || r == NULL) {
-                exit(1);
-            }
-            ni = cnx_session_start(i, ki, sizeof(ki));
-            nr = cnx_session_start(r, kr, sizeof(kr));
-            est = ni > 0 && nr > 0
-                  ? session_deliver(r, i, ki, (size_t) ni, 0) : -1;
-            est = est >= 0 ? est + session_deliver(i, r, kr, (size_t) nr, 0)
-                           : -1;
-            if (est != 2 || cnx_session_version(i) != 2
-                || cnx_session_version(r) != 2)
-            {
-                fprintf(stderr, "cnx-session-bench: session setup failed\n");
-                exit(1);
-            }
-            cnx_session_free(i);
-            cnx_session_free(r);
-            n++;
+    cr.static_sk = k->rs_sk;
+    cr.static_pk = k->rs_pk;
+    i = cnx_session_new(&ci);
+    r = cnx_session_new(&cr);
+    if (i != NULL && r != NULL) {
+        ni = cnx_session_start(i, ki, sizeof(ki));
+        nr = cnx_session_start(r, kr, sizeof(kr));
+        est = ni > 0 && nr > 0 ? session_deliver(r, i, ki, (size_t) ni, 0)
+                               : -1;
+        est = est >= 0 ? est + session_deliver(i, r, kr, (size_t) nr, 0)
+                       : -1;
+        if (cnx_session_version(i) != 2 || cnx_session_version(r) != 2) {
+            est = -1;
         }
-        t = cpu_now() - t0;
-    } while (t < secs);
-    cnx_memzero(is_sk, 32);
-    cnx_memzero(rs_sk, 32);
-    return n / t;
+    }
+    cnx_session_free(i);
+    cnx_session_free(r);
+    return est == 2 ? 0 : -1;
 }
 
 /* Microseconds of CPU per X25519 operation: which = 0 variable-base DH
@@ -346,13 +336,14 @@ main(int argc, char **argv)
         fprintf(stderr, "cnx-session-bench: crypto init failed\n");
         return 1;
     }
-    xx = bench_handshakes(CNX_NOISE_XX, secs * 3);
-    ik = bench_handshakes(CNX_NOISE_IK, secs * 3);
+    xx = per_cpu_second(CNX_NOISE_XX, handshake, "handshake", secs * 3);
+    ik = per_cpu_second(CNX_NOISE_IK, handshake, "handshake", secs * 3);
     printf("backend=%s xx_handshakes_per_s=%.0f ik_handshakes_per_s=%.0f"
            " handshakes_per_s=%.0f", cnx_crypto_aead_backend(), xx, ik,
            2 * xx);
     printf(" session_setups_per_s=%.0f",
-           2 * bench_sessions(secs * 3));
+           2 * per_cpu_second(CNX_NOISE_XX, session_setup, "session setup",
+                              secs * 3));
     dh = bench_x25519(0, secs);
     dh_ossl = bench_x25519(2, secs);
     kg = bench_x25519(1, secs);
