@@ -484,14 +484,8 @@ fi
 # with the others.
 proc_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 if want stream; then
-    LINK=$build/plugins/link/clawnexus-link
-    if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
-        if [ $quick = 1 ]; then sbytes=200000000; else sbytes=500000000; fi
-        hz=$(getconf CLK_TCK)
-        mkdir -p "$tmp/linkhome"
-        for (( r=1; r<=runs && r<=3; r++ )); do
-            SP=$(free_port)
-            python3 - "$SP" > "$tmp/sink.out" <<'PY' &
+    # the sink: counts the bytes of the first connection that sends some
+    cat > "$tmp/sink.py" <<'PY'
 import socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", int(sys.argv[1])))
@@ -513,6 +507,33 @@ while n == 0:          # skip probes that connect and close
 print("bytes=%d secs=%.4f cpu=%.3f" % (n, time.monotonic() - t0,
                                      time.process_time() - c0), flush=True)
 PY
+    if [ $quick = 1 ]; then sbytes=200000000; else sbytes=500000000; fi
+    hz=$(getconf CLK_TCK)
+    # the source: N zero bytes in 1 MiB writes to stdout ("-") or to a TCP
+    # port; its CPU time (interpreter start-up not counted) goes to a file
+    cat > "$tmp/source.py" <<'PY'
+import os, socket, sys, time
+n = int(sys.argv[1])
+block = memoryview(bytes(1 << 20))
+if sys.argv[3] == "-":
+    put = lambda b: os.write(1, b)
+else:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[3])))
+    put = s.send
+c0 = time.process_time()
+try:
+    while n > 0:
+        n -= put(block[:min(n, len(block))])
+finally:
+    with open(sys.argv[2], "w") as f:
+        f.write("%.3f\n" % (time.process_time() - c0))
+PY
+    LINK=$build/plugins/link/clawnexus-link
+    if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
+        mkdir -p "$tmp/linkhome"
+        for (( r=1; r<=runs && r<=3; r++ )); do
+            SP=$(free_port)
+            python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
             SINK_PID=$!
             pids_to_kill+=("$SINK_PID")
             wait_port "$SP"
@@ -527,18 +548,7 @@ PY
             done
             m0=$(proc_ticks "${MOD_PIDS%%,*}")
             s0=$(proc_ticks "$SERVE_PID")
-            python3 - "$sbytes" "$tmp/src.cpu" <<'PY' |
-import os, sys, time
-n = int(sys.argv[1])
-block = memoryview(bytes(1 << 20))
-c0 = time.process_time()        # the interpreter's start is not counted
-try:
-    while n > 0:
-        n -= os.write(1, block[:min(n, len(block))])
-finally:
-    with open(sys.argv[2], "w") as f:
-        f.write("%.3f\n" % (time.process_time() - c0))
-PY
+            python3 "$tmp/source.py" "$sbytes" "$tmp/src.cpu" - |
                 HOME=$tmp/linkhome /usr/bin/time -f '%U %S' -o "$tmp/conn.time" \
                 timeout 120 "$LINK" connect --relay "ws://127.0.0.1:$MOD_PORT/relay" \
                 --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
@@ -579,6 +589,70 @@ PY
     else
         echo "stream_error=needs the module relay and clawnexus-link" >> "$tmp/env.txt"
     fi
+
+    # 7b. The same shape with nothing of ours: source -> three stock nginx
+    # stream proxies (each its own process, proxy_buffer_size 1m) -> sink.
+    # The same number of user-space hops and kernel copies per byte, no
+    # WebSocket framing, no encryption: what moving the bytes alone costs
+    # on this machine.
+    for (( r=1; r<=runs && r<=3; r++ )); do
+        SP=$(free_port)
+        python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
+        SINK_PID=$!
+        pids_to_kill+=("$SINK_PID")
+        wait_port "$SP"
+        next=$SP
+        hops=()
+        for h in 3 2 1; do
+            hp=$(free_port)
+            hd=$tmp/rawhop$h.$r
+            mkdir -p "$hd/logs"
+            printf '%s\n' "load_module $NGINX_MODULES/ngx_stream_module.so;" \
+                "worker_processes 1;" "events { worker_connections 64; }" \
+                "stream { server { listen 127.0.0.1:$hp;" \
+                "  proxy_buffer_size 1m; proxy_pass 127.0.0.1:$next; } }" \
+                > "$hd/nginx.conf"
+            $NICE "$NGINX_BIN" -p "$hd" -c nginx.conf -e "$hd/logs/error.log" \
+                -g "pid $hd/nginx.pid; error_log $hd/logs/error.log warn;" \
+                > "$hd/logs/startup.log" 2>&1 || break
+            nginx_prefixes+=("$hd")
+            wait_port "$hp"
+            hops+=("$hd")
+            next=$hp
+        done
+        if [ ${#hops[@]} = 3 ]; then
+            wpids=()
+            for hd in "${hops[@]}"; do
+                wpids+=($(pgrep -P "$(cat "$hd/nginx.pid")"))
+            done
+            t0=0
+            for p in "${wpids[@]}"; do t0=$(( t0 + $(proc_ticks "$p") )); done
+            python3 "$tmp/source.py" "$sbytes" "$tmp/src.cpu" "$next"
+            for (( i=0; i<200; i++ )); do
+                [ -s "$tmp/sink.out" ] && break
+                sleep 0.05
+            done
+            t1=0
+            for p in "${wpids[@]}"; do t1=$(( t1 + $(proc_ticks "$p") )); done
+            got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
+            secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+            if [ "${got:-0}" = "$sbytes" ]; then
+                pcpu=$(echo "($t1 - $t0) / $hz" | bc -l)
+                kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+                qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
+                printf 'test=streamraw run=%d ok=1 bytes=%s secs=%s gbps=%.3f proxies_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f errors=0\n' \
+                    "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
+                    "$pcpu" "$kcpu" "$qcpu" \
+                    "$(echo "($pcpu + $kcpu + $qcpu) * 1000000000 / $got" | bc -l)" >> "$raw"
+                log "raw proxy chain run $r: $got bytes in $secs s"
+            else
+                printf 'test=streamraw run=%d ok=0 bytes=%s errors=1\n' "$r" "${got:-0}" >> "$raw"
+            fi
+        fi
+        for hd in "${hops[@]}"; do nginx_stop "$hd"; done
+        node_stop "$SINK_PID"
+        rm -f "$tmp/sink.out" "$tmp/src.cpu"
+    done
 fi
 
 # 8. clawnexus-wg with 1,000 peers, userspace backend (wireguard-go)
