@@ -199,6 +199,15 @@ enum {
  */
 #define NGX_STREAM_CLAWNEXUS_OUT_SMALL  512
 #define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
+/*
+ * Larger entries are allocated in steps of OUT_STEP, and those up to
+ * OUT_LARGE are kept too, OUT_LARGE_KEEP bytes of them per worker: a
+ * stream of 64 KiB frames otherwise grew and trimmed the heap with every
+ * burst (a brk() and page faults for each).
+ */
+#define NGX_STREAM_CLAWNEXUS_OUT_STEP        (16 * 1024)
+#define NGX_STREAM_CLAWNEXUS_OUT_LARGE       (256 * 1024)
+#define NGX_STREAM_CLAWNEXUS_OUT_LARGE_KEEP  (2 * 1024 * 1024)
 /* a datagram that records are added to is allocated this big */
 #define NGX_STREAM_CLAWNEXUS_IPC_BATCH  (16 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
@@ -329,6 +338,8 @@ typedef struct {
     ngx_event_t                         reaper;
     ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */
     ngx_uint_t                          out_nfree;
+    ngx_stream_clawnexus_out_t         *out_large;  /* large, for reuse */
+    size_t                              out_large_bytes;
 } ngx_stream_clawnexus_worker_t;
 
 
@@ -2026,7 +2037,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
 static ngx_stream_clawnexus_out_t *
 ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
 {
-    ngx_stream_clawnexus_out_t     *o;
+    ngx_stream_clawnexus_out_t     *o, **prev;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
     if (size <= NGX_STREAM_CLAWNEXUS_OUT_SMALL) {
@@ -2038,6 +2049,19 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
         }
 
         size = NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+
+    } else if (size <= NGX_STREAM_CLAWNEXUS_OUT_LARGE) {
+        size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_STEP);
+
+        /* an exact fit: the list is short and mostly of one size */
+        for (prev = &w->out_large; *prev; prev = &(*prev)->next) {
+            if ((*prev)->cap == size) {
+                o = *prev;
+                *prev = o->next;
+                w->out_large_bytes -= size;
+                return o;
+            }
+        }
     }
 
     o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + size, log);
@@ -2063,6 +2087,17 @@ ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
         o->next = w->out_free;
         w->out_free = o;
         w->out_nfree++;
+        return;
+    }
+
+    if (o->cap > NGX_STREAM_CLAWNEXUS_OUT_SMALL
+        && o->cap <= NGX_STREAM_CLAWNEXUS_OUT_LARGE
+        && o->cap % NGX_STREAM_CLAWNEXUS_OUT_STEP == 0
+        && w->out_large_bytes + o->cap <= NGX_STREAM_CLAWNEXUS_OUT_LARGE_KEEP)
+    {
+        o->next = w->out_large;
+        w->out_large = o;
+        w->out_large_bytes += o->cap;
         return;
     }
 
@@ -4182,6 +4217,14 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
     }
 
     w->out_nfree = 0;
+
+    while (w->out_large) {
+        o = w->out_large;
+        w->out_large = o->next;
+        ngx_free(o);
+    }
+
+    w->out_large_bytes = 0;
 
     for (j = 0; w->asms && j < w->n; j++) {
         ngx_free(w->asms[j].data);
