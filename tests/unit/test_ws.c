@@ -149,14 +149,14 @@ END_TEST
 
 START_TEST(test_mask_offsets)
 {
-    uint8_t  a[100], b[100];
+    uint8_t  a[300], b[300];
     size_t   i, off, n;
 
     for (i = 0; i < sizeof(a); i++) {
         a[i] = (uint8_t) (i * 13);
     }
     /* Masking in arbitrary pieces equals masking byte by byte. */
-    for (off = 0; off < 100; off += 7) {
+    for (off = 0; off < sizeof(a); off += 7) {
         memcpy(b, a, sizeof(a));
         cnx_ws_mask(b, off, MASK, 0);
         cnx_ws_mask(b + off, sizeof(b) - off, MASK, off);
@@ -164,7 +164,7 @@ START_TEST(test_mask_offsets)
             ck_assert_uint_eq(b[i], a[i] ^ MASK[i & 3]);
         }
     }
-    for (n = 0; n < 40; n++) {
+    for (n = 0; n < 200; n++) {
         memcpy(b, a, sizeof(a));
         cnx_ws_mask(b + 1, n, MASK, 1);
         cnx_ws_mask(b + 1, n, MASK, 1);
@@ -182,7 +182,7 @@ START_TEST(test_reader_utf8_every_position)
 {
     cnx_ws_reader_t  r;
     cnx_ws_msg_t     m;
-    uint8_t          text[53], buf[128];
+    uint8_t          text[123], buf[160];
     size_t           pos, n, used;
     int              masked;
 
