@@ -1534,8 +1534,9 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 static void
 ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 {
-    size_t                        total;
+    size_t                        total, room;
     ssize_t                       n;
+    uint8_t                      *direct;
     ngx_connection_t             *c;
     ngx_stream_session_t         *s;
     ngx_stream_clawnexus_ctx_t   *ctx;
@@ -1622,7 +1623,26 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
             return;
         }
 
-        n = c->recv(c, ctx->buf + ctx->end, ctx->conf->buffer_size - ctx->end);
+        /*
+         * The rest of a large data frame goes straight into the WebSocket
+         * reader, which assembles it anyway: one copy and several reads
+         * less per frame.  Only with nothing buffered, so that the bytes
+         * stay in order.
+         */
+        room = 0;
+
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN && ctx->end == 0) {
+            room = cnx_ws_reader_room(&ctx->reader, &direct);
+        }
+
+        if (room >= ctx->conf->buffer_size / 2) {
+            n = c->recv(c, direct, room);
+
+        } else {
+            room = 0;
+            n = c->recv(c, ctx->buf + ctx->end,
+                        ctx->conf->buffer_size - ctx->end);
+        }
 
         if (n == NGX_AGAIN) {
             break;
@@ -1638,7 +1658,12 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
             return;
         }
 
-        ctx->end += n;
+        if (room) {
+            cnx_ws_reader_put(&ctx->reader, n);
+
+        } else {
+            ctx->end += n;
+        }
 
         if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
             ngx_add_timer(c->read, ctx->conf->idle_timeout);

@@ -393,6 +393,19 @@ cnx_ws_reader_next(cnx_ws_reader_t *r, uint8_t *buf, size_t len,
 
 #define CNX_WS_RETURN(v)  do { *consumed = pos; return (v); } while (0)
 
+    if (r->pending != 0) {
+        /* what cnx_ws_reader_put() completed */
+        rc = r->pending;
+        r->pending = 0;
+        if (rc == CNX_WS_MSG) {
+            msg->opcode = r->frag_opcode;
+            msg->data = r->buf;
+            msg->len = r->len;
+            r->frag_opcode = 0;
+        }
+        CNX_WS_RETURN(rc);
+    }
+
     for ( ;; ) {
         if (r->closed) {
             pos = len;                  /* nothing follows a close */
@@ -522,4 +535,55 @@ cnx_ws_reader_next(cnx_ws_reader_t *r, uint8_t *buf, size_t len,
     }
 
 #undef CNX_WS_RETURN
+}
+
+
+size_t
+cnx_ws_reader_room(cnx_ws_reader_t *r, uint8_t **p)
+{
+    uint64_t  left;
+
+    if (r->closed || r->pending != 0 || !r->in_frame || r->fr.opcode >= 8) {
+        return 0;
+    }
+    left = r->fr.payload_len - r->frame_done;
+    if (left == 0 || cnx_ws_reader_reserve(r, r->len + (size_t) left) != 0) {
+        return 0;           /* cnx_ws_reader_next() tells about memory */
+    }
+    *p = r->buf + r->len;
+    return (size_t) left;
+}
+
+void
+cnx_ws_reader_put(cnx_ws_reader_t *r, size_t n)
+{
+    uint8_t  *p = r->buf + r->len;
+
+    if (n == 0) {
+        return;
+    }
+    if (r->fr.masked) {
+        cnx_ws_mask(p, n, r->fr.mask, (size_t) (r->frame_done & 3));
+    }
+    if (r->frag_opcode == CNX_WS_OP_TEXT) {
+        r->utf8 = cnx_utf8_step(r->utf8, p, n);
+        if (r->utf8 == CNX_UTF8_REJECT) {
+            r->pending = -CNX_WS_CLOSE_INVALID_DATA;
+            return;
+        }
+    }
+    r->len += n;
+    r->frame_done += n;
+    if (r->frame_done < r->fr.payload_len) {
+        return;
+    }
+    r->in_frame = 0;
+    if (!r->fr.fin) {
+        return;             /* more fragments to come */
+    }
+    if (r->frag_opcode == CNX_WS_OP_TEXT && r->utf8 != CNX_UTF8_ACCEPT) {
+        r->pending = -CNX_WS_CLOSE_INVALID_DATA;
+        return;
+    }
+    r->pending = CNX_WS_MSG;
 }

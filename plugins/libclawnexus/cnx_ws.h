@@ -136,6 +136,7 @@ typedef struct {
     size_t           ctl_len;
     uint8_t          ctl[CNX_WS_MAX_CONTROL];
     int              closed;        /* a CLOSE was returned */
+    int              pending;       /* MSG or error of cnx_ws_reader_put() */
 } cnx_ws_reader_t;
 
 /*
@@ -174,6 +175,22 @@ void cnx_ws_reader_init(cnx_ws_reader_t *r, size_t max_message,
  */
 int cnx_ws_reader_next(cnx_ws_reader_t *r, uint8_t *buf, size_t len,
     size_t *consumed, cnx_ws_msg_t *msg);
+
+/*
+ * Receiving a large payload straight into the reader: while a data
+ * frame's payload is being read and the caller has no bytes of the
+ * stream buffered, cnx_ws_reader_room() sets *p to where the rest of that
+ * payload (its return value, 0: not now) can be written, raw as it comes
+ * from the socket.  After writing n (<= that) bytes there the caller calls
+ * cnx_ws_reader_put(), which unmasks and checks them as
+ * cnx_ws_reader_next() would; a message so completed, or an error, is
+ * returned by the next cnx_ws_reader_next() (consuming nothing).  This
+ * saves copying the payload from the caller's buffer, and lets a frame
+ * larger than that buffer be received in one call.
+ */
+size_t cnx_ws_reader_room(cnx_ws_reader_t *r, uint8_t **p);
+void cnx_ws_reader_put(cnx_ws_reader_t *r, size_t n);
+
 
 /* Release the reader's buffer; the reader may be reinitialised. */
 void cnx_ws_reader_free(cnx_ws_reader_t *r);

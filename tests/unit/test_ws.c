@@ -970,6 +970,148 @@ START_TEST(test_client_response_errors)
 }
 END_TEST
 
+/*
+ * Feed stream[0..n) the way the relay does: into a buffer of bufsz bytes,
+ * chunk bytes per read, and while the buffer is empty and the reader has
+ * room for the rest of a data frame (at least min_room bytes), straight
+ * into the reader with cnx_ws_reader_room()/cnx_ws_reader_put().  The
+ * payloads of the messages (opcode byte first) are appended to out; the
+ * return value is the first error, or 0.
+ */
+static int
+feed_direct(cnx_ws_reader_t *r, const uint8_t *stream, size_t n,
+    size_t bufsz, size_t chunk, size_t min_room, uint8_t *out,
+    size_t *outlen, size_t *directs)
+{
+    uint8_t       buf[64], *p;
+    size_t        in = 0, end = 0, start, used, room, k;
+    int           rc;
+    cnx_ws_msg_t  m;
+
+    *outlen = 0;
+    for ( ;; ) {
+        start = 0;
+        for ( ;; ) {
+            rc = cnx_ws_reader_next(r, buf + start, end - start, &used, &m);
+            start += used;
+            if (rc < 0) {
+                return rc;
+            }
+            if (rc == CNX_WS_AGAIN) {
+                break;
+            }
+            out[(*outlen)++] = (uint8_t) m.opcode;
+            memcpy(out + *outlen, m.data, m.len);
+            *outlen += m.len;
+        }
+        memmove(buf, buf + start, end - start);
+        end -= start;
+        if (in == n) {
+            return 0;
+        }
+        room = end == 0 ? cnx_ws_reader_room(r, &p) : 0;
+        if (room >= min_room && room > 0) {
+            k = room < chunk ? room : chunk;
+            k = k < n - in ? k : n - in;
+            memcpy(p, stream + in, k);
+            cnx_ws_reader_put(r, k);
+            (*directs)++;
+        } else {
+            k = bufsz - end < chunk ? bufsz - end : chunk;
+            k = k < n - in ? k : n - in;
+            memcpy(buf + end, stream + in, k);
+            end += k;
+        }
+        in += k;
+    }
+}
+
+/*
+ * Messages received partly straight into the reader equal those read
+ * through the buffer alone, at every read size, masked or not, fragmented
+ * (with a PING between fragments), text and binary; invalid UTF-8 and
+ * too big still fail.
+ */
+START_TEST(test_reader_direct)
+{
+    static uint8_t   stream[2048], out[2048], want[2048];
+    uint8_t          bin[300], text[200];
+    size_t           n, len, wlen, i, chunk, directs, total = 0;
+    int              masked, rc;
+    cnx_ws_reader_t  r;
+
+    for (i = 0; i < sizeof(bin); i++) {
+        bin[i] = (uint8_t) (i * 7 + 3);
+    }
+    for (i = 0; i < sizeof(text); i += 2) {
+        text[i] = 0xc3;             /* "é" repeated: split anywhere */
+        text[i + 1] = 0xa9;
+    }
+
+    for (masked = 0; masked <= 1; masked++) {
+        n = 0;
+        n += frame(stream + n, 1, CNX_WS_OP_BINARY, bin, sizeof(bin), masked);
+        n += frame(stream + n, 0, CNX_WS_OP_TEXT, text, 90, masked);
+        n += frame(stream + n, 1, CNX_WS_OP_PING, "p", 1, masked);
+        n += frame(stream + n, 0, CNX_WS_OP_CONT, text + 90, 51, masked);
+        n += frame(stream + n, 1, CNX_WS_OP_CONT, text + 141, 59, masked);
+        n += frame(stream + n, 1, CNX_WS_OP_BINARY, bin, 5, masked);
+        n += frame(stream + n, 1, CNX_WS_OP_BINARY, bin, 0, masked);
+
+        /* the reference: all through the buffer */
+        cnx_ws_reader_init(&r, 1024, masked);
+        directs = 0;
+        ck_assert_int_eq(feed_direct(&r, stream, n, 64, 64, SIZE_MAX, want,
+                                     &wlen, &directs), 0);
+        ck_assert_uint_eq(directs, 0);
+        cnx_ws_reader_free(&r);
+        ck_assert_uint_eq(wlen, 1 + 300 + 1 + 1 + 1 + 200 + 1 + 5 + 1);
+        ck_assert(want[0] == CNX_WS_OP_BINARY
+                  && memcmp(want + 1, bin, 300) == 0);
+        ck_assert(want[301] == CNX_WS_OP_PING && want[303] == CNX_WS_OP_TEXT
+                  && memcmp(want + 304, text, 200) == 0);
+
+        for (chunk = 1; chunk <= 64; chunk++) {
+            cnx_ws_reader_init(&r, 1024, masked);
+            directs = 0;
+            rc = feed_direct(&r, stream, n, 64, chunk, 1, out, &len,
+                             &directs);
+            ck_assert_int_eq(rc, 0);
+            ck_assert_uint_eq(len, wlen);
+            ck_assert(memcmp(out, want, wlen) == 0);
+            total += directs;
+            cnx_ws_reader_free(&r);
+        }
+
+        /* invalid UTF-8 arriving directly */
+        text[150] = 0xff;
+        len = frame(stream, 1, CNX_WS_OP_TEXT, text, 200, masked);
+        text[150] = 0xc3;
+        for (chunk = 1; chunk <= 64; chunk++) {
+            cnx_ws_reader_init(&r, 1024, masked);
+            ck_assert_int_eq(feed_direct(&r, stream, len, 64, chunk, 1, out,
+                                         &wlen, &directs), -1007);
+            cnx_ws_reader_free(&r);
+        }
+        /* a text message ending inside a character */
+        len = frame(stream, 1, CNX_WS_OP_TEXT, text, 199, masked);
+        cnx_ws_reader_init(&r, 1024, masked);
+        ck_assert_int_eq(feed_direct(&r, stream, len, 64, 3, 1, out, &wlen,
+                                     &directs), -1007);
+        cnx_ws_reader_free(&r);
+
+        /* too big: fragments adding up past max_message */
+        len = frame(stream, 0, CNX_WS_OP_BINARY, bin, 200, masked);
+        len += frame(stream + len, 1, CNX_WS_OP_CONT, bin, 100, masked);
+        cnx_ws_reader_init(&r, 250, masked);
+        ck_assert_int_eq(feed_direct(&r, stream, len, 64, 64, 1, out, &wlen,
+                                     &directs), -1009);
+        cnx_ws_reader_free(&r);
+    }
+    ck_assert_uint_gt(total, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -993,6 +1135,7 @@ main(void)
     tcase_add_test(tc, test_reader_protocol_errors);
     tcase_add_test(tc, test_reader_after_close);
     tcase_add_test(tc, test_reader_large_partial_payload);
+    tcase_add_test(tc, test_reader_direct);
     tcase_add_test(tc, test_upgrade_node);
     tcase_add_test(tc, test_upgrade_variants);
     tcase_add_test(tc, test_upgrade_errors);
