@@ -10,9 +10,11 @@
  *   - cnx_ws_frame_parse(): a parsed header is re-encoded identically by
  *     cnx_ws_frame_header() (minimal lengths, no RSV bits), every shorter
  *     prefix says "need more";
- *   - cnx_ws_reader_t: the stream fed in one piece and fed in random
+ *   - cnx_ws_reader_t: the stream fed in one piece, fed in random
  *     chunks (with unconsumed header bytes carried over, as a socket
- *     loop does) yields the same messages and the same final error; text
+ *     loop does), and so with payload bytes put straight into the reader
+ *     whenever it offers room (cnx_ws_reader_room/put, as the relay does)
+ *     yields the same messages and the same final error; text
  *     messages are valid UTF-8, sizes respect the limits;
  *   - close payloads parse, rebuild and parse to the same code;
  *   - a message built by cnx_ws_frame_build() from the input reads back
@@ -37,7 +39,7 @@ typedef struct {
     uint64_t  sum[MAX_MSGS];
 } trace_t;
 
-static trace_t  whole, chunked;
+static trace_t  whole, chunked, direct;
 
 static uint64_t
 digest(const uint8_t *p, size_t n)
@@ -88,16 +90,18 @@ note(trace_t *t, const cnx_ws_msg_t *m, size_t max)
 
 /*
  * Feed data[0..size) to a fresh reader in chunks (chunk sizes from seed;
- * seed 0: all at once), keeping unconsumed bytes like a socket loop.
+ * seed 0: all at once), keeping unconsumed bytes like a socket loop;
+ * with put, a chunk goes straight into the reader when nothing is pending
+ * and the reader offers room.
  */
 static void
 run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
-    size_t max, unsigned seed)
+    size_t max, unsigned seed, int put)
 {
     cnx_ws_reader_t  r;
     cnx_ws_msg_t     m;
-    uint8_t         *pend;
-    size_t           plen = 0, off = 0, used, chunk;
+    uint8_t         *pend, *p;
+    size_t           plen = 0, off = 0, used, chunk, room;
     uint32_t         x = seed * 2654435761u + 1;
     int              rc = CNX_WS_AGAIN;
 
@@ -119,8 +123,17 @@ run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
                     chunk = size - off;
                 }
             }
-            memcpy(pend + plen, data + off, chunk);
-            plen += chunk;
+            room = put && plen == 0 ? cnx_ws_reader_room(&r, &p) : 0;
+            if (room > 0) {
+                if (chunk > room) {
+                    chunk = room;
+                }
+                memcpy(p, data + off, chunk);
+                cnx_ws_reader_put(&r, chunk);
+            } else {
+                memcpy(pend + plen, data + off, chunk);
+                plen += chunk;
+            }
             off += chunk;
         }
         for ( ;; ) {
@@ -319,14 +332,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_close(buf, size);
     check_roundtrip(buf, size, ctl);
 
-    run_reader(&whole, buf, size, masked, max, 0);
-    run_reader(&chunked, buf, size, masked, max, (ctl >> 4) + 1);
-    if (whole.n != chunked.n || whole.rc != chunked.rc) {
+    run_reader(&whole, buf, size, masked, max, 0, 0);
+    run_reader(&chunked, buf, size, masked, max, (ctl >> 4) + 1, 0);
+    run_reader(&direct, buf, size, masked, max, (ctl >> 4) + 1, 1);
+    if (whole.n != chunked.n || whole.rc != chunked.rc
+        || whole.n != direct.n || whole.rc != direct.rc)
+    {
         abort();
     }
     for (i = 0; i < (size_t) whole.n; i++) {
         if (whole.op[i] != chunked.op[i] || whole.len[i] != chunked.len[i]
-            || whole.sum[i] != chunked.sum[i])
+            || whole.sum[i] != chunked.sum[i]
+            || whole.op[i] != direct.op[i] || whole.len[i] != direct.len[i]
+            || whole.sum[i] != direct.sum[i])
         {
             abort();
         }
