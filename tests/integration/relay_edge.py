@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 import websockets
 
@@ -177,6 +178,27 @@ def raw_session(payload_frames, port=None):
     return frames
 
 
+def raw_session_paced(pieces, port=None):
+    """Send each piece after a pause, so that the relay has read all that
+    came before: the rest of a large frame then arrives on its own, which
+    the relay receives straight into its WebSocket reader."""
+    s, _ = raw_upgrade(port=port)
+    head, rest = read_head(s)
+    assert head.startswith("HTTP/1.1 101"), head
+    for p in pieces:
+        s.sendall(p)
+        time.sleep(0.05)
+    frames = read_frames(s, rest)
+    s.close()
+    return frames
+
+
+def split_at(data, cuts):
+    """data cut at the given offsets (ascending; negative: from the end)."""
+    offs = [c if c >= 0 else len(data) + c for c in cuts]
+    return [data[a:b] for a, b in zip([0] + offs, offs + [len(data)])]
+
+
 def handshake_checks():
     s, key = raw_upgrade()
     head, _ = read_head(s)
@@ -234,6 +256,33 @@ def frame_checks():
                          port=SMALL_PORT)
     expect(close_code(frames) == 1009,
            "2 MiB frame -> close 1009 reaches the client")
+
+    # large frames whose payload arrives separately from their header,
+    # cut at awkward places: in the header, after it, at odd offsets
+    pad = b" " * 20000
+    f1 = frame(1, b'{"type":' + pad, fin=False)
+    f2 = frame(0, pad + pad, fin=False)
+    f3 = frame(0, b'"PING"' + pad + b"}")
+    frames = raw_session_paced(split_at(f1, [1, 7, 9, 10001])
+                               + [frame(9, b"hi")]
+                               + split_at(f2, [8, 23333, -1])
+                               + split_at(f3, [5, 15, -2])
+                               + [frame(8, struct.pack("!H", 1000))])
+    expect(frames[:1] == [(10, b"hi")]
+           and (1, b'{"type":"PONG"}') in frames
+           and close_code(frames) == 1000,
+           "large fragmented PING read in pieces -> PONG, close echoed")
+
+    bad = b'"' + b"\xc3\xa9" * 50000 + b"\xc3\x28" + b'"'
+    frames = raw_session_paced(split_at(frame(1, bad), [14, 8191, 70001]))
+    expect(close_code(frames) == 1007,
+           "invalid UTF-8 deep in a large text frame read in pieces -> 1007")
+
+    big = os.urandom(100000)
+    frames = raw_session_paced(split_at(frame(2, big, fin=False), [14, 999])
+                               + split_at(frame(0, big[:40000]), [14]))
+    expect(close_code(frames) == 1009,
+           "fragments adding up past clawnexus_max_message -> 1009")
 
     frames = raw_session([frame(1, ping, rsv=0x40)])
     expect(close_code(frames) == 1002, "RSV1 without extension -> close 1002")
