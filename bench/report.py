@@ -100,7 +100,7 @@ def main():
         w('| %s | %s |' % (k, env.get(k, '')))
     w('')
     try:
-        busy = float(env.get('loadavg_start', '0').split()[0]) > 0.5 or \
+        busy = float(env.get('loadavg_start', '0').split()[0]) > 1.0 or \
             float(env.get('loadavg_end', '0').split()[0]) > 2.5
     except ValueError:
         busy = False
