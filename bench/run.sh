@@ -528,15 +528,27 @@ finally:
     with open(sys.argv[2], "w") as f:
         f.write("%.3f\n" % (time.process_time() - c0))
 PY
+    # sink_start: the sink on a free port $SP (pid $SINK_PID); sink_wait:
+    # until it has printed its count
+    sink_start() {
+        SP=$(free_port)
+        python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
+        SINK_PID=$!
+        pids_to_kill+=("$SINK_PID")
+        wait_port "$SP"
+    }
+    sink_wait() {
+        local i
+        for (( i=0; i<200; i++ )); do
+            [ -s "$tmp/sink.out" ] && break
+            sleep 0.05
+        done
+    }
     LINK=$build/plugins/link/clawnexus-link
     if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
         mkdir -p "$tmp/linkhome"
         for (( r=1; r<=runs && r<=3; r++ )); do
-            SP=$(free_port)
-            python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
-            SINK_PID=$!
-            pids_to_kill+=("$SINK_PID")
-            wait_port "$SP"
+            sink_start
             HOME=$tmp/linkhome "$LINK" serve --relay "ws://127.0.0.1:$MOD_PORT/relay" \
                 --id "srv$r.claw" --secret-file "$tmp/secret" \
                 --forward "127.0.0.1:$SP" > "$tmp/serve.log" 2>&1 &
@@ -554,10 +566,7 @@ PY
                 --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
                 > /dev/null 2> "$tmp/conn.err"
             crc=$?
-            for (( i=0; i<200; i++ )); do
-                [ -s "$tmp/sink.out" ] && break
-                sleep 0.05
-            done
+            sink_wait
             m1=$(proc_ticks "${MOD_PIDS%%,*}")
             s1=$(proc_ticks "$SERVE_PID")
             got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
@@ -596,11 +605,7 @@ PY
     # WebSocket framing, no encryption: what moving the bytes alone costs
     # on this machine.
     for (( r=1; r<=runs && r<=3; r++ )); do
-        SP=$(free_port)
-        python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
-        SINK_PID=$!
-        pids_to_kill+=("$SINK_PID")
-        wait_port "$SP"
+        sink_start
         next=$SP
         hops=()
         for h in 3 2 1; do
@@ -628,10 +633,7 @@ PY
             t0=0
             for p in "${wpids[@]}"; do t0=$(( t0 + $(proc_ticks "$p") )); done
             python3 "$tmp/source.py" "$sbytes" "$tmp/src.cpu" "$next"
-            for (( i=0; i<200; i++ )); do
-                [ -s "$tmp/sink.out" ] && break
-                sleep 0.05
-            done
+            sink_wait
             t1=0
             for p in "${wpids[@]}"; do t1=$(( t1 + $(proc_ticks "$p") )); done
             got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
