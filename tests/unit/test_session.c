@@ -246,6 +246,21 @@ mk(cnx_noise_role_t role, cnx_session_mode_t mode, const uint8_t *sk,
     return s;
 }
 
+/* Two fresh sides in mode v2 with new static keys (ask, bsk): i the
+ * initiator, s the responder; nothing exchanged yet. */
+static void
+v2_sides(side_t *i, side_t *s, uint8_t ask[32], uint8_t bsk[32])
+{
+    uint8_t  pk[32];
+
+    ck_assert_int_eq(cnx_x25519_keypair(pk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(pk, bsk), 0);
+    memset(i, 0, sizeof(*i));
+    memset(s, 0, sizeof(*s));
+    i->s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_V2, ask, NULL);
+    s->s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_V2, bsk, NULL);
+}
+
 /* Send text from a to b and check it arrives (binary or base64). */
 static void
 check_flow(side_t *a, side_t *b, int binary)
@@ -424,19 +439,14 @@ START_TEST(test_v2_attacks_and_streams)
 {
     static uint8_t w[4][CNX_SESSION_WIRE_MAX], plain[CNX_RECORD_MAX + 64];
     static uint8_t big[CNX_RECORD_MAX];
-    uint8_t        ask[32], apk[32], bsk[32], bpk[32];
+    uint8_t        ask[32], bsk[32];
     char           reply[CNX_SESSION_REPLY_MAX];
     size_t         wl[4], rlen;
     cnx_record_t   rec, r;
     side_t         i, s;
     int            k;
 
-    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
-    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
-    memset(&i, 0, sizeof(i));
-    memset(&s, 0, sizeof(s));
-    i.s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_V2, ask, NULL);
-    s.s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_V2, bsk, NULL);
+    v2_sides(&i, &s, ask, bsk);
     negotiate(&i, &s);
     ck_assert_int_eq(cnx_session_version(i.s), 2);
     ck_assert_int_eq(cnx_session_version(s.s), 2);
@@ -517,19 +527,14 @@ START_TEST(test_seal_encoded)
 {
     static uint8_t enc[CNX_RECORD_HDR + CNX_RECORD_MAX + 16];
     static uint8_t out[CNX_SESSION_WIRE_MAX], plain[CNX_RECORD_MAX + 64];
-    uint8_t        ask[32], apk[32], bsk[32], bpk[32];
+    uint8_t        ask[32], bsk[32];
     char           reply[CNX_SESSION_REPLY_MAX];
     size_t         ol, rlen, n;
     cnx_record_t   rec, r;
     side_t         i, s;
     int            k;
 
-    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
-    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
-    memset(&i, 0, sizeof(i));
-    memset(&s, 0, sizeof(s));
-    i.s = mk(CNX_NOISE_INITIATOR, CNX_SESSION_V2, ask, NULL);
-    s.s = mk(CNX_NOISE_RESPONDER, CNX_SESSION_V2, bsk, NULL);
+    v2_sides(&i, &s, ask, bsk);
 
     /* not before the session is v2 */
     memset(&r, 0, sizeof(r));
