@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "cnx_crypto.h"
+#include "cnx_x25519_x4.h"
 
 enum { BACKEND_OPENSSL = 1, BACKEND_SODIUM = 2 };
 
@@ -36,8 +37,10 @@ static pthread_once_t  cnx_crypto_once = PTHREAD_ONCE_INIT;
 static int             cnx_crypto_ok;
 static int             cnx_aead_default;
 static EVP_MD         *cnx_md_sha256;   /* fetched once; NULL: libsodium */
+static int             cnx_x25519_ifma; /* the AVX-512 IFMA ladder */
 
 static int cnx_aead_pick(void);
+static int cnx_x25519_pick(void);
 
 static void
 cnx_crypto_init_once(void)
@@ -47,6 +50,7 @@ cnx_crypto_init_once(void)
     }
     cnx_aead_default = cnx_aead_pick();
     cnx_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    cnx_x25519_ifma = cnx_x25519_pick();
     cnx_crypto_ok = 1;
 }
 
@@ -68,17 +72,35 @@ cnx_crypto_aead_backend(void)
     return cnx_aead_default == BACKEND_SODIUM ? "libsodium" : "openssl";
 }
 
+const char *
+cnx_crypto_x25519_backend(void)
+{
+    if (cnx_crypto_init() != 0) {
+        return "none";
+    }
+    return cnx_x25519_ifma ? "avx512ifma" : "libsodium";
+}
+
 /* ---- X25519 ----------------------------------------------------------- */
 
 /*
- * Public keys.  X25519(k, 9) is computed as the Edwards25519 fixed-base
- * multiple [k]B (libsodium's precomputed-table code, about half the cost
- * of the Montgomery ladder that crypto_scalarmult_base() runs), then
- * mapped to the Montgomery u-coordinate by u = (1 + y) / (1 - y) (RFC 7748,
- * section 4.1).  Both use the same clamped scalar, so the result is the
- * same 32 bytes; tests/unit/test_crypto.c checks that against
- * crypto_scalarmult_base() on random keys.  The map works on the public
- * key only, in 64-bit limbs of 51 bits (radix 2^51).
+ * Two implementations of the same function, X25519 (RFC 7748):
+ *
+ *   - "avx512ifma" (cnx_x25519_x4.c): our Montgomery ladder with the field
+ *     arithmetic of each step spread over four 64-bit lanes, where the CPU
+ *     has AVX-512 IFMA.  This file finishes it: z^-1, x * z^-1 and the
+ *     canonical encoding, one lane, in 64-bit limbs of 51 bits (radix
+ *     2^51).  Public keys run the same ladder from u = 9, which it treats
+ *     as a small constant.
+ *   - "libsodium": crypto_scalarmult() for shared secrets; public keys as
+ *     the Edwards25519 fixed-base multiple [k]B (libsodium's table code,
+ *     about half the cost of its ladder) mapped to the Montgomery
+ *     u-coordinate by u = (1 + y) / (1 - y) (RFC 7748, section 4.1).  Both
+ *     use the same clamped scalar, so the result is the same 32 bytes.
+ *
+ * The first is used when the CPU has it, unless CNX_X25519_BACKEND=libsodium
+ * is in the environment.  tests/unit/test_crypto.c compares the two on
+ * random and edge-case inputs, and fuzz_x25519 keeps comparing them.
  */
 typedef struct {
     uint64_t  v[5];
@@ -235,7 +257,48 @@ cnx_fe_tobytes(uint8_t s[32], const cnx_fe_t *f)
 }
 
 static int
-cnx_x25519_base(uint8_t pk[32], const uint8_t sk[32])
+cnx_x25519_pick(void)
+{
+    const char  *env = getenv("CNX_X25519_BACKEND");
+
+    if (env != NULL && strcmp(env, "libsodium") == 0) {
+        return 0;
+    }
+    return cnx_x25519_x4_available();
+}
+
+/* X25519(sk, pk) on the IFMA ladder. */
+static int
+cnx_x25519_ifma_dh(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
+{
+    uint8_t   e[32];
+    uint64_t  k[4];
+    cnx_fe_t  u, x, z;
+    int       i, rc;
+
+    memcpy(e, sk, 32);
+    e[0] &= 248;
+    e[31] &= 127;
+    e[31] |= 64;
+    for (i = 0; i < 4; i++) {
+        k[i] = cnx_load64_le(e + 8 * i);
+    }
+    cnx_fe_frombytes(&u, pk);
+    rc = cnx_x25519_x4_ladder(x.v, z.v, u.v, k);
+    if (rc == 0) {
+        cnx_fe_invert(&z, &z);
+        cnx_fe_mul(&x, &x, &z);
+        cnx_fe_tobytes(out, &x);
+    }
+    sodium_memzero(e, sizeof(e));
+    sodium_memzero(k, sizeof(k));
+    sodium_memzero(&x, sizeof(x));
+    sodium_memzero(&z, sizeof(z));
+    return rc;
+}
+
+static int
+cnx_x25519_base(uint8_t pk[32], const uint8_t sk[32], int ifma)
 {
     static const cnx_fe_t  one = { { 1, 0, 0, 0, 0 } };
     /* 2p in limbs, so that 2p + 1 - y has no negative limb. */
@@ -244,10 +307,14 @@ cnx_x25519_base(uint8_t pk[32], const uint8_t sk[32])
                                        0xffffffffffffeULL,
                                        0xffffffffffffeULL,
                                        0xffffffffffffeULL } };
+    static const uint8_t   nine[32] = { 9 };
     uint8_t                ed[32];
     cnx_fe_t               y, num, den;
     int                    i;
 
+    if (ifma) {
+        return cnx_x25519_ifma_dh(pk, sk, nine);
+    }
     /* Fails only for [k]B = identity, which a clamped k never gives in
      * practice; fall back to the ladder then. */
     if (crypto_scalarmult_ed25519_base(ed, sk) != 0) {
@@ -271,7 +338,7 @@ cnx_x25519_public(uint8_t pk[32], const uint8_t sk[32])
     if (cnx_crypto_init() != 0) {
         return -1;
     }
-    return cnx_x25519_base(pk, sk);
+    return cnx_x25519_base(pk, sk, cnx_x25519_ifma);
 }
 
 int
@@ -281,8 +348,62 @@ cnx_x25519_keypair(uint8_t pk[32], uint8_t sk[32])
         return -1;
     }
     randombytes_buf(sk, 32);
-    if (cnx_x25519_base(pk, sk) != 0) {
+    if (cnx_x25519_base(pk, sk, cnx_x25519_ifma) != 0) {
         sodium_memzero(sk, 32);
+        return -1;
+    }
+    return 0;
+}
+
+/* backend: NULL for the one in use, else "avx512ifma" or "libsodium";
+ * -1 when it is unknown or this CPU lacks it. */
+static int
+cnx_x25519_backend_flag(const char *backend)
+{
+    if (backend == NULL) {
+        return cnx_x25519_ifma;
+    }
+    if (strcmp(backend, "libsodium") == 0) {
+        return 0;
+    }
+    if (strcmp(backend, "avx512ifma") == 0 && cnx_x25519_x4_available()) {
+        return 1;
+    }
+    return -1;
+}
+
+int
+cnx_x25519_public_with(uint8_t pk[32], const uint8_t sk[32],
+    const char *backend)
+{
+    int  ifma;
+
+    if (cnx_crypto_init() != 0
+        || (ifma = cnx_x25519_backend_flag(backend)) < 0)
+    {
+        return -1;
+    }
+    return cnx_x25519_base(pk, sk, ifma);
+}
+
+int
+cnx_x25519_dh_with(uint8_t shared[32], const uint8_t sk[32],
+    const uint8_t pk[32], const char *backend)
+{
+    int  ifma, rc;
+
+    if (cnx_crypto_init() != 0
+        || (ifma = cnx_x25519_backend_flag(backend)) < 0)
+    {
+        sodium_memzero(shared, 32);
+        return -1;
+    }
+    rc = ifma ? cnx_x25519_ifma_dh(shared, sk, pk)
+              : crypto_scalarmult(shared, sk, pk);
+    /* libsodium already refuses an all-zero result; check anyway, in
+     * constant time, so that no build of it can let one through. */
+    if (rc != 0 || sodium_is_zero(shared, 32)) {
+        sodium_memzero(shared, 32);
         return -1;
     }
     return 0;
@@ -291,19 +412,7 @@ cnx_x25519_keypair(uint8_t pk[32], uint8_t sk[32])
 int
 cnx_x25519_dh(uint8_t shared[32], const uint8_t sk[32], const uint8_t pk[32])
 {
-    int  rc;
-
-    if (cnx_crypto_init() != 0) {
-        return -1;
-    }
-    rc = crypto_scalarmult(shared, sk, pk);
-    /* libsodium already refuses an all-zero result; check anyway, in
-     * constant time, so that no build of it can let one through. */
-    if (rc != 0 || sodium_is_zero(shared, 32)) {
-        sodium_memzero(shared, 32);
-        return -1;
-    }
-    return 0;
+    return cnx_x25519_dh_with(shared, sk, pk, NULL);
 }
 
 /* ---- hashes and KDFs -------------------------------------------------- */

@@ -36,6 +36,18 @@ int cnx_x25519_public(uint8_t pk[32], const uint8_t sk[32]);
 int cnx_x25519_dh(uint8_t shared[32], const uint8_t sk[32],
     const uint8_t pk[32]);
 
+/* "avx512ifma" (our four-lane ladder, where the CPU has AVX-512 IFMA) or
+ * "libsodium": the X25519 code in use (CNX_X25519_BACKEND=libsodium in the
+ * environment forces the second). */
+const char *cnx_crypto_x25519_backend(void);
+
+/* The same on a named backend (NULL: the one in use), for tests and
+ * benchmarks; -1 when the backend is unknown or this CPU lacks it. */
+int cnx_x25519_public_with(uint8_t pk[32], const uint8_t sk[32],
+    const char *backend);
+int cnx_x25519_dh_with(uint8_t shared[32], const uint8_t sk[32],
+    const uint8_t pk[32], const char *backend);
+
 /* SHA-256 and HMAC-SHA256 (any key length). */
 void cnx_sha256(uint8_t out[32], const void *in, size_t len);
 void cnx_sha256_2(uint8_t out[32], const void *a, size_t alen,

@@ -32,27 +32,170 @@ assert_hex(const uint8_t *got, size_t len, const char *hex)
     ck_assert_mem_eq(got, want, len);
 }
 
-/* RFC 7748 section 6.1 */
-START_TEST(test_x25519_rfc7748)
+/* The X25519 backends, tested one by one (_i of the loop tests); a backend
+ * this CPU lacks must be refused, and its tests end there. */
+static const char *const x25519_backends[] = { "libsodium", "avx512ifma" };
+
+static int
+x25519_backend_here(const char *backend)
 {
-    uint8_t  ask[32], bsk[32], apk[32], bpk[32], s1[32], s2[32];
+    uint8_t  sk[32] = { 1 }, pk[32];
 
     ck_assert_int_eq(cnx_crypto_init(), 0);
+    if (cnx_x25519_public_with(pk, sk, backend) == 0) {
+        return 1;
+    }
+    /* only the IFMA ladder may be missing, and only without the CPU flag */
+    ck_assert_str_eq(backend, "avx512ifma");
+    ck_assert_str_eq(cnx_crypto_x25519_backend(), "libsodium");
+    fprintf(stderr, "test_crypto: no AVX-512 IFMA here, %s not tested\n",
+            backend);
+    return 0;
+}
+
+/* RFC 7748 section 6.1 (the Diffie-Hellman example) and section 5.2 (two
+ * single products, then the function iterated 1 and 1,000 times from
+ * k = u = 9). */
+START_TEST(test_x25519_rfc7748)
+{
+    const char  *be = x25519_backends[_i];
+    uint8_t      ask[32], bsk[32], apk[32], bpk[32], s1[32], s2[32];
+    uint8_t      k[32], u[32], r[32];
+    int          i;
+
+    if (!x25519_backend_here(be)) {
+        return;
+    }
     unhex(ask, 32, "77076d0a7318a57d3c16c17251b26645"
                    "df4c2f87ebc0992ab177fba51db92c2a");
     unhex(bsk, 32, "5dab087e624a8a4b79e17f8b83800ee6"
                    "6f3bb1292618b6fd1c2f8b27ff88e0eb");
-    ck_assert_int_eq(cnx_x25519_public(apk, ask), 0);
-    ck_assert_int_eq(cnx_x25519_public(bpk, bsk), 0);
+    ck_assert_int_eq(cnx_x25519_public_with(apk, ask, be), 0);
+    ck_assert_int_eq(cnx_x25519_public_with(bpk, bsk, be), 0);
     assert_hex(apk, 32, "8520f0098930a754748b7ddcb43ef75a"
                         "0dbf3a0d26381af4eba4a98eaa9b4e6a");
     assert_hex(bpk, 32, "de9edb7d7b7dc1b4d35b61c2ece43537"
                         "3f8343c85b78674dadfc7e146f882b4f");
-    ck_assert_int_eq(cnx_x25519_dh(s1, ask, bpk), 0);
-    ck_assert_int_eq(cnx_x25519_dh(s2, bsk, apk), 0);
+    ck_assert_int_eq(cnx_x25519_dh_with(s1, ask, bpk, be), 0);
+    ck_assert_int_eq(cnx_x25519_dh_with(s2, bsk, apk, be), 0);
     assert_hex(s1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25"
                        "e07e21c947d19e3376f09b3c1e161742");
     ck_assert_mem_eq(s1, s2, 32);
+
+    unhex(k, 32, "a546e36bf0527c9d3b16154b82465edd"
+                 "62144c0ac1fc5a18506a2244ba449ac4");
+    unhex(u, 32, "e6db6867583030db3594c1a424b15f7c"
+                 "726624ec26b3353b10a903a6d0ab1c4c");
+    ck_assert_int_eq(cnx_x25519_dh_with(r, k, u, be), 0);
+    assert_hex(r, 32, "c3da55379de9c6908e94ea4df28d084f"
+                      "32eccf03491c71f754b4075577a28552");
+    /* this u has its top bit set: it must be ignored */
+    unhex(k, 32, "4b66e9d4d1b4673c5ad22691957d6af5"
+                 "c11b6421e0ea01d42ca4169e7918ba0d");
+    unhex(u, 32, "e5210f12786811d3f4b7959d0538ae2c"
+                 "31dbe7106fc03c3efc4cd549c715a493");
+    ck_assert_int_eq(cnx_x25519_dh_with(r, k, u, be), 0);
+    assert_hex(r, 32, "95cbde9476e8907d7aade45cb4b873f8"
+                      "8b595a68799fa152e6f8f7647aac7957");
+
+    memset(k, 0, 32);
+    k[0] = 9;
+    memcpy(u, k, 32);
+    for (i = 1; i <= 1000; i++) {
+        ck_assert_int_eq(cnx_x25519_dh_with(r, k, u, be), 0);
+        memcpy(u, k, 32);
+        memcpy(k, r, 32);
+        if (i == 1) {
+            assert_hex(k, 32, "422c8e7a6227d7bca1350b3e2bb7279f"
+                              "7897b87bb6854b783c60e80311ae3079");
+        }
+    }
+    assert_hex(k, 32, "684cf59ba83309552800ef566f2f4d3c"
+                      "1c3887c49360e3875f2eb94d99532c51");
+}
+END_TEST
+
+/* Each backend against libsodium's crypto_scalarmult(), result and refusal
+ * alike: u at the edges of the field (0, 1, small values the IFMA ladder
+ * multiplies as constants, p - 1, p, p + 1, 2^255 - 1, each also with the
+ * top bit set), the points of small order, scalars at the edges, then
+ * random inputs. */
+START_TEST(test_x25519_backends_agree)
+{
+    static const char *const  us[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0200000000000000000000000000000000000000000000000000000000000000",
+        "0900000000000000000000000000000000000000000000000000000000000000",
+        "ffff0f0000000000000000000000000000000000000000000000000000000000",
+        "0000100000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+    };
+    const char  *be = x25519_backends[_i];
+    uint8_t      sk[32], pk[32], got[32], want[32];
+    size_t       n;
+    int          i, j, rg, rw;
+
+    if (!x25519_backend_here(be)) {
+        return;
+    }
+    n = sizeof(us) / sizeof(us[0]);
+    for (i = 0; i < (int) (n * 4 + 20000); i++) {
+        if (i < (int) (n * 4)) {
+            unhex(pk, 32, us[i / 4]);
+            memset(sk, (i % 4 == 0) ? 0 : (i % 4 == 1) ? 0xff : 0, 32);
+            if (i % 4 >= 2) {
+                randombytes_buf(sk, 32);
+            }
+            if (i % 4 == 3) {
+                pk[31] |= 0x80;             /* the ignored top bit */
+            }
+        } else {
+            randombytes_buf(sk, 32);
+            randombytes_buf(pk, 32);
+            if (i % 16 == 0) {              /* small u, the constant path */
+                memset(pk + 3, 0, 29);
+                pk[2] &= 0x0f;
+            }
+        }
+        memset(got, 0xaa, 32);
+        rg = cnx_x25519_dh_with(got, sk, pk, be);
+        rw = crypto_scalarmult(want, sk, pk);
+        if (rw != 0 || sodium_is_zero(want, 32)) {
+            ck_assert_int_eq(rg, -1);
+            ck_assert(sodium_is_zero(got, 32));     /* wiped */
+            continue;
+        }
+        if (rg != 0 || memcmp(got, want, 32) != 0) {
+            for (j = 0; j < 32; j++) {
+                fprintf(stderr, "%02x", sk[j]);
+            }
+            fprintf(stderr, " * ");
+            for (j = 0; j < 32; j++) {
+                fprintf(stderr, "%02x", pk[j]);
+            }
+            fprintf(stderr, ": %s differs from libsodium\n", be);
+        }
+        ck_assert_int_eq(rg, 0);
+        ck_assert_mem_eq(got, want, 32);
+    }
+}
+END_TEST
+
+START_TEST(test_x25519_unknown_backend)
+{
+    uint8_t  sk[32] = { 1 }, pk[32] = { 9 }, s[32];
+
+    ck_assert_int_eq(cnx_x25519_dh_with(s, sk, pk, "nonesuch"), -1);
+    ck_assert(sodium_is_zero(s, 32));
+    ck_assert_int_eq(cnx_x25519_public_with(pk, sk, "nonesuch"), -1);
 }
 END_TEST
 
@@ -80,14 +223,19 @@ START_TEST(test_keypairs_differ)
 }
 END_TEST
 
-/* cnx_x25519_public() takes the Edwards fixed-base route: it must give
- * exactly libsodium's Montgomery-ladder X25519(k, 9) for any 32 bytes,
- * including the bits that clamping clears and scalars at the edges. */
+/* Public keys (the Edwards fixed-base route of the libsodium backend, the
+ * constant-u ladder of the IFMA one) must be exactly libsodium's
+ * Montgomery-ladder X25519(k, 9) for any 32 bytes, including the bits
+ * that clamping clears and scalars at the edges. */
 START_TEST(test_x25519_public_matches_ladder)
 {
-    uint8_t  sk[32], got[32], want[32];
-    int      i, j;
+    const char  *be = x25519_backends[_i];
+    uint8_t      sk[32], got[32], want[32];
+    int          i, j;
 
+    if (!x25519_backend_here(be)) {
+        return;
+    }
     for (i = 0; i < 2000; i++) {
         if (i < 256) {
             memset(sk, i, sizeof(sk));      /* 00..00 to ff..ff */
@@ -97,13 +245,14 @@ START_TEST(test_x25519_public_matches_ladder)
         } else {
             randombytes_buf(sk, sizeof(sk));
         }
-        ck_assert_int_eq(cnx_x25519_public(got, sk), 0);
+        ck_assert_int_eq(cnx_x25519_public_with(got, sk, be), 0);
         ck_assert_int_eq(crypto_scalarmult_base(want, sk), 0);
         if (memcmp(got, want, 32) != 0) {
             for (j = 0; j < 32; j++) {
                 fprintf(stderr, "%02x", sk[j]);
             }
-            fprintf(stderr, ": public key differs from the ladder's\n");
+            fprintf(stderr, ": %s public key differs from the ladder's\n",
+                    be);
         }
         ck_assert_mem_eq(got, want, 32);
     }
@@ -299,10 +448,13 @@ main(void)
     SRunner *sr;
     int      failed;
 
-    tcase_add_test(tc, test_x25519_rfc7748);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_x25519_rfc7748, 0, 2);
+    tcase_add_loop_test(tc, test_x25519_backends_agree, 0, 2);
+    tcase_add_test(tc, test_x25519_unknown_backend);
     tcase_add_test(tc, test_x25519_low_order_rejected);
     tcase_add_test(tc, test_keypairs_differ);
-    tcase_add_test(tc, test_x25519_public_matches_ladder);
+    tcase_add_loop_test(tc, test_x25519_public_matches_ladder, 0, 2);
     tcase_add_test(tc, test_hmac_key_lengths);
     tcase_add_test(tc, test_sha256_hmac);
     tcase_add_test(tc, test_hkdf_rfc5869);
