@@ -172,12 +172,46 @@ cnx_fe_mul(cnx_fe_t *h, const cnx_fe_t *f, const cnx_fe_t *g)
     memcpy(h->v, r, sizeof(r));
 }
 
+/* f^2 with the cross products taken once (15 products instead of 25);
+ * the same bounds as cnx_fe_mul. */
+static void
+cnx_fe_sq(cnx_fe_t *h, const cnx_fe_t *f)
+{
+    typedef unsigned __int128  u128;
+    const uint64_t  *a = f->v;
+    uint64_t         d0 = 2 * a[0], d1 = 2 * a[1], d2 = 2 * a[2],
+                     a3_19 = 19 * a[3], a4_19 = 19 * a[4], c, r[5];
+    u128             t0, t1, t2, t3, t4;
+
+    t0 = (u128) a[0] * a[0] + (u128) d1 * a4_19 + (u128) (2 * a[2]) * a3_19;
+    t1 = (u128) d0 * a[1] + (u128) d2 * a4_19 + (u128) a[3] * a3_19;
+    t2 = (u128) d0 * a[2] + (u128) a[1] * a[1] + (u128) (2 * a[3]) * a4_19;
+    t3 = (u128) d0 * a[3] + (u128) d1 * a[2] + (u128) a[4] * a4_19;
+    t4 = (u128) d0 * a[4] + (u128) d1 * a[3] + (u128) a[2] * a[2];
+
+    r[0] = (uint64_t) t0 & CNX_FE_MASK;
+    t1 += (uint64_t) (t0 >> 51);
+    r[1] = (uint64_t) t1 & CNX_FE_MASK;
+    t2 += (uint64_t) (t1 >> 51);
+    r[2] = (uint64_t) t2 & CNX_FE_MASK;
+    t3 += (uint64_t) (t2 >> 51);
+    r[3] = (uint64_t) t3 & CNX_FE_MASK;
+    t4 += (uint64_t) (t3 >> 51);
+    r[4] = (uint64_t) t4 & CNX_FE_MASK;
+    c = (uint64_t) (t4 >> 51);
+    r[0] += 19 * c;
+    c = r[0] >> 51;
+    r[0] &= CNX_FE_MASK;
+    r[1] += c;
+    memcpy(h->v, r, sizeof(r));
+}
+
 static void
 cnx_fe_sqn(cnx_fe_t *h, const cnx_fe_t *f, int n)
 {
-    cnx_fe_mul(h, f, f);
+    cnx_fe_sq(h, f);
     while (--n > 0) {
-        cnx_fe_mul(h, h, h);
+        cnx_fe_sq(h, h);
     }
 }
 
@@ -188,11 +222,11 @@ cnx_fe_invert(cnx_fe_t *out, const cnx_fe_t *z)
 {
     cnx_fe_t  z2, z9, z11, a, b, c, t;
 
-    cnx_fe_mul(&z2, z, z);              /* z^2 */
+    cnx_fe_sq(&z2, z);                  /* z^2 */
     cnx_fe_sqn(&t, &z2, 2);             /* z^8 */
     cnx_fe_mul(&z9, &t, z);             /* z^9 */
     cnx_fe_mul(&z11, &z9, &z2);         /* z^11 */
-    cnx_fe_mul(&t, &z11, &z11);         /* z^22 */
+    cnx_fe_sq(&t, &z11);                /* z^22 */
     cnx_fe_mul(&a, &t, &z9);            /* z^(2^5 - 1) */
     cnx_fe_sqn(&t, &a, 5);
     cnx_fe_mul(&b, &t, &a);             /* z^(2^10 - 1) */

@@ -218,11 +218,22 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
 int
 cnx_noise_set_ephemeral(cnx_noise_t *hs, const uint8_t e_sk[32])
 {
+    return cnx_noise_set_ephemeral_keypair(hs, e_sk, NULL);
+}
+
+int
+cnx_noise_set_ephemeral_keypair(cnx_noise_t *hs, const uint8_t e_sk[32],
+    const uint8_t *e_pk)
+{
     if (hs->action == CNX_NOISE_FAILED || hs->msg_index != 0 || hs->has_e) {
         return -1;
     }
     memcpy(hs->e_sk, e_sk, 32);
     hs->fixed_e = 1;
+    if (e_pk != NULL) {
+        memcpy(hs->e_pk, e_pk, 32);
+        hs->fixed_e = 2;
+    }
     return 0;
 }
 
@@ -295,7 +306,9 @@ cnx_noise_write_message(cnx_noise_t *hs, uint8_t *out, size_t outcap,
             if (!hs->fixed_e) {
                 cnx_random(hs->e_sk, 32);
             }
-            if (cnx_x25519_public(hs->e_pk, hs->e_sk) != 0) {
+            if (hs->fixed_e != 2
+                && cnx_x25519_public(hs->e_pk, hs->e_sk) != 0)
+            {
                 return cnx_noise_fail(hs);
             }
             hs->has_e = 1;

@@ -216,6 +216,7 @@ struct cnx_session {
     uint8_t              pin[32];
     int                  has_pin;
     uint8_t              e_sk[32], e_pk[32];     /* v1 KEY_EXCHANGE key */
+    int                  e_spent;                /* e_sk given to Noise */
     uint8_t              peer_e[32];
     int                  offered;                /* version we offered */
     cnx_noise_t          hs;
@@ -342,22 +343,32 @@ cnx_session_hs_payload(char *out, size_t outcap, const char *p,
     return cnx_json_buf_finish(&b);
 }
 
-/* Noise init with the prologue that binds both v1 KEY_EXCHANGE keys. */
+/* Noise init with the prologue that binds both v1 KEY_EXCHANGE keys.  The
+ * first handshake of the session takes our KEY_EXCHANGE key pair as its
+ * ephemeral: it was made fresh for this session and, once v2 is agreed, is
+ * used for nothing else (no v1 key is derived from it), so it saves making
+ * another.  A second handshake (XX after a refused IK) makes its own. */
 static int
 cnx_session_hs_init(cnx_session_t *s, cnx_noise_pattern_t pattern)
 {
     uint8_t  pro[sizeof(cnx_v2_prologue) - 1 + 64];
-    int      init = s->role == CNX_NOISE_INITIATOR;
+    int      init = s->role == CNX_NOISE_INITIATOR, rc;
 
     memcpy(pro, cnx_v2_prologue, sizeof(cnx_v2_prologue) - 1);
     memcpy(pro + sizeof(cnx_v2_prologue) - 1, init ? s->e_pk : s->peer_e, 32);
     memcpy(pro + sizeof(cnx_v2_prologue) - 1 + 32, init ? s->peer_e : s->e_pk,
            32);
     s->pattern = pattern;
-    return cnx_noise_init_keypair(&s->hs, pattern, s->role, pro, sizeof(pro),
-                                  s->s_sk, s->s_pk,
-                                  pattern == CNX_NOISE_IK && init ? s->pin
-                                                                  : NULL);
+    rc = cnx_noise_init_keypair(&s->hs, pattern, s->role, pro, sizeof(pro),
+                                s->s_sk, s->s_pk,
+                                pattern == CNX_NOISE_IK && init ? s->pin
+                                                                : NULL);
+    if (rc == 0 && !s->e_spent) {
+        rc = cnx_noise_set_ephemeral_keypair(&s->hs, s->e_sk, s->e_pk);
+        cnx_memzero(s->e_sk, sizeof(s->e_sk));
+        s->e_spent = 1;
+    }
+    return rc;
 }
 
 static int

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cnx_base64.h"
 #include "cnx_identity.h"
 #include "cnx_session.h"
 #include "cnx_session_v1.h"
@@ -687,6 +688,90 @@ START_TEST(test_kex_substitution_detected)
 END_TEST
 
 
+/* The Noise message inside a CNX_V2 payload: its first 32 bytes are the
+ * sender's ephemeral key in every first and second message. */
+static void
+hs_e(uint8_t e[32], const char *payload)
+{
+    uint8_t      msg[512];
+    const char  *p = strstr(payload, "\"m\":\""), *q;
+    int          n;
+
+    ck_assert_ptr_nonnull(p);
+    p += 5;
+    q = strchr(p, '"');
+    ck_assert_ptr_nonnull(q);
+    n = cnx_base64_decode(msg, sizeof(msg), p, (size_t) (q - p));
+    ck_assert_int_ge(n, 32);
+    memcpy(e, msg, 32);
+}
+
+static void
+kex_key(uint8_t pk[32], const char *payload, int len)
+{
+    cnx_v1_kex_t  kex;
+
+    ck_assert_int_ge(cnx_v1_kex_parse(&kex, payload, (size_t) len), 0);
+    memcpy(pk, kex.pubkey, 32);
+}
+
+/* The first handshake's ephemeral keys are the two KEY_EXCHANGE keys; the
+ * XX that follows a refused IK makes a new one (a key is never in two
+ * handshakes). */
+START_TEST(test_kex_key_is_first_ephemeral)
+{
+    uint8_t       ask[32], apk[32], bsk[32], bpk[32], xsk[32], xpk[32];
+    uint8_t       ke_i[32], ke_r[32], e[32], plain[256];
+    char          ki[CNX_V1_KEX_MAX], kr[CNX_V1_KEX_MAX], m1[512], m2[512];
+    size_t        l1, l2;
+    cnx_record_t  rec;
+    cnx_session_t *i, *r;
+    int           ni, nr, pass;
+
+    ck_assert_int_eq(cnx_x25519_keypair(apk, ask), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(bpk, bsk), 0);
+    ck_assert_int_eq(cnx_x25519_keypair(xpk, xsk), 0);
+    for (pass = 0; pass < 2; pass++) {
+        /* pass 1: the initiator has pinned a key the responder lacks */
+        i = mk(CNX_NOISE_INITIATOR, CNX_SESSION_AUTO, ask,
+               pass == 0 ? NULL : xpk);
+        r = mk(CNX_NOISE_RESPONDER, CNX_SESSION_AUTO, bsk, NULL);
+        ni = cnx_session_start(i, ki, sizeof(ki));
+        nr = cnx_session_start(r, kr, sizeof(kr));
+        kex_key(ke_i, ki, ni);
+        kex_key(ke_r, kr, nr);
+        ck_assert_int_eq(cnx_session_recv(r, (uint8_t *) ki, (size_t) ni, 0,
+                                          m1, sizeof(m1), &l1, plain,
+                                          sizeof(plain), &rec), 0);
+        ck_assert_int_eq(cnx_session_recv(i, (uint8_t *) kr, (size_t) nr, 0,
+                                          m1, sizeof(m1), &l1, plain,
+                                          sizeof(plain), &rec),
+                         CNX_SESSION_REPLY);
+        hs_e(e, m1);
+        ck_assert_mem_eq(e, ke_i, 32);
+        ck_assert_int_eq(cnx_session_recv(r, (uint8_t *) m1, l1, 0, m2,
+                                          sizeof(m2), &l2, plain,
+                                          sizeof(plain), &rec),
+                         CNX_SESSION_REPLY);
+        if (pass == 0) {
+            hs_e(e, m2);                    /* XX message 2 */
+            ck_assert_mem_eq(e, ke_r, 32);
+        } else {
+            /* the responder refused the IK; the initiator starts XX */
+            ck_assert_ptr_nonnull(strstr(m2, "\"err\""));
+            ck_assert_int_eq(cnx_session_recv(i, (uint8_t *) m2, l2, 0, m1,
+                                              sizeof(m1), &l1, plain,
+                                              sizeof(plain), &rec),
+                             CNX_SESSION_REPLY);
+            hs_e(e, m1);
+            ck_assert_int_ne(memcmp(e, ke_i, 32), 0);
+        }
+        cnx_session_free(i);
+        cnx_session_free(r);
+    }
+}
+END_TEST
+
 /* Sessions configured to rekey every 2 messages still talk after many. */
 START_TEST(test_session_rekey_interop)
 {
@@ -989,6 +1074,7 @@ main(void)
     tcase_add_test(tc, test_seal_encoded);
     tcase_add_test(tc, test_tampered_handshake);
     tcase_add_test(tc, test_kex_substitution_detected);
+    tcase_add_test(tc, test_kex_key_is_first_ephemeral);
     tcase_add_test(tc, test_session_rekey_interop);
     tcase_add_test(tc, test_one_sided_strip);
     tcase_add_test(tc, test_garbage_input);
