@@ -169,11 +169,18 @@ def main():
     hs = med(select(rows, test='session'), 'handshakes_per_s')
     ssu = med(select(rows, test='session'), 'session_setups_per_s')
     bound = med(select(rows, test='session'), 'xx_side_bound_per_s')
+    blib = med(select(rows, test='session'), 'xx_side_bound_libraries_per_s')
+    xbe = sorted({d.get('x25519_backend') for d in select(rows, test='session')
+                  if d.get('x25519_backend')})
     hs_txt = fmt_count(hs[0]) if hs else 'not measured'
     if hs and ssu and bound:
-        hs_txt += (' (whole session setup: %s; at most %s from the cost of '
-                   '3 X25519 DH + 1 key generation per side, see section 6)'
-                   % (fmt_count(ssu[0]), fmt_count(bound[0])))
+        hs_txt += (' (whole session setup: %s; X25519 on %s: at most %s from '
+                   'the cost of 3 DH + 1 key generation per side%s; see '
+                   'section 6)'
+                   % (fmt_count(ssu[0]), '/'.join(xbe) or '?',
+                      fmt_count(bound[0]),
+                      ', %s with libsodium or OpenSSL alone' % fmt_count(blib[0])
+                      if blib else ''))
     targets.append(('session v2 handshakes per second per core (Noise XX, '
                     'one side)', '>= 10k', hs_txt,
                     '%.2f' % (hs[0] / 1e4) if hs else '',
@@ -436,11 +443,15 @@ def main():
           '`session_setups_per_s`: whole v2 session setups the way two '
           'endpoints run them (both KEY_EXCHANGE messages, then Noise XX in '
           'text DATA payloads), per side.  `x25519_*_us`: microseconds of '
-          'CPU for one variable-base X25519 (libsodium, which the session '
-          'uses, and OpenSSL 3 `EVP_PKEY_derive`) and one key generation; '
-          '`xx_side_bound_per_s` = 1 / (3 DH + 1 key generation), the most '
-          'XX handshakes per second one side could do on this CPU if '
-          'nothing but the X25519 operations cost anything.')
+          'CPU for one variable-base X25519 and one key generation on the '
+          'backend the session uses (`x25519_backend`: `avx512ifma` is our '
+          'four-lane ladder, see docs/session.md), and for comparison '
+          'libsodium\'s and OpenSSL 3 `EVP_PKEY_derive`; '
+          '`xx_side_bound_per_s` = 1 / (3 DH + 1 key generation) on the '
+          'backend in use, the most XX handshakes per second one side could '
+          'do on this CPU if nothing but the X25519 operations cost '
+          'anything (`xx_side_bound_libraries_per_s`: the same with the '
+          'faster of libsodium and OpenSSL).')
         w('')
         w('| metric | median (min-max) |')
         w('|---|---|')
@@ -448,9 +459,12 @@ def main():
         w('| AEAD backend chosen by cnx_crypto_init() per run | %s |' %
           ', '.join('%s x%d' % (b, backends.count(b))
                     for b in sorted(set(backends))))
+        xb = [d.get('x25519_backend', '?') for d in ss if good(d)]
+        w('| X25519 backend per run | %s |' %
+          ', '.join('%s x%d' % (b, xb.count(b)) for b in sorted(set(xb))))
         keys = sorted({k for d in ss for k in d
                        if k not in ('test', 'run', 'ok', 'errors', '_line',
-                                    'backend')})
+                                    'backend', 'x25519_backend')})
         for k in keys:
             m = med(ss, k)
             if m:

@@ -12,11 +12,13 @@
  *     chose) against OpenSSL EVP AES-256-GCM called directly, at 1 KiB and
  *     16 KiB records, measured alternately in several rounds;
  *   - the X25519 primitives a handshake is made of: one variable-base
- *     scalar multiplication (cnx_x25519_dh, libsodium; and OpenSSL's
- *     EVP_PKEY_derive for comparison) and one key generation
- *     (cnx_x25519_keypair), in microseconds of CPU, and the bound they put
- *     on handshakes per side: Noise XX costs each side 3 DH and 1 key
- *     generation, whatever else the code does.
+ *     scalar multiplication (cnx_x25519_dh on the backend in use; the
+ *     libsodium backend and OpenSSL's EVP_PKEY_derive for comparison) and
+ *     one key generation (cnx_x25519_keypair; the libsodium backend's), in
+ *     microseconds of CPU, and the bound they put on handshakes per side:
+ *     Noise XX costs each side 3 DH and 1 key generation, whatever else
+ *     the code does (with the backend in use, and with the faster of the
+ *     two libraries alone).
  *
  * CPU time is CLOCK_PROCESS_CPUTIME_ID (single thread), so the figures hold
  * on a busy machine.  Prints one line of key=value pairs.
@@ -226,7 +228,11 @@ bench_x25519(int which, double secs)
             olen = sizeof(out);
             if ((which == 0 && cnx_x25519_dh(out, sk, pk) < 0)
                 || (which == 1 && cnx_x25519_keypair(out, sk) < 0)
-                || (which == 2 && EVP_PKEY_derive(ctx, out, &olen) != 1))
+                || (which == 2 && EVP_PKEY_derive(ctx, out, &olen) != 1)
+                || (which == 3
+                    && cnx_x25519_dh_with(out, sk, pk, "libsodium") < 0)
+                || (which == 4
+                    && cnx_x25519_public_with(out, sk, "libsodium") < 0))
             {
                 fprintf(stderr, "cnx-session-bench: X25519 failed\n");
                 exit(1);
@@ -320,7 +326,7 @@ int
 main(int argc, char **argv)
 {
     static const size_t recs[2] = { 1024, 16384 };
-    double secs = 0.3, xx, ik, dh, dh_ossl, kg, best;
+    double secs = 0.3, xx, ik, dh, dh_ossl, dh_na, kg, kg_na, best;
     int rounds = 5, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 
     if (argc > 1 && !quick) {
@@ -345,12 +351,17 @@ main(int argc, char **argv)
            2 * per_cpu_second(CNX_NOISE_XX, session_setup, "session setup",
                               secs * 3));
     dh = bench_x25519(0, secs);
+    dh_na = bench_x25519(3, secs);
     dh_ossl = bench_x25519(2, secs);
     kg = bench_x25519(1, secs);
-    best = dh_ossl > 0 && dh_ossl < dh ? dh_ossl : dh;
-    printf(" x25519_dh_us=%.2f x25519_dh_openssl_us=%.2f x25519_keygen_us=%.2f"
-           " xx_side_bound_per_s=%.0f", dh, dh_ossl, kg,
-           1e6 / (3 * best + kg));
+    kg_na = bench_x25519(4, secs);
+    best = dh_ossl > 0 && dh_ossl < dh_na ? dh_ossl : dh_na;
+    printf(" x25519_backend=%s x25519_dh_us=%.2f x25519_keygen_us=%.2f"
+           " xx_side_bound_per_s=%.0f", cnx_crypto_x25519_backend(), dh, kg,
+           1e6 / (3 * dh + kg));
+    printf(" x25519_dh_libsodium_us=%.2f x25519_dh_openssl_us=%.2f"
+           " x25519_keygen_libsodium_us=%.2f xx_side_bound_libraries_per_s=%.0f",
+           dh_na, dh_ossl, kg_na, 1e6 / (3 * best + kg_na));
     for (int k = 0; k < 2; k++) {
         double s[16], e[16], ratio[16];
 
