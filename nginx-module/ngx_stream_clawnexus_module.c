@@ -33,6 +33,20 @@
 /* control messages: two escaped names (<= 510 bytes each) fit easily */
 #define NGX_STREAM_CLAWNEXUS_MSG_MAX     2048
 #define NGX_STREAM_CLAWNEXUS_READ_BURST  (256 * 1024)  /* per event */
+/*
+ * An open session with nothing buffered reads into one buffer of the
+ * worker this big: several large frames per recv() instead of one
+ * connection buffer (clawnexus_buffer_size) at a time.
+ */
+#define NGX_STREAM_CLAWNEXUS_BULK        (256 * 1024)
+/*
+ * A binary frame of at least BORROW_MIN bytes from there to a local
+ * binary peer is queued where it lies, and sent before the buffer is used
+ * again (copied only if the peer's socket does not take it all); frames
+ * for at most BORROWERS peers per receive.
+ */
+#define NGX_STREAM_CLAWNEXUS_BORROW_MIN  4096
+#define NGX_STREAM_CLAWNEXUS_BORROWERS   8
 
 
 typedef struct {
@@ -62,8 +76,15 @@ struct ngx_stream_clawnexus_out_s {
     size_t                        pos;          /* first unsent byte */
     size_t                        last;         /* end of the frame */
     size_t                        cap;          /* bytes of data[] */
+    u_char                       *ext;          /* NULL, or the frame in
+                                                   the worker's receive
+                                                   buffer: see borrow() */
     u_char                        data[];
 };
+
+
+#define ngx_stream_clawnexus_out_data(o)                                      \
+    ((o)->ext ? (o)->ext : (o)->data)
 
 
 typedef enum {
@@ -127,6 +148,7 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            limited:1;  /* answer 429 */
     unsigned                            upgraded:1;
     unsigned                            reader_broken:1;
+    unsigned                            bulk:1;     /* frames in rbuf */
     uint64_t                            peer_key;
 };
 
@@ -340,6 +362,9 @@ typedef struct {
     ngx_uint_t                          out_nfree;
     ngx_stream_clawnexus_out_t         *out_large;  /* large, for reuse */
     size_t                              out_large_bytes;
+    /* sessions given frames in the receive buffer during one bulk() */
+    uint64_t        borrowers[NGX_STREAM_CLAWNEXUS_BORROWERS];
+    ngx_uint_t                          nborrowers;
 } ngx_stream_clawnexus_worker_t;
 
 
@@ -359,6 +384,8 @@ static void ngx_stream_clawnexus_ping_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_cleanup(void *data);
 static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx);
+static ngx_int_t ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx,
+    size_t n);
 static ngx_int_t ngx_stream_clawnexus_handshake(
     ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx);
@@ -367,6 +394,11 @@ static void ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx,
 static void ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx,
     u_char *p, size_t n);
 static ngx_int_t ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx);
+static void ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
+    ngx_stream_clawnexus_out_t *o);
+static ngx_int_t ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
+    ngx_stream_clawnexus_ctx_t *to, u_char *p, size_t n);
+static void ngx_stream_clawnexus_settle(void);
 static void ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to,
     int opcode, const u_char *p, size_t n);
@@ -574,6 +606,8 @@ static ngx_uint_t                      ngx_stream_clawnexus_relays;
 static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
 static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
 static ngx_uint_t                      ngx_stream_clawnexus_generation;
+/* what open sessions receive into, see ngx_stream_clawnexus_bulk() */
+static u_char  ngx_stream_clawnexus_rbuf[NGX_STREAM_CLAWNEXUS_BULK];
 static ngx_stream_clawnexus_gauge_t    ngx_stream_clawnexus_dummy_gauge;
 static ngx_stream_clawnexus_gauge_t   *ngx_stream_clawnexus_my_gauge =
     &ngx_stream_clawnexus_dummy_gauge;
@@ -1226,6 +1260,7 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
             o->pos = 0;
             o->last = 0;
             o->cap = size;
+            o->ext = NULL;
             o->next = NULL;
 
             if (ch->out_last) {
@@ -1535,6 +1570,7 @@ static void
 ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 {
     size_t                        total, room;
+    ngx_uint_t                    bulk;
     ssize_t                       n;
     uint8_t                      *direct;
     ngx_connection_t             *c;
@@ -1635,8 +1671,18 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
             room = cnx_ws_reader_room(&ctx->reader, &direct);
         }
 
+        bulk = 0;
+
         if (room >= ctx->conf->buffer_size / 2) {
             n = c->recv(c, direct, room);
+
+        } else if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN && ctx->end == 0
+                   && ctx->conf->buffer_size < NGX_STREAM_CLAWNEXUS_BULK)
+        {
+            room = 0;
+            bulk = 1;
+            n = c->recv(c, ngx_stream_clawnexus_rbuf,
+                        NGX_STREAM_CLAWNEXUS_BULK);
 
         } else {
             room = 0;
@@ -1660,6 +1706,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         if (room) {
             cnx_ws_reader_put(&ctx->reader, n);
+
+        } else if (bulk) {
+            if (ngx_stream_clawnexus_bulk(ctx, n) != NGX_OK) {
+                goto done;
+            }
 
         } else {
             ctx->end += n;
@@ -1828,6 +1879,54 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
  * Parse what is buffered.  NGX_OK: go on reading; NGX_DONE: stop (state
  * changed or paused).
  */
+/*
+ * The frames of n bytes received into the worker's buffer.  What they
+ * leave over is at most an incomplete frame header (the reader takes all
+ * payload bytes), which goes into the session's own buffer; after a close
+ * anything that fits goes there too, for the lingering close.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
+{
+    u_char     *own;
+    size_t      left;
+    ngx_int_t   rc;
+
+    own = ctx->buf;
+    ctx->buf = ngx_stream_clawnexus_rbuf;
+    ctx->start = 0;
+    ctx->end = n;
+    ctx->bulk = 1;
+
+    rc = ngx_stream_clawnexus_frames(ctx);
+
+    ctx->bulk = 0;
+    ctx->buf = own;
+    ngx_stream_clawnexus_settle();
+    left = ctx->end - ctx->start;
+
+    if (left > ctx->conf->buffer_size) {
+        if (rc == NGX_OK && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+            ngx_log_error(NGX_LOG_ALERT, ctx->c->log, 0,
+                          "clawnexus: %uz bytes left after frames", left);
+            ctx->failed = 1;
+            rc = NGX_DONE;
+        }
+
+        left = 0;
+    }
+
+    if (left) {
+        ngx_memcpy(ctx->buf, ngx_stream_clawnexus_rbuf + ctx->start, left);
+    }
+
+    ctx->start = 0;
+    ctx->end = left;
+
+    return rc;
+}
+
+
 static ngx_int_t
 ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx)
 {
@@ -1877,6 +1976,7 @@ ngx_stream_clawnexus_http_reply(ngx_stream_clawnexus_ctx_t *ctx,
     o->pos = 0;
     o->last = n;
     o->cap = n;
+    o->ext = NULL;
     o->next = NULL;
     ctx->out = o;
     ctx->out_last = o;
@@ -1992,8 +2092,13 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
     unsigned       code;
     cnx_ws_msg_t   msg;
 
-    while (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN && ctx->wait.on == NULL
-           && !ctx->failed)
+    /*
+     * A pause stops at the next frame, except in the worker's buffer,
+     * which must be emptied before the next session uses it: a receiver
+     * then gets at most NGX_STREAM_CLAWNEXUS_BULK past its limit.
+     */
+    while (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
+           && (ctx->wait.on == NULL || ctx->bulk) && !ctx->failed)
     {
         rc = cnx_ws_reader_next(&ctx->reader, ctx->buf + ctx->start,
                                 ctx->end - ctx->start, &consumed, &msg);
@@ -2095,6 +2200,7 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
     }
 
     o->cap = size;
+    o->ext = NULL;
 
     return o;
 }
@@ -2105,6 +2211,8 @@ static void
 ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
 {
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    o->ext = NULL;
 
     if (o->cap == NGX_STREAM_CLAWNEXUS_OUT_SMALL
         && w->out_nfree < NGX_STREAM_CLAWNEXUS_OUT_KEEP)
@@ -2166,6 +2274,15 @@ ngx_stream_clawnexus_commit(ngx_stream_clawnexus_ctx_t *to,
     ngx_memcpy(o->data + o->pos, hdr, h);
     o->last = CNX_WS_MAX_HEADER + n;
 
+    ngx_stream_clawnexus_enqueue(to, o);
+}
+
+
+/* Appends a framed entry to the queue of "to". */
+static void
+ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
+    ngx_stream_clawnexus_out_t *o)
+{
     if (to->out_last) {
         to->out_last->next = o;
 
@@ -2202,6 +2319,129 @@ ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to, int opcode,
     }
 
     ngx_stream_clawnexus_commit(to, o, opcode, n);
+}
+
+
+/*
+ * Queues the binary message p[0..n), unmasked in place in the worker's
+ * receive buffer, to "to" without copying it: its frame header (without
+ * a mask, so 4 bytes shorter than the one received) is written over the
+ * end of the received header.  NGX_DECLINED: not possible here, the
+ * caller copies.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
+    ngx_stream_clawnexus_ctx_t *to, u_char *p, size_t n)
+{
+    size_t                          h;
+    uint8_t                         hdr[CNX_WS_MAX_HEADER];
+    ngx_uint_t                      i;
+    ngx_stream_clawnexus_out_t     *o;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (!ctx->bulk || to == ctx || to->state != NGX_STREAM_CLAWNEXUS_OPEN
+        || !to->binary || to->c->ssl || n < NGX_STREAM_CLAWNEXUS_BORROW_MIN)
+    {
+        return NGX_DECLINED;
+    }
+
+    h = cnx_ws_frame_header(hdr, 1, CNX_WS_OP_BINARY, n, NULL);
+
+    if (p < ngx_stream_clawnexus_rbuf + h + 4
+        || p + n > ngx_stream_clawnexus_rbuf + NGX_STREAM_CLAWNEXUS_BULK)
+    {
+        /* reassembled in the reader, not where it was received */
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < w->nborrowers; i++) {
+        if (w->borrowers[i] == to->node.key) {
+            break;
+        }
+    }
+
+    if (i == w->nborrowers) {
+        if (i == NGX_STREAM_CLAWNEXUS_BORROWERS) {
+            return NGX_DECLINED;
+        }
+
+        w->borrowers[w->nborrowers++] = to->node.key;
+    }
+
+    o = ngx_stream_clawnexus_out_get(0, to->c->log);
+    if (o == NULL) {
+        return NGX_DECLINED;
+    }
+
+    o->next = NULL;
+    o->ext = p - h;
+    ngx_memcpy(o->ext, hdr, h);
+    o->pos = 0;
+    o->last = h + n;
+
+    ngx_stream_clawnexus_enqueue(to, o);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Before the receive buffer is used again: what borrow() queued is sent,
+ * and what the sockets did not take is copied into entries of its own.
+ */
+static void
+ngx_stream_clawnexus_settle(void)
+{
+    size_t                          len;
+    ngx_uint_t                      i;
+    ngx_stream_clawnexus_ctx_t     *to;
+    ngx_stream_clawnexus_out_t     *o, *copy, **prev, *last;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    for (i = 0; i < w->nborrowers; i++) {
+        to = ngx_stream_clawnexus_conn_find(w->borrowers[i]);
+        if (to == NULL) {
+            continue;       /* gone: its queue was freed */
+        }
+
+        (void) ngx_stream_clawnexus_flush(to);
+
+        last = NULL;
+
+        for (prev = &to->out; *prev; /* void */ ) {
+            o = *prev;
+
+            if (o->ext) {
+                len = o->last - o->pos;
+                copy = ngx_stream_clawnexus_out_get(len, to->c->log);
+
+                if (copy == NULL) {
+                    /* the stream cannot go on without these bytes */
+                    *prev = o->next;
+                    to->out_bytes -= len;
+                    ngx_stream_clawnexus_out_put(o);
+                    to->failed = 1;
+                    ngx_post_event(to->c->write, &ngx_posted_events);
+                    continue;
+                }
+
+                ngx_memcpy(copy->data, o->ext + o->pos, len);
+                copy->pos = 0;
+                copy->last = len;
+                copy->next = o->next;
+                *prev = copy;
+                ngx_stream_clawnexus_out_put(o);
+                o = copy;
+            }
+
+            last = o;
+            prev = &o->next;
+        }
+
+        to->out_last = last;
+    }
+
+    w->nborrowers = 0;
 }
 
 
@@ -2277,7 +2517,7 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
              */
             o = ctx->out;
             len = o->last - o->pos;
-            buf = o->data + o->pos;
+            buf = ngx_stream_clawnexus_out_data(o) + o->pos;
             used = len;
 
             if (len <= NGX_STREAM_CLAWNEXUS_COALESCE_MAX) {
@@ -2293,7 +2533,9 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
                         break;
                     }
 
-                    ngx_memcpy(buf + used, o->data + o->pos, len);
+                    ngx_memcpy(buf + used,
+                               ngx_stream_clawnexus_out_data(o) + o->pos,
+                               len);
                     used += len;
                 }
             }
@@ -2336,13 +2578,15 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
                         break;
                     }
 
-                    ngx_memcpy(buf, o->data + o->pos, len);
+                    ngx_memcpy(buf, ngx_stream_clawnexus_out_data(o) + o->pos,
+                               len);
                     used += len;
 
                 } else if (len > NGX_STREAM_CLAWNEXUS_COALESCE_MAX
                            && k < NGX_STREAM_CLAWNEXUS_IOVS)
                 {
-                    iov[k].iov_base = o->data + o->pos;
+                    iov[k].iov_base = ngx_stream_clawnexus_out_data(o)
+                                      + o->pos;
                     iov[k].iov_len = len;
                     k++;
 
@@ -3312,8 +3556,15 @@ ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx, u_char *p, size_t n)
 
     } else {
         to = peer->session;
-        rc = ngx_stream_clawnexus_deliver_bin(to, r->id, r->id_len,
-                                              payload, len);
+
+        /* the frame carries the room id that the peer is sent */
+        rc = ngx_stream_clawnexus_borrow(ctx, to, p, n);
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_stream_clawnexus_deliver_bin(to, r->id, r->id_len,
+                                                  payload, len);
+        }
+
         ngx_stream_clawnexus_backpressure(ctx, to);
     }
 

@@ -13,7 +13,6 @@ that are retried.
 """
 
 import asyncio
-import hashlib
 import json
 import os
 import struct
@@ -135,7 +134,6 @@ async def main():
            f"worker RSS grew by {growth} KiB only")
 
     t0 = time.monotonic()
-    want_hash = hashlib.sha256(block).digest()
     for i in range(N):
         m = await asyncio.wait_for(y.recv(), 30)
         if not m.startswith(hdr) or len(m) != len(hdr) + MSG:
@@ -143,7 +141,9 @@ async def main():
         seq = struct.unpack("!Q", m[len(hdr):len(hdr) + 8])[0]
         if seq != i:
             raise AssertionError(f"message {i}: got sequence {seq}")
-        if i % 97 == 0 and hashlib.sha256(m[len(hdr) + 8:]).digest() != want_hash:
+        # every byte: the relay may send a frame from where it received
+        # it and copy what a full socket did not take
+        if m[len(hdr) + 8:] != block:
             raise AssertionError(f"message {i}: payload changed")
     await task
     dt = time.monotonic() - t0
