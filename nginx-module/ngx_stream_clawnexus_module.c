@@ -39,6 +39,8 @@
  * connection buffer (clawnexus_buffer_size) at a time.
  */
 #define NGX_STREAM_CLAWNEXUS_BULK        (256 * 1024)
+/* room behind it to complete a frame cut by the end of a receive */
+#define NGX_STREAM_CLAWNEXUS_BULK_TAIL   (128 * 1024)
 /*
  * A binary frame of at least BORROW_MIN bytes from there to a local
  * binary peer is queued where it lies, and sent before the buffer is used
@@ -386,6 +388,8 @@ static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx,
     size_t n);
+static size_t ngx_stream_clawnexus_tail(ngx_stream_clawnexus_ctx_t *ctx,
+    size_t n);
 static ngx_int_t ngx_stream_clawnexus_handshake(
     ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx);
@@ -607,7 +611,8 @@ static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
 static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
 static ngx_uint_t                      ngx_stream_clawnexus_generation;
 /* what open sessions receive into, see ngx_stream_clawnexus_bulk() */
-static u_char  ngx_stream_clawnexus_rbuf[NGX_STREAM_CLAWNEXUS_BULK];
+static u_char  ngx_stream_clawnexus_rbuf[NGX_STREAM_CLAWNEXUS_BULK
+                                        + NGX_STREAM_CLAWNEXUS_BULK_TAIL];
 static ngx_stream_clawnexus_gauge_t    ngx_stream_clawnexus_dummy_gauge;
 static ngx_stream_clawnexus_gauge_t   *ngx_stream_clawnexus_my_gauge =
     &ngx_stream_clawnexus_dummy_gauge;
@@ -1880,6 +1885,62 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
  * changed or paused).
  */
 /*
+ * A frame cut by the end of the n bytes received into the worker's buffer
+ * is completed behind them when the rest has arrived: then it is
+ * forwarded from there like the others, instead of being reassembled
+ * (copied) in the reader and copied again into the peer's queue.
+ * Returns the bytes in the buffer now.
+ */
+static size_t
+ngx_stream_clawnexus_tail(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
+{
+    int              rc;
+    size_t           pos, end;
+    ssize_t          k;
+    uint64_t         left;
+    cnx_ws_frame_t   f;
+
+    left = cnx_ws_reader_left(&ctx->reader);
+
+    if (left >= n) {
+        return n;
+    }
+
+    pos = (size_t) left;
+
+    for ( ;; ) {
+        rc = cnx_ws_frame_parse(ngx_stream_clawnexus_rbuf + pos, n - pos, 1,
+                                UINT64_MAX >> 1, &f);
+        if (rc <= 0) {
+            /* a header cut, or an error that the reader will report */
+            return n;
+        }
+
+        if (f.payload_len > sizeof(ngx_stream_clawnexus_rbuf) - pos - rc) {
+            return n;
+        }
+
+        end = pos + rc + (size_t) f.payload_len;
+
+        if (end > n) {
+            break;
+        }
+
+        if (end == n) {
+            return n;
+        }
+
+        pos = end;
+    }
+
+    k = ctx->c->recv(ctx->c, ngx_stream_clawnexus_rbuf + n, end - n);
+
+    /* end of stream or an error shows again at the next receive */
+    return k > 0 ? n + k : n;
+}
+
+
+/*
  * The frames of n bytes received into the worker's buffer.  What they
  * leave over is at most an incomplete frame header (the reader takes all
  * payload bytes), which goes into the session's own buffer; after a close
@@ -1891,6 +1952,8 @@ ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
     u_char     *own;
     size_t      left;
     ngx_int_t   rc;
+
+    n = ngx_stream_clawnexus_tail(ctx, n);
 
     own = ctx->buf;
     ctx->buf = ngx_stream_clawnexus_rbuf;
@@ -2095,7 +2158,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
     /*
      * A pause stops at the next frame, except in the worker's buffer,
      * which must be emptied before the next session uses it: a receiver
-     * then gets at most NGX_STREAM_CLAWNEXUS_BULK past its limit.
+     * then gets at most that buffer (384 KiB) past its limit.
      */
     while (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
            && (ctx->wait.on == NULL || ctx->bulk) && !ctx->failed)
@@ -2348,7 +2411,8 @@ ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     h = cnx_ws_frame_header(hdr, 1, CNX_WS_OP_BINARY, n, NULL);
 
     if (p < ngx_stream_clawnexus_rbuf + h + 4
-        || p + n > ngx_stream_clawnexus_rbuf + NGX_STREAM_CLAWNEXUS_BULK)
+        || p + n > ngx_stream_clawnexus_rbuf
+                   + sizeof(ngx_stream_clawnexus_rbuf))
     {
         /* reassembled in the reader, not where it was received */
         return NGX_DECLINED;

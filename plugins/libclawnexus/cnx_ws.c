@@ -554,6 +554,15 @@ cnx_ws_reader_room(cnx_ws_reader_t *r, uint8_t **p)
     return (size_t) left;
 }
 
+uint64_t
+cnx_ws_reader_left(const cnx_ws_reader_t *r)
+{
+    if (r->closed || !r->in_frame) {
+        return 0;
+    }
+    return r->fr.payload_len - r->frame_done;
+}
+
 void
 cnx_ws_reader_put(cnx_ws_reader_t *r, size_t n)
 {

@@ -191,6 +191,14 @@ int cnx_ws_reader_next(cnx_ws_reader_t *r, uint8_t *buf, size_t len,
 size_t cnx_ws_reader_room(cnx_ws_reader_t *r, uint8_t **p);
 void cnx_ws_reader_put(cnx_ws_reader_t *r, size_t n);
 
+/*
+ * Payload bytes of the frame being read that the reader has not been
+ * given yet; 0 when the next byte of the stream starts a frame header.
+ * Lets a caller find the frame boundaries in what it reads next (with
+ * cnx_ws_frame_parse()) before handing it over.
+ */
+uint64_t cnx_ws_reader_left(const cnx_ws_reader_t *r);
+
 
 /* Release the reader's buffer; the reader may be reinitialised. */
 void cnx_ws_reader_free(cnx_ws_reader_t *r);

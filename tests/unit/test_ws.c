@@ -332,6 +332,56 @@ START_TEST(test_reader_single_frame_zero_copy)
 }
 END_TEST
 
+/* What cnx_ws_reader_left() says while a frame comes in pieces. */
+START_TEST(test_reader_left)
+{
+    cnx_ws_reader_t  r;
+    cnx_ws_msg_t     m;
+    uint8_t          buf[512], bin[300];
+    size_t           n, h, used, i;
+
+    for (i = 0; i < sizeof(bin); i++) {
+        bin[i] = (uint8_t) (i * 7);
+    }
+    cnx_ws_reader_init(&r, 1024, 1);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 0);
+    n = frame(buf, 1, CNX_WS_OP_BINARY, bin, sizeof(bin), 1);
+    h = n - sizeof(bin);
+    n += frame(buf + n, 1, CNX_WS_OP_PING, "ping", 4, 1);
+
+    /* an incomplete header is left unconsumed: still at a boundary */
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf, h - 1, &used, &m),
+                     CNX_WS_AGAIN);
+    ck_assert_uint_eq(used, 0);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 0);
+
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf, h + 100, &used, &m),
+                     CNX_WS_AGAIN);
+    ck_assert_uint_eq(used, h + 100);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 200);
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf + h + 100, 150, &used, &m),
+                     CNX_WS_AGAIN);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 50);
+
+    /* the rest and the PING header plus one byte of its payload */
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf + h + 250, 50 + 7, &used,
+                                        &m), CNX_WS_MSG);
+    ck_assert_uint_eq(used, 50);
+    ck_assert_uint_eq(m.len, sizeof(bin));
+    ck_assert(memcmp(m.data, bin, sizeof(bin)) == 0);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 0);
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf + h + 300, 7, &used, &m),
+                     CNX_WS_AGAIN);
+    ck_assert_uint_eq(used, 7);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 3);
+    ck_assert_int_eq(cnx_ws_reader_next(&r, buf + h + 307, 3, &used, &m),
+                     CNX_WS_MSG);
+    ck_assert_int_eq(m.opcode, CNX_WS_OP_PING);
+    ck_assert_uint_eq(cnx_ws_reader_left(&r), 0);
+    cnx_ws_reader_free(&r);
+}
+END_TEST
+
 START_TEST(test_reader_two_messages_one_buffer)
 {
     cnx_ws_reader_t  r;
@@ -1131,6 +1181,7 @@ main(void)
     tcase_add_test(tc, test_close_build);
     tcase_add_test(tc, test_reader_single_frame_zero_copy);
     tcase_add_test(tc, test_reader_two_messages_one_buffer);
+    tcase_add_test(tc, test_reader_left);
     tcase_add_loop_test(tc, test_reader_chunked_stream, 0, 2);
     tcase_add_test(tc, test_reader_protocol_errors);
     tcase_add_test(tc, test_reader_after_close);
