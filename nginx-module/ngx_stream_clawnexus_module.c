@@ -152,6 +152,7 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            reader_broken:1;
     unsigned                            bulk:1;     /* frames in rbuf */
     uint64_t                            peer_key;
+    uint64_t                            lent_to;    /* see borrow() */
 };
 
 
@@ -403,6 +404,8 @@ static void ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
 static ngx_int_t ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_ctx_t *to, u_char *p, size_t n);
 static void ngx_stream_clawnexus_settle(void);
+static ngx_uint_t ngx_stream_clawnexus_lender_wait(
+    ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_send_frame(ngx_stream_clawnexus_ctx_t *to,
     int opcode, const u_char *p, size_t n);
@@ -1678,6 +1681,10 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         bulk = 0;
 
+        if (ctx->lent_to && ngx_stream_clawnexus_lender_wait(ctx)) {
+            goto done;
+        }
+
         if (room >= ctx->conf->buffer_size / 2) {
             n = c->recv(c, direct, room);
 
@@ -2443,9 +2450,40 @@ ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     o->pos = 0;
     o->last = h + n;
 
+    ctx->lent_to = to->node.key;
+
     ngx_stream_clawnexus_enqueue(to, o);
 
     return NGX_OK;
+}
+
+
+/*
+ * A session that streams large frames to a peer whose socket did not take
+ * the last ones (its queue is not empty) leaves the next bytes in its own
+ * socket until the peer's queue drains: the kernel holds them, and they
+ * can be sent from the receive buffer then, instead of being copied into
+ * the peer's queue now.  1: paused.
+ */
+static ngx_uint_t
+ngx_stream_clawnexus_lender_wait(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_stream_clawnexus_ctx_t  *to;
+
+    to = ngx_stream_clawnexus_conn_find(ctx->lent_to);
+
+    if (to == NULL || to->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        ctx->lent_to = 0;
+        return 0;
+    }
+
+    if (to->out == NULL) {
+        return 0;
+    }
+
+    ngx_stream_clawnexus_pause(&ctx->wait, &to->waiters, to);
+
+    return 1;
 }
 
 
