@@ -1888,10 +1888,6 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
 
 
 /*
- * Parse what is buffered.  NGX_OK: go on reading; NGX_DONE: stop (state
- * changed or paused).
- */
-/*
  * A frame cut by the end of the n bytes received into the worker's buffer
  * is completed behind them when the rest has arrived: then it is
  * forwarded from there like the others, instead of being reassembled
@@ -1997,6 +1993,10 @@ ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
 }
 
 
+/*
+ * Parse what is buffered.  NGX_OK: go on reading; NGX_DONE: stop (state
+ * changed or paused).
+ */
 static ngx_int_t
 ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx)
 {
