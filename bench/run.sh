@@ -557,7 +557,7 @@ PY
     fi
     if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
         mkdir -p "$tmp/linkhome"
-        for (( r=1; r<=runs && r<=3; r++ )); do
+        for (( r=1; r<=runs; r++ )); do
             sink_start
             HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
                 "$LINK" serve --relay "ws://127.0.0.1:$MOD_PORT/relay" \
@@ -616,7 +616,7 @@ PY
     # The same number of user-space hops and kernel copies per byte, no
     # WebSocket framing, no encryption: what moving the bytes alone costs
     # on this machine.
-    for (( r=1; r<=runs && r<=3; r++ )); do
+    for (( r=1; r<=runs; r++ )); do
         sink_start
         next=$SP
         hops=()
