@@ -134,26 +134,15 @@ cnx_fe_frombytes(cnx_fe_t *f, const uint8_t s[32])
     f->v[4] = (w3 >> 12) & CNX_FE_MASK;
 }
 
-/* Inputs: limbs below 2^52.  Output: limbs below 2^51 + 2^15. */
-static void
-cnx_fe_mul(cnx_fe_t *h, const cnx_fe_t *f, const cnx_fe_t *g)
-{
-    typedef unsigned __int128  u128;
-    const uint64_t  *a = f->v, *b = g->v;
-    uint64_t         b1 = 19 * b[1], b2 = 19 * b[2], b3 = 19 * b[3],
-                     b4 = 19 * b[4], c, r[5];
-    u128             t0, t1, t2, t3, t4;
+typedef unsigned __int128  u128;      /* product columns */
 
-    t0 = (u128) a[0] * b[0] + (u128) a[1] * b4 + (u128) a[2] * b3
-         + (u128) a[3] * b2 + (u128) a[4] * b1;
-    t1 = (u128) a[0] * b[1] + (u128) a[1] * b[0] + (u128) a[2] * b4
-         + (u128) a[3] * b3 + (u128) a[4] * b2;
-    t2 = (u128) a[0] * b[2] + (u128) a[1] * b[1] + (u128) a[2] * b[0]
-         + (u128) a[3] * b4 + (u128) a[4] * b3;
-    t3 = (u128) a[0] * b[3] + (u128) a[1] * b[2] + (u128) a[2] * b[1]
-         + (u128) a[3] * b[0] + (u128) a[4] * b4;
-    t4 = (u128) a[0] * b[4] + (u128) a[1] * b[3] + (u128) a[2] * b[2]
-         + (u128) a[3] * b[1] + (u128) a[4] * b[0];
+/* Five product columns (weights 2^(51k), the high ones already folded in
+ * times 19, each below 2^112) carried into limbs below 2^51 + 2^15. */
+static void
+cnx_fe_carry(cnx_fe_t *h, u128 t0, u128 t1, u128 t2, u128 t3,
+    u128 t4)
+{
+    uint64_t  c, r[5];
 
     r[0] = (uint64_t) t0 & CNX_FE_MASK;
     t1 += (uint64_t) (t0 >> 51);
@@ -172,15 +161,37 @@ cnx_fe_mul(cnx_fe_t *h, const cnx_fe_t *f, const cnx_fe_t *g)
     memcpy(h->v, r, sizeof(r));
 }
 
+/* Inputs: limbs below 2^52.  Output: limbs below 2^51 + 2^15. */
+static void
+cnx_fe_mul(cnx_fe_t *h, const cnx_fe_t *f, const cnx_fe_t *g)
+{
+    const uint64_t  *a = f->v, *b = g->v;
+    uint64_t         b1 = 19 * b[1], b2 = 19 * b[2], b3 = 19 * b[3],
+                     b4 = 19 * b[4];
+    u128             t0, t1, t2, t3, t4;
+
+    t0 = (u128) a[0] * b[0] + (u128) a[1] * b4 + (u128) a[2] * b3
+         + (u128) a[3] * b2 + (u128) a[4] * b1;
+    t1 = (u128) a[0] * b[1] + (u128) a[1] * b[0] + (u128) a[2] * b4
+         + (u128) a[3] * b3 + (u128) a[4] * b2;
+    t2 = (u128) a[0] * b[2] + (u128) a[1] * b[1] + (u128) a[2] * b[0]
+         + (u128) a[3] * b4 + (u128) a[4] * b3;
+    t3 = (u128) a[0] * b[3] + (u128) a[1] * b[2] + (u128) a[2] * b[1]
+         + (u128) a[3] * b[0] + (u128) a[4] * b4;
+    t4 = (u128) a[0] * b[4] + (u128) a[1] * b[3] + (u128) a[2] * b[2]
+         + (u128) a[3] * b[1] + (u128) a[4] * b[0];
+
+    cnx_fe_carry(h, t0, t1, t2, t3, t4);
+}
+
 /* f^2 with the cross products taken once (15 products instead of 25);
  * the same bounds as cnx_fe_mul. */
 static void
 cnx_fe_sq(cnx_fe_t *h, const cnx_fe_t *f)
 {
-    typedef unsigned __int128  u128;
     const uint64_t  *a = f->v;
     uint64_t         d0 = 2 * a[0], d1 = 2 * a[1], d2 = 2 * a[2],
-                     a3_19 = 19 * a[3], a4_19 = 19 * a[4], c, r[5];
+                     a3_19 = 19 * a[3], a4_19 = 19 * a[4];
     u128             t0, t1, t2, t3, t4;
 
     t0 = (u128) a[0] * a[0] + (u128) d1 * a4_19 + (u128) (2 * a[2]) * a3_19;
@@ -189,21 +200,7 @@ cnx_fe_sq(cnx_fe_t *h, const cnx_fe_t *f)
     t3 = (u128) d0 * a[3] + (u128) d1 * a[2] + (u128) a[4] * a4_19;
     t4 = (u128) d0 * a[4] + (u128) d1 * a[3] + (u128) a[2] * a[2];
 
-    r[0] = (uint64_t) t0 & CNX_FE_MASK;
-    t1 += (uint64_t) (t0 >> 51);
-    r[1] = (uint64_t) t1 & CNX_FE_MASK;
-    t2 += (uint64_t) (t1 >> 51);
-    r[2] = (uint64_t) t2 & CNX_FE_MASK;
-    t3 += (uint64_t) (t2 >> 51);
-    r[3] = (uint64_t) t3 & CNX_FE_MASK;
-    t4 += (uint64_t) (t3 >> 51);
-    r[4] = (uint64_t) t4 & CNX_FE_MASK;
-    c = (uint64_t) (t4 >> 51);
-    r[0] += 19 * c;
-    c = r[0] >> 51;
-    r[0] &= CNX_FE_MASK;
-    r[1] += c;
-    memcpy(h->v, r, sizeof(r));
+    cnx_fe_carry(h, t0, t1, t2, t3, t4);
 }
 
 static void
