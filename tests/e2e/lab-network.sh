@@ -32,7 +32,7 @@ PY
 
 # A listener in each place.
 listen() {
-    lab_ns "$1" python3 -c '
+    lab_spawn "$1" python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)

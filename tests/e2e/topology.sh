@@ -35,6 +35,10 @@ WG_IF_B=cnxwb$LAB_SUF
 LAB_WG_PIDS=()
 
 lab_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# For `lab_spawn NS CMD... &`: the background subshell becomes CMD itself,
+# so $! is CMD's pid and killing it stops CMD (with lab_ns the kill would
+# reach only the subshell and leave CMD running).
+lab_spawn() { local ns=$1; shift; exec ip netns exec "$ns" "$@"; }
 
 # _lab_link NS1 IF1 NS2 IF2: a veth pair between two namespaces.
 _lab_link() {
@@ -116,7 +120,7 @@ lab_wg_up() {
     for side in a b; do
         if [ "$side" = a ]; then ns=$NS_A ifn=$WG_IF_A ip=$WG_A
         else ns=$NS_B ifn=$WG_IF_B ip=$WG_B; fi
-        lab_ns "$ns" wireguard-go -f "$ifn" > "$dir/wg-$side.log" 2>&1 &
+        lab_spawn "$ns" wireguard-go -f "$ifn" > "$dir/wg-$side.log" 2>&1 &
         LAB_WG_PIDS+=($!)
         cnx_on_exit "kill $! 2>/dev/null; sleep 0.2"
         local i
