@@ -1,13 +1,14 @@
 /*
  * cnx_crypto: primitives of the session layer (see cnx_crypto.h).
  *
- * AES-256-GCM backend choice: at the first cnx_crypto_init() both backends
- * seal the same 16 KiB records in alternating rounds and the faster one is
- * kept for the life of the process (OpenSSL unless libsodium wins by more
- * than 10%).  libsodium's AES-GCM needs AES-NI and
- * PCLMUL (crypto_aead_aes256gcm_is_available()); without them OpenSSL is
- * used.  CNX_AEAD_BACKEND=openssl|libsodium in the environment skips the
- * measurement.
+ * AES-256-GCM backend choice: at the first cnx_crypto_init() every backend
+ * this CPU can run seals the same 16 KiB records in alternating rounds and
+ * the fastest is kept for the life of the process; OpenSSL stays unless
+ * another wins by more than 10%.  libsodium's AES-GCM needs AES-NI and
+ * PCLMUL (crypto_aead_aes256gcm_is_available()), ours (cnx_aes_gcm_z) VAES
+ * and VPCLMULQDQ on AVX-512; without them OpenSSL is used.
+ * CNX_AEAD_BACKEND=openssl|libsodium|avx512vaes in the environment skips
+ * the measurement.
  */
 
 #include <limits.h>
@@ -19,14 +20,20 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "cnx_aes_gcm_z.h"
 #include "cnx_crypto.h"
 #include "cnx_x25519_x4.h"
 
-enum { BACKEND_OPENSSL = 1, BACKEND_SODIUM = 2 };
+enum { BACKEND_OPENSSL = 1, BACKEND_SODIUM = 2, BACKEND_Z = 3 };
+
+static const char *cnx_aead_names[] = {
+    NULL, "openssl", "libsodium", "avx512vaes"
+};
 
 struct cnx_aead {
-    /* The libsodium state must be 16-byte aligned; it comes first and the
-     * struct is allocated with posix_memalign. */
+    /* Our key schedule wants 64-byte alignment and the libsodium state 16;
+     * both come first and the struct is allocated with posix_memalign. */
+    cnx_aes_gcm_z_t              z;
     crypto_aead_aes256gcm_state  st;
     int                          backend;
     EVP_CIPHER_CTX              *enc;
@@ -69,7 +76,7 @@ cnx_crypto_aead_backend(void)
     if (cnx_crypto_init() != 0) {
         return "none";
     }
-    return cnx_aead_default == BACKEND_SODIUM ? "libsodium" : "openssl";
+    return cnx_aead_names[cnx_aead_default];
 }
 
 const char *
@@ -629,17 +636,36 @@ cnx_hkdf_noise(uint8_t out1[32], uint8_t out2[32], uint8_t *out3,
 
 /* ---- AES-256-GCM ------------------------------------------------------ */
 
+/* Whether this CPU can run backend id. */
+static int
+cnx_aead_runs(int id)
+{
+    switch (id) {
+    case BACKEND_OPENSSL:
+        return 1;
+    case BACKEND_SODIUM:
+        return crypto_aead_aes256gcm_is_available();
+    case BACKEND_Z:
+        return cnx_aes_gcm_z_available();
+    default:
+        return 0;
+    }
+}
+
+/* The id of a backend name (NULL: the one in use); 0 when unknown or this
+ * CPU cannot run it. */
 static int
 cnx_aead_backend_id(const char *name)
 {
+    int  id;
+
     if (name == NULL) {
         return cnx_aead_default;
     }
-    if (strcmp(name, "openssl") == 0) {
-        return BACKEND_OPENSSL;
-    }
-    if (strcmp(name, "libsodium") == 0) {
-        return crypto_aead_aes256gcm_is_available() ? BACKEND_SODIUM : 0;
+    for (id = BACKEND_OPENSSL; id <= BACKEND_Z; id++) {
+        if (strcmp(name, cnx_aead_names[id]) == 0) {
+            return cnx_aead_runs(id) ? id : 0;
+        }
     }
     return 0;
 }
@@ -650,7 +676,7 @@ cnx_aead_alloc(const uint8_t key[32], int id)
     cnx_aead_t  *a;
     void        *p;
 
-    if (id == 0 || posix_memalign(&p, 16, sizeof(*a)) != 0) {
+    if (id == 0 || posix_memalign(&p, 64, sizeof(*a)) != 0) {
         return NULL;
     }
     a = p;
@@ -692,6 +718,9 @@ cnx_aead_set_key(cnx_aead_t *a, const uint8_t key[32])
     if (a->backend == BACKEND_SODIUM) {
         return crypto_aead_aes256gcm_beforenm(&a->st, key) == 0 ? 0 : -1;
     }
+    if (a->backend == BACKEND_Z) {
+        return cnx_aes_gcm_z_init(&a->z, key);
+    }
     /* The key schedule is done once here; each message only sets the IV. */
     if (EVP_EncryptInit_ex(a->enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1
         || EVP_DecryptInit_ex(a->dec, EVP_aes_256_gcm(), NULL, key, NULL)
@@ -729,6 +758,9 @@ cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
         return crypto_aead_aes256gcm_encrypt_detached_afternm(c, tag, NULL,
             m, mlen, ad, adlen, NULL, nonce, &a->st) == 0 ? 0 : -1;
     }
+    if (a->backend == BACKEND_Z) {
+        return cnx_aes_gcm_z_seal(&a->z, c, tag, m, mlen, nonce, ad, adlen);
+    }
     if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, nonce) != 1) {
         return -1;
     }
@@ -760,6 +792,9 @@ cnx_aead_open_detached(cnx_aead_t *a, uint8_t *m, const uint8_t *c,
     if (a->backend == BACKEND_SODIUM) {
         return crypto_aead_aes256gcm_decrypt_detached_afternm(m, NULL, c,
             clen, tag, ad, adlen, nonce, &a->st) == 0 ? 0 : -1;
+    }
+    if (a->backend == BACKEND_Z) {
+        return cnx_aes_gcm_z_open(&a->z, m, c, clen, tag, nonce, ad, adlen);
     }
     memcpy(t, tag, sizeof(t));
     if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, nonce) != 1
@@ -834,40 +869,44 @@ cnx_aead_pick(void)
 {
     static const uint8_t  key[32] = { 1 };
     const char           *env = getenv("CNX_AEAD_BACKEND");
-    cnx_aead_t           *o, *s;
+    cnx_aead_t           *a[BACKEND_Z + 1] = { NULL };
     uint8_t              *buf;
-    double                best_o = 0, best_s = 0, r;
-    int                   round, pick = BACKEND_OPENSSL;
+    double                best[BACKEND_Z + 1] = { 0 }, r;
+    int                   id, round, pick = BACKEND_OPENSSL;
 
-    if (!crypto_aead_aes256gcm_is_available()) {
-        return BACKEND_OPENSSL;
-    }
-    if (env != NULL && strcmp(env, "libsodium") == 0) {
-        return BACKEND_SODIUM;
-    }
-    if (env != NULL && strcmp(env, "openssl") == 0) {
-        return BACKEND_OPENSSL;
+    if (env != NULL) {
+        for (id = BACKEND_OPENSSL; id <= BACKEND_Z; id++) {
+            if (strcmp(env, cnx_aead_names[id]) == 0 && cnx_aead_runs(id)) {
+                return id;
+            }
+        }
     }
     /* Called from the one-time init: must not call cnx_crypto_init().
-     * Both are warmed up, then measured in alternating rounds, best of
+     * All are warmed up, then measured in alternating rounds, best of
      * three each, so that a busy machine or a cold first run does not
-     * decide; libsodium must win clearly to be chosen. */
-    o = cnx_aead_alloc(key, BACKEND_OPENSSL);
-    s = cnx_aead_alloc(key, BACKEND_SODIUM);
+     * decide; another backend must beat OpenSSL clearly to be chosen. */
     buf = calloc(1, 16384);
-    if (o != NULL && s != NULL && buf != NULL) {
-        (void) cnx_aead_measure(o, buf);
-        (void) cnx_aead_measure(s, buf);
-        for (round = 0; round < 3; round++) {
-            r = cnx_aead_measure(o, buf);
-            best_o = r > best_o ? r : best_o;
-            r = cnx_aead_measure(s, buf);
-            best_s = r > best_s ? r : best_s;
+    for (id = BACKEND_OPENSSL; id <= BACKEND_Z && buf != NULL; id++) {
+        if (cnx_aead_runs(id) && (a[id] = cnx_aead_alloc(key, id)) != NULL) {
+            (void) cnx_aead_measure(a[id], buf);
         }
-        pick = best_s > 1.1 * best_o ? BACKEND_SODIUM : BACKEND_OPENSSL;
     }
-    cnx_aead_free(o);
-    cnx_aead_free(s);
+    for (round = 0; round < 3 && a[BACKEND_OPENSSL] != NULL; round++) {
+        for (id = BACKEND_OPENSSL; id <= BACKEND_Z; id++) {
+            if (a[id] != NULL) {
+                r = cnx_aead_measure(a[id], buf);
+                best[id] = r > best[id] ? r : best[id];
+            }
+        }
+    }
+    for (id = BACKEND_SODIUM; id <= BACKEND_Z; id++) {
+        if (best[id] > 1.1 * best[BACKEND_OPENSSL] && best[id] > best[pick]) {
+            pick = id;
+        }
+    }
+    for (id = BACKEND_OPENSSL; id <= BACKEND_Z; id++) {
+        cnx_aead_free(a[id]);
+    }
     free(buf);
     return pick;
 }

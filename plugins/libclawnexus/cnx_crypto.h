@@ -2,9 +2,10 @@
  * cnx_crypto: the few primitives the session layer is built on, behind one
  * small interface.  X25519 and randomness come from libsodium, SHA-256
  * (and the HMAC built on it) from OpenSSL EVP with libsodium as the
- * fallback; AES-256-GCM comes from OpenSSL EVP or libsodium, whichever
- * cnx_crypto_init() measured to be faster on this machine (the environment
- * variable CNX_AEAD_BACKEND=openssl|libsodium overrides the measurement).
+ * fallback; AES-256-GCM comes from OpenSSL EVP, libsodium or our own
+ * VAES/VPCLMULQDQ code (cnx_aes_gcm_z.c), whichever cnx_crypto_init()
+ * measured to be fastest on this machine (the environment variable
+ * CNX_AEAD_BACKEND=openssl|libsodium|avx512vaes overrides the measurement).
  *
  * All functions return 0 on success and -1 on failure unless documented
  * otherwise; none of them aborts on bad input.  Call cnx_crypto_init() once
@@ -26,7 +27,7 @@
 /* sodium_init() and the one-time AEAD backend choice. */
 int cnx_crypto_init(void);
 
-/* "openssl" or "libsodium": the AES-256-GCM backend in use. */
+/* "openssl", "libsodium" or "avx512vaes": the AES-256-GCM backend in use. */
 const char *cnx_crypto_aead_backend(void);
 
 /* X25519.  cnx_x25519_dh() fails (and wipes shared) when the result is
@@ -74,13 +75,14 @@ void cnx_hkdf_noise(uint8_t out1[32], uint8_t out2[32], uint8_t *out3,
 /*
  * AES-256-GCM with a 12-byte nonce and optional AAD.  A context holds one
  * key (and, with OpenSSL, one reusable EVP_CIPHER_CTX); use one context per
- * direction.  In-place operation (c == m) is allowed.
+ * direction.  A failed open leaves no plaintext in m.  In-place operation (c == m) is allowed.
  */
 typedef struct cnx_aead cnx_aead_t;
 
 cnx_aead_t *cnx_aead_new(const uint8_t key[32]);
-/* The same with an explicit backend, "openssl" or "libsodium" (NULL: the
- * one chosen at start); NULL if that backend is unavailable. */
+/* The same with an explicit backend, "openssl", "libsodium" or
+ * "avx512vaes" (NULL: the one chosen at start); NULL if that backend is
+ * unknown or this CPU cannot run it. */
 cnx_aead_t *cnx_aead_new_with(const uint8_t key[32], const char *backend);
 int cnx_aead_set_key(cnx_aead_t *a, const uint8_t key[32]);
 void cnx_aead_free(cnx_aead_t *a);          /* wipes the key */

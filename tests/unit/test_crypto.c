@@ -341,8 +341,9 @@ START_TEST(test_hkdf_noise_matches_rfc)
 END_TEST
 
 /* McGrew and Viega, "The Galois/Counter Mode of Operation", test case 16,
- * run on every available backend. */
-static const char *backends[] = { "openssl", "libsodium" };
+ * run on every backend this CPU can run (OpenSSL runs everywhere). */
+static const char *backends[] = { "openssl", "libsodium", "avx512vaes" };
+#define N_BACKENDS  ((int) (sizeof(backends) / sizeof(backends[0])))
 
 START_TEST(test_aead_gcm_vector)
 {
@@ -358,7 +359,7 @@ START_TEST(test_aead_gcm_vector)
                  "ba637b39");
     a = cnx_aead_new_with(key, backends[_i]);
     if (a == NULL) {
-        ck_assert_str_eq(backends[_i], "libsodium");    /* no AES-NI */
+        ck_assert_str_ne(backends[_i], "openssl");   /* CPU without it */
         return;
     }
     ck_assert_int_eq(cnx_aead_seal(a, c, m, 60, iv, ad, 20), 0);
@@ -395,6 +396,140 @@ START_TEST(test_aead_gcm_vector)
 }
 END_TEST
 
+/* The same paper, test cases 13 to 15 (AES-256, 96-bit IV): an empty
+ * message, one zero block, four whole blocks. */
+START_TEST(test_aead_gcm_vectors_13_15)
+{
+    static const struct {
+        const char  *key, *iv, *m, *c, *tag;
+    } v[] = {
+        { "00000000000000000000000000000000"
+          "00000000000000000000000000000000", "000000000000000000000000",
+          "", "", "530f8afbc74536b9a963b4f1c4cb738b" },
+        { "00000000000000000000000000000000"
+          "00000000000000000000000000000000", "000000000000000000000000",
+          "00000000000000000000000000000000",
+          "cea7403d4d606b6e074ec5d3baf39d18",
+          "d0d1c8a799996bf0265b98b5d48ab919" },
+        { "feffe9928665731c6d6a8f9467308308"
+          "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+          "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d"
+          "8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657"
+          "ba637b391aafd255",
+          "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2"
+          "bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba"
+          "7a0abcc9f662898015ad",
+          "b094dac5d93471bdec1a502270e3cc6c" },
+    };
+    uint8_t     key[32], iv[12], m[64], c[80], back[64];
+    size_t      i, n;
+    cnx_aead_t *a;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        n = strlen(v[i].m) / 2;
+        unhex(key, 32, v[i].key);
+        unhex(iv, 12, v[i].iv);
+        unhex(m, n, v[i].m);
+        a = cnx_aead_new_with(key, backends[_i]);
+        if (a == NULL) {
+            ck_assert_str_ne(backends[_i], "openssl");
+            return;
+        }
+        ck_assert_int_eq(cnx_aead_seal(a, c, m, n, iv, NULL, 0), 0);
+        assert_hex(c, n, v[i].c);
+        assert_hex(c + n, 16, v[i].tag);
+        ck_assert_int_eq(cnx_aead_open(a, back, c, n + 16, iv, NULL, 0), 0);
+        ck_assert_mem_eq(back, m, n);
+        c[n] ^= 0x01;
+        ck_assert_int_eq(cnx_aead_open(a, back, c, n + 16, iv, NULL, 0), -1);
+        cnx_aead_free(a);
+    }
+}
+END_TEST
+
+/*
+ * Every backend against OpenSSL on random keys, nonces, data and AAD:
+ * every length from 0 to 600 bytes (all tails of a 256-byte step, AAD of
+ * more than one step) and some large ones; sealed to a buffer with a
+ * canary past the end, then in place; opened; a flipped bit anywhere
+ * (data, AAD, tag) refused with the output wiped.
+ */
+START_TEST(test_aead_backends_match_openssl)
+{
+    static const size_t  big[] = { 1023, 1024, 1025, 4095, 16384, 16399,
+                                   65536 + 13 };
+    const size_t         nlen = 601 + sizeof(big) / sizeof(big[0]);
+    uint8_t              key[32], iv[12], ad[600], *m, *c, *want, *back;
+    uint8_t              tag[16];
+    size_t               i, len, adlen, at, cap = 65536 + 64;
+    cnx_aead_t          *o, *a;
+
+    cnx_random(key, 32);
+    o = cnx_aead_new_with(key, "openssl");
+    ck_assert_ptr_nonnull(o);
+    a = cnx_aead_new_with(key, backends[_i]);
+    if (a == NULL) {                    /* this CPU cannot run it */
+        cnx_aead_free(o);
+        return;
+    }
+    m = malloc(cap);
+    c = malloc(cap + 16);
+    want = malloc(cap + 16);
+    back = malloc(cap);
+    ck_assert(m != NULL && c != NULL && want != NULL && back != NULL);
+
+    for (i = 0; i < nlen; i++) {
+        len = i < 601 ? i : big[i - 601];
+        adlen = i < 601 ? (i * 37) % 300 : (i * 101) % sizeof(ad);
+        cnx_random(iv, 12);
+        cnx_random(ad, adlen);
+        cnx_random(m, len);
+        ck_assert_int_eq(cnx_aead_seal(o, want, m, len, iv, ad, adlen), 0);
+
+        memset(c, 0xa5, len + 17);
+        ck_assert_int_eq(cnx_aead_seal(a, c, m, len, iv, ad, adlen), 0);
+        ck_assert_msg(memcmp(c, want, len + 16) == 0,
+                      "%s: len %zu adlen %zu differs from OpenSSL",
+                      backends[_i], len, adlen);
+        ck_assert_int_eq(c[len + 16], 0xa5);
+
+        memcpy(back, m, len);
+        ck_assert_int_eq(cnx_aead_seal_detached(a, back, tag, back, len, iv,
+                                                ad, adlen), 0);
+        ck_assert_mem_eq(back, want, len);
+        ck_assert_mem_eq(tag, want + len, 16);
+        ck_assert_int_eq(cnx_aead_open(a, back, c, len + 16, iv, ad, adlen),
+                         0);
+        ck_assert_mem_eq(back, m, len);
+        ck_assert_int_eq(cnx_aead_open_detached(a, c, c, len, c + len, iv,
+                                                ad, adlen), 0);
+        ck_assert_mem_eq(c, m, len);
+
+        /* a flipped bit: in the data, the AAD or the tag */
+        memcpy(c, want, len + 16);
+        at = (i * 7919) % (len + adlen + 16);
+        if (at < len + 16) {
+            c[at] ^= (uint8_t) (1u << (i % 8));
+        } else {
+            ad[at - len - 16] ^= (uint8_t) (1u << (i % 8));
+        }
+        memset(back, 0x5a, len);
+        ck_assert_int_eq(cnx_aead_open(a, back, c, len + 16, iv, ad, adlen),
+                         -1);
+        ck_assert(len == 0 || sodium_is_zero(back, len));
+        /* (OpenSSL refuses it too: the flip did change something) */
+        ck_assert_int_eq(cnx_aead_open(o, back, c, len + 16, iv, ad, adlen),
+                         -1);
+    }
+    free(m);
+    free(c);
+    free(want);
+    free(back);
+    cnx_aead_free(o);
+    cnx_aead_free(a);
+}
+END_TEST
+
 START_TEST(test_aead_backends_interoperate)
 {
     uint8_t     key[32], iv[12], m[1000], c[1016], back[1000];
@@ -420,7 +555,8 @@ START_TEST(test_aead_backends_interoperate)
     cnx_aead_free(s);
     ck_assert_ptr_nonnull(cnx_crypto_aead_backend());
     ck_assert(strcmp(cnx_crypto_aead_backend(), "openssl") == 0
-              || strcmp(cnx_crypto_aead_backend(), "libsodium") == 0);
+              || strcmp(cnx_crypto_aead_backend(), "libsodium") == 0
+              || strcmp(cnx_crypto_aead_backend(), "avx512vaes") == 0);
     ck_assert_ptr_null(cnx_aead_new_with(key, "rot13"));
 }
 END_TEST
@@ -459,7 +595,9 @@ main(void)
     tcase_add_test(tc, test_sha256_hmac);
     tcase_add_test(tc, test_hkdf_rfc5869);
     tcase_add_test(tc, test_hkdf_noise_matches_rfc);
-    tcase_add_loop_test(tc, test_aead_gcm_vector, 0, 2);
+    tcase_add_loop_test(tc, test_aead_gcm_vector, 0, N_BACKENDS);
+    tcase_add_loop_test(tc, test_aead_gcm_vectors_13_15, 0, N_BACKENDS);
+    tcase_add_loop_test(tc, test_aead_backends_match_openssl, 1, N_BACKENDS);
     tcase_add_test(tc, test_aead_backends_interoperate);
     tcase_add_test(tc, test_ct_compare);
     suite_add_tcase(s, tc);
