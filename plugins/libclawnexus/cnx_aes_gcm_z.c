@@ -217,7 +217,10 @@ z_ghash_bytes(const cnx_aes_gcm_z_t *k, __m128i acc, const uint8_t *p,
     }
     if (n > 0) {
         for (j = 0; j < 4; j++) {
-            y[j] = _mm512_maskz_loadu_epi8(z_tail_mask(n, j), p + 64 * j);
+            /* no pointer is formed past the data */
+            y[j] = n > 64 * (size_t) j
+                   ? _mm512_maskz_loadu_epi8(z_tail_mask(n, j), p + 64 * j)
+                   : _mm512_setzero_si512();
         }
         acc = z_ghash(k, acc, y, (int) ((n + 15) / 16));
     }
@@ -358,6 +361,10 @@ z_gcm_crypt(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
         z_aes4(b, rk);
         Z_UNROLL
         for (j = 0; j < 4; j++) {
+            if (len <= 64 * (size_t) j) {
+                d[j] = x[j] = _mm512_setzero_si512();
+                continue;
+            }
             d[j] = _mm512_maskz_loadu_epi8(m[j], in + 64 * j);
             x[j] = _mm512_maskz_mov_epi8(m[j], _mm512_xor_si512(d[j], b[j]));
             _mm512_mask_storeu_epi8(out + 64 * j, m[j], x[j]);
