@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -561,6 +563,72 @@ START_TEST(test_aead_backends_interoperate)
 }
 END_TEST
 
+/*
+ * The backend names a fresh process picks with var=value in its
+ * environment (the choice is made once per process, so this runs the test
+ * program again: "test_crypto --backends" prints them).
+ */
+static void
+backends_with_env(const char *var, const char *value, char *out, size_t cap)
+{
+    int      fd[2], status;
+    ssize_t  n;
+    size_t   got = 0;
+    pid_t    pid;
+
+    ck_assert_int_eq(pipe(fd), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        close(fd[0]);
+        unsetenv("CNX_AEAD_BACKEND");
+        unsetenv("CNX_X25519_BACKEND");
+        setenv(var, value, 1);
+        execl("/proc/self/exe", "test_crypto", "--backends", (char *) NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    while (got + 1 < cap && (n = read(fd[0], out + got, cap - 1 - got)) > 0) {
+        got += (size_t) n;
+    }
+    out[got] = '\0';
+    close(fd[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+START_TEST(test_backend_environment)
+{
+    static const uint8_t  key[32];
+    char                  buf[128], want[128];
+    cnx_aead_t           *a;
+    int                   i;
+
+    /* every AEAD backend this CPU runs can be forced; one it cannot is
+     * ignored (the measurement decides) */
+    for (i = 0; i < N_BACKENDS; i++) {
+        backends_with_env("CNX_AEAD_BACKEND", backends[i], buf, sizeof(buf));
+        a = cnx_aead_new_with(key, backends[i]);
+        if (a != NULL) {
+            snprintf(want, sizeof(want), "aead=%s ", backends[i]);
+            ck_assert_msg(strncmp(buf, want, strlen(want)) == 0,
+                          "CNX_AEAD_BACKEND=%s gave \"%s\"", backends[i],
+                          buf);
+        } else {
+            ck_assert_msg(strncmp(buf, "aead=none", 9) != 0, "%s", buf);
+        }
+        cnx_aead_free(a);
+    }
+    backends_with_env("CNX_AEAD_BACKEND", "rot13", buf, sizeof(buf));
+    ck_assert_msg(strncmp(buf, "aead=openssl ", 13) == 0
+                  || strncmp(buf, "aead=libsodium ", 15) == 0
+                  || strncmp(buf, "aead=avx512vaes ", 16) == 0, "%s", buf);
+    backends_with_env("CNX_X25519_BACKEND", "libsodium", buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, " x25519=libsodium\n") != NULL, "%s", buf);
+}
+END_TEST
+
 START_TEST(test_ct_compare)
 {
     uint8_t  a[32], b[32];
@@ -577,12 +645,20 @@ START_TEST(test_ct_compare)
 END_TEST
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    Suite   *s = suite_create("crypto");
-    TCase   *tc = tcase_create("core");
+    Suite   *s;
+    TCase   *tc;
     SRunner *sr;
     int      failed;
+
+    if (argc == 2 && strcmp(argv[1], "--backends") == 0) {
+        printf("aead=%s x25519=%s\n", cnx_crypto_aead_backend(),
+               cnx_crypto_x25519_backend());
+        return EXIT_SUCCESS;
+    }
+    s = suite_create("crypto");
+    tc = tcase_create("core");
 
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_x25519_rfc7748, 0, 2);
@@ -599,6 +675,7 @@ main(void)
     tcase_add_loop_test(tc, test_aead_gcm_vectors_13_15, 0, N_BACKENDS);
     tcase_add_loop_test(tc, test_aead_backends_match_openssl, 1, N_BACKENDS);
     tcase_add_test(tc, test_aead_backends_interoperate);
+    tcase_add_test(tc, test_backend_environment);
     tcase_add_test(tc, test_ct_compare);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
