@@ -16,6 +16,11 @@
  *     whenever it offers room (cnx_ws_reader_room/put, as the relay does)
  *     yields the same messages and the same final error; text
  *     messages are valid UTF-8, sizes respect the limits;
+ *   - cnx_ws_reader_left(): fed in chunks as the relay's bulk receive
+ *     does (only with nothing carried over), the frame boundaries found
+ *     from it with cnx_ws_frame_parse() before a chunk is handed over say
+ *     what the reader leaves after it: the payload bytes still to come
+ *     (reader_left() again) or the bytes of a cut header it did not take;
  *   - close payloads parse, rebuild and parse to the same code;
  *   - a message built by cnx_ws_frame_build() from the input reads back
  *     unchanged through a reader; as a text frame, input that is not
@@ -39,7 +44,7 @@ typedef struct {
     uint64_t  sum[MAX_MSGS];
 } trace_t;
 
-static trace_t  whole, chunked, direct;
+static trace_t  whole, chunked, direct, bulk;
 
 static uint64_t
 digest(const uint8_t *p, size_t n)
@@ -89,10 +94,52 @@ note(trace_t *t, const cnx_ws_msg_t *m, size_t max)
 }
 
 /*
+ * Where a chunk of len bytes handed to a reader that still wants "left"
+ * payload bytes of its frame ends: sets *after to the payload bytes of a
+ * frame cut by its end (reader_left() after the chunk) and returns the
+ * bytes of a cut header at its end, which the reader does not take; -1 if
+ * a header is refused (the reader reports it).
+ */
+static long
+walk(const uint8_t *p, size_t len, uint64_t left, int masked,
+    uint64_t *after)
+{
+    cnx_ws_frame_t  f;
+    size_t          pos;
+    uint64_t        end;
+    int             rc;
+
+    *after = 0;
+    if (left >= len) {
+        *after = left - len;
+        return 0;
+    }
+    pos = (size_t) left;
+    while (pos < len) {
+        rc = cnx_ws_frame_parse(p + pos, len - pos, masked, UINT64_MAX >> 1,
+                                &f);
+        if (rc < 0) {
+            return -1;
+        }
+        if (rc == 0) {
+            return (long) (len - pos);
+        }
+        end = pos + (uint64_t) rc + f.payload_len;
+        if (end > len) {
+            *after = end - len;
+            return 0;
+        }
+        pos = (size_t) end;
+    }
+    return 0;
+}
+
+/*
  * Feed data[0..size) to a fresh reader in chunks (chunk sizes from seed;
  * seed 0: all at once), keeping unconsumed bytes like a socket loop;
- * with put, a chunk goes straight into the reader when nothing is pending
- * and the reader offers room.
+ * with put 1, a chunk goes straight into the reader when nothing is
+ * pending and the reader offers room; with put 2, what the reader keeps
+ * after a chunk given with nothing pending is checked against walk().
  */
 static void
 run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
@@ -103,7 +150,9 @@ run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
     uint8_t         *pend, *p;
     size_t           plen = 0, off = 0, used, chunk, room;
     uint32_t         x = seed * 2654435761u + 1;
-    int              rc = CNX_WS_AGAIN;
+    uint64_t         after = 0;
+    long             cut = -1;
+    int              rc = CNX_WS_AGAIN, closed = 0;
 
     memset(t, 0, sizeof(*t));
     pend = malloc(size + 1);
@@ -123,7 +172,12 @@ run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
                     chunk = size - off;
                 }
             }
-            room = put && plen == 0 ? cnx_ws_reader_room(&r, &p) : 0;
+            room = put == 1 && plen == 0 ? cnx_ws_reader_room(&r, &p) : 0;
+            cut = -1;
+            if (put == 2 && plen == 0 && !closed) {
+                cut = walk(data + off, chunk, cnx_ws_reader_left(&r),
+                           masked, &after);
+            }
             if (room > 0) {
                 if (chunk > room) {
                     chunk = room;
@@ -144,6 +198,7 @@ run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
             }
             if (rc == CNX_WS_MSG) {
                 note(t, &m, max);
+                closed |= m.opcode == CNX_WS_OP_CLOSE;
             }
             memmove(pend, pend + used, plen - used);
             plen -= used;
@@ -155,6 +210,11 @@ run_reader(trace_t *t, const uint8_t *data, size_t size, int masked,
             break;
         }
         if (rc != CNX_WS_AGAIN) {
+            abort();
+        }
+        if (cut >= 0 && !closed
+            && (cnx_ws_reader_left(&r) != after || plen != (size_t) cut))
+        {
             abort();
         }
         if (off == size) {
@@ -335,8 +395,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_reader(&whole, buf, size, masked, max, 0, 0);
     run_reader(&chunked, buf, size, masked, max, (ctl >> 4) + 1, 0);
     run_reader(&direct, buf, size, masked, max, (ctl >> 4) + 1, 1);
+    run_reader(&bulk, buf, size, masked, max, (ctl >> 4) + 7, 2);
     if (whole.n != chunked.n || whole.rc != chunked.rc
-        || whole.n != direct.n || whole.rc != direct.rc)
+        || whole.n != direct.n || whole.rc != direct.rc
+        || whole.n != bulk.n || whole.rc != bulk.rc)
     {
         abort();
     }
@@ -344,7 +406,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (whole.op[i] != chunked.op[i] || whole.len[i] != chunked.len[i]
             || whole.sum[i] != chunked.sum[i]
             || whole.op[i] != direct.op[i] || whole.len[i] != direct.len[i]
-            || whole.sum[i] != direct.sum[i])
+            || whole.sum[i] != direct.sum[i]
+            || whole.op[i] != bulk.op[i] || whole.len[i] != bulk.len[i]
+            || whole.sum[i] != bulk.sum[i])
         {
             abort();
         }
