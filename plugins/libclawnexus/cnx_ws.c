@@ -164,16 +164,19 @@ cnx_ws_unmask_avx2(uint8_t *p, size_t n, uint64_t kw, uint64_t *high)
     return i;
 }
 
-static int
-cnx_ws_have_avx2(void)
-{
-    static int  have = -1;
+/*
+ * Set while the program (or library) is loaded, before any of its threads
+ * can unmask: a check on first use would be a data race between threads.
+ * Unmasking from an earlier constructor sees 0 and takes the SSE2 path.
+ */
+static int  cnx_ws_have_avx2;
 
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return have;
+__attribute__((constructor))
+static void
+cnx_ws_cpu_init(void)
+{
+    __builtin_cpu_init();
+    cnx_ws_have_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
 }
 
 #endif
@@ -199,7 +202,7 @@ cnx_ws_unmask(uint8_t *p, size_t n, const uint8_t key[4], size_t offset)
         memcpy(&kw, k8, 8);
 #if defined(CNX_WS_AVX2)
         /* Steps of 32 keep the key phase too. */
-        if (n >= 128 && cnx_ws_have_avx2()) {
+        if (n >= 128 && cnx_ws_have_avx2) {
             i = cnx_ws_unmask_avx2(p, n, kw, &acc);
         }
 #endif
