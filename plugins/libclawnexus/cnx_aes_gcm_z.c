@@ -68,6 +68,40 @@ cnx_aes_gcm_z_available(void)
            && __builtin_cpu_supports("vpclmulqdq");
 }
 
+/*
+ * Round keys, hash key powers and keystream are left in vector registers
+ * by the code below; they are cleared before returning to the caller
+ * (vzeroall clears zmm0-15; zmm16-31 one by one).  Zeroing locals in C
+ * would not do: the compiler drops such stores as dead.
+ */
+Z_INLINE void
+z_clear_registers(void)
+{
+    __asm__ volatile (
+        "vzeroall\n\t"
+        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+        "vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
+        "vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+        "vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
+        "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+        "vpxord %%zmm28, %%zmm28, %%zmm28\n\t"
+        "vpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+        "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+        "vpxord %%zmm31, %%zmm31, %%zmm31\n\t"
+        ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+            "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+            "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+            "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
+            "xmm29", "xmm30", "xmm31");
+}
+
 /* ---- key schedule ----------------------------------------------------- */
 
 /* w0..w3 of the previous key of the same parity, prefix-xored, plus t. */
@@ -229,25 +263,38 @@ z_ghash_bytes(const cnx_aes_gcm_z_t *k, __m128i acc, const uint8_t *p,
 
 /* ---- AES -------------------------------------------------------------- */
 
-Z_INLINE void
-z_aes4(__m512i *b, const __m512i *rk)
+/* The round keys are broadcast from the key where they are used: the
+ * stores of the data may alias them, so the compiler reloads them instead
+ * of keeping fifteen copies that it would spill to the stack. */
+Z_INLINE __m512i
+z_rk(const cnx_aes_gcm_z_t *k, int r)
 {
-    int  r, j;
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *) k->rk[r]));
+}
 
+Z_INLINE void
+z_aes4(__m512i *b, const cnx_aes_gcm_z_t *k)
+{
+    __m512i  rk;
+    int      r, j;
+
+    rk = z_rk(k, 0);
     Z_UNROLL
     for (j = 0; j < 4; j++) {
-        b[j] = _mm512_xor_si512(b[j], rk[0]);
+        b[j] = _mm512_xor_si512(b[j], rk);
     }
     Z_UNROLL
     for (r = 1; r < 14; r++) {
+        rk = z_rk(k, r);
         Z_UNROLL
         for (j = 0; j < 4; j++) {
-            b[j] = _mm512_aesenc_epi128(b[j], rk[r]);
+            b[j] = _mm512_aesenc_epi128(b[j], rk);
         }
     }
+    rk = z_rk(k, 14);
     Z_UNROLL
     for (j = 0; j < 4; j++) {
-        b[j] = _mm512_aesenclast_epi128(b[j], rk[14]);
+        b[j] = _mm512_aesenclast_epi128(b[j], rk);
     }
 }
 
@@ -256,18 +303,18 @@ z_aes1(__m128i b, const cnx_aes_gcm_z_t *k)
 {
     int  r;
 
-    b = _mm_xor_si128(b, _mm_load_si128((const __m128i *) k->rk[0]));
+    b = _mm_xor_si128(b, _mm_loadu_si128((const __m128i *) k->rk[0]));
     for (r = 1; r < 14; r++) {
-        b = _mm_aesenc_si128(b, _mm_load_si128((const __m128i *) k->rk[r]));
+        b = _mm_aesenc_si128(b, _mm_loadu_si128((const __m128i *) k->rk[r]));
     }
     return _mm_aesenclast_si128(b,
-        _mm_load_si128((const __m128i *) k->rk[14]));
+        _mm_loadu_si128((const __m128i *) k->rk[14]));
 }
 
 /* ---- GCM -------------------------------------------------------------- */
 
-Z int
-cnx_aes_gcm_z_init(cnx_aes_gcm_z_t *k, const uint8_t key[32])
+Z __attribute__((noinline)) static void
+z_init(cnx_aes_gcm_z_t *k, const uint8_t key[32])
 {
     __m128i   rk[15], p1, p;
     uint64_t  lo, hi, carry;
@@ -283,7 +330,7 @@ cnx_aes_gcm_z_init(cnx_aes_gcm_z_t *k, const uint8_t key[32])
     Z_KEY_PAIR(rk, 12, 0x20);
     Z_KEY_EVEN(rk, 14, 0x40);
     for (i = 0; i < 15; i++) {
-        _mm_store_si128((__m128i *) k->rk[i], rk[i]);
+        _mm_storeu_si128((__m128i *) k->rk[i], rk[i]);
     }
 
     /* H = E(0), reflected, times x^-1: a left shift, and where the bit
@@ -301,14 +348,32 @@ cnx_aes_gcm_z_init(cnx_aes_gcm_z_t *k, const uint8_t key[32])
 
     /* powers: (H^i x^-1)(H x^-1) x = H^(i+1) x^-1 */
     p = p1;
-    _mm_store_si128((__m128i *) k->h[15], p);
+    _mm_storeu_si128((__m128i *) k->h[15], p);
     for (i = 14; i >= 0; i--) {
         p = z_mul(p, p1);
-        _mm_store_si128((__m128i *) k->h[i], p);
+        _mm_storeu_si128((__m128i *) k->h[i], p);
     }
+    /* before any call: the first call through the PLT saves every vector
+     * register on the stack (lazy binding) */
+    z_clear_registers();
     sodium_memzero(rk, sizeof(rk));
-    lo = hi = carry = 0;
-    p = p1 = _mm_setzero_si128();
+}
+
+/* Overwrites the stack z_init() used (its spills of H and its powers);
+ * once per key, so the cost does not matter. */
+__attribute__((noinline)) static void
+z_burn_stack(void)
+{
+    volatile uint8_t  burn[1024];
+
+    sodium_memzero((uint8_t *) burn, sizeof(burn));
+}
+
+Z int
+cnx_aes_gcm_z_init(cnx_aes_gcm_z_t *k, const uint8_t key[32])
+{
+    z_init(k, key);
+    z_burn_stack();
     return 0;
 }
 
@@ -321,17 +386,13 @@ Z_INLINE __m128i
 z_gcm_crypt(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
     size_t len, __m128i j0, __m128i acc, int seal)
 {
-    __m512i   rk[15], ctr, b[4], d[4], x[4];
+    __m512i   ctr, b[4], d[4], x[4];
     __mmask64 m[4];
-    int       i, j;
+    int       j;
 
     const __m512i  four = _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 4,
                                            0, 0, 0, 4, 0, 0, 0, 4);
 
-    for (i = 0; i < 15; i++) {
-        rk[i] = _mm512_broadcast_i32x4(
-            _mm_load_si128((const __m128i *) k->rk[i]));
-    }
     /* counters 2, 3, 4, 5 (J0 is 1), byte-reversed */
     ctr = _mm512_add_epi32(z_bswap_lanes(_mm512_broadcast_i32x4(j0)),
         _mm512_set_epi32(0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1));
@@ -342,7 +403,7 @@ z_gcm_crypt(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
             b[j] = z_bswap_lanes(ctr);
             ctr = _mm512_add_epi32(ctr, four);
         }
-        z_aes4(b, rk);
+        z_aes4(b, k);
         Z_UNROLL
         for (j = 0; j < 4; j++) {
             d[j] = _mm512_loadu_si512(in + 64 * j);
@@ -358,7 +419,7 @@ z_gcm_crypt(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
             b[j] = z_bswap_lanes(ctr);
             ctr = _mm512_add_epi32(ctr, four);
         }
-        z_aes4(b, rk);
+        z_aes4(b, k);
         Z_UNROLL
         for (j = 0; j < 4; j++) {
             if (len <= 64 * (size_t) j) {
@@ -370,10 +431,6 @@ z_gcm_crypt(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
             _mm512_mask_storeu_epi8(out + 64 * j, m[j], x[j]);
         }
         acc = z_ghash(k, acc, seal ? x : d, (int) ((len + 15) / 16));
-    }
-    /* the keystream is secret as long as the data are */
-    for (j = 0; j < 4; j++) {
-        b[j] = x[j] = d[j] = _mm512_setzero_si512();
     }
     return acc;
 }
@@ -403,7 +460,7 @@ z_gcm(const cnx_aes_gcm_z_t *k, uint8_t *out, const uint8_t *in,
     }
     acc = _mm_xor_si128(acc,
         z_bswap128(_mm_loadu_si128((const __m128i *) blk)));
-    acc = z_mul(acc, _mm_load_si128((const __m128i *) k->h[15]));
+    acc = z_mul(acc, _mm_loadu_si128((const __m128i *) k->h[15]));
     acc = _mm_xor_si128(z_bswap128(acc), z_aes1(j0, k));
     _mm_storeu_si128((__m128i *) tag, acc);
 }
@@ -417,6 +474,7 @@ cnx_aes_gcm_z_seal(const cnx_aes_gcm_z_t *k, uint8_t *c, uint8_t tag[16],
         return -1;
     }
     z_gcm(k, c, m, mlen, nonce, ad, adlen, tag, 1);
+    z_clear_registers();
     return 0;
 }
 
@@ -434,6 +492,7 @@ cnx_aes_gcm_z_open(const cnx_aes_gcm_z_t *k, uint8_t *m, const uint8_t *c,
     /* the tag may live in the buffer being decrypted into */
     memcpy(expect, tag, 16);
     z_gcm(k, m, c, clen, nonce, ad, adlen, t, 0);
+    z_clear_registers();
     rc = sodium_memcmp(t, expect, 16) == 0 ? 0 : -1;
     if (rc != 0 && clen > 0) {
         sodium_memzero(m, clen);

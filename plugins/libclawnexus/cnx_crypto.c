@@ -6,7 +6,8 @@
  * the fastest is kept for the life of the process; OpenSSL stays unless
  * another wins by more than 10%.  libsodium's AES-GCM needs AES-NI and
  * PCLMUL (crypto_aead_aes256gcm_is_available()), ours (cnx_aes_gcm_z) VAES
- * and VPCLMULQDQ on AVX-512; without them OpenSSL is used.
+ * and VPCLMULQDQ on AVX-512 and must first pass a comparison with OpenSSL
+ * (cnx_aead_z_selftest); without them OpenSSL is used.
  * CNX_AEAD_BACKEND=openssl|libsodium|avx512vaes in the environment skips
  * the measurement.
  */
@@ -45,8 +46,10 @@ static int             cnx_crypto_ok;
 static int             cnx_aead_default;
 static EVP_MD         *cnx_md_sha256;   /* fetched once; NULL: libsodium */
 static int             cnx_x25519_ifma; /* the AVX-512 IFMA ladder */
+static int             cnx_aead_z_ok;   /* our VAES AES-GCM runs, and right */
 
 static int cnx_aead_pick(void);
+static int cnx_aead_z_selftest(void);
 static int cnx_x25519_pick(void);
 
 static void
@@ -55,6 +58,7 @@ cnx_crypto_init_once(void)
     if (sodium_init() < 0) {
         return;
     }
+    cnx_aead_z_ok = cnx_aes_gcm_z_available() && cnx_aead_z_selftest();
     cnx_aead_default = cnx_aead_pick();
     cnx_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     cnx_x25519_ifma = cnx_x25519_pick();
@@ -646,7 +650,7 @@ cnx_aead_runs(int id)
     case BACKEND_SODIUM:
         return crypto_aead_aes256gcm_is_available();
     case BACKEND_Z:
-        return cnx_aes_gcm_z_available();
+        return cnx_aead_z_ok;
     default:
         return 0;
     }
@@ -744,6 +748,17 @@ cnx_aead_free(cnx_aead_t *a)
     free(a);
 }
 
+/* An output that starts inside the input, after its start, overwrites
+ * input before it is read (with every backend): refused.  The same buffer
+ * (in place) or separate ones are what the interface allows. */
+static int
+cnx_aead_overlaps(const uint8_t *out, const uint8_t *in, size_t len)
+{
+    uintptr_t  o = (uintptr_t) out, i = (uintptr_t) in;
+
+    return o > i && o - i < len;
+}
+
 int
 cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
     const uint8_t *m, size_t mlen, const uint8_t nonce[12],
@@ -751,7 +766,9 @@ cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
 {
     int  len;
 
-    if (mlen > INT_MAX - 32 || adlen > INT_MAX) {
+    if (mlen > INT_MAX - 32 || adlen > INT_MAX
+        || cnx_aead_overlaps(c, m, mlen))
+    {
         return -1;
     }
     if (a->backend == BACKEND_SODIUM) {
@@ -786,7 +803,9 @@ cnx_aead_open_detached(cnx_aead_t *a, uint8_t *m, const uint8_t *c,
     uint8_t  t[16];
     int      len;
 
-    if (clen > INT_MAX - 32 || adlen > INT_MAX) {
+    if (clen > INT_MAX - 32 || adlen > INT_MAX
+        || cnx_aead_overlaps(m, c, clen))
+    {
         return -1;
     }
     if (a->backend == BACKEND_SODIUM) {
@@ -862,6 +881,52 @@ cnx_aead_measure(cnx_aead_t *a, uint8_t *buf)
         ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
     } while (ns < 1e6);
     return n / ns;
+}
+
+/*
+ * Before our AES-GCM may be used it must give OpenSSL's bytes, against a
+ * miscompilation or a CPU (or virtual machine) that reports features it
+ * does not have: 0 to 1,009 bytes (the tail code, partial blocks and the
+ * main loop) with 0 to 300 bytes of AAD, sealed and opened.  Non-zero:
+ * passed.
+ */
+static int
+cnx_aead_z_selftest(void)
+{
+    static const size_t  len[4] = { 0, 17, 60, 1009 };
+    static const size_t  adlen[4] = { 0, 20, 1, 300 };
+    uint8_t              key[32], nonce[12], ad[300], m[1009];
+    uint8_t              want[1025], got[1025];
+    cnx_aead_t          *o, *z;
+    size_t               i;
+    int                  ok;
+
+    for (i = 0; i < sizeof(m); i++) {
+        m[i] = (uint8_t) (7 * i + 1);
+        if (i < sizeof(ad)) {
+            ad[i] = (uint8_t) (5 * i + 3);
+        }
+        if (i < sizeof(key)) {
+            key[i] = (uint8_t) (13 * i + 11);
+        }
+        if (i < sizeof(nonce)) {
+            nonce[i] = (uint8_t) (3 * i + 2);
+        }
+    }
+    o = cnx_aead_alloc(key, BACKEND_OPENSSL);
+    z = cnx_aead_alloc(key, BACKEND_Z);
+    ok = o != NULL && z != NULL;
+    for (i = 0; ok && i < 4; i++) {
+        ok = cnx_aead_seal(o, want, m, len[i], nonce, ad, adlen[i]) == 0
+             && cnx_aead_seal(z, got, m, len[i], nonce, ad, adlen[i]) == 0
+             && memcmp(want, got, len[i] + 16) == 0
+             && cnx_aead_open(z, got, want, len[i] + 16, nonce, ad,
+                              adlen[i]) == 0
+             && memcmp(got, m, len[i]) == 0;
+    }
+    cnx_aead_free(o);
+    cnx_aead_free(z);
+    return ok;
 }
 
 static int

@@ -75,7 +75,9 @@ void cnx_hkdf_noise(uint8_t out1[32], uint8_t out2[32], uint8_t *out3,
 /*
  * AES-256-GCM with a 12-byte nonce and optional AAD.  A context holds one
  * key (and, with OpenSSL, one reusable EVP_CIPHER_CTX); use one context per
- * direction.  A failed open leaves no plaintext in m.  In-place operation (c == m) is allowed.
+ * direction.  The output is either the input buffer itself (in place,
+ * c == m) or does not overlap it; one that starts inside the input, after
+ * its start, is refused (-1).  A failed open leaves no plaintext in m.
  */
 typedef struct cnx_aead cnx_aead_t;
 

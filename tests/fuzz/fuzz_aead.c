@@ -9,8 +9,9 @@
  *   - sealing gives OpenSSL's ciphertext and tag, copied out of place and
  *     in place, and writes nothing past the ciphertext;
  *   - opening gives the message back;
- *   - the ciphertext with one bit flipped (its place taken from the input)
- *     is refused by both, and the refused output is wiped.
+ *   - one bit flipped in the ciphertext, the tag, the AAD or the nonce
+ *     (the place taken from the input) is refused by both, and the refused
+ *     output is wiped.
  */
 
 #include <stdint.h>
@@ -25,7 +26,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const  be[] = { "libsodium", "avx512vaes" };
-    uint8_t                  *in, *m, *ad, *want, *c, *back;
+    uint8_t                  *in, *m, *ad, *want, *c, *back, *bit;
+    uint8_t                   nonce[12];
     size_t                    n, rest, adlen, mlen, flip, i;
     cnx_aead_t               *o, *a;
 
@@ -50,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (o == NULL || cnx_aead_seal(o, want, m, mlen, in + 32, ad, adlen) != 0) {
         abort();
     }
-    flip = (in[0] | (size_t) in[1] << 8) % (mlen + 16);
+    flip = (in[0] | (size_t) in[1] << 8) % (mlen + 16 + adlen + 12);
 
     for (i = 0; i < sizeof(be) / sizeof(be[0]); i++) {
         if ((a = cnx_aead_new_with(in, be[i])) == NULL) {
@@ -70,14 +72,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
             abort();
         }
-        c[flip] ^= 0x01;
+        memcpy(nonce, in + 32, 12);
+        bit = flip < mlen + 16 ? c + flip
+              : flip < mlen + 16 + adlen ? ad + (flip - mlen - 16)
+              : nonce + (flip - mlen - 16 - adlen);
+        *bit ^= 0x01;
         memset(back, 0x5a, mlen + 1);
-        if (cnx_aead_open(a, back, c, mlen + 16, in + 32, ad, adlen) != -1
+        if (cnx_aead_open(a, back, c, mlen + 16, nonce, ad, adlen) != -1
             || (mlen > 0 && !sodium_is_zero(back, mlen))
-            || cnx_aead_open(o, back, c, mlen + 16, in + 32, ad, adlen) != -1)
+            || cnx_aead_open(o, back, c, mlen + 16, nonce, ad, adlen) != -1)
         {
             abort();
         }
+        *bit ^= 0x01;                       /* the AAD is used again */
         cnx_aead_free(a);
     }
     cnx_aead_free(o);
