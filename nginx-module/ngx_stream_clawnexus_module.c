@@ -152,7 +152,8 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            reader_broken:1;
     unsigned                            bulk:1;     /* frames in rbuf */
     uint64_t                            peer_key;
-    uint64_t                            lent_to;    /* see borrow() */
+    uint64_t                            lent_to;    /* see settle() */
+    off_t                               lent_until;
 };
 
 
@@ -403,7 +404,7 @@ static void ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
     ngx_stream_clawnexus_out_t *o);
 static ngx_int_t ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_ctx_t *to, u_char *p, size_t n);
-static void ngx_stream_clawnexus_settle(void);
+static void ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_uint_t ngx_stream_clawnexus_lender_wait(
     ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx);
@@ -1968,7 +1969,7 @@ ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
 
     ctx->bulk = 0;
     ctx->buf = own;
-    ngx_stream_clawnexus_settle();
+    ngx_stream_clawnexus_settle(ctx);
     left = ctx->end - ctx->start;
 
     if (left > ctx->conf->buffer_size) {
@@ -2450,8 +2451,6 @@ ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     o->pos = 0;
     o->last = h + n;
 
-    ctx->lent_to = to->node.key;
-
     ngx_stream_clawnexus_enqueue(to, o);
 
     return NGX_OK;
@@ -2460,10 +2459,10 @@ ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
 
 /*
  * A session that streams large frames to a peer whose socket did not take
- * the last ones (its queue is not empty) leaves the next bytes in its own
- * socket until the peer's queue drains: the kernel holds them, and they
- * can be sent from the receive buffer then, instead of being copied into
- * the peer's queue now.  1: paused.
+ * the last ones leaves the next bytes in its own socket until the peer
+ * has sent them: the kernel holds them, and they can be sent from the
+ * receive buffer then, instead of being copied into the peer's queue now.
+ * What others queue to the peer later does not hold it back.  1: paused.
  */
 static ngx_uint_t
 ngx_stream_clawnexus_lender_wait(ngx_stream_clawnexus_ctx_t *ctx)
@@ -2472,12 +2471,10 @@ ngx_stream_clawnexus_lender_wait(ngx_stream_clawnexus_ctx_t *ctx)
 
     to = ngx_stream_clawnexus_conn_find(ctx->lent_to);
 
-    if (to == NULL || to->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+    if (to == NULL || to->state != NGX_STREAM_CLAWNEXUS_OPEN
+        || to->c->sent >= ctx->lent_until)
+    {
         ctx->lent_to = 0;
-        return 0;
-    }
-
-    if (to->out == NULL) {
         return 0;
     }
 
@@ -2488,14 +2485,16 @@ ngx_stream_clawnexus_lender_wait(ngx_stream_clawnexus_ctx_t *ctx)
 
 
 /*
- * Before the receive buffer is used again: what borrow() queued is sent,
- * and what the sockets did not take is copied into entries of its own.
+ * Before the receive buffer is used again: what borrow() queued for ctx is
+ * sent, and what the sockets did not take is copied into entries of its
+ * own; ctx then waits until that much more is sent to a peer (see
+ * lender_wait()).
  */
 static void
-ngx_stream_clawnexus_settle(void)
+ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx)
 {
     size_t                          len;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, copied;
     ngx_stream_clawnexus_ctx_t     *to;
     ngx_stream_clawnexus_out_t     *o, *copy, **prev, *last;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
@@ -2509,6 +2508,7 @@ ngx_stream_clawnexus_settle(void)
         (void) ngx_stream_clawnexus_flush(to);
 
         last = NULL;
+        copied = 0;
 
         for (prev = &to->out; *prev; /* void */ ) {
             o = *prev;
@@ -2534,6 +2534,7 @@ ngx_stream_clawnexus_settle(void)
                 *prev = copy;
                 ngx_stream_clawnexus_out_put(o);
                 o = copy;
+                copied = 1;
             }
 
             last = o;
@@ -2541,6 +2542,11 @@ ngx_stream_clawnexus_settle(void)
         }
 
         to->out_last = last;
+
+        if (copied) {
+            ctx->lent_to = to->node.key;
+            ctx->lent_until = to->c->sent + (off_t) to->out_bytes;
+        }
     }
 
     w->nborrowers = 0;

@@ -11,6 +11,7 @@ relay_need_websockets
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
+status=$(cnx_free_port)
 relay_secret "$dir" bulk-secret
 
 cat > "$dir/nginx.conf" <<CONF
@@ -27,6 +28,10 @@ stream {
         clawnexus_send_queue 256k;
         clawnexus_max_message 1m;
     }
+    server {
+        listen 127.0.0.1:$status;
+        clawnexus_status;
+    }
 }
 CONF
 
@@ -35,7 +40,7 @@ cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
 # CNX_BULK_SEED repeats a run (the seed is printed)
 "$PY" "$abs_top_srcdir/tests/integration/relay_bulk.py" 127.0.0.1 "$port" \
-    "$secret" ${CNX_BULK_SEED:-} > "$dir/py.out" 2>&1 ||
+    "$status" "$secret" ${CNX_BULK_SEED:-} > "$dir/py.out" 2>&1 ||
     { cat "$dir/py.out" >&2; tail -20 "$dir/logs/error.log" >&2;
       cnx_fail "bulk receive checks failed"; }
 cat "$dir/py.out"

@@ -2,7 +2,7 @@
 """Frames of every shape through the relay's bulk receive, several senders
 at once on one worker.
 
-usage: relay_bulk.py HOST PORT SECRET [SEED]
+usage: relay_bulk.py HOST PORT STATUS_PORT SECRET [SEED]
 
 Each sender writes one stream of masked frames in pieces of random sizes,
 some of them cut inside a frame header and sent a moment apart: binary
@@ -12,7 +12,9 @@ payload is different.  The receivers stop reading now and then, so that
 the relay queues, copies what their sockets refuse and pauses the
 senders.  Every message must arrive once, in order, byte for byte.  Then
 a receiver and a sender vanish in the middle of a large frame while the
-others go on.
+others go on.  Last, a sender that once streamed to a peer talks to
+another peer while the first one is backed up by a third sender: it is not
+held back by a queue it no longer adds to.
 """
 
 import base64
@@ -29,9 +31,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import relay_testlib as lib
 from relay_testlib import expect
 
-HOST, PORT, SECRET = sys.argv[1:4]
-PORT = int(PORT)
-SEED = int(sys.argv[4]) if len(sys.argv) > 4 else random.randrange(1 << 30)
+HOST, PORT, STATUS_PORT, SECRET = sys.argv[1:5]
+PORT, STATUS_PORT = int(PORT), int(STATUS_PORT)
+SEED = int(sys.argv[5]) if len(sys.argv) > 5 else random.randrange(1 << 30)
 PAIRS = 3
 STREAM = 12 * 1024 * 1024          # bytes of frames per sender
 TIMEOUT = 60
@@ -130,15 +132,34 @@ def client(claw_id):
     return c
 
 
-def pair(a, b):
-    x, y = client(a), client(b)
+def join(x, a, y, b):
+    """A room of the registered clients x (claw id a) and y (b)."""
     x.send(1, json.dumps({"type": "JOIN", "claw_id": a, "target_claw_id": b,
                           "auth_token": lib.mint(SECRET, a)}).encode())
     room = y.json()["room_id"]
     y.send(1, json.dumps({"type": "ACCEPT", "room_id": room}).encode())
     assert x.json()["type"] == "JOINED"
     assert y.json()["type"] == "JOINED"
-    return x, y, room
+    return room
+
+
+def pair(a, b):
+    x, y = client(a), client(b)
+    return x, y, join(x, a, y, b)
+
+
+def pauses():
+    """The relay's count of senders paused for a receiver."""
+    s = socket.create_connection((HOST, STATUS_PORT), timeout=TIMEOUT)
+    s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])["backpressure_pauses"]
 
 
 def size(rng):
@@ -347,7 +368,61 @@ def vanish():
                  "the sender got PEER_LEFT, the other pair all its messages")
 
 
+def unrelated():
+    """A streams large frames to P, which reads them (some go out from the
+    receive buffer); then P stops reading while C fills P's queue; A's
+    message to Q must still get through."""
+    names = [f"lend-{k}.id.claw" for k in "apcq"]
+    a, p, c, q = (client(n) for n in names)
+    ap = join(a, names[0], p, names[1])
+    cp = join(c, names[2], p, names[1])
+    aq = join(a, names[0], q, names[3])
+
+    rng = random.Random(SEED + 2)
+    frames = [bytes([1, len(ap)]) + ap.encode() + rng.randbytes(100000)
+              for _ in range(20)]
+    a.s.sendall(b"".join(frame(rng, 2, f)[0] for f in frames))
+    for f in frames:
+        op, got = p.msg()
+        assert op == 2 and got == f, "a large frame arrived changed"
+
+    # P reads no more; C's small messages fill its queue until C is paused
+    base = pauses()
+    filler = "x" * 1000
+
+    def flood():
+        try:
+            for i in range(100000):
+                c.send(1, json.dumps({"type": "DATA", "room_id": cp,
+                                      "payload": f"{i} {filler}"}).encode())
+        except OSError:
+            pass
+
+    threading.Thread(target=flood, daemon=True).start()
+    deadline = time.monotonic() + TIMEOUT
+    while pauses() == base:
+        if time.monotonic() > deadline:
+            raise AssertionError("the flood of a stopped receiver never "
+                                 "paused its sender")
+        time.sleep(0.05)
+
+    a.send(1, json.dumps({"type": "DATA", "room_id": aq,
+                          "payload": "to another peer"}).encode())
+    q.s.settimeout(20)
+    try:
+        m = q.json()
+    except socket.timeout:
+        raise AssertionError("a message to another peer is held back while "
+                             "a peer the sender streamed to before is full")
+    expect(m.get("type") == "DATA" and m.get("payload") == "to another peer",
+           "a sender that streamed to a peer which is now backed up by "
+           "someone else still reaches its other peers")
+    for x in (a, p, c, q):
+        x.s.close()
+
+
 print(f"seed {SEED}", flush=True)
 run_pairs()
 vanish()
+unrelated()
 print("relay bulk: all passed")
