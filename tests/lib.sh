@@ -110,8 +110,22 @@ cnx_nginx_env() {
     fi
 }
 
+# cnx_nginx_conf_head WORKERS CONNECTIONS: the first lines of a test's
+# nginx.conf: the stream module and ours loaded, WORKERS worker processes of
+# CONNECTIONS connections each, the error log at info in logs/.
+cnx_nginx_conf_head() {
+    cat <<CONF
+load_module $NGINX_MODULES/ngx_stream_module.so;
+load_module $CNX_MODULE;
+worker_processes $1;
+events { worker_connections $2; }
+error_log logs/error.log info;
+CONF
+}
+
 # cnx_nginx_start PREFIX: run the stock nginx on PREFIX/nginx.conf.  The
-# configuration should load ngx_stream_module.so and then $CNX_MODULE.
+# configuration should load ngx_stream_module.so and then $CNX_MODULE
+# (cnx_nginx_conf_head writes both).
 # The master PID is kept in PREFIX/nginx.pid; nginx is stopped at exit.
 cnx_nginx_start() {
     local prefix=$1 i

@@ -50,11 +50,7 @@ lab_relay_config() {
     chmod 600 "$r/relay.key"
     LAB_CA=$r/relay.crt
     cat > "$r/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 2;
-events { worker_connections 512; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 2 512)
 stream {
     clawnexus_jwt_secret_file relay.secret;
     server {

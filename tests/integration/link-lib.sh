@@ -19,11 +19,7 @@ link_relay_start() {
     RELAY_ISS="clawnexus-registry.test"
     ( umask 077; printf '%s\n' "$RELAY_SECRET" > "$RELAY_SECRET_FILE" )
     cat > "$dir/relay/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes ${LINK_WORKERS:-1};
-events { worker_connections 256; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head ${LINK_WORKERS:-1} 256)
 stream {
     server {
         listen 127.0.0.1:$port;

@@ -13,11 +13,7 @@ port=$(cnx_free_port)
 relay_secret "$dir" bp-secret
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 1;
-events { worker_connections 64; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 1 64)
 stream {
     server {
         listen 127.0.0.1:$port;

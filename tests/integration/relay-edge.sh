@@ -18,11 +18,7 @@ limits=$(cnx_free_port)
 relay_secret "$dir" edge-secret
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 1;
-events { worker_connections 256; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 1 256)
 stream {
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer edge-issuer.test;

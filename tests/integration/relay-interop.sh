@@ -16,11 +16,7 @@ printf '%s\n' "$secret" > "$dir/relay.secret"
 chmod 600 "$dir/relay.secret"
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 1;
-events { worker_connections 256; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 1 256)
 stream {
     server {
         listen 127.0.0.1:$port;

@@ -20,11 +20,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
     { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 1;
-events { worker_connections 256; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 1 256)
 stream {
     server {
         listen 127.0.0.1:$port ssl;

@@ -24,11 +24,7 @@ if ! "$PY" -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1', 0
 fi
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $NGINX_MODULES/ngx_stream_module.so;
-load_module $CNX_MODULE;
-worker_processes 1;
-events { worker_connections 512; }
-error_log logs/error.log info;
+$(cnx_nginx_conf_head 1 512)
 stream {
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer attack-issuer.test;
