@@ -150,16 +150,7 @@ def pair(a, b):
 
 def pauses():
     """The relay's count of senders paused for a receiver."""
-    s = socket.create_connection((HOST, STATUS_PORT), timeout=TIMEOUT)
-    s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    s.close()
-    return json.loads(data.split(b"\r\n\r\n", 1)[1])["backpressure_pauses"]
+    return lib.status(HOST, STATUS_PORT, TIMEOUT)["backpressure_pauses"]
 
 
 def size(rng):

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import time
 
 import websockets
@@ -95,6 +96,21 @@ def rss_kb(master):
         except OSError:
             pass
     return total
+
+
+def status(host, port, timeout):
+    """GET /status of a clawnexus_status server: its counters (over all
+    workers) as a dict."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
 
 def alive(pid):

@@ -76,17 +76,7 @@ def socket_owner(client_port):
 
 def status():
     """GET /status of the status server (counters over all workers)."""
-    import socket
-    s = socket.create_connection((HOST, STATUS_PORT), timeout=TIMEOUT)
-    s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
-    data = b""
-    while True:
-        c = s.recv(65536)
-        if not c:
-            break
-        data += c
-    s.close()
-    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+    return lib.status(HOST, STATUS_PORT, TIMEOUT)
 
 
 async def recv_json(ws, timeout=TIMEOUT):
