@@ -19,7 +19,7 @@ expect_rc() {
 }
 
 # --- command line ---------------------------------------------------------
-for c in add remove show resolve sync hosts hook export; do
+for c in add remove name unname show resolve sync hosts hook export; do
     expect_rc 0 cw "$c" --help
     grep -q "^Usage: clawnexus-wg.* $c" "$dir/out" || cnx_fail "$c --help: $(cat "$dir/out")"
 done
