@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "names_export.h"
 #include "link_config.h"
 #include "link.h"
 #include "loop.h"
@@ -59,11 +60,12 @@ connect_usage(FILE *f)
         "ADDR:PORT becomes a stream.\n"
         "\n"
         "Direct first: when an address for TARGET is known (--direct, the\n"
-        "config's edge.peers, or the clawnexus-wg export file given as\n"
-        "--names-file / edge.names_file), a TCP connection is tried with a\n"
-        "3-second timeout; on refusal or timeout, or when the config marks\n"
-        "TARGET cross_network, the relay is used.  One line on stderr says\n"
-        "which path was taken, e.g.\n"
+        "config's edge.peers, the clawnexus-wg export -- a peer with a\n"
+        "recent handshake first, none whose handshake is 'never' -- or\n"
+        "the tailnet via `tailscale status --json`), a TCP connection is\n"
+        "tried with a 3-second timeout; on refusal or timeout, or when\n"
+        "the config marks TARGET cross_network, the relay is used.  One\n"
+        "line on stderr says which path was taken, e.g.\n"
         "  office.claw → relay → established (encrypted v2, 3 ms RTT)\n"
         "\n"
         "Exit status: 0 the stream ended cleanly, 1 the stream was reset,\n"
@@ -72,7 +74,10 @@ connect_usage(FILE *f)
         "\n"
         "  --direct HOST:PORT  TARGET's direct address\n"
         "  --local ADDR:PORT   listen here instead of using stdin/stdout\n"
-        "  --names-file F      clawnexus-wg export JSON (direct addresses)\n"
+        "  --export-file F     clawnexus-wg export JSON (default\n"
+        "                      " LINK_EXPORT_DEFAULT " when present;\n"
+        "                      --names-file is its older name)\n"
+        "  --no-tailscale      do not ask `tailscale status --json`\n"
         LINK_COMMON_HELP
         "  --help              this text\n", LINK_PROG);
 }
@@ -354,13 +359,8 @@ direct_address(connect_t *c, link_common_t *o, int *cross)
     if (pc != NULL && pc->direct[0]) {
         return pc->direct;
     }
-    if (o->names_file != NULL
-        && link_names_lookup(o->names_file, c->target, c->direct_buf,
-                             sizeof(c->direct_buf)) == 1)
-    {
-        return c->direct_buf;
-    }
-    return NULL;
+    return link_direct_lookup(o->export_file, c->target, !o->no_tailscale,
+                              c->direct_buf, sizeof(c->direct_buf));
 }
 
 int
