@@ -14,7 +14,7 @@ remove_usage(FILE *f)
 		"Usage: %s [--names FILE] remove IFACE NAME\n"
 		"\n"
 		"Removes the peer named NAME from IFACE and its record from the\n"
-		"names file.  Exit status 2 when NAME is not recorded for IFACE.\n",
+		"names file.  Exit status 5 when NAME is not recorded for IFACE.\n",
 		prog_name);
 }
 

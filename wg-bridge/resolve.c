@@ -28,7 +28,7 @@ resolve_usage(FILE *f)
 		"\n"
 		"Prints the tunnel address of NAME (its first single-host allowed\n"
 		"IP, read from the interface when the names file records none,\n"
-		"as on interfaces managed elsewhere).  Exit status 2 when NAME is\n"
+		"as on interfaces managed elsewhere).  Exit status 5 when NAME is\n"
 		"unknown, 1 when it has no single-host address.\n",
 		prog_name);
 }

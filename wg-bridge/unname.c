@@ -16,7 +16,7 @@ unname_usage(FILE *f)
 		"\n"
 		"Removes the record of NAME on IFACE, an interface managed\n"
 		"elsewhere; the peer itself stays on the interface.  Exit\n"
-		"status 2 when NAME is not recorded for IFACE.\n",
+		"status 5 when NAME is not recorded for IFACE.\n",
 		prog_name);
 }
 

@@ -62,7 +62,7 @@ usage(FILE *f)
 		"--no-routes         add or remove no routes (= --table off)\n"
 		"--wg-quick-config F where to read Table = (default\n"
 		"                    /etc/wireguard/IFACE.conf)\n"
-		"Exit status: 0 ok, 1 failure, 2 unknown name, 64 usage error.\n"
+		"Exit status: 0 ok, 1 failure, 2 usage error, 5 unknown name.\n"
 		"See clawnexus-wg(1).\n", WG_NAMES_DEFAULT, WG_EXPORT_DEFAULT);
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     const char   *export_file;  /* NULL: the default export, if present */
     int           no_binary;
     int           no_tailscale;
+    int           ca_from_cfg;   /* ca_file came from edge.ca_file */
 
     link_config_t cfg;
     link_url_t    url;
@@ -78,6 +79,11 @@ void link_common_wipe(link_common_t *o);
 /* Relay client settings from the shared options (after setup). */
 void link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc,
     int reconnect);
+
+/* One line for a relay ERROR naming the relay, our id and the target
+ * (NULL when there is none). */
+void link_common_relay_error(const link_common_t *o, const char *target,
+    const char *code, const char *message);
 
 /* SIGINT and SIGTERM end the loop with LINK_EXIT_OK (polled every 200 ms:
  * a signal handler may only set a flag). */

@@ -87,7 +87,7 @@ grep -q "^office key=$pub_b allowed-ips=10.77.0.2/32,fd77::2/128" "$names_a" ||
 addr=$("$CNX_WG" --names "$names_a" resolve office.claw) || cnx_fail "resolve failed"
 [ "$addr" = 10.77.0.2 ] || cnx_fail "resolve office printed '$addr'"
 "$CNX_WG" --names "$names_a" resolve nobody 2>/dev/null
-[ $? -eq 2 ] || cnx_fail "resolve of an unknown name did not exit 2"
+[ $? -eq 5 ] || cnx_fail "resolve of an unknown name did not exit 5"
 
 tcp_hello() {   # tcp_hello ADDR PORT: a line from a server in B, via A
     ip netns exec "$nsb" python3 - "$1" "$2" >"$dir/server.out" 2>&1 <<'PY' &
@@ -169,7 +169,7 @@ cwa --table 4242 add "$ifa" office --public-key "$pub_b" \
 cwa --table 4242 add "$ifa" office --public-key "$pub_b" \
     --allowed-ips 10.77.0.2/32,fd77::2/128 >/dev/null || cnx_fail "add --table 4242 failed"
 ip -n "$nsa" route show table 4242 | grep -q 172.30.77.0 && cnx_fail "a dropped prefix kept its route in table 4242"
-"$CNX_WG" --table nosuchtable show 2>/dev/null; [ $? -eq 64 ] || cnx_fail "--table nosuchtable was accepted"
+"$CNX_WG" --table nosuchtable show 2>/dev/null; [ $? -eq 2 ] || cnx_fail "--table nosuchtable was accepted"
 
 # --- an interface managed elsewhere: names only ----------------------------
 ifm="cwm$$"
@@ -214,7 +214,7 @@ assert p["allowed_ips"] == ["10.79.0.5/32", "10.79.9.0/24"] and p["managed_elsew
 ' "$exp" || cnx_fail "export of $ifm: $exp"
 ip -n "$nsa" route show dev "$ifm" | grep -q . && cnx_fail "routes via the managed interface: $(ip -n "$nsa" route show dev "$ifm")"
 cwa unname "$ifm" phone >/dev/null || cnx_fail "unname failed"
-cwa resolve phone 2>/dev/null; [ $? -eq 2 ] || cnx_fail "phone still resolves after unname"
+cwa resolve phone 2>/dev/null; [ $? -eq 5 ] || cnx_fail "phone still resolves after unname"
 grep -qx "\[$ifm managed-elsewhere\]" "$names_a" || cnx_fail "unname dropped the mark"
 expect_refused 1 sync "$ifm"
 [ "$(dump_m)" = "$before_m" ] || cnx_fail "clawnexus-wg changed the managed interface: $(diff <(echo "$before_m") <(dump_m))"
@@ -248,7 +248,7 @@ cwa remove "$ifa" office >/dev/null || cnx_fail "remove failed"
 [ -z "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "office still on $ifa after remove"
 ip -n "$nsa" -6 route show fd77::2/128 | grep -q . && cnx_fail "remove left the route fd77::2/128"
 grep -q "^office " "$names_a" && cnx_fail "office still in the names file"
-cwa remove "$ifa" office 2>/dev/null; [ $? -eq 2 ] || cnx_fail "remove of an unknown name did not exit 2"
+cwa remove "$ifa" office 2>/dev/null; [ $? -eq 5 ] || cnx_fail "remove of an unknown name did not exit 5"
 [ -n "$(peer_line "$(dump_a)" "$stranger")" ] || cnx_fail "remove touched the unmanaged peer"
 
 cwa add "$ifa" office --public-key "$pub_b" --allowed-ips 10.77.0.2/32 \
