@@ -148,8 +148,9 @@ on_writable(void *ud)
 }
 
 static const link_relay_cbs_t serve_relay_cbs = {
-    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
-    on_down, on_writable
+    .registered = on_registered, .incoming = on_incoming,
+    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
+    .error = on_error, .down = on_down, .writable = on_writable
 };
 
 static void
@@ -261,9 +262,9 @@ cmd_serve(int argc, char **argv)
             code = LINK_EXIT_FAIL;
             goto out;
         }
-        if (link_relay_connect(s.app.relay, 5000) != 0) {
-            /* a server keeps trying */
-            link_relay_retry(s.app.relay);
+        if (link_relay_start(s.app.relay) != 0) {
+            code = LINK_EXIT_FAIL;
+            goto out;
         }
     }
     link_common_stop_on_signals(s.app.loop);

@@ -276,16 +276,3 @@ direct_io(link_loop_t *l, int fd, int revents, void *ud)
         direct_read(d);
     }
 }
-
-void
-link_direct_drain(link_direct_t *d, int ms)
-{
-    int64_t deadline = link_now_ms() + ms;
-
-    while (!d->dead && d->len > d->off && link_now_ms() < deadline) {
-        struct pollfd pfd = { d->fd, POLLOUT, 0 };
-
-        poll(&pfd, 1, 50);
-        flush(d);
-    }
-}

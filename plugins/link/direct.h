@@ -42,7 +42,4 @@ size_t link_direct_queued(const link_direct_t *d);
 void link_direct_pause_read(link_direct_t *d, int pause);
 void link_direct_set_ud(link_direct_t *d, void *ud);
 
-/* Write everything queued (blocking, at most ms). */
-void link_direct_drain(link_direct_t *d, int ms);
-
 #endif

@@ -401,6 +401,15 @@ peer_gone(link_peer_t *p, int code, const char *why)
     link_peer_kill(p);
 }
 
+size_t
+link_peer_queued(const link_peer_t *p)
+{
+    if (p->d != NULL) {
+        return link_direct_queued(p->d);
+    }
+    return p->app->relay != NULL ? link_relay_queued(p->app->relay) : 0;
+}
+
 link_peer_t *
 link_app_find_room(link_app_t *a, const char *room)
 {

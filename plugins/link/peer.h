@@ -69,6 +69,9 @@ void link_peer_free(link_peer_t *p);
 /* Free from the loop (safe from callbacks); gone() is not called. */
 void link_peer_kill(link_peer_t *p);
 
+/* Bytes its carrier has not sent yet. */
+size_t link_peer_queued(const link_peer_t *p);
+
 link_peer_t *link_app_find_room(link_app_t *a, const char *room);
 
 /* Free the peers, the relay client and the loop (after the loop ran). */
