@@ -72,4 +72,30 @@ est=$(( t1 - t0 ))
 cnx_log "mute direct address: relay session and echo after $est ms"
 [ "$est" -lt 3500 ] || cnx_fail "fallback to the relay took $est ms (budget 3.5 s)"
 
-cnx_log "slow forward target and mute direct address handled"
+# 3. 500 idle direct connections against a serve limited to 256
+#    descriptors: a real peer still gets a session within 1 s, and the
+#    serve does not spin on EMFILE.
+idle_direct=$(cnx_free_port)
+( ulimit -n 256
+  HOME="$dir/hs" exec "$CNX_LINK" -v serve --id idle.claw --forward "127.0.0.1:$echo_port" \
+      --listen "127.0.0.1:$idle_direct" ) 2> "$dir/serve-idle.err" &
+ipid=$!; cnx_on_exit "link_kill $ipid"
+link_wait_grep "$dir/serve-idle.err" "direct connections on" || { cat "$dir/serve-idle.err" >&2; cnx_fail "serve idle.claw did not listen"; }
+python3 "$probe" idle "$idle_direct" 500 30 "$dir/idle.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/idle.ready" ready || cnx_fail "idle connections not started"
+sleep 0.5
+t0=$(ms)
+out=$(echo "through the crowd" | HOME="$dir/hc" timeout 20 "$CNX_LINK" connect --id client.claw \
+    --direct "127.0.0.1:$idle_direct" idle.claw 2> "$dir/idle-c.err")
+rc=$?
+t1=$(ms)
+[ $rc -eq 0 ] && [ "$out" = "through the crowd" ] ||
+    { cat "$dir/idle-c.err" "$dir/serve-idle.err" >&2; cnx_fail "real peer among idle connections: status $rc, output '$out'"; }
+cnx_log "real peer among 500 idle connections: answered after $(( t1 - t0 )) ms"
+[ $(( t1 - t0 )) -lt 1000 ] || cnx_fail "serve took $(( t1 - t0 )) ms to answer a real peer"
+cpu=$(python3 "$probe" cpu "$ipid" 2)
+cnx_log "serve CPU with 500 idle connections: $cpu % of a core"
+[ "$cpu" -lt 20 ] || cnx_fail "serve uses $cpu % CPU with idle connections (spinning?)"
+kill -0 "$ipid" 2>/dev/null || cnx_fail "serve idle.claw died"
+
+cnx_log "slow forward target, mute direct address and idle connections handled"
