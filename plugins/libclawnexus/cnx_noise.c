@@ -221,25 +221,15 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     return 0;
 }
 
+/* Known-answer tests only (cnx_internal.h). */
 int
 cnx_noise_set_ephemeral(cnx_noise_t *hs, const uint8_t e_sk[32])
-{
-    return cnx_noise_set_ephemeral_keypair(hs, e_sk, NULL);
-}
-
-int
-cnx_noise_set_ephemeral_keypair(cnx_noise_t *hs, const uint8_t e_sk[32],
-    const uint8_t *e_pk)
 {
     if (hs->action == CNX_NOISE_FAILED || hs->msg_index != 0 || hs->has_e) {
         return -1;
     }
     memcpy(hs->e_sk, e_sk, 32);
     hs->fixed_e = 1;
-    if (e_pk != NULL) {
-        memcpy(hs->e_pk, e_pk, 32);
-        hs->fixed_e = 2;
-    }
     return 0;
 }
 
@@ -309,11 +299,8 @@ cnx_noise_write_message(cnx_noise_t *hs, uint8_t *out, size_t outcap,
             if (outcap - pos < 32) {
                 return cnx_noise_fail(hs);
             }
-            if (!hs->fixed_e) {
-                cnx_random(hs->e_sk, 32);
-            }
-            if (hs->fixed_e != 2
-                && cnx_x25519_public(hs->e_pk, hs->e_sk) != 0)
+            if (hs->fixed_e ? cnx_x25519_public(hs->e_pk, hs->e_sk) != 0
+                            : cnx_x25519_keypair(hs->e_pk, hs->e_sk) != 0)
             {
                 return cnx_noise_fail(hs);
             }
