@@ -48,7 +48,7 @@ usage(FILE *f)
 		"--names FILE    names file (default %s)\n"
 		"--backend B     netlink or uapi (default: a live UAPI socket\n"
 		"                wins, otherwise the kernel)\n"
-		"Exit status: 0 ok, 1 failure, 2 unknown name, 64 usage error.\n"
+		"Exit status: 0 ok, 1 failure, 2 usage error, 5 unknown name.\n"
 		"See clawnexus-wg(1).\n", WG_NAMES_DEFAULT);
 }
 

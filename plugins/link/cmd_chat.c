@@ -372,7 +372,7 @@ on_error(void *ud, const char *code, const char *message)
 {
     chat_t *c = ud;
 
-    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    link_common_relay_error(&c->o, c->to, code, message);
     if (c->to != NULL && c->ever_up && !c->have_room
         && strcmp(code, "TARGET_OFFLINE") == 0)
     {

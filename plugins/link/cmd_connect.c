@@ -281,7 +281,7 @@ on_error(void *ud, const char *code, const char *message)
 {
     connect_t *c = ud;
 
-    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    link_common_relay_error(c->app.o, c->target, code, message);
     if (strcmp(code, "TARGET_OFFLINE") == 0) {
         link_state_record(c->target, "offline", "relay: target offline");
     }

@@ -125,8 +125,9 @@ on_peer_left(void *ud, const char *room)
 static void
 on_error(void *ud, const char *code, const char *message)
 {
-    (void) ud;
-    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    serve_t *s = ud;
+
+    link_common_relay_error(s->app.o, NULL, code, message);
 }
 
 static void

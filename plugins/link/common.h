@@ -26,6 +26,7 @@ typedef struct {
     const char   *ca_file;
     const char   *names_file;
     int           no_binary;
+    int           ca_from_cfg;   /* ca_file came from edge.ca_file */
 
     link_config_t cfg;
     link_url_t    url;
@@ -75,6 +76,11 @@ void link_common_wipe(link_common_t *o);
 /* Relay client settings from the shared options (after setup). */
 void link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc,
     int reconnect);
+
+/* One line for a relay ERROR naming the relay, our id and the target
+ * (NULL when there is none). */
+void link_common_relay_error(const link_common_t *o, const char *target,
+    const char *code, const char *message);
 
 /* SIGINT and SIGTERM end the loop with LINK_EXIT_OK (polled every 200 ms:
  * a signal handler may only set a flag). */

@@ -26,6 +26,7 @@
 
 #define LINK_CFG_STR   512
 #define LINK_CFG_PEERS 64
+#define LINK_CFG_WARN  8
 
 typedef struct {
     char name[256];
@@ -44,11 +45,15 @@ typedef struct {
     char            names_file[LINK_CFG_STR];
     link_peer_cfg_t peers[LINK_CFG_PEERS];
     size_t          npeers;
+    /* "LINE:COL: unknown key ..." for keys of our sections we do not know */
+    char            warn[LINK_CFG_WARN][192];
+    size_t          nwarn;
 } link_config_t;
 
 /*
- * Parse config text (pure, for tests).  On error returns -1 and writes a
- * short reason to why (why may be NULL).
+ * Parse config text (pure, for tests).  On error returns -1 and writes
+ * "LINE:COLUMN: reason" to why (why may be NULL).  Unknown keys in "edge"
+ * and in a peer are not errors: they are listed in cfg->warn.
  */
 int link_config_parse(link_config_t *cfg, const char *text, size_t len,
     char *why, size_t whycap);

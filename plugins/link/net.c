@@ -366,10 +366,12 @@ link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             long vr = SSL_get_verify_result(c->ssl);
 
-            *why = vr != X509_V_OK
-                   ? X509_verify_cert_error_string(vr)
-                   : "TLS handshake failed";
             ERR_clear_error();
+            if (vr != X509_V_OK) {
+                *why = X509_verify_cert_error_string(vr);
+                return LINK_TLS_UNTRUSTED;
+            }
+            *why = "TLS handshake failed";
             return -1;
         }
         left = deadline - link_now_ms();

@@ -49,8 +49,10 @@ link_conn_t *link_conn_from_fd(int fd);
 
 /*
  * Client TLS over c (SNI and certificate name = host); ca_file NULL uses
- * the system store.  Blocks at most timeout_ms.  0 or -1 (*why set).
+ * the system store.  Blocks at most timeout_ms.  0, -1 or
+ * LINK_TLS_UNTRUSTED when the certificate did not verify (*why set).
  */
+#define LINK_TLS_UNTRUSTED (-3)
 int link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
     int timeout_ms, const char **why);
 

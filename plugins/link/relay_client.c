@@ -436,10 +436,17 @@ link_relay_connect(link_relay_t *r, int timeout_ms)
         return -1;
     }
     if (r->cfg.url.tls
-        && link_conn_tls(c, r->cfg.url.host, r->cfg.ca_file,
-                         (int) (deadline - link_now_ms()), &why) != 0)
+        && (n = link_conn_tls(c, r->cfg.url.host, r->cfg.ca_file,
+                              (int) (deadline - link_now_ms()), &why)) != 0)
     {
-        link_err("relay %s: TLS: %s", r->cfg.url_text, why);
+        if (n == LINK_TLS_UNTRUSTED) {
+            link_err("relay %s: TLS: the certificate is not trusted (%s)%s",
+                     r->cfg.url_text, why, r->cfg.ca_file
+                     ? "" : "; for a relay with a private CA give "
+                            "--ca-file FILE or edge.ca_file");
+        } else {
+            link_err("relay %s: TLS: %s", r->cfg.url_text, why);
+        }
         link_conn_close(c);
         return -1;
     }

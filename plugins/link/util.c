@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "link.h"
 
 int link_verbose;
@@ -176,22 +175,4 @@ link_parse_long(const char *s, long min, long max, long *out)
     }
     *out = v;
     return 0;
-}
-
-int
-link_id_valid(const char *id)
-{
-    size_t i, n = strlen(id);
-
-    if (n == 0 || n > 255) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) id[i];
-
-        if (c <= ' ' || c == 0x7f || c == '"' || c == '\\') {
-            return 0;
-        }
-    }
-    return 1;
 }

@@ -87,7 +87,7 @@ grep -q "^office key=$pub_b allowed-ips=10.77.0.2/32,fd77::2/128" "$names_a" ||
 addr=$("$CNX_WG" --names "$names_a" resolve office.claw) || cnx_fail "resolve failed"
 [ "$addr" = 10.77.0.2 ] || cnx_fail "resolve office printed '$addr'"
 "$CNX_WG" --names "$names_a" resolve nobody 2>/dev/null
-[ $? -eq 2 ] || cnx_fail "resolve of an unknown name did not exit 2"
+[ $? -eq 5 ] || cnx_fail "resolve of an unknown name did not exit 5"
 
 ip netns exec "$nsb" python3 - 10.77.0.2 17474 >"$dir/server.out" 2>&1 <<'PY' &
 import socket, sys
@@ -159,7 +159,7 @@ grep -q "no such WireGuard interface" <<<"$err" || cnx_fail "show said '$err'"
 cwa remove "$ifa" office >/dev/null || cnx_fail "remove failed"
 [ -z "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "office still on $ifa after remove"
 grep -q "^office " "$names_a" && cnx_fail "office still in the names file"
-cwa remove "$ifa" office 2>/dev/null; [ $? -eq 2 ] || cnx_fail "remove of an unknown name did not exit 2"
+cwa remove "$ifa" office 2>/dev/null; [ $? -eq 5 ] || cnx_fail "remove of an unknown name did not exit 5"
 [ -n "$(peer_line "$(dump_a)" "$stranger")" ] || cnx_fail "remove touched the unmanaged peer"
 
 cwa add "$ifa" office --public-key "$pub_b" --allowed-ips 10.77.0.2/32 \
