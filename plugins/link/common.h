@@ -27,6 +27,11 @@ typedef struct {
     const char   *names_file;
     int           no_binary;
     int           ca_from_cfg;   /* ca_file came from edge.ca_file */
+    const char   *registry;      /* --registry URL */
+    struct link_registry_s *reg; /* its client, when used */
+    char          reg_name[256]; /* the name the registry gave */
+    char          reg_hint[300]; /* its relay_hint */
+    char          reg_relay[320]; /* wss://HINT/relay */
 
     link_config_t cfg;
     link_url_t    url;
@@ -45,7 +50,8 @@ typedef struct {
     { "config",      required_argument, NULL, 0x107 }, \
     { "ca-file",     required_argument, NULL, 0x108 }, \
     { "names-file",  required_argument, NULL, 0x109 }, \
-    { "no-binary",   no_argument,       NULL, 0x10a }
+    { "no-binary",   no_argument,       NULL, 0x10a }, \
+    { "registry",    required_argument, NULL, 0x10b }
 
 #define LINK_COMMON_HELP \
     "  --relay URL         relay WebSocket URL, ws:// or wss:// (config:\n" \
@@ -54,6 +60,8 @@ typedef struct {
     "  --token-file F      file holding a relay token (JWT), re-read at\n" \
     "                      every REGISTER/JOIN\n" \
     "  --secret-file F     shared relay secret: mint 5-minute tokens\n" \
+    "  --registry URL      register --id with this registry and take relay\n" \
+    "                      tokens from it (config: edge.registry)\n" \
     "  --issuer ISS        iss claim of minted tokens\n" \
     "  --session MODE      v1, v2 or auto (default auto: v2 when the peer\n" \
     "                      offers it, else v1 unless its key is pinned)\n" \

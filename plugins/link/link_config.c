@@ -19,7 +19,7 @@
  * "relay" section and the top level are shared with ClawNexus). */
 static const char *const edge_keys[] = {
     "id", "token_file", "secret_file", "issuer", "ca_file", "names_file",
-    "peers", NULL
+    "registry", "peers", NULL
 };
 static const char *const peer_keys[] = { "direct", "cross_network", NULL };
 
@@ -200,7 +200,9 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
             || get_str(text, t, n, edge, "ca_file", cfg->ca_file,
                        sizeof(cfg->ca_file), why, whycap) != 0
             || get_str(text, t, n, edge, "names_file", cfg->names_file,
-                       sizeof(cfg->names_file), why, whycap) != 0)
+                       sizeof(cfg->names_file), why, whycap) != 0
+            || get_str(text, t, n, edge, "registry", cfg->registry,
+                       sizeof(cfg->registry), why, whycap) != 0)
         {
             goto done;
         }

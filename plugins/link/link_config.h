@@ -8,6 +8,7 @@
  *       "token_file": "...", "secret_file": "...", "issuer": "...",
  *       "ca_file": "...",            CA bundle for wss:// (default: system)
  *       "names_file": "...",         clawnexus-wg export JSON
+ *       "registry": "https://...",   registry for names and relay tokens
  *       "peers": {
  *         "office.claw": { "direct": "10.7.0.2:7473",
  *                          "cross_network": false }
@@ -43,6 +44,7 @@ typedef struct {
     char            issuer[LINK_CFG_STR];
     char            ca_file[LINK_CFG_STR];
     char            names_file[LINK_CFG_STR];
+    char            registry[LINK_CFG_STR]; /* registry URL, "" = none */
     link_peer_cfg_t peers[LINK_CFG_PEERS];
     size_t          npeers;
     /* "LINE:COL: unknown key ..." for keys of our sections we do not know */
