@@ -479,6 +479,12 @@ wg_names_load(struct wg_names *db, const char *path, char *err, size_t cap)
 			 "at most 16 MiB", path);
 		return -EINVAL;
 	}
+	/* the names file says which keys, endpoints and key files to trust:
+	 * like ssh with its keys, refuse one that others could have edited */
+	if ((ret = wg_file_trusted("names file", path, &st, err, cap)) < 0) {
+		close(fd);
+		return ret;
+	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
@@ -522,7 +528,7 @@ write_all(int fd, const char *buf, size_t len)
 
 int
 wg_write_atomic(const char *path, const char *buf, size_t len,
-		unsigned int mode, int fallback_in_place)
+		unsigned int mode, uid_t uid, gid_t gid, int fallback_in_place)
 {
 	char *tmp, *dcopy;
 	int fd, r = 0;
@@ -541,7 +547,10 @@ wg_write_atomic(const char *path, const char *buf, size_t len,
 		r = -errno;
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || (r = write_all(fd, buf, len)) < 0 ||
+	/* the owner first: fchown may clear set-ID bits that fchmod sets;
+	 * the group also undoes a set-group-ID folder's group */
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0 ||
+	    (r = write_all(fd, buf, len)) < 0 ||
 	    fsync(fd) < 0) {
 		if (!r)
 			r = -errno;
@@ -559,7 +568,8 @@ wg_write_atomic(const char *path, const char *buf, size_t len,
 		unlink(tmp);
 		/* a bind-mounted file (containers) cannot be renamed over */
 		if (fallback_in_place && (r == -EBUSY || r == -EXDEV)) {
-			fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+			fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW |
+				  O_NOCTTY | O_CLOEXEC);
 			if (fd < 0) {
 				r = -errno;
 				goto out;
@@ -592,7 +602,7 @@ wg_names_save(const struct wg_names *db, const char *path)
 	r = wg_names_format(db, &buf, &len);
 	if (r < 0)
 		return r;
-	r = wg_write_atomic(path, buf, len, 0600, 0);
+	r = wg_write_atomic(path, buf, len, 0600, (uid_t)-1, (gid_t)-1, 0);
 	free(buf);
 	return r;
 }

@@ -14,6 +14,9 @@
 #ifndef CLAWNEXUS_WG_NAMES_H
 #define CLAWNEXUS_WG_NAMES_H
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include "wg.h"
 
 #define WG_NAMES_DEFAULT	"/etc/clawnexus/wg-names.conf"
@@ -71,8 +74,29 @@ int wg_name_check(const struct wg_name *e, char *err, size_t errcap);
 /* The address resolve prints: the first single-host allowed IP. */
 const struct wg_allowedip *wg_name_address(const struct wg_name *e);
 
-/* Write buf to path atomically with the given mode (used for hosts too). */
+/* Write buf to path atomically with the given mode, owner and group
+ * ((uid_t)-1 / (gid_t)-1: ours); used for hosts and the export too. */
 int wg_write_atomic(const char *path, const char *buf, size_t len,
-		    unsigned int mode, int fallback_in_place);
+		    unsigned int mode, uid_t uid, gid_t gid,
+		    int fallback_in_place);
+
+/*
+ * safefile.c: files in places others may control.
+ *
+ * wg_dir_trusted: the folder is owned by root or us and nobody else may
+ * write it, or it is root's and sticky.  wg_file_trusted: also the file
+ * (st from fstat) is owned by root or us and not writable by others.
+ * wg_safe_resolve: path's folder is trusted; a symlink is resolved once
+ * (*real, malloc'ed) to a regular file in a trusted folder; a missing
+ * file resolves to itself.  All return 0 or -errno with a reason in why.
+ * wg_read_nofollow: read a regular file of at most max bytes without
+ * following a symlink in its last component.
+ */
+int wg_dir_trusted(const char *dir, char *why, size_t cap);
+int wg_file_trusted(const char *what, const char *path, const struct stat *st,
+		    char *why, size_t cap);
+int wg_safe_resolve(const char *path, char **real, char *why, size_t cap);
+int wg_read_nofollow(const char *path, size_t max, char **out, size_t *len,
+		     struct stat *st);
 
 #endif

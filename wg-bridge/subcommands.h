@@ -49,10 +49,11 @@ const char *wg_peer_status(const struct wg_peer *p, time_t now);
 
 /* sync.c, hosts.c: used by hook */
 int wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet);
+int wg_do_unsync(struct wg_ctx *ctx, const char *ifname);
 int wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 		int remove);
 
-/* hosts.c: pure block editor.  Replaces (or removes when block is NULL or
+/* hosts-edit.c: pure block editor.  Replaces (or removes when block is NULL or
  * empty, or appends) the "# BEGIN clawnexus-wg IFACE" ... "# END ..."
  * block.  -EINVAL with only one marker present. */
 int wg_hosts_edit(const char *in, size_t inlen, const char *ifname,
