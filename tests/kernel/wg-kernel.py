@@ -160,6 +160,7 @@ def gen(d):
           "export TIMEFORMAT='cpu %3U user %3S sys'",
           "step perf-sync bash -c 'time clawnexus-wg --names /data/perf.conf sync wg1'",
           "step perf-show bash -c 'time clawnexus-wg --names /data/perf.conf show wg1 --json >/tmp/o'",
+          "step perf-export bash -c 'time clawnexus-wg --names /data/perf.conf export wg1 >/tmp/o'",
           "step perf-count bash -c 'wg show wg1 peers | wc -l'"]
     with open(os.path.join(d, "guest.sh"), "w") as f:
         f.write("\n".join(s) + "\n")
@@ -369,7 +370,7 @@ def check(log, d):
     out = c.step("managed-routes")
     c.ok(out is not None and out.strip() == "", "routes through wgM: %r" % out)
     perf = []
-    for s in ("perf-sync", "perf-show"):
+    for s in ("perf-sync", "perf-show", "perf-export"):
         out = c.step(s)
         if out is not None:
             perf.append("%s: %s" % (s, out.strip().split("\n")[-1]))
