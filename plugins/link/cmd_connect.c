@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "names_export.h"
 #include "link_config.h"
 #include "link.h"
 #include "loop.h"
@@ -73,12 +74,13 @@ connect_usage(FILE *f)
         "ADDR:PORT becomes a stream.\n"
         "\n"
         "Direct first: when an address for TARGET is known (--direct, the\n"
-        "config's edge.peers, or the clawnexus-wg export file given as\n"
-        "--names-file / edge.names_file), TCP and the session handshake get\n"
-        "3 seconds; on refusal, timeout, a peer that is not an endpoint or\n"
-        "has another key, or when the config marks TARGET cross_network,\n"
-        "the relay is used (-v shows each step).  One line on stderr says\n"
-        "which path was taken, e.g.\n"
+        "config's edge.peers, the clawnexus-wg export -- a peer with a\n"
+        "recent handshake first, none whose handshake is 'never' -- or\n"
+        "the tailnet via `tailscale status --json`), TCP and the session\n"
+        "handshake get 3 seconds; on refusal, timeout, a peer that is not\n"
+        "an endpoint or has another key, or when the config marks TARGET\n"
+        "cross_network, the relay is used (-v shows each step).  One line\n"
+        "on stderr says which path was taken, e.g.\n"
         "  office.claw → relay → established (encrypted v2, 3 ms RTT)\n"
         "\n"
         "Exit status: 0 the stream ended cleanly, 1 the stream was reset,\n"
@@ -87,7 +89,10 @@ connect_usage(FILE *f)
         "\n"
         "  --direct HOST:PORT  TARGET's direct address\n"
         "  --local ADDR:PORT   listen here instead of using stdin/stdout\n"
-        "  --names-file F      clawnexus-wg export JSON (direct addresses)\n"
+        "  --export-file F     clawnexus-wg export JSON (default\n"
+        "                      " LINK_EXPORT_DEFAULT " when present;\n"
+        "                      --names-file is its older name)\n"
+        "  --no-tailscale      do not ask `tailscale status --json`\n"
         LINK_COMMON_HELP
         "  --help              this text\n", LINK_PROG);
 }
@@ -516,13 +521,8 @@ direct_address(connect_t *c, link_common_t *o, int *cross)
     if (pc != NULL && pc->direct[0]) {
         return pc->direct;
     }
-    if (o->names_file != NULL
-        && link_names_lookup(o->names_file, c->target, c->direct_buf,
-                             sizeof(c->direct_buf)) == 1)
-    {
-        return c->direct_buf;
-    }
-    return NULL;
+    return link_direct_lookup(o->export_file, c->target, !o->no_tailscale,
+                              c->direct_buf, sizeof(c->direct_buf));
 }
 
 int
