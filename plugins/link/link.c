@@ -20,6 +20,9 @@ static const struct {
     { "serve",   cmd_serve,   "publish a TCP service under a claw id" },
     { "connect", cmd_connect, "open a stream to a served name" },
     { "list",    cmd_list,    "show known instances and their last path" },
+    { "id",      cmd_id,      "print this instance's key fingerprint" },
+    { "peers",   cmd_peers,   "list pinned peers with their fingerprints" },
+    { "forget",  cmd_forget,  "remove a peer's pin (its key changed)" },
 };
 
 static void
