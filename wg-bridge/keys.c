@@ -1,5 +1,5 @@
 /*
- * clawnexus-wg: keys (base64 and hex), allowed-IP prefixes, endpoints and
+ * clawnexus-wg: keys (base64 and hex through libsodium), allowed-IP prefixes, endpoints and
  * names.  Pure functions over strings; nothing here touches the system
  * except wg_endpoint_resolve().
  */
@@ -13,20 +13,21 @@
 
 #include <sodium.h>
 
-#include "cnx_base64.h"
 #include "wg.h"
 
 int
 wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s)
 {
-	uint8_t tmp[CNX_BASE64_DECODED_MAX(WG_KEY_B64_LEN)];
-	int n;
+	uint8_t tmp[WG_KEY_LEN];
+	size_t n = 0;
+	int r;
 
 	/* 32 bytes encode to 43 characters and exactly one '=' */
 	if (!s || strlen(s) != WG_KEY_B64_LEN || s[WG_KEY_B64_LEN - 1] != '=')
 		return -EINVAL;
-	n = cnx_base64_decode(tmp, sizeof(tmp), s, WG_KEY_B64_LEN);
-	if (n != WG_KEY_LEN) {
+	r = sodium_base642bin(tmp, sizeof(tmp), s, WG_KEY_B64_LEN, NULL, &n,
+			      NULL, sodium_base64_VARIANT_ORIGINAL);
+	if (r < 0 || n != WG_KEY_LEN) {
 		sodium_memzero(tmp, sizeof(tmp));
 		return -EINVAL;
 	}
@@ -38,14 +39,19 @@ wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s)
 void
 wg_key_to_base64(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
 {
-	cnx_base64_encode(out, WG_KEY_B64_LEN + 1, key, WG_KEY_LEN);
+	sodium_bin2base64(out, WG_KEY_B64_LEN + 1, key, WG_KEY_LEN,
+			  sodium_base64_VARIANT_ORIGINAL);
 }
 
 int
 wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s, size_t n)
 {
-	if (n != WG_KEY_HEX_LEN || cnx_hex_decode(key, WG_KEY_LEN, s, n)
-	    != WG_KEY_LEN) {
+	size_t got = 0;
+
+	/* sodium_hex2bin is constant-time and takes either case */
+	if (n != WG_KEY_HEX_LEN ||
+	    sodium_hex2bin(key, WG_KEY_LEN, s, n, NULL, &got, NULL) < 0 ||
+	    got != WG_KEY_LEN) {
 		sodium_memzero(key, WG_KEY_LEN);
 		return -EINVAL;
 	}
@@ -55,7 +61,7 @@ wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s, size_t n)
 void
 wg_key_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t key[WG_KEY_LEN])
 {
-	cnx_hex_encode(out, WG_KEY_HEX_LEN + 1, key, WG_KEY_LEN);
+	sodium_bin2hex(out, WG_KEY_HEX_LEN + 1, key, WG_KEY_LEN);
 }
 
 int
