@@ -9,6 +9,9 @@
  *   (none) bytes of the stream
  *   FIN    the sender will send no more bytes (half close)
  *   RESET  the stream is aborted
+ *   WINDOW with OPEN: the sender uses per-stream windows (the serving side
+ *          answers OPEN|WINDOW when it does too); alone: credit, the body
+ *          a u32 big-endian byte count written to the local side
  * Stream 0 is an echo: OPEN on stream 0 asks the peer to answer FIN on
  * stream 0 (used to measure the round-trip time).
  */
