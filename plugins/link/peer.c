@@ -247,10 +247,48 @@ peer_session(link_peer_t *p)
     return 0;
 }
 
+static size_t
+room_bucket(const char *room)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+
+    while (*room) {
+        h = (h ^ (uint8_t) *room++) * 16777619u;
+    }
+    return h % LINK_ROOM_BUCKETS;
+}
+
+static void
+room_unlink(link_peer_t *p)
+{
+    link_peer_t **pp;
+
+    if (p->room[0] == '\0') {
+        return;
+    }
+    for (pp = &p->app->rooms[room_bucket(p->room)]; *pp != NULL;
+         pp = &(*pp)->room_next)
+    {
+        if (*pp == p) {
+            *pp = p->room_next;
+            break;
+        }
+    }
+    p->room[0] = '\0';
+}
+
 int
 link_peer_relay(link_peer_t *p, const char *room, int start)
 {
-    snprintf(p->room, sizeof(p->room), "%s", room);
+    if (strcmp(p->room, room) != 0) {
+        size_t b;
+
+        room_unlink(p);
+        snprintf(p->room, sizeof(p->room), "%s", room);
+        b = room_bucket(p->room);
+        p->room_next = p->app->rooms[b];
+        p->app->rooms[b] = p;
+    }
     if (p->ch == NULL && peer_session(p) != 0) {
         return -1;
     }
@@ -372,6 +410,7 @@ link_peer_free(link_peer_t *p)
             break;
         }
     }
+    room_unlink(p);
     link_loop_cancel(a->loop, p->free_timer);
     link_loop_cancel(a->loop, p->hello_timer);
     link_loop_cancel(a->loop, p->left_timer);
@@ -430,16 +469,15 @@ link_app_find_room(link_app_t *a, const char *room)
 {
     link_peer_t *p;
 
-    for (p = a->peers; p != NULL; p = p->next) {
-        if (!p->dead && p->via == LINK_VIA_RELAY && strcmp(p->room, room) == 0)
-        {
+    for (p = a->rooms[room_bucket(room)]; p != NULL; p = p->room_next) {
+        if (!p->dead && strcmp(p->room, room) == 0) {
             return p;
         }
     }
     return NULL;
 }
 
-void
+static void
 link_app_relay_data(link_app_t *a, const char *room, const uint8_t *b,
     size_t n, int binary)
 {
@@ -465,7 +503,7 @@ left_fire(link_loop_t *l, void *ud)
 /* PEER_LEFT: on a reload the relay may tell us before it closes our own
  * connection; that close (link_app_relay_down()) wins if it comes within
  * LINK_LEFT_GRACE_MS. */
-void
+static void
 link_app_relay_peer_left(link_app_t *a, const char *room)
 {
     link_peer_t *p = link_app_find_room(a, room);
@@ -476,7 +514,7 @@ link_app_relay_peer_left(link_app_t *a, const char *room)
     }
 }
 
-void
+static void
 link_app_relay_down(link_app_t *a)
 {
     link_peer_t *p;
@@ -488,7 +526,7 @@ link_app_relay_down(link_app_t *a)
     }
 }
 
-void
+static void
 link_app_relay_writable(link_app_t *a)
 {
     link_peer_t *p;
@@ -591,4 +629,103 @@ link_app_accept_direct(link_app_t *a, link_conn_t *c, const char *src)
         return -1;
     }
     return 0;
+}
+
+/* The relay callbacks of every app (ud = the app). */
+
+static void
+app_registered(void *ud, int binary)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.registered) {
+        a->relay_cbs.registered(a->ud, binary);
+    }
+}
+
+static void
+app_incoming(void *ud, const char *room, const char *from)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.incoming) {
+        a->relay_cbs.incoming(a->ud, room, from);
+    } else {
+        link_relay_reject(a->relay, room);
+    }
+}
+
+static void
+app_joined(void *ud, const char *room, const char *peer)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.joined) {
+        a->relay_cbs.joined(a->ud, room, peer);
+    }
+}
+
+static void
+app_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
+{
+    link_app_relay_data(ud, room, b, n, binary);
+}
+
+static void
+app_peer_left(void *ud, const char *room)
+{
+    link_app_relay_peer_left(ud, room);
+}
+
+static void
+app_error(void *ud, const char *code, const char *message)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.error) {
+        a->relay_cbs.error(a->ud, code, message);
+    }
+}
+
+static void
+app_down(void *ud, const char *why)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.down) {
+        a->relay_cbs.down(a->ud, why);
+    }
+    link_app_relay_down(a);
+}
+
+static void
+app_writable(void *ud)
+{
+    link_app_relay_writable(ud);
+}
+
+static void
+app_unreachable(void *ud, const char *why)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.unreachable) {
+        a->relay_cbs.unreachable(a->ud, why);
+    }
+}
+
+static const link_relay_cbs_t app_relay_cbs = {
+    .registered = app_registered, .incoming = app_incoming,
+    .joined = app_joined, .data = app_data, .peer_left = app_peer_left,
+    .error = app_error, .down = app_down, .writable = app_writable,
+    .unreachable = app_unreachable
+};
+
+link_relay_t *
+link_app_relay_new(link_app_t *a, const link_relay_cfg_t *rc,
+    const link_relay_cbs_t *cbs)
+{
+    a->relay_cbs = *cbs;
+    a->relay = link_relay_new(a->loop, rc, &app_relay_cbs, a);
+    return a->relay;
 }
