@@ -30,9 +30,14 @@
 #define MUX_FORWARD_MS   5000           /* connect to the forward target */
 /* Per-stream window: a peer may send this many bytes of a stream beyond
  * what was written to the local side; credit goes back in WINDOW records
- * once half of it was written.  One slow local side holds back only its
- * own stream. */
-#define MUX_WINDOW       (512u << 10)
+ * once a quarter of it was written.  One slow local side holds back only
+ * its own stream.  What all streams of a session hold is bounded too:
+ * above MUX_SESSION_HIGH the carrier is not read (the old rule, for many
+ * streams that all stall). */
+#define MUX_WINDOW       (2u << 20)
+#define MUX_CREDIT_AT    (MUX_WINDOW / 4)
+#define MUX_SESSION_HIGH (32u << 20)
+#define MUX_SESSION_LOW  (16u << 20)
 
 typedef struct stream_s stream_t;
 
@@ -58,8 +63,7 @@ struct stream_s {
 struct link_mux_s {
     link_loop_t              *loop;
     link_chan_t              *ch;
-    const link_mux_carrier_t *cops;
-    void                     *carrier;
+    link_carrier_t            car;
     char                      fhost[LINK_HOST_MAX];
     char                      fport[8];
     int                       server;
@@ -69,6 +73,8 @@ struct link_mux_s {
     uint32_t                  next_id;
     int                       paused;       /* carrier is full */
     int                       ncongested;   /* streams slow to drain */
+    size_t                    buffered;     /* bytes all streams hold */
+    int                       over;         /* buffered > SESSION_HIGH */
     size_t                    count;
     uint8_t                  *buf;
     stream_t                 *last;         /* took the last bytes */
@@ -107,8 +113,7 @@ rbuf_put(void)
 }
 
 link_mux_t *
-link_mux_new(link_loop_t *l, link_chan_t *ch,
-    const link_mux_carrier_t *carrier_ops, void *carrier,
+link_mux_new(link_loop_t *l, link_chan_t *ch, const link_carrier_t *car,
     const char *forward, const link_mux_cbs_t *cbs, void *ud)
 {
     link_mux_t *m = calloc(1, sizeof(*m));
@@ -123,8 +128,7 @@ link_mux_new(link_loop_t *l, link_chan_t *ch,
     }
     m->loop = l;
     m->ch = ch;
-    m->cops = carrier_ops;
-    m->carrier = carrier;
+    m->car = *car;
     m->cbs = *cbs;
     m->ud = ud;
     m->next_id = 1;
@@ -199,22 +203,40 @@ update(stream_t *s)
     }
 }
 
+/* One more (on) or one less reason to stop reading the carrier. */
+static void
+congest(link_mux_t *m, int on)
+{
+    m->ncongested += on ? 1 : -1;
+    if (m->car.ops->pause_read) {
+        if (on && m->ncongested == 1) {
+            m->car.ops->pause_read(m->car.c, 1);
+        } else if (!on && m->ncongested == 0) {
+            m->car.ops->pause_read(m->car.c, 0);
+        }
+    }
+}
+
 static void
 set_congested(stream_t *s, int on)
 {
-    link_mux_t *m = s->m;
-
-    if (s->congested == on) {
-        return;
+    if (s->congested != on) {
+        s->congested = on;
+        congest(s->m, on);
     }
-    s->congested = on;
-    m->ncongested += on ? 1 : -1;
-    if (m->cops->pause_read) {
-        if (on && m->ncongested == 1) {
-            m->cops->pause_read(m->carrier, 1);
-        } else if (!on && m->ncongested == 0) {
-            m->cops->pause_read(m->carrier, 0);
-        }
+}
+
+/* Account n more (add) or fewer bytes held by the session's streams. */
+static void
+buffered(link_mux_t *m, size_t n, int add)
+{
+    m->buffered = add ? m->buffered + n : m->buffered - n;
+    if (!m->over && m->buffered > MUX_SESSION_HIGH) {
+        m->over = 1;
+        congest(m, 1);
+    } else if (m->over && m->buffered <= MUX_SESSION_LOW) {
+        m->over = 0;
+        congest(m, 0);
     }
 }
 
@@ -232,6 +254,7 @@ stream_free(stream_t *s, int ok)
         }
     }
     set_congested(s, 0);
+    buffered(m, s->len - s->off, 0);
     if (m->last == s) {
         m->last = NULL;
     }
@@ -336,11 +359,12 @@ flush(stream_t *s)
         }
         s->off += (size_t) n;
         s->rx_done += (size_t) n;
+        buffered(s->m, (size_t) n, 0);
         if ((size_t) n < want) {
             break;              /* full: wait for POLLOUT */
         }
     }
-    if (s->windowed && s->rx_done >= MUX_WINDOW / 2 && credit(s) != 0) {
+    if (s->windowed && s->rx_done >= MUX_CREDIT_AT && credit(s) != 0) {
         return -1;
     }
     if (s->off == s->len) {
@@ -368,6 +392,7 @@ append(stream_t *s, const uint8_t *p, size_t n)
     if (p == s->out + s->len && s->len + n <= s->cap) {
         /* decrypted in place (link_mux_plain_at()) */
         s->len += n;
+        buffered(s->m, n, 1);
         if (!s->windowed && s->len - s->off >= MUX_STREAM_HIGH) {
             set_congested(s, 1);
         }
@@ -398,6 +423,7 @@ append(stream_t *s, const uint8_t *p, size_t n)
     }
     memcpy(s->out + s->len, p, n);
     s->len += n;
+    buffered(s->m, n, 1);
     if (!s->windowed && s->len - s->off >= MUX_STREAM_HIGH) {
         set_congested(s, 1);
     }
@@ -466,8 +492,8 @@ carrier_check(link_mux_t *m)
 {
     stream_t *s;
 
-    if (!m->paused && m->cops->queued
-        && m->cops->queued(m->carrier) >= MUX_CARRIER_HIGH)
+    if (!m->paused && m->car.ops->queued
+        && m->car.ops->queued(m->car.c) >= MUX_CARRIER_HIGH)
     {
         m->paused = 1;
         for (s = m->streams; s != NULL; s = s->next) {

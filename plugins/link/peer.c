@@ -11,44 +11,6 @@
 
 static void peer_gone(link_peer_t *p, int code, const char *why);
 
-/* carriers */
-
-static int
-relay_tx(void *carrier, const uint8_t *b, size_t n, int binary)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return -1;
-    }
-    if (binary) {
-        return link_relay_send_bin(p->app->relay, p->room, b, n);
-    }
-    return link_relay_send_text(p->app->relay, p->room, (const char *) b, n);
-}
-
-static uint8_t *
-relay_reserve(void *carrier, size_t n)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return NULL;
-    }
-    return link_relay_reserve_bin(p->app->relay, p->room, n);
-}
-
-static int
-relay_commit(void *carrier, size_t n)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return -1;
-    }
-    return link_relay_commit_bin(p->app->relay, n);
-}
-
 static uint8_t *
 plain_at(void *ud, size_t n)
 {
@@ -66,61 +28,6 @@ plain_done(void *ud)
         link_mux_plain_done(p->mux);
     }
 }
-
-static size_t
-relay_queued(void *carrier)
-{
-    link_peer_t *p = carrier;
-
-    return p->app->relay ? link_relay_queued(p->app->relay) : 0;
-}
-
-static void
-relay_pause(void *carrier, int pause)
-{
-    link_peer_t *p = carrier;
-    link_app_t  *a = p->app;
-
-    a->relay_paused += pause ? 1 : -1;
-    if (a->relay) {
-        link_relay_pause_read(a->relay, a->relay_paused > 0);
-    }
-}
-
-static const link_mux_carrier_t relay_carrier = { relay_queued, relay_pause };
-
-static int
-direct_tx(void *carrier, const uint8_t *b, size_t n, int binary)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->d == NULL) {
-        return -1;
-    }
-    return link_direct_send(p->d, b, n, binary);
-}
-
-static size_t
-direct_queued(void *carrier)
-{
-    link_peer_t *p = carrier;
-
-    return p->d ? link_direct_queued(p->d) : 0;
-}
-
-static void
-direct_pause(void *carrier, int pause)
-{
-    link_peer_t *p = carrier;
-
-    if (p->d) {
-        link_direct_pause_read(p->d, pause);
-    }
-}
-
-static const link_mux_carrier_t direct_carrier = {
-    direct_queued, direct_pause
-};
 
 /* channel callbacks */
 
@@ -221,25 +128,26 @@ link_peer_new(link_app_t *a, int via, const char *name, int initiator)
 static int
 peer_session(link_peer_t *p)
 {
-    link_app_t *a = p->app;
+    link_app_t     *a = p->app;
+    link_carrier_t  car;
 
     p->ch = link_chan_new(&a->o->sec, p->name, p->initiator, &chan_cbs, p);
     if (p->ch == NULL) {
         return -1;
     }
+    car.c = p;
     if (p->via == LINK_VIA_RELAY) {
-        link_chan_carrier(p->ch, relay_tx, p,
-                          a->relay && link_relay_binary(a->relay));
-        link_chan_carrier_zc(p->ch, relay_reserve, relay_commit);
-        p->mux = link_mux_new(a->loop, p->ch, &relay_carrier, p,
-                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+        car.ops = &link_carrier_relay;
+        car.binary = a->relay && link_relay_binary(a->relay);
     } else {
         /* the name in a direct hello is only a claim */
         link_chan_no_pin(p->ch);
-        link_chan_carrier(p->ch, direct_tx, p, 1);
-        p->mux = link_mux_new(a->loop, p->ch, &direct_carrier, p,
-                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+        car.ops = &link_carrier_direct;
+        car.binary = 1;
     }
+    link_chan_set_carrier(p->ch, &car);
+    p->mux = link_mux_new(a->loop, p->ch, &car,
+                          p->initiator ? NULL : a->forward, &mux_cbs, p);
     if (p->mux == NULL) {
         return -1;
     }
