@@ -10,6 +10,7 @@ set -u
 : "${NGINX_BIN:=/usr/sbin/nginx}"
 : "${NGINX_MODULES:=/usr/lib/nginx/modules}"
 : "${CNX_MODULE:=$abs_top_builddir/nginx-module/ngx_stream_clawnexus_module.so}"
+: "${CNX_REGISTRY_MODULE:=$abs_top_builddir/nginx-module/ngx_http_clawnexus_registry_module.so}"
 : "${CNX_SANITIZERS:=no}"
 
 CNX_LINK="$abs_top_builddir/plugins/link/clawnexus-link"
