@@ -253,7 +253,7 @@ e2e_s1() {
         sleep 0.05
     done
     [ "${hs:-0}" -gt 0 ] || cnx_fail "the tunnel made no handshake"
-    grep -q '"name":"office","address":"'"$WG_B"'"' "$LAB_DIR/a/wg-export.json" ||
+    grep -q '"name":"office","interface":"'"$WG_IF_A"'","address":"'"$WG_B"'"' "$LAB_DIR/a/wg-export.json" ||
         { cat "$LAB_DIR/a/wg-export.json" >&2; cnx_fail "s1: clawnexus-wg export has no address $WG_B for office"; }
     lab_say "    clawnexus-wg resolve office → $addr (handshake done)"
     n=$(grep -c "home: session v2 via direct" "$LAB_DIR/serve-office.err")
