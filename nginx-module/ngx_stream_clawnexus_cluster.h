@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 
 #include "cnx_cluster.h"
+#include "cnx_relay_rec.h"
 
 
 typedef enum {
@@ -40,9 +41,9 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_LINK_SLOTS  128
 
 
-/* a record for this worker arrived on its channel */
+/* a record for a member of this worker arrived (its dst.node is 0) */
 typedef void (*ngx_stream_clawnexus_cluster_recv_pt)(
-    const cnx_cluster_rec_t *rec);
+    const cnx_relay_rec_t *rec);
 /* the link became ready (1) or went down (0) */
 typedef void (*ngx_stream_clawnexus_cluster_state_pt)(ngx_uint_t ready);
 
@@ -50,17 +51,17 @@ typedef void (*ngx_stream_clawnexus_cluster_state_pt)(ngx_uint_t ready);
 /* NGX_STREAM_CLAWNEXUS_LINK_* of this worker */
 ngx_uint_t ngx_stream_clawnexus_cluster_state(void);
 
-/* this worker's route (where other nodes publish records for it) */
-const char *ngx_stream_clawnexus_cluster_route(size_t *len);
+/* this worker's address in the cluster (node id, worker, pid; conn 0) */
+const cnx_relay_addr_t *ngx_stream_clawnexus_cluster_addr(void);
 
 /*
- * Publish rec (its route is set here) on the channel of the worker with
- * route to.  Returns NGX_OK when it was queued to Redis, NGX_DECLINED when
- * the link is not ready, NGX_ERROR otherwise.  A record is never kept for
- * later: while the link is down, nothing crosses nodes.
+ * Publish rec on the channel of the worker rec->dst names (a member on
+ * another node).  A src.node of 0 ("this node") is replaced by this
+ * node's id.  Returns NGX_OK when it was queued to Redis, NGX_DECLINED
+ * when the link is not ready, NGX_ERROR otherwise.  A record is never kept
+ * for later: while the link is down, nothing crosses nodes.
  */
-ngx_int_t ngx_stream_clawnexus_cluster_publish(const char *to, size_t to_len,
-    cnx_cluster_rec_t *rec);
+ngx_int_t ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec);
 
 /* The relay's handlers (NULL: records are counted and dropped). */
 void ngx_stream_clawnexus_cluster_set_handlers(

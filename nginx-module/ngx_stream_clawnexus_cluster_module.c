@@ -5,13 +5,14 @@
  *
  * Per worker, two hiredis contexts on nginx's event loop
  * (ngx_stream_clawnexus_redis.c): "cmd" for commands and PUBLISH, "sub"
- * subscribed to the worker's own channel (RESP2 allows nothing else on a
- * subscribed connection).  The link is ready when both are connected,
- * authenticated, the channel subscribed and the worker's route key set.
- * Every second the route key is renewed (it expires after 3 s, which is
- * how other nodes learn that this worker is gone) and a PING record goes
- * through Redis back to the worker's own channel, measuring the round
- * trip and proving both connections work end to end.  Any failure closes
+ * subscribed to the worker's own channels (RESP2 allows nothing else on a
+ * subscribed connection): one carries the records of cnx_relay_rec.h for
+ * the worker's members, the other its keepalive.  The link is ready when
+ * both are connected, authenticated, the channels subscribed and the
+ * worker's route key set.  Every second the route key is renewed (it
+ * expires after 3 s, which is how other nodes learn that this worker is
+ * gone) and a PING goes through Redis back to the keepalive channel,
+ * measuring the round trip and proving both connections work end to end.  Any failure closes
  * both contexts and a timer reconnects with growing, jittered delays.
  * Nothing waits: the worker keeps serving while Redis is away.
  */
@@ -26,12 +27,12 @@
 #include <time.h>
 
 #include "cnx_cluster.h"
+#include "ngx_clawnexus_secret.h"
 #include "ngx_stream_clawnexus_redis.h"
 #include "ngx_stream_clawnexus_cluster.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX     "cnx"
-#define NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX   512
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_TICK       1000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_ROUTE_TTL  "3000"  /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT    2000    /* ms */
@@ -49,6 +50,7 @@ typedef struct {
     ngx_str_t                           password;   /* raw bytes */
     ngx_str_t                           password_file;
     ngx_shm_zone_t                     *zone;
+    uint64_t                            node;       /* random, not 0 */
 } ngx_stream_clawnexus_cluster_main_conf_t;
 
 
@@ -72,9 +74,14 @@ typedef struct {
     uint64_t                            ping_sent;  /* us, 0 = none due */
     char                                route[CNX_CLUSTER_ROUTE_MAX + 1];
     size_t                              route_len;
+    cnx_relay_addr_t                    addr;       /* conn 0 */
     char                                channel[
                                             NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
     size_t                              channel_len;
+    char                                ping[
+                                            NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+    size_t                              ping_len;
+    ngx_uint_t                          subscribed; /* confirmations */
     char                                route_key[
                                             NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
     size_t                              route_key_len;
@@ -117,6 +124,8 @@ static void ngx_stream_clawnexus_link_published(
     ngx_stream_clawnexus_redis_t *rd, redisReply *reply, void *data);
 static void ngx_stream_clawnexus_link_set_state(
     ngx_stream_clawnexus_link_t *lk, ngx_uint_t state);
+static void ngx_stream_clawnexus_link_ping(ngx_stream_clawnexus_link_t *lk,
+    uint64_t now);
 static void ngx_stream_clawnexus_link_retry_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev);
 static ngx_int_t ngx_stream_clawnexus_link_set_route(
@@ -280,6 +289,11 @@ ngx_stream_clawnexus_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
     cmcf->url = value[1];
 
+    /* this configuration's node id; a reload makes a new one */
+    do {
+        randombytes_buf(&cmcf->node, sizeof(cmcf->node));
+    } while (cmcf->node == 0);
+
     ngx_str_set(&name, "clawnexus_cluster");
 
     cmcf->zone = ngx_shared_memory_add(cf, &name,
@@ -296,110 +310,24 @@ ngx_stream_clawnexus_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static void
-ngx_stream_clawnexus_cluster_wipe(void *data)
-{
-    ngx_str_t  *s = data;
-
-    if (s->data) {
-        sodium_memzero(s->data, s->len);
-    }
-}
-
-
 static char *
 ngx_stream_clawnexus_cluster_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_stream_clawnexus_cluster_main_conf_t  *cmcf = conf;
 
-    u_char              *buf;
-    ssize_t              n;
-    ngx_fd_t             fd;
-    ngx_str_t           *value, name;
-    ngx_file_info_t      fi;
-    ngx_pool_cleanup_t  *cln;
+    ngx_str_t  *value;
 
     if (cmcf->password.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    name = value[1];
+    cmcf->password_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open Redis password file \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot stat Redis password file \"%V\"", &name);
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    if (fi.st_mode & (S_IROTH | S_IWOTH)) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "Redis password file \"%V\" is accessible by "
-                           "other users; chmod 0600 or 0640 it", &name);
-    }
-
-    buf = ngx_pnalloc(cf->pool, NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX + 1);
-    if (buf == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    cmcf->password.data = buf;
-    cmcf->password.len = NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX + 1;
-    cln->handler = ngx_stream_clawnexus_cluster_wipe;
-    cln->data = &cmcf->password;
-
-    n = ngx_read_fd(fd, buf, NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX + 1);
-    ngx_close_file(fd);
-
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read Redis password file \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (n > NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "Redis password file \"%V\" is larger than %d "
-                           "bytes", &name,
-                           NGX_STREAM_CLAWNEXUS_CLUSTER_PASS_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    /* a trailing newline from "echo secret > file" is not part of it */
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        buf[--n] = '\0';
-    }
-
-    if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "Redis password file \"%V\" is empty", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    cmcf->password.len = n;
-    cmcf->password_file = name;
-
-    return NGX_CONF_OK;
+    return ngx_clawnexus_read_secret_file(cf, &cmcf->password_file,
+                                          "Redis password", 0,
+                                          &cmcf->password);
 }
 
 
@@ -542,17 +470,15 @@ ngx_stream_clawnexus_cluster_exit_process(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_stream_clawnexus_link_set_route(ngx_stream_clawnexus_link_t *lk)
 {
-    long      n;
-    uint64_t  epoch;
+    long  n;
 
-    /* a new epoch per start: a restarted worker is a new route */
-    randombytes_buf(&epoch, sizeof(epoch));
+    lk->addr.node = lk->conf->node;
+    lk->addr.gen = 0;
+    lk->addr.worker = (int32_t) ngx_worker;
+    lk->addr.pid = (int32_t) ngx_pid;
+    lk->addr.conn = 0;
 
-    lk->route_len = cnx_cluster_route_make(lk->route,
-                                           (const char *)
-                                               ngx_cycle->hostname.data,
-                                           ngx_cycle->hostname.len,
-                                           (unsigned) ngx_worker, epoch);
+    lk->route_len = cnx_cluster_route(lk->route, &lk->addr);
 
     n = cnx_cluster_key(lk->channel, sizeof(lk->channel),
                         NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w", lk->route,
@@ -562,6 +488,15 @@ ngx_stream_clawnexus_link_set_route(ngx_stream_clawnexus_link_t *lk)
     }
 
     lk->channel_len = n;
+
+    n = cnx_cluster_key(lk->ping, sizeof(lk->ping),
+                        NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "ping",
+                        lk->route, lk->route_len);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    lk->ping_len = n;
 
     n = cnx_cluster_key(lk->route_key, sizeof(lk->route_key),
                         NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "route",
@@ -609,6 +544,7 @@ ngx_stream_clawnexus_link_connect(ngx_stream_clawnexus_link_t *lk)
                                         NGX_STREAM_CLAWNEXUS_LINK_CONNECTING);
     lk->cmd_ready = 0;
     lk->sub_ready = 0;
+    lk->subscribed = 0;
     lk->ping_sent = 0;
 
     both[0] = &lk->cmd;
@@ -790,7 +726,11 @@ ngx_stream_clawnexus_link_step(ngx_stream_clawnexus_redis_t *rd)
         if (ngx_stream_clawnexus_redis_subscribe(rd,
                                         ngx_stream_clawnexus_link_message, lk,
                                         lk->channel, lk->channel_len)
-            != NGX_OK)
+            != NGX_OK
+            || ngx_stream_clawnexus_redis_subscribe(rd,
+                                        ngx_stream_clawnexus_link_message, lk,
+                                        lk->ping, lk->ping_len)
+               != NGX_OK)
         {
             ngx_stream_clawnexus_link_fail(lk, "SUBSCRIBE: ", "cannot send");
         }
@@ -865,9 +805,13 @@ static void
 ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     redisReply *reply, void *data)
 {
+    long                          n;
+    off_t                         sent;
+    size_t                        off;
     uint64_t                      now;
-    redisReply                   *kind, *body;
-    cnx_cluster_rec_t             rec;
+    redisReply                   *kind, *chan, *body;
+    const uint8_t                *p;
+    cnx_relay_rec_t               rec;
     ngx_stream_clawnexus_link_t  *lk = data;
 
     if (reply == NULL) {
@@ -880,7 +824,8 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     }
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
-        || reply->element[0]->type != REDIS_REPLY_STRING)
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
     {
         ngx_stream_clawnexus_link_fail(lk, "subscriber: ",
                                        "unexpected reply");
@@ -888,13 +833,17 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     }
 
     kind = reply->element[0];
+    chan = reply->element[1];
     body = reply->element[2];
 
     if (kind->len == sizeof("subscribe") - 1
         && ngx_strncmp(kind->str, "subscribe", kind->len) == 0)
     {
-        lk->sub_ready = 1;
-        ngx_stream_clawnexus_link_ready(lk);
+        if (++lk->subscribed == 2) {
+            lk->sub_ready = 1;
+            ngx_stream_clawnexus_link_ready(lk);
+        }
+
         return;
     }
 
@@ -905,35 +854,80 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
         return;
     }
 
-    if (cnx_cluster_rec_parse((const uint8_t *) body->str, body->len,
-                              NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX, &rec)
-        != 0)
+    if (chan->len == lk->ping_len
+        && ngx_memcmp(chan->str, lk->ping, lk->ping_len) == 0)
     {
-        ngx_atomic_fetch_add(&lk->stats->dropped, 1);
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "clawnexus cluster: dropped an invalid record of %uz "
-                      "bytes", body->len);
-        return;
-    }
+        /* our own PING: its send time in microseconds */
+        sent = ngx_atoof((u_char *) body->str, body->len);
 
-    if (rec.type == CNX_CLUSTER_PING) {
-        if (rec.route_len == lk->route_len
-            && ngx_memcmp(rec.route, lk->route, lk->route_len) == 0
-            && rec.arg == lk->ping_sent)
-        {
+        if (sent > 0 && (uint64_t) sent == lk->ping_sent) {
             now = ngx_stream_clawnexus_link_now_us();
-            lk->stats->rtt_us = now > rec.arg ? now - rec.arg : 0;
+            lk->stats->rtt_us = now > lk->ping_sent ? now - lk->ping_sent
+                                                    : 0;
             lk->ping_sent = 0;
         }
 
         return;
     }
 
-    ngx_atomic_fetch_add(&lk->stats->records_in, 1);
     ngx_atomic_fetch_add(&lk->stats->bytes_in, body->len);
 
-    if (lk->on_recv) {
-        lk->on_recv(&rec);
+    /* one or more records, each self-delimiting */
+    p = (const uint8_t *) body->str;
+    off = 0;
+
+    while (off < body->len) {
+        n = cnx_relay_rec_length(p + off, body->len - off,
+                                 NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
+
+        if (n <= 0 || (size_t) n > body->len - off
+            || cnx_relay_rec_decode(p + off, n,
+                                    NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
+                                    &rec)
+               != 0
+            || rec.dst.node != lk->addr.node)
+        {
+            ngx_atomic_fetch_add(&lk->stats->dropped, 1);
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "clawnexus cluster: dropped %uz bytes that are "
+                          "not a record for this worker",
+                          body->len - off);
+            return;
+        }
+
+        off += n;
+        ngx_atomic_fetch_add(&lk->stats->records_in, 1);
+
+        /* for the relay core, node 0 is this node */
+        rec.dst.node = 0;
+
+        if (lk->on_recv) {
+            lk->on_recv(&rec);
+        }
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_link_ping(ngx_stream_clawnexus_link_t *lk, uint64_t now)
+{
+    u_char       buf[NGX_INT64_LEN];
+    const char  *argv[3];
+    size_t       argvlen[3];
+
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = lk->ping;
+    argvlen[1] = lk->ping_len;
+    argv[2] = (const char *) buf;
+    argvlen[2] = ngx_sprintf(buf, "%uL", now) - buf;
+
+    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                       ngx_stream_clawnexus_link_published,
+                                       NULL, 3, argv, argvlen)
+        == NGX_OK)
+    {
+        lk->ping_sent = now;
     }
 }
 
@@ -942,7 +936,6 @@ static void
 ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev)
 {
     uint64_t                      now;
-    cnx_cluster_rec_t             rec;
     ngx_stream_clawnexus_link_t  *lk = ev->data;
 
     if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
@@ -968,16 +961,7 @@ ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev)
     }
 
     if (lk->ping_sent == 0) {
-        ngx_memzero(&rec, sizeof(cnx_cluster_rec_t));
-        rec.type = CNX_CLUSTER_PING;
-        rec.arg = now ? now : 1;
-
-        if (ngx_stream_clawnexus_cluster_publish(lk->route, lk->route_len,
-                                                 &rec)
-            == NGX_OK)
-        {
-            lk->ping_sent = rec.arg;
-        }
+        ngx_stream_clawnexus_link_ping(lk, now ? now : 1);
     }
 
     if (lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY) {
@@ -1020,24 +1004,23 @@ ngx_stream_clawnexus_cluster_state(void)
 }
 
 
-const char *
-ngx_stream_clawnexus_cluster_route(size_t *len)
+const cnx_relay_addr_t *
+ngx_stream_clawnexus_cluster_addr(void)
 {
-    *len = ngx_stream_clawnexus_link.route_len;
-
-    return ngx_stream_clawnexus_link.route;
+    return &ngx_stream_clawnexus_link.addr;
 }
 
 
 ngx_int_t
-ngx_stream_clawnexus_cluster_publish(const char *to, size_t to_len,
-    cnx_cluster_rec_t *rec)
+ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 {
     long                          n;
-    size_t                        size;
+    size_t                        size, len;
     u_char                       *buf;
     const char                   *argv[3];
     size_t                        argvlen[3];
+    cnx_relay_rec_t               r;
+    char                          route[CNX_CLUSTER_ROUTE_MAX + 1];
     char                          channel[NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
     ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
 
@@ -1045,10 +1028,19 @@ ngx_stream_clawnexus_cluster_publish(const char *to, size_t to_len,
         return NGX_DECLINED;
     }
 
-    rec->route = lk->route;
-    rec->route_len = lk->route_len;
+    if (rec->dst.node == 0 || rec->dst.node == lk->addr.node) {
+        /* a member of this node is never reached through Redis */
+        return NGX_ERROR;
+    }
 
-    size = cnx_cluster_rec_size(rec);
+    /* the receiver answers to the address it sees: name this node */
+    r = *rec;
+
+    if (r.src.node == 0) {
+        r.src.node = lk->addr.node;
+    }
+
+    size = cnx_relay_rec_size(&r);
 
     if (size > lk->buf_size) {
         buf = ngx_alloc(size, ngx_cycle->log);
@@ -1064,14 +1056,16 @@ ngx_stream_clawnexus_cluster_publish(const char *to, size_t to_len,
         lk->buf_size = size;
     }
 
-    n = cnx_cluster_rec_write(lk->buf, lk->buf_size, rec);
+    n = cnx_relay_rec_encode(&r, lk->buf, lk->buf_size);
     if (n < 0) {
         return NGX_ERROR;
     }
 
+    len = cnx_cluster_route(route, &r.dst);
+
     argvlen[1] = cnx_cluster_key(channel, sizeof(channel),
                                  NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w",
-                                 to, to_len);
+                                 route, len);
     if ((long) argvlen[1] < 0) {
         return NGX_ERROR;
     }
@@ -1091,10 +1085,8 @@ ngx_stream_clawnexus_cluster_publish(const char *to, size_t to_len,
         return NGX_ERROR;
     }
 
-    if (rec->type != CNX_CLUSTER_PING) {
-        ngx_atomic_fetch_add(&lk->stats->records_out, 1);
-        ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
-    }
+    ngx_atomic_fetch_add(&lk->stats->records_out, 1);
+    ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
 
     return NGX_OK;
 }
