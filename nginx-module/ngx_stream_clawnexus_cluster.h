@@ -73,4 +73,8 @@ ngx_stream_clawnexus_link_stats_t *ngx_stream_clawnexus_cluster_stats(
     ngx_uint_t *n);
 
 
+/* Append the cluster's lines of /metrics (nothing without a cluster). */
+u_char *ngx_stream_clawnexus_cluster_metrics(u_char *p, u_char *last);
+
+
 #endif /* _NGX_STREAM_CLAWNEXUS_CLUSTER_H_INCLUDED_ */

@@ -1120,3 +1120,85 @@ ngx_stream_clawnexus_cluster_stats(ngx_uint_t *n)
 
     return sh->slots;
 }
+
+
+/*
+ * The cluster's part of /metrics: links by state, their failures, records
+ * and bytes to and from other nodes, and each worker's last round trip
+ * through Redis.  Nothing without clawnexus_cluster.
+ */
+u_char *
+ngx_stream_clawnexus_cluster_metrics(u_char *p, u_char *last)
+{
+    ngx_uint_t                          i, n, state[4];
+    ngx_uint_t                          failures, rin, rout, bin, bout, drop;
+    ngx_core_conf_t                    *ccf;
+    ngx_stream_clawnexus_link_stats_t  *st;
+
+    st = ngx_stream_clawnexus_cluster_stats(&n);
+    if (st == NULL) {
+        return p;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    /* the slots of this cycle's workers; others are from before a reload */
+    n = ngx_min(n, (ngx_uint_t) ccf->worker_processes);
+
+    ngx_memzero(state, sizeof(state));
+    failures = rin = rout = bin = bout = drop = 0;
+
+    for (i = 0; i < n; i++) {
+        state[st[i].state & 3]++;
+        failures += st[i].failures;
+        rin += st[i].records_in;
+        rout += st[i].records_out;
+        bin += st[i].bytes_in;
+        bout += st[i].bytes_out;
+        drop += st[i].dropped;
+    }
+
+    p = ngx_slprintf(p, last,
+        "# HELP clawnexus_cluster_links Workers by the state of their link "
+        "to the cluster's Redis.\n"
+        "# TYPE clawnexus_cluster_links gauge\n"
+        "clawnexus_cluster_links{state=\"ready\"} %ui\n"
+        "clawnexus_cluster_links{state=\"connecting\"} %ui\n"
+        "clawnexus_cluster_links{state=\"down\"} %ui\n"
+        "# HELP clawnexus_cluster_link_failures_total Times a worker's link "
+        "went down or could not be made.\n"
+        "# TYPE clawnexus_cluster_link_failures_total counter\n"
+        "clawnexus_cluster_link_failures_total %ui\n"
+        "# HELP clawnexus_cluster_records_total Records to and from other "
+        "nodes.\n"
+        "# TYPE clawnexus_cluster_records_total counter\n"
+        "clawnexus_cluster_records_total{direction=\"out\"} %ui\n"
+        "clawnexus_cluster_records_total{direction=\"in\"} %ui\n"
+        "# HELP clawnexus_cluster_bytes_total Bytes of records to and from "
+        "other nodes.\n"
+        "# TYPE clawnexus_cluster_bytes_total counter\n"
+        "clawnexus_cluster_bytes_total{direction=\"out\"} %ui\n"
+        "clawnexus_cluster_bytes_total{direction=\"in\"} %ui\n"
+        "# HELP clawnexus_cluster_dropped_total Messages from Redis that "
+        "were not records for this node.\n"
+        "# TYPE clawnexus_cluster_dropped_total counter\n"
+        "clawnexus_cluster_dropped_total %ui\n"
+        "# HELP clawnexus_cluster_redis_rtt_seconds Last round trip of a "
+        "PING through Redis, per worker.\n"
+        "# TYPE clawnexus_cluster_redis_rtt_seconds gauge\n",
+        state[NGX_STREAM_CLAWNEXUS_LINK_READY],
+        state[NGX_STREAM_CLAWNEXUS_LINK_CONNECTING],
+        state[NGX_STREAM_CLAWNEXUS_LINK_DOWN],
+        failures, rout, rin, bout, bin, drop);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last,
+                         "clawnexus_cluster_redis_rtt_seconds{worker=\"%ui\"} "
+                         "%ui.%06ui\n", i,
+                         (ngx_uint_t) st[i].rtt_us / 1000000,
+                         (ngx_uint_t) st[i].rtt_us % 1000000);
+    }
+
+    return p;
+}

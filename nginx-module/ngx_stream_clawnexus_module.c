@@ -26,6 +26,7 @@
 #include "cnx_ws.h"
 #include "cnx_relay_dir.h"
 #include "ngx_clawnexus_secret.h"
+#include "ngx_stream_clawnexus_cluster.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_ROOM_BYTES  16     /* 128 random bits */
@@ -4909,6 +4910,7 @@ ngx_stream_clawnexus_status_read(ngx_event_t *ev)
     if (cnx_starts("GET /metrics ") || cnx_starts("GET /metrics\r")) {
         type = "text/plain; version=0.0.4";
         p = ngx_stream_clawnexus_metrics(body, last);
+        p = ngx_stream_clawnexus_cluster_metrics(p, last);
 
     } else if (cnx_starts("GET /status ") || cnx_starts("GET /status\r")) {
         type = "application/json";

@@ -49,14 +49,17 @@ cluster_cli() {
 
 # cluster_node_conf DIR RELAY_PORT REDIS_URL [EXTRA]: an nginx prefix in
 # DIR with 2 workers, a relay on RELAY_PORT linked to REDIS_URL (none:
-# without clawnexus_cluster) and EXTRA lines in the stream block.  Uses
-# $secret (relay_secret).
+# without clawnexus_cluster), its clawnexus_status on RELAY_PORT's number
+# in DIR/status.port, and EXTRA lines in the stream block.  Uses $secret
+# (relay_secret).
 cluster_node_conf() {
-    local dir=$1 port=$2 url=$3 extra=${4:-} cluster=
+    local dir=$1 port=$2 url=$3 extra=${4:-} cluster="" status
     mkdir -p "$dir/logs"
     printf '%s' "$secret" > "$dir/relay.secret"
     chmod 600 "$dir/relay.secret"
     [ "$url" = none ] || cluster="clawnexus_cluster $url;"
+    [ -s "$dir/status.port" ] || cnx_free_port > "$dir/status.port"
+    status=$(cat "$dir/status.port")
     {
         cnx_nginx_conf_head 2 512
         cat <<CONF
@@ -68,6 +71,10 @@ stream {
         listen 127.0.0.1:$port reuseport;
         clawnexus_relay;
         clawnexus_jwt_secret_file relay.secret;
+    }
+    server {
+        listen 127.0.0.1:$status;
+        clawnexus_status;
     }
 }
 CONF
@@ -102,4 +109,11 @@ cluster_channels() {
 # cluster_expect_channels PORT PASSWORD N
 cluster_expect_channels() {
     [ "$(cluster_channels "$1" "$2")" = "$3" ]
+}
+
+# cluster_metric DIR LINE_START: the value of the first /metrics line of
+# the node in DIR that starts with LINE_START ("" if none).
+cluster_metric() {
+    curl -s --max-time 5 "http://127.0.0.1:$(cat "$1/status.port")/metrics" |
+        awk -v k="$2" 'index($0, k) == 1 { print $NF; exit }'
 }

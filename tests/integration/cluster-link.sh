@@ -45,6 +45,14 @@ for n in 2 3; do
 done
 cluster_wait 15 linked 6 || cnx_fail "expected 6 linked workers, got $(cluster_channels "$rport" '') channels and $(route_keys) route keys"
 cnx_log "ok - 3 nodes x 2 workers linked: 6 channels, 6 route keys"
+ready() { [ "$(cluster_metric "$1" 'clawnexus_cluster_links{state="ready"}')" = "$2" ]; }
+cluster_wait 5 ready "$dir/n2" 2 || cnx_fail "/metrics of node 2 does not show 2 ready links"
+rtt_ok() {
+    rtt=$(cluster_metric "$dir/n2" 'clawnexus_cluster_redis_rtt_seconds{worker="1"}')
+    awk -v r="$rtt" 'BEGIN { exit !(r > 0 && r < 1) }'
+}
+cluster_wait 3 rtt_ok || cnx_fail "/metrics of node 2 has no Redis round trip (got '$rtt')"
+cnx_log "ok - /metrics: 2 ready links, Redis round trip $rtt s"
 "$PY" "$pair" 127.0.0.1 "$p2" "$secret" 50 || cnx_fail "node 2 does not relay"
 
 # kill -9 of node 3: its route keys expire within 3 s.
@@ -62,6 +70,9 @@ cluster_redis_kill
 "$PY" "$pair" 127.0.0.1 "$p1" "$secret" 20 || cnx_fail "node 1 stopped relaying when Redis died"
 cluster_wait 3 grep -q 'lost the link to Redis' "$dir/n2/logs/error.log" ||
     cnx_fail "node 2 did not notice that Redis died"
+cluster_wait 3 ready "$dir/n2" 0 || cnx_fail "/metrics of node 2 still shows ready links"
+[ "$(cluster_metric "$dir/n2" clawnexus_cluster_link_failures_total)" -ge 2 ] ||
+    cnx_fail "/metrics of node 2 counts no link failure"
 cluster_redis_start "$dir" "$rport"
 cluster_wait 15 linked 4 || cnx_fail "nodes did not link again after Redis restarted"
 cnx_log "ok - Redis killed: nodes relay inside themselves and link again when it returns"
