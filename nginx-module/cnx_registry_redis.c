@@ -155,8 +155,8 @@ cnx_redis_connect(cnx_redis_store_t *s)
     s->c = redisConnectWithTimeout(s->host, s->port, tv);
     if (s->c == NULL || s->c->err) {
         snprintf(s->base.err, sizeof(s->base.err),
-                 "cannot connect to Redis at %.100s:%d: %.100s", s->host, s->port,
-                 s->c != NULL ? s->c->errstr : "out of memory");
+                 "cannot connect to Redis at %.100s:%d: %.100s", s->host,
+                 s->port, s->c != NULL ? s->c->errstr : "out of memory");
         cnx_redis_drop(s);
         return -1;
     }

@@ -57,8 +57,10 @@ const cnx_relay_addr_t *ngx_stream_clawnexus_cluster_addr(void);
 /*
  * Publish rec on the channel of the worker rec->dst names (a member on
  * another node).  A src.node of 0 ("this node") is replaced by this
- * node's id.  Returns NGX_OK when it was queued to Redis, NGX_DECLINED
- * when the link is not ready, NGX_ERROR otherwise.  A record is never kept
+ * node's id.  Returns NGX_OK when it was queued to Redis, NGX_AGAIN when
+ * 4 MiB of commands already wait for the socket to Redis (hold the sender
+ * back and try later), NGX_DECLINED when the link is not ready, NGX_ERROR
+ * otherwise.  A record is never kept
  * for later: while the link is down, nothing crosses nodes.
  */
 ngx_int_t ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec);

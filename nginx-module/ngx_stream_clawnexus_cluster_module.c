@@ -10,10 +10,11 @@
  * the worker's members, the other its keepalive.  The link is ready when
  * both are connected, authenticated, the channels subscribed and the
  * worker's route key set.  Every second the route key is renewed (it
- * expires after 3 s, which is how other nodes learn that this worker is
+ * expires after 2.5 s, which is how other nodes learn that this worker is
  * gone) and a PING goes through Redis back to the keepalive channel,
- * measuring the round trip and proving both connections work end to end.  Any failure closes
- * both contexts and a timer reconnects with growing, jittered delays.
+ * measuring the round trip and proving both connections work end to end.
+ * Any failure closes both contexts and a timer reconnects with growing,
+ * jittered delays.
  * Nothing waits: the worker keeps serving while Redis is away.
  */
 
@@ -34,12 +35,16 @@
 
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX     "cnx"
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_TICK       1000    /* ms */
-#define NGX_STREAM_CLAWNEXUS_CLUSTER_ROUTE_TTL  "3000"  /* ms */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_ROUTE_TTL  "2500"  /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT    2000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_REPLY      2000    /* ms */
 /* the largest record accepted from another node */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX   (16 * 1024 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX    128
+#define NGX_STREAM_CLAWNEXUS_KEY_LEN  NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX
+/* bytes of commands waiting for the socket to Redis before publishing
+ * stops (the relay then holds the senders back) */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX (4 * 1024 * 1024)
 
 
 typedef struct {
@@ -75,15 +80,12 @@ typedef struct {
     char                                route[CNX_CLUSTER_ROUTE_MAX + 1];
     size_t                              route_len;
     cnx_relay_addr_t                    addr;       /* conn 0 */
-    char                                channel[
-                                            NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+    char                                channel[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              channel_len;
-    char                                ping[
-                                            NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+    char                                ping[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              ping_len;
     ngx_uint_t                          subscribed; /* confirmations */
-    char                                route_key[
-                                            NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+    char                                route_key[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              route_key_len;
     u_char                             *buf;        /* a record to publish */
     size_t                              buf_size;
@@ -1031,6 +1033,12 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
     if (rec->dst.node == 0 || rec->dst.node == lk->addr.node) {
         /* a member of this node is never reached through Redis */
         return NGX_ERROR;
+    }
+
+    if (ngx_stream_clawnexus_redis_unsent(&lk->cmd)
+        >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
+    {
+        return NGX_AGAIN;
     }
 
     /* the receiver answers to the address it sees: name this node */

@@ -3,8 +3,8 @@
 # of 2 workers and one redis-server on loopback ports.  A node started
 # while Redis is down starts and relays inside itself, then links; every
 # worker subscribes its channel and keeps its route key alive; a node
-# killed with -9 has its route keys gone within 3 s; Redis killed: nodes
-# keep relaying inside themselves and link again when it is back; twenty
+# killed with -9 has its route keys gone within 3 s; Redis killed or hung:
+# nodes keep relaying inside themselves and link again when it is back; twenty
 # Redis restarts leak no descriptor; a wrong password is refused, logged
 # without the password, and the node stays local.
 . "$abs_top_srcdir/tests/lib.sh"
@@ -76,6 +76,21 @@ cluster_wait 3 ready "$dir/n2" 0 || cnx_fail "/metrics of node 2 still shows rea
 cluster_redis_start "$dir" "$rport"
 cluster_wait 15 linked 4 || cnx_fail "nodes did not link again after Redis restarted"
 cnx_log "ok - Redis killed: nodes relay inside themselves and link again when it returns"
+
+# Redis hangs (SIGSTOP): replies stop, the reply timeout takes the links
+# down within seconds while the nodes keep relaying inside themselves;
+# SIGCONT: they link again.
+before=$(cluster_metric "$dir/n1" clawnexus_cluster_link_failures_total)
+kill -STOP "$redis_pid"
+"$PY" "$pair" 127.0.0.1 "$p1" "$secret" 20 || { kill -CONT "$redis_pid"; cnx_fail "node 1 stopped relaying while Redis hung"; }
+cluster_wait 6 ready "$dir/n1" 0 || { kill -CONT "$redis_pid"; cnx_fail "node 1's links stayed ready while Redis hung"; }
+grep -q 'no reply in time\|did not come back in time' "$dir/n1/logs/error.log" ||
+    { kill -CONT "$redis_pid"; cnx_fail "node 1 did not log a reply timeout"; }
+kill -CONT "$redis_pid"
+cluster_wait 15 linked 4 || cnx_fail "nodes did not link again after Redis resumed"
+[ "$(cluster_metric "$dir/n1" clawnexus_cluster_link_failures_total)" -gt "$before" ] ||
+    cnx_fail "node 1 counted no failure for the hang"
+cnx_log "ok - Redis hung: reply timeout, links down, nodes relay inside; resumed: linked"
 
 # Twenty restarts of Redis: no descriptor leaks.
 for (( i = 0; i < 20; i++ )); do
