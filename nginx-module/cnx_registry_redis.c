@@ -1,6 +1,6 @@
 /*
  * Redis backend of the registry store (clawnexus_registry_db
- * redis://HOST[:PORT]): one Redis shared by the registries of
+ * redis://[USER@]HOST[:PORT], clawnexus_registry_db_password_file): one Redis shared by the registries of
  * every relay node of a cluster, so that each of them answers /register,
  * /token and /resolve for every name (docs/cluster.md).
  *
@@ -51,19 +51,22 @@ typedef struct {
     cnx_reg_store_t   base;
     char              host[CNX_REDIS_HOST_MAX + 1];
     int               port;
+    char              user[CNX_REDIS_HOST_MAX + 1];   /* "" = none */
+    uint8_t          *pass;                           /* NULL = none */
+    size_t            pass_len;
     redisContext     *c;
     pthread_mutex_t   lock;
 } cnx_redis_store_t;
 
 /*
- * Split "redis://HOST[:PORT][/]" (an IPv6 address in brackets).  Returns
- * 0, or -1 with a message in err.
+ * Split "redis://[USER@]HOST[:PORT][/]" (an IPv6 address in brackets).
+ * Returns 0, or -1 with a message in err.
  */
 static int
-cnx_redis_parse(const char *spec, char *host, int *port, char *err,
-    size_t errlen)
+cnx_redis_parse(const char *spec, char *host, int *port, char *user,
+    char *err, size_t errlen)
 {
-    const char  *p, *end, *colon;
+    const char  *p, *end, *colon, *at;
     size_t       n;
     long         v;
     char        *e;
@@ -78,11 +81,16 @@ cnx_redis_parse(const char *spec, char *host, int *port, char *err,
     if (end > p && end[-1] == '/') {
         end--;
     }
-    if (memchr(p, '@', (size_t) (end - p)) != NULL) {
-        /* no AUTH yet: a private network or a tunnel (docs/cluster.md) */
-        snprintf(err, errlen, "\"clawnexus_registry_db\" does not take a "
-                 "Redis user or password yet: \"%.150s\"", spec);
-        return -1;
+    user[0] = '\0';
+    at = memchr(p, '@', (size_t) (end - p));
+    if (at != NULL) {
+        n = (size_t) (at - p);
+        if (n == 0 || n > CNX_REDIS_HOST_MAX) {
+            goto bad;
+        }
+        memcpy(user, p, n);
+        user[n] = '\0';
+        p = at + 1;
     }
     *port = 6379;
     if (p < end && *p == '[') {
@@ -117,7 +125,7 @@ cnx_redis_parse(const char *spec, char *host, int *port, char *err,
 
 bad:
     snprintf(err, errlen, "invalid Redis address \"%.150s\" in "
-             "\"clawnexus_registry_db\" (redis://HOST[:PORT])",
+             "\"clawnexus_registry_db\" (redis://[USER@]HOST[:PORT])",
              spec);
     return -1;
 }
@@ -125,11 +133,11 @@ bad:
 int
 cnx_reg_redis_setup(const char *spec, char *err, size_t errlen)
 {
-    char  host[CNX_REDIS_HOST_MAX + 1];
+    char  host[CNX_REDIS_HOST_MAX + 1], user[CNX_REDIS_HOST_MAX + 1];
     int   port;
 
     /* Redis may be down while nginx starts: only the address is checked */
-    return cnx_redis_parse(spec, host, &port, err, errlen);
+    return cnx_redis_parse(spec, host, &port, user, err, errlen);
 }
 
 static void
@@ -139,6 +147,43 @@ cnx_redis_drop(cnx_redis_store_t *s)
         redisFree(s->c);
         s->c = NULL;
     }
+}
+
+/* AUTH [USER] PASSWORD on a new connection; 0, or -1 with s->base.err. */
+static int
+cnx_redis_auth(cnx_redis_store_t *s)
+{
+    redisReply  *r;
+    const char  *argv[3];
+    size_t       argvlen[3];
+    int          argc = 0;
+
+    if (s->pass == NULL) {
+        return 0;
+    }
+    argv[argc] = "AUTH";
+    argvlen[argc++] = 4;
+    if (s->user[0] != '\0') {
+        argv[argc] = s->user;
+        argvlen[argc++] = strlen(s->user);
+    }
+    argv[argc] = (const char *) s->pass;
+    argvlen[argc++] = s->pass_len;
+
+    r = redisCommandArgv(s->c, argc, argv, argvlen);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        /* what Redis said, never what was sent */
+        snprintf(s->base.err, sizeof(s->base.err),
+                 "Redis at %.100s:%d refused AUTH: %.100s", s->host, s->port,
+                 r != NULL ? r->str : s->c->errstr);
+        if (r != NULL) {
+            freeReplyObject(r);
+        }
+        cnx_redis_drop(s);
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
 }
 
 /* Connect if needed.  Returns 0, or -1 with s->base.err set. */
@@ -168,7 +213,7 @@ cnx_redis_connect(cnx_redis_store_t *s)
         cnx_redis_drop(s);
         return -1;
     }
-    return 0;
+    return cnx_redis_auth(s);
 }
 
 /*
@@ -352,6 +397,16 @@ cnx_redis_claim(cnx_reg_store_t *st, const char *name, size_t n,
 }
 
 static void
+cnx_redis_wipe(uint8_t *p, size_t n)
+{
+    volatile uint8_t  *v = p;
+
+    while (n--) {
+        *v++ = 0;
+    }
+}
+
+static void
 cnx_redis_close(cnx_reg_store_t *st)
 {
     cnx_redis_store_t  *s = (cnx_redis_store_t *) st;
@@ -360,6 +415,10 @@ cnx_redis_close(cnx_reg_store_t *st)
         return;
     }
     cnx_redis_drop(s);
+    if (s->pass != NULL) {
+        cnx_redis_wipe(s->pass, s->pass_len);
+        free(s->pass);
+    }
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -371,7 +430,8 @@ static const cnx_reg_store_ops_t  cnx_redis_ops = {
 };
 
 cnx_reg_store_t *
-cnx_reg_redis_open(const char *spec, char *err, size_t errlen)
+cnx_reg_redis_open(const char *spec, const uint8_t *pass, size_t pass_len,
+    char *err, size_t errlen)
 {
     cnx_redis_store_t  *s;
 
@@ -380,9 +440,27 @@ cnx_reg_redis_open(const char *spec, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (cnx_redis_parse(spec, s->host, &s->port, err, errlen) != 0) {
+    if (cnx_redis_parse(spec, s->host, &s->port, s->user, err, errlen)
+        != 0)
+    {
         free(s);
         return NULL;
+    }
+    if (s->user[0] != '\0' && (pass == NULL || pass_len == 0)) {
+        snprintf(err, errlen, "Redis user in \"%.150s\" needs "
+                 "\"clawnexus_registry_db_password_file\"", spec);
+        free(s);
+        return NULL;
+    }
+    if (pass != NULL && pass_len > 0) {
+        s->pass = malloc(pass_len);
+        if (s->pass == NULL) {
+            snprintf(err, errlen, "out of memory");
+            free(s);
+            return NULL;
+        }
+        memcpy(s->pass, pass, pass_len);
+        s->pass_len = pass_len;
     }
     s->base.ops = &cnx_redis_ops;
     pthread_mutex_init(&s->lock, NULL);

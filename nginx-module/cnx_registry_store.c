@@ -38,8 +38,20 @@ cnx_reg_store_setup(const char *spec, uid_t uid, gid_t gid, char *err,
 cnx_reg_store_t *
 cnx_reg_store_open(const char *spec, char *err, size_t errlen)
 {
+    return cnx_reg_store_open_auth(spec, NULL, 0, err, errlen);
+}
+
+cnx_reg_store_t *
+cnx_reg_store_open_auth(const char *spec, const uint8_t *pass,
+    size_t pass_len, char *err, size_t errlen)
+{
     if (cnx_reg_store_is_redis(spec)) {
-        return cnx_reg_redis_open(spec, err, errlen);
+        return cnx_reg_redis_open(spec, pass, pass_len, err, errlen);
+    }
+    if (pass != NULL && pass_len > 0) {
+        snprintf(err, errlen, "registry database \"%s\" takes no password",
+                 spec);
+        return NULL;
     }
     if (cnx_reg_store_is_url(spec)) {
         snprintf(err, errlen, "unsupported registry database \"%s\"", spec);

@@ -67,16 +67,21 @@ int cnx_reg_store_setup(const char *spec, uid_t uid, gid_t gid, char *err,
 cnx_reg_store_t *cnx_reg_store_open(const char *spec, char *err,
     size_t errlen);
 
+/* The same with a password for a store that takes one (redis://: AUTH;
+ * pass NULL or len 0: none).  The store keeps a copy, wiped at close. */
+cnx_reg_store_t *cnx_reg_store_open_auth(const char *spec,
+    const uint8_t *pass, size_t pass_len, char *err, size_t errlen);
+
 /* The SQLite backend (spec = a file path). */
 int cnx_reg_sqlite_setup(const char *path, uid_t uid, gid_t gid, char *err,
     size_t errlen);
 cnx_reg_store_t *cnx_reg_sqlite_open(const char *path, char *err,
     size_t errlen);
 
-/* The Redis backend (spec = redis://HOST[:PORT]); setup checks only the
- * address, so nginx starts while Redis is down. */
+/* The Redis backend (spec = redis://[USER@]HOST[:PORT]); setup checks
+ * only the address, so nginx starts while Redis is down. */
 int cnx_reg_redis_setup(const char *spec, char *err, size_t errlen);
-cnx_reg_store_t *cnx_reg_redis_open(const char *spec, char *err,
-    size_t errlen);
+cnx_reg_store_t *cnx_reg_redis_open(const char *spec, const uint8_t *pass,
+    size_t pass_len, char *err, size_t errlen);
 
 #endif

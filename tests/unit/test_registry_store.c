@@ -195,7 +195,7 @@ START_TEST(test_redis_address)
 {
     static const char  *bad[] = {
         "redis://", "redis://:6379", "redis://h:0", "redis://h:65536",
-        "redis://h:6379x", "redis://user@h:6379", "redis://[::1",
+        "redis://h:6379x", "redis://@h:6379", "redis://[::1",
         "redis://[::1]x",
     };
     cnx_reg_store_t    *st;
@@ -213,6 +213,18 @@ START_TEST(test_redis_address)
                                          (gid_t) -1, err, sizeof(err)), 0);
     ck_assert_int_eq(cnx_reg_store_setup("redis://[::1]:6379", (uid_t) -1,
                                          (gid_t) -1, err, sizeof(err)), 0);
+
+    /* a user needs a password; a file store takes none */
+    ck_assert_ptr_null(cnx_reg_store_open("redis://u@127.0.0.1:1", err,
+                                          sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "password_file"));
+    st = cnx_reg_store_open_auth("redis://u@127.0.0.1:1",
+                                 (const uint8_t *) "pw", 2, err, sizeof(err));
+    ck_assert_ptr_nonnull(st);
+    st->ops->close(st);
+    ck_assert_ptr_null(cnx_reg_store_open_auth("/tmp/x.db",
+                                               (const uint8_t *) "pw", 2, err,
+                                               sizeof(err)));
 
     /* port 1: nothing listens; the error names the address */
     st = cnx_reg_store_open("redis://127.0.0.1:1", err, sizeof(err));
