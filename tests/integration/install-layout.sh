@@ -12,8 +12,10 @@ stage=$dir/stage
 make -s -C "$abs_top_builddir" install DESTDIR="$stage" > "$dir/install.out" 2>&1 ||
     { tail -20 "$dir/install.out" >&2; cnx_fail "make install DESTDIR=$stage failed"; }
 
-# Installation directories as configure resolved them.
+# Installation directories as configure resolved them (a make of its own:
+# not the jobserver or flags of a make check -j that runs this test).
 var() {
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
     make -s --no-print-directory -C "$abs_top_builddir" -f Makefile -f - print-var V="$1" <<'MK'
 print-var: ; @echo $($(V))
 MK
