@@ -1,7 +1,10 @@
 #!/bin/sh
-# Build ngx_stream_clawnexus_module.so with nginx's own configure and
-# auto/module, using the flags the distribution built its nginx with, so
-# that the result loads into the stock binary with load_module.
+# Build one of this project's modules (ngx_stream_clawnexus_module.so,
+# ngx_http_clawnexus_registry_module.so: the name of OUTPUT.so) with nginx's
+# own configure and auto/module, using the flags the distribution built its
+# nginx with, so that the result loads into the stock binary with
+# load_module.  Both come from one configured tree; build them one after
+# the other.
 #   ngx-build.sh MODULE_DIR OUTPUT.so
 # Environment: NGINX_SRC (module build tree), NGX_BUILD (scratch copy),
 # NGX_CC, NGX_CC_OPT, NGX_LD_OPT.
@@ -48,6 +51,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] \
     printf '%s' "$want" > "$stamp"
 fi
 
-${MAKE:-make} -s -C "$NGX_BUILD" -f objs/Makefile objs/ngx_stream_clawnexus_module.so
-cp "$NGX_BUILD/objs/ngx_stream_clawnexus_module.so" "$out.tmp"
+name=$(basename "$out")
+${MAKE:-make} -s -C "$NGX_BUILD" -f objs/Makefile "objs/$name"
+cp "$NGX_BUILD/objs/$name" "$out.tmp"
 mv "$out.tmp" "$out"

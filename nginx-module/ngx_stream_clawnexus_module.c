@@ -25,11 +25,11 @@
 #include "cnx_utf8.h"
 #include "cnx_ws.h"
 #include "cnx_relay_dir.h"
+#include "ngx_clawnexus_secret.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_ROOM_BYTES  16     /* 128 random bits */
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
-#define NGX_STREAM_CLAWNEXUS_SECRET_MAX  4096
 /* control messages: two escaped names (<= 510 bytes each) fit easily */
 #define NGX_STREAM_CLAWNEXUS_MSG_MAX     2048
 #define NGX_STREAM_CLAWNEXUS_READ_BURST  (256 * 1024)  /* per event */
@@ -57,6 +57,7 @@ typedef struct {
     ngx_str_t                   jwt_secret_file;
     ngx_str_t                   jwt_issuer;     /* NUL-terminated copy */
     time_t                      jwt_leeway;
+    time_t                      jwt_max_lifetime;
     size_t                      max_message;
     ngx_uint_t                  max_rooms;
     ngx_uint_t                  max_pending;
@@ -469,6 +470,13 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("clawnexus_jwt_max_lifetime"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_max_lifetime),
       NULL },
 
     { ngx_string("clawnexus_max_message"),
@@ -3057,6 +3065,7 @@ ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
     want.iss = conf->jwt_issuer.len ? (const char *) conf->jwt_issuer.data
                                     : NULL;
     want.leeway = conf->jwt_leeway;
+    want.max_lifetime = conf->jwt_max_lifetime;
 
     rc = cnx_jwt_verify(m->auth_token.p, m->auth_token.len,
                         conf->jwt_secret.data, conf->jwt_secret.len,
@@ -3088,6 +3097,16 @@ ngx_stream_clawnexus_register(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_addr_t   me, old;
 
     if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
+        /*
+         * A refused REGISTER closes the socket: a client whose token went
+         * stale then reconnects and fetches a new one instead of waiting
+         * on a socket where nothing will happen.
+         */
+        if (ctx->close_reason == NULL) {
+            ctx->close_reason = "authentication failed";
+        }
+        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
+                                   "authentication failed");
         return;
     }
 
@@ -3922,6 +3941,7 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
 
     conf->relay = NGX_CONF_UNSET;
     conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_max_lifetime = NGX_CONF_UNSET;
     conf->max_message = NGX_CONF_UNSET_SIZE;
     conf->max_rooms = NGX_CONF_UNSET_UINT;
     conf->max_pending = NGX_CONF_UNSET_UINT;
@@ -3955,6 +3975,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);
+    ngx_conf_merge_sec_value(conf->jwt_max_lifetime, prev->jwt_max_lifetime,
+                             86400);
     ngx_conf_merge_size_value(conf->max_message, prev->max_message,
                               1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_rooms, prev->max_rooms, 64);
@@ -4044,114 +4066,23 @@ ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static void
-ngx_stream_clawnexus_wipe_secret(void *data)
-{
-    ngx_str_t  *secret = data;
-
-    if (secret->data) {
-        sodium_memzero(secret->data, secret->len);
-    }
-}
-
-
 static char *
 ngx_stream_clawnexus_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_stream_clawnexus_srv_conf_t  *ccf = conf;
 
-    u_char              *buf;
-    ssize_t              n;
-    ngx_fd_t             fd;
-    ngx_str_t           *value, name;
-    ngx_file_info_t      fi;
-    ngx_pool_cleanup_t  *cln;
+    ngx_str_t  *value;
 
     if (ccf->jwt_secret.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    name = value[1];
+    ccf->jwt_secret_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open JWT secret file \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot stat JWT secret file \"%V\"", &name);
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    if (fi.st_mode & (S_IROTH | S_IWOTH)) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "JWT secret file \"%V\" is accessible by other "
-                           "users; chmod 0600 or 0640 it", &name);
-    }
-
-    buf = ngx_pnalloc(cf->pool, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
-    if (buf == NULL) {
-        ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, buf, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
-    ngx_close_file(fd);
-
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read JWT secret file \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (n > NGX_STREAM_CLAWNEXUS_SECRET_MAX) {
-        sodium_memzero(buf, NGX_STREAM_CLAWNEXUS_SECRET_MAX + 1);
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "JWT secret file \"%V\" is larger than %d bytes",
-                           &name, NGX_STREAM_CLAWNEXUS_SECRET_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    /* a trailing newline from "echo secret > file" is not part of it */
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        buf[--n] = '\0';
-    }
-
-    if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "JWT secret file \"%V\" is empty", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (n < 16) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "JWT secret in \"%V\" is shorter than 16 bytes",
-                           &name);
-    }
-
-    ccf->jwt_secret.data = buf;
-    ccf->jwt_secret.len = n;
-    ccf->jwt_secret_file = name;
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_stream_clawnexus_wipe_secret;
-    cln->data = &ccf->jwt_secret;
-
-    return NGX_CONF_OK;
+    return ngx_clawnexus_read_secret(cf, &ccf->jwt_secret_file,
+                                     &ccf->jwt_secret);
 }
 
 

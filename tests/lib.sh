@@ -10,10 +10,16 @@ set -u
 : "${NGINX_BIN:=/usr/sbin/nginx}"
 : "${NGINX_MODULES:=/usr/lib/nginx/modules}"
 : "${CNX_MODULE:=$abs_top_builddir/nginx-module/ngx_stream_clawnexus_module.so}"
+: "${CNX_REGISTRY_MODULE:=$abs_top_builddir/nginx-module/ngx_http_clawnexus_registry_module.so}"
 : "${CNX_SANITIZERS:=no}"
 
 CNX_LINK="$abs_top_builddir/plugins/link/clawnexus-link"
 CNX_WG="$abs_top_builddir/wg-bridge/clawnexus-wg"
+# clawnexus-wg sync/hook write an export file (default under /run) that
+# clawnexus-link reads by default, and clawnexus-link asks the tailscale
+# CLI where installed: neither in tests unless one asks for it.
+export CLAWNEXUS_WG_EXPORT=
+export CLAWNEXUS_TAILSCALE=
 CNX_NODE_DIR="$abs_top_srcdir/tests/node"
 
 _cnx_exit_cmds=()

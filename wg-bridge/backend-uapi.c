@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "backend.h"
+#include "uapi.h"
 
 #define UAPI_MAX_REPLY	(256U * 1024 * 1024)
 #define UAPI_TIMEOUT_SECONDS	10

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "backend.h"
+#include "nlwire.h"
+#include "uapi.h"
 
 static enum wg_backend_kind
 choose(enum wg_backend_kind kind, const char *ifname)

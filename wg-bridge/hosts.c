@@ -2,12 +2,14 @@
  * clawnexus-wg hosts IFACE: a marked block "ADDRESS NAME.claw NAME" in a
  * hosts file.  Only our own block is replaced; the file is written
  * atomically (or in place when it cannot be renamed over, e.g. a
- * bind-mounted /etc/hosts in a container).
+ * bind-mounted /etc/hosts in a container), only in a folder that nobody
+ * but root (or us) controls, keeping its owner, group and mode.
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,136 +17,20 @@
 
 #include "subcommands.h"
 
-#define MARK_BEGIN	"# BEGIN clawnexus-wg "
-#define MARK_END	"# END clawnexus-wg "
-
-/* Does the line [s, s+n) equal PREFIX IFNAME, optionally followed by a
- * space and a comment? */
-static int
-is_marker(const char *s, size_t n, const char *prefix, const char *ifname)
-{
-	size_t pl = strlen(prefix), il = strlen(ifname);
-
-	while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
-		n--;
-	if (n < pl + il || memcmp(s, prefix, pl) ||
-	    memcmp(s + pl, ifname, il))
-		return 0;
-	return n == pl + il || s[pl + il] == ' ';
-}
-
-int
-wg_hosts_edit(const char *in, size_t inlen, const char *ifname,
-	      const char *block, char **out, size_t *outlen)
-{
-	size_t pos = 0, bl = block ? strlen(block) : 0, o = 0;
-	ssize_t begin = -1, end = -1;	/* line starts */
-	size_t end_after = 0;
-	char *buf;
-
-	while (pos < inlen) {
-		const char *nl = memchr(in + pos, '\n', inlen - pos);
-		size_t n = nl ? (size_t)(nl - in - pos) : inlen - pos;
-
-		if (is_marker(in + pos, n, MARK_BEGIN, ifname)) {
-			if (begin >= 0)
-				return -EINVAL;
-			begin = (ssize_t)pos;
-		} else if (is_marker(in + pos, n, MARK_END, ifname)) {
-			if (begin < 0 || end >= 0)
-				return -EINVAL;
-			end = (ssize_t)pos;
-			end_after = pos + n + (nl ? 1 : 0);
-		}
-		pos += n + (nl ? 1 : 0);
-	}
-	if ((begin >= 0) != (end >= 0))
-		return -EINVAL;
-	buf = malloc(inlen + bl + 2 * (strlen(MARK_BEGIN) + 16 + 64) + 4);
-	if (!buf)
-		return -ENOMEM;
-	if (begin >= 0) {
-		memcpy(buf, in, (size_t)begin);
-		o = (size_t)begin;
-	} else {
-		memcpy(buf, in, inlen);
-		o = inlen;
-		if (o && buf[o - 1] != '\n')
-			buf[o++] = '\n';
-	}
-	if (bl) {
-		o += (size_t)sprintf(buf + o, "%s%s (written by clawnexus-wg; "
-				     "edits here are lost)\n", MARK_BEGIN,
-				     ifname);
-		memcpy(buf + o, block, bl);
-		o += bl;
-		o += (size_t)sprintf(buf + o, "%s%s\n", MARK_END, ifname);
-	}
-	if (begin >= 0) {
-		memcpy(buf + o, in + end_after, inlen - end_after);
-		o += inlen - end_after;
-	}
-	buf[o] = '\0';
-	*out = buf;
-	*outlen = o;
-	return 0;
-}
-
-static int
-read_file(const char *path, char **out, size_t *len, mode_t *mode)
-{
-	struct stat st;
-	char *buf;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	*mode = 0644;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			return -errno;
-		*out = strdup("");
-		*len = 0;
-		return *out ? 0 : -ENOMEM;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > 64 * 1024 * 1024) {
-		close(fd);
-		return -EINVAL;
-	}
-	*mode = st.st_mode & 07777;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (n < (size_t)st.st_size) {
-		r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 int
 wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 	    int remove)
 {
 	struct wg_names db;
-	char *block = NULL, *in = NULL, *out = NULL;
+	struct wg_device dev;
+	char *block = NULL, *in = NULL, *out = NULL, *real = NULL;
+	char why[PATH_MAX + 256];
 	size_t i, bl = 0, inlen = 0, outlen = 0;
-	mode_t mode;
-	int r, ret = -1;
+	struct stat st;
+	int r, ret = -1, have_dev = 0;
 
 	wg_names_init(&db);
+	wg_device_init(&dev, ifname);
 	if (!remove && ctx_load_names(ctx, &db) < 0)
 		return -1;
 	block = malloc(db.n * (INET6_ADDRSTRLEN + 2 * WG_NAME_MAX + 16) + 1);
@@ -152,18 +38,39 @@ wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 		goto out;
 	block[0] = '\0';
 	for (i = 0; i < db.n; i++) {
-		const struct wg_allowedip *a = wg_name_address(&db.v[i]);
+		const struct wg_allowedip *a;
 		char addr[INET6_ADDRSTRLEN];
 
-		if (strcmp(db.v[i].iface, ifname) || !a)
+		if (strcmp(db.v[i].iface, ifname))
+			continue;
+		/* names without a recorded address (an interface managed
+		 * elsewhere) take the live one: read the interface once */
+		if (!wg_name_address(&db.v[i]) && !have_dev)
+			have_dev = wg_backend_get(ctx->backend, ifname, &dev,
+						  NULL) == 0 ? 1 : -1;
+		a = wg_entry_address(&db.v[i], have_dev > 0 ? &dev : NULL);
+		if (!a)
 			continue;
 		inet_ntop(a->family, &a->ip4, addr, sizeof(addr));
 		bl += (size_t)sprintf(block + bl, "%s %s.claw %s\n", addr,
 				      db.v[i].name, db.v[i].name);
 	}
-	r = read_file(file, &in, &inlen, &mode);
-	if (r < 0) {
-		wg_err("cannot read hosts file %s: %s", file,
+	/* as root, in a folder nobody else controls; a symlinked hosts
+	 * file (containers) is resolved once and its target edited */
+	if (wg_safe_resolve(file, &real, why, sizeof(why)) < 0) {
+		wg_err("refusing hosts file %s: %s", file, why);
+		goto out;
+	}
+	r = wg_read_nofollow(real, 64 * 1024 * 1024, &in, &inlen, &st);
+	if (r == -ENOENT) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = 0644;
+		st.st_uid = (uid_t)-1;
+		st.st_gid = (gid_t)-1;
+		if (!(in = strdup("")))
+			goto out;
+	} else if (r < 0) {
+		wg_err("cannot read hosts file %s: %s", real,
 		       r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto out;
 	}
@@ -180,16 +87,21 @@ wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 		ret = 0;	/* nothing to change */
 		goto out;
 	}
-	r = wg_write_atomic(file, out, outlen, mode, 1);
+	/* the new file keeps the owner, group and mode of the old one */
+	r = wg_write_atomic(real, out, outlen, st.st_mode & 07777,
+			    geteuid() == 0 ? st.st_uid : (uid_t)-1,
+			    geteuid() == 0 ? st.st_gid : (gid_t)-1, 1);
 	if (r < 0) {
-		wg_err("cannot write hosts file %s: %s", file, strerror(-r));
+		wg_err("cannot write hosts file %s: %s", real, strerror(-r));
 		goto out;
 	}
 	ret = 0;
 out:
 	free(block);
+	free(real);
 	free(in);
 	free(out);
+	wg_device_clear(&dev);
 	wg_names_clear(&db);
 	return ret;
 }

@@ -1,5 +1,5 @@
 /*
- * clawnexus-wg: keys (base64 and hex), allowed-IP prefixes, endpoints and
+ * clawnexus-wg: keys (base64 and hex through libsodium), allowed-IP prefixes, endpoints and
  * names.  Pure functions over strings; nothing here touches the system
  * except wg_endpoint_resolve().
  */
@@ -13,20 +13,21 @@
 
 #include <sodium.h>
 
-#include "cnx_base64.h"
 #include "wg.h"
 
 int
 wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s)
 {
-	uint8_t tmp[CNX_BASE64_DECODED_MAX(WG_KEY_B64_LEN)];
-	int n;
+	uint8_t tmp[WG_KEY_LEN];
+	size_t n = 0;
+	int r;
 
 	/* 32 bytes encode to 43 characters and exactly one '=' */
 	if (!s || strlen(s) != WG_KEY_B64_LEN || s[WG_KEY_B64_LEN - 1] != '=')
 		return -EINVAL;
-	n = cnx_base64_decode(tmp, sizeof(tmp), s, WG_KEY_B64_LEN);
-	if (n != WG_KEY_LEN) {
+	r = sodium_base642bin(tmp, sizeof(tmp), s, WG_KEY_B64_LEN, NULL, &n,
+			      NULL, sodium_base64_VARIANT_ORIGINAL);
+	if (r < 0 || n != WG_KEY_LEN) {
 		sodium_memzero(tmp, sizeof(tmp));
 		return -EINVAL;
 	}
@@ -38,35 +39,19 @@ wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s)
 void
 wg_key_to_base64(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
 {
-	cnx_base64_encode(out, WG_KEY_B64_LEN + 1, key, WG_KEY_LEN);
-}
-
-/* Branch-free nibble decode: -1 for a non-hex character. */
-static int
-hex_nibble(unsigned char c)
-{
-	int d = c - '0', l = (c | 0x20) - 'a' + 10;
-	int is_d = ((0 - (d >= 0)) & (0 - (d <= 9)));
-	int is_l = ((0 - (l >= 10)) & (0 - (l <= 15)));
-
-	return (is_d & d) | (is_l & l) | (~(is_d | is_l) & -1);
+	sodium_bin2base64(out, WG_KEY_B64_LEN + 1, key, WG_KEY_LEN,
+			  sodium_base64_VARIANT_ORIGINAL);
 }
 
 int
 wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s, size_t n)
 {
-	int bad = 0, hi, lo;
-	size_t i;
+	size_t got = 0;
 
-	if (n != WG_KEY_HEX_LEN)
-		return -EINVAL;
-	for (i = 0; i < WG_KEY_LEN; i++) {
-		hi = hex_nibble((unsigned char)s[2 * i]);
-		lo = hex_nibble((unsigned char)s[2 * i + 1]);
-		bad |= (hi | lo) < 0;
-		key[i] = (uint8_t)(((unsigned int)hi << 4) | (unsigned int)lo);
-	}
-	if (bad) {
+	/* sodium_hex2bin is constant-time and takes either case */
+	if (n != WG_KEY_HEX_LEN ||
+	    sodium_hex2bin(key, WG_KEY_LEN, s, n, NULL, &got, NULL) < 0 ||
+	    got != WG_KEY_LEN) {
 		sodium_memzero(key, WG_KEY_LEN);
 		return -EINVAL;
 	}
@@ -76,16 +61,7 @@ wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s, size_t n)
 void
 wg_key_to_hex(char out[WG_KEY_HEX_LEN + 1], const uint8_t key[WG_KEY_LEN])
 {
-	size_t i;
-
-	for (i = 0; i < WG_KEY_LEN; i++) {
-		int hi = key[i] >> 4, lo = key[i] & 15;
-
-		/* 'a' - '0' - 10 = 39, added without branching on the value */
-		out[2 * i] = (char)('0' + hi + (((9 - hi) >> 8) & 39));
-		out[2 * i + 1] = (char)('0' + lo + (((9 - lo) >> 8) & 39));
-	}
-	out[WG_KEY_HEX_LEN] = '\0';
+	sodium_bin2hex(out, WG_KEY_HEX_LEN + 1, key, WG_KEY_LEN);
 }
 
 int

@@ -14,10 +14,16 @@
 #ifndef CLAWNEXUS_WG_NAMES_H
 #define CLAWNEXUS_WG_NAMES_H
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include "wg.h"
 
 #define WG_NAMES_DEFAULT	"/etc/clawnexus/wg-names.conf"
 #define WG_NAMES_MAX_LINE	(1024 * 1024)	/* many prefixes */
+/* "[wg0 managed-elsewhere]": another program (a mesh manager, a control
+ * plane) owns the peers of wg0; clawnexus-wg only names them. */
+#define WG_MANAGED_MARK		"managed-elsewhere"
 
 struct wg_name {
 	char iface[WG_IFNAME_MAX + 1];
@@ -32,6 +38,8 @@ struct wg_names {
 	struct wg_name *v;
 	size_t n;
 	size_t cap;
+	char (*managed)[WG_IFNAME_MAX + 1];	/* interfaces marked */
+	size_t nmanaged;
 	char *header;		/* '#' lines before the first section */
 	char *trailer;		/* '#' lines after the last entry */
 };
@@ -61,6 +69,12 @@ int wg_names_save(const struct wg_names *db, const char *path);
 struct wg_name *wg_names_find(struct wg_names *db, const char *name);
 struct wg_name *wg_names_find_key(struct wg_names *db, const char *iface,
 				  const uint8_t key[WG_KEY_LEN]);
+/* Is iface marked managed elsewhere?  Mark it (0 or -errno). */
+int wg_names_managed(const struct wg_names *db, const char *iface);
+int wg_names_mark_managed(struct wg_names *db, const char *iface);
+/* 1 when the entry records nothing but its key (what a managed
+ * interface allows). */
+int wg_name_only_key(const struct wg_name *e);
 /* Append (takes ownership of e's allocations) or replace in place. */
 int wg_names_put(struct wg_names *db, struct wg_name *e);
 int wg_names_remove(struct wg_names *db, const char *name);
@@ -71,8 +85,29 @@ int wg_name_check(const struct wg_name *e, char *err, size_t errcap);
 /* The address resolve prints: the first single-host allowed IP. */
 const struct wg_allowedip *wg_name_address(const struct wg_name *e);
 
-/* Write buf to path atomically with the given mode (used for hosts too). */
+/* Write buf to path atomically with the given mode, owner and group
+ * ((uid_t)-1 / (gid_t)-1: ours); used for hosts and the export too. */
 int wg_write_atomic(const char *path, const char *buf, size_t len,
-		    unsigned int mode, int fallback_in_place);
+		    unsigned int mode, uid_t uid, gid_t gid,
+		    int fallback_in_place);
+
+/*
+ * safefile.c: files in places others may control.
+ *
+ * wg_dir_trusted: the folder is owned by root or us and nobody else may
+ * write it, or it is root's and sticky.  wg_file_trusted: also the file
+ * (st from fstat) is owned by root or us and not writable by others.
+ * wg_safe_resolve: path's folder is trusted; a symlink is resolved once
+ * (*real, malloc'ed) to a regular file in a trusted folder; a missing
+ * file resolves to itself.  All return 0 or -errno with a reason in why.
+ * wg_read_nofollow: read a regular file of at most max bytes without
+ * following a symlink in its last component.
+ */
+int wg_dir_trusted(const char *dir, char *why, size_t cap);
+int wg_file_trusted(const char *what, const char *path, const struct stat *st,
+		    char *why, size_t cap);
+int wg_safe_resolve(const char *path, char **real, char *why, size_t cap);
+int wg_read_nofollow(const char *path, size_t max, char **out, size_t *len,
+		     struct stat *st);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * clawnexus-wg: the generic netlink wire format of the "wireguard" family,
- * built and parsed over byte buffers (no socket needed, unit-tested).
+ * clawnexus-wg: the kernel backend.  The generic netlink wire format of
+ * the "wireguard" family, built and parsed over byte buffers (no socket
+ * needed, unit-tested), and the backend's I/O.  Private to backend.c,
+ * backend-netlink.c and the unit tests; the commands use backend.h.
  */
 
 #ifndef CLAWNEXUS_WG_NLWIRE_H
@@ -52,5 +54,10 @@ void wg_nl_dump_init(struct wg_nl_dump *st, struct wg_device *dev,
  * restarted, -errno from the kernel, or -EPROTO for a malformed reply.
  */
 int wg_nl_dump_feed(struct wg_nl_dump *st, const uint8_t *buf, size_t len);
+
+/* I/O through libnl-genl-3 */
+int wg_nl_get(const char *ifname, struct wg_device *dev);
+int wg_nl_set(const struct wg_device *dev);
+int wg_nl_list(char **list, size_t *len, size_t *cap);
 
 #endif

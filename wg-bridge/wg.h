@@ -23,8 +23,8 @@
 /* exit statuses */
 #define WG_EXIT_OK		0
 #define WG_EXIT_FAIL		1
-#define WG_EXIT_UNKNOWN		2	/* name not in the names file */
-#define WG_EXIT_USAGE		64
+#define WG_EXIT_USAGE		2	/* same table as clawnexus-link */
+#define WG_EXIT_UNKNOWN		5	/* name not in the names file */
 
 extern const char *prog_name;
 

@@ -1,7 +1,8 @@
 /*
- * Base64 (RFC 4648 section 4, padded, strict) and base64url (section 5,
- * no padding).  One implementation for the whole tree: JWT, session v1
- * payloads, WireGuard keys, Sec-WebSocket-Key/Accept.
+ * Base64 (RFC 4648 section 4, padded, strict), base64url (section 5, no
+ * padding) and hex, over libsodium's constant-time codecs.  One interface
+ * for the whole tree: JWT, session v1 payloads, WireGuard keys,
+ * Sec-WebSocket-Key/Accept.
  */
 
 #ifndef CNX_BASE64_H
@@ -48,5 +49,20 @@ int cnx_base64url_encode(char *out, size_t cap, const uint8_t *in, size_t n);
  * and nonzero unused bits.  Returns bytes written or -1.
  */
 int cnx_base64url_decode(uint8_t *out, size_t cap, const char *in, size_t n);
+
+/* Characters produced by the hex encoder for n input bytes (no NUL). */
+#define CNX_HEX_ENCODED_LEN(n)        ((n) * 2)
+
+/*
+ * Lowercase hex, NUL-terminated.  cap must be at least
+ * CNX_HEX_ENCODED_LEN(n) + 1.  Returns the length or -1.
+ */
+int cnx_hex_encode(char *out, size_t cap, const uint8_t *in, size_t n);
+
+/*
+ * Decode hex (either case): an even number of hex digits and nothing
+ * else.  Returns bytes written or -1 (malformed, or cap too small).
+ */
+int cnx_hex_decode(uint8_t *out, size_t cap, const char *in, size_t n);
 
 #endif

@@ -227,11 +227,12 @@ cnx_json_scan_number(const char *buf, size_t len, size_t i)
 }
 
 int
-cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
-    unsigned ntoks)
+cnx_json_parse_at(const char *buf, size_t len, cnx_json_tok_t *toks,
+    unsigned ntoks, size_t *err_at)
 {
     int             stack[CNX_JSON_MAX_DEPTH];
     int             depth = 0, state = CNX_JS_VALUE, escaped, parent;
+    int             rc = CNX_JSON_EINVAL;
     unsigned        n = 0;
     size_t          i = 0, e;
     long            q;
@@ -249,10 +250,14 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
         i = cnx_json_skip_ws(buf, len, i);
 
         if (state == CNX_JS_AFTER && depth == 0) {
-            return i == len ? (int) n : CNX_JSON_EINVAL;
+            if (i == len) {
+                return (int) n;
+            }
+            goto fail;
         }
         if (i >= len) {
-            return CNX_JSON_EINVAL;
+            rc = CNX_JSON_EINVAL;
+            goto fail;
         }
         c = buf[i];
 
@@ -273,14 +278,17 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
 
         case CNX_JS_OBJ_KEY:
             if (c != '"') {
-                return CNX_JSON_EINVAL;
+                rc = CNX_JSON_EINVAL;
+                goto fail;
             }
             if (n >= ntoks) {
-                return CNX_JSON_ENOMEM;
+                rc = CNX_JSON_ENOMEM;
+                goto fail;
             }
             q = cnx_json_scan_string(buf, len, i, &escaped);
             if (q < 0) {
-                return CNX_JSON_EINVAL;
+                rc = CNX_JSON_EINVAL;
+                goto fail;
             }
             t = &toks[n];
             t->type = CNX_JSON_STRING;
@@ -298,7 +306,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
 
         case CNX_JS_COLON:
             if (c != ':') {
-                return CNX_JSON_EINVAL;
+                rc = CNX_JSON_EINVAL;
+                goto fail;
             }
             i++;
             state = CNX_JS_VALUE;
@@ -317,7 +326,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
             {
                 goto close;
             }
-            return CNX_JSON_EINVAL;
+            rc = CNX_JSON_EINVAL;
+            goto fail;
 
         default: /* CNX_JS_VALUE */
             break;
@@ -325,7 +335,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
 
         /* A value starts at buf[i]. */
         if (n >= ntoks) {
-            return CNX_JSON_ENOMEM;
+            rc = CNX_JSON_ENOMEM;
+            goto fail;
         }
         if (depth > 0 && toks[stack[depth - 1]].type == CNX_JSON_ARRAY) {
             toks[stack[depth - 1]].size++;
@@ -341,7 +352,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
         case '{':
         case '[':
             if (depth >= CNX_JSON_MAX_DEPTH) {
-                return CNX_JSON_EDEPTH;
+                rc = CNX_JSON_EDEPTH;
+                goto fail;
             }
             t->type = c == '{' ? CNX_JSON_OBJECT : CNX_JSON_ARRAY;
             t->end = 0;
@@ -355,7 +367,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
         case '"':
             q = cnx_json_scan_string(buf, len, i, &escaped);
             if (q < 0) {
-                return CNX_JSON_EINVAL;
+                rc = CNX_JSON_EINVAL;
+                goto fail;
             }
             t->type = CNX_JSON_STRING;
             t->escaped = (uint8_t) escaped;
@@ -373,7 +386,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
                 size_t      ll = strlen(lit);
 
                 if (len - i < ll || memcmp(buf + i, lit, ll) != 0) {
-                    return CNX_JSON_EINVAL;
+                    rc = CNX_JSON_EINVAL;
+                    goto fail;
                 }
                 t->type = c == 't' ? CNX_JSON_TRUE
                           : c == 'f' ? CNX_JSON_FALSE : CNX_JSON_NULL;
@@ -385,7 +399,8 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
         default:
             e = cnx_json_scan_number(buf, len, i);
             if (e == 0) {
-                return CNX_JSON_EINVAL;
+                rc = CNX_JSON_EINVAL;
+                goto fail;
             }
             t->type = CNX_JSON_NUMBER;
             i = e;
@@ -405,6 +420,21 @@ cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
         i++;
         state = CNX_JS_AFTER;
     }
+
+fail:
+
+    if (err_at != NULL) {
+        *err_at = i;
+    }
+    return rc;
+}
+
+
+int
+cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
+    unsigned ntoks)
+{
+    return cnx_json_parse_at(buf, len, toks, ntoks, NULL);
 }
 
 /*

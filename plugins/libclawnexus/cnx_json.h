@@ -71,6 +71,11 @@ typedef struct {
 int cnx_json_parse(const char *buf, size_t len, cnx_json_tok_t *toks,
     unsigned ntoks);
 
+/* As cnx_json_parse(); on failure *err_at (when not NULL) is the offset
+ * where the input stopped making sense (for "line L, column C"). */
+int cnx_json_parse_at(const char *buf, size_t len, cnx_json_tok_t *toks,
+    unsigned ntoks, size_t *err_at);
+
 /*
  * Scan the one string whose opening quote is buf[i], with exactly the
  * checks cnx_json_parse() makes (UTF-8, no raw control characters, well

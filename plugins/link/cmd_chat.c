@@ -36,6 +36,7 @@ typedef struct {
     uint64_t       drain_timer;
     uint64_t       join_timer;
     int            ever_up;         /* a session existed once */
+    int            ever_registered;
     uint64_t       rejoin_timer;
     int            rejoin_ms;
 } chat_t;
@@ -275,6 +276,7 @@ on_registered(void *ud, int binary)
     chat_t *c = ud;
 
     (void) binary;
+    c->ever_registered = 1;
     if (c->to != NULL && !c->have_room) {
         link_debug("joining %s", c->to);
         link_relay_join(c->relay, c->to);
@@ -372,7 +374,7 @@ on_error(void *ud, const char *code, const char *message)
 {
     chat_t *c = ud;
 
-    link_err("relay error %s%s%s", code, message[0] ? ": " : "", message);
+    link_common_relay_error(&c->o, c->to, code, message);
     if (c->to != NULL && c->ever_up && !c->have_room
         && strcmp(code, "TARGET_OFFLINE") == 0)
     {
@@ -406,9 +408,21 @@ on_down(void *ud, const char *why)
     c->room[0] = '\0';
 }
 
+static void
+on_unreachable(void *ud, const char *why)
+{
+    chat_t *c = ud;
+
+    (void) why;
+    if (!c->ever_registered) {
+        chat_done(c, LINK_EXIT_UNREACHABLE);
+    }
+}
+
 static const link_relay_cbs_t chat_relay_cbs = {
-    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
-    on_down, NULL
+    .registered = on_registered, .incoming = on_incoming,
+    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
+    .error = on_error, .down = on_down, .unreachable = on_unreachable
 };
 
 int
@@ -458,8 +472,8 @@ cmd_chat(int argc, char **argv)
     }
     link_common_relay_cfg(&c.o, &rc, 1);
     c.relay = link_relay_new(c.loop, &rc, &chat_relay_cbs, &c);
-    if (c.relay == NULL || link_relay_connect(c.relay, 5000) != 0) {
-        code = LINK_EXIT_UNREACHABLE;
+    if (c.relay == NULL || link_relay_start(c.relay) != 0) {
+        code = LINK_EXIT_FAIL;
         goto out;
     }
     link_set_nonblock(0);

@@ -1,103 +1,14 @@
 /*
- * clawnexus-link token: mint an HS256 relay token, and the token source
- * shared by the commands that talk to a relay.
+ * clawnexus-link token: mint an HS256 relay token (the token source
+ * itself is auth.c).
  */
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-#include <sodium.h>
 
 #include "auth.h"
-#include "cnx_jwt.h"
 #include "link.h"
-
-int
-link_auth_init(link_auth_t *a, const char *token_file,
-    const char *secret_file, const char *issuer, long ttl)
-{
-    char   buf[LINK_SECRET_MAX + 1];
-    size_t len;
-
-    memset(a, 0, sizeof(*a));
-    a->ttl = ttl > 0 ? ttl : 300;
-    if (issuer != NULL) {
-        if (strlen(issuer) >= sizeof(a->issuer)) {
-            link_err("issuer is too long");
-            return -1;
-        }
-        strcpy(a->issuer, issuer);
-    }
-    if ((token_file == NULL) == (secret_file == NULL)) {
-        link_err("give exactly one of --token-file and --secret-file");
-        return -1;
-    }
-    if (token_file != NULL) {
-        char tok[LINK_TOKEN_MAX];
-
-        a->token_file = token_file;
-        /* check it now so that a bad file fails at start */
-        return link_auth_token(a, "", tok, sizeof(tok));
-    }
-    if (link_read_file(secret_file, buf, sizeof(buf), &len, 1, 1) != 0) {
-        sodium_memzero(buf, sizeof(buf));
-        return -1;
-    }
-    if (len == 0) {
-        link_err("secret file %s is empty", secret_file);
-        return -1;
-    }
-    memcpy(a->secret, buf, len);
-    a->secret_len = len;
-    sodium_memzero(buf, sizeof(buf));
-    return 0;
-}
-
-int
-link_auth_token(link_auth_t *a, const char *id, char *out, size_t cap)
-{
-    int64_t now;
-    size_t  len, i;
-
-    if (a->token_file != NULL) {
-        /* warn about loose permissions once, not at every REGISTER */
-        if (link_read_file(a->token_file, out, cap, &len, !a->warned, 1)
-            != 0)
-        {
-            return -1;
-        }
-        a->warned = 1;
-        for (i = 0; i < len; i++) {
-            if ((unsigned char) out[i] <= ' ' || out[i] == 0x7f) {
-                link_err("token file %s does not hold one token",
-                         a->token_file);
-                return -1;
-            }
-        }
-        if (len == 0) {
-            link_err("token file %s is empty", a->token_file);
-            return -1;
-        }
-        return 0;
-    }
-    now = (int64_t) time(NULL);
-    if (cnx_jwt_sign(out, cap, a->secret, a->secret_len, id,
-                     a->issuer[0] ? a->issuer : NULL, now, now + a->ttl) < 0)
-    {
-        link_err("cannot mint a token for '%s'", id);
-        return -1;
-    }
-    return 0;
-}
-
-void
-link_auth_wipe(link_auth_t *a)
-{
-    sodium_memzero(a->secret, sizeof(a->secret));
-    a->secret_len = 0;
-}
 
 static void
 token_usage(FILE *f)

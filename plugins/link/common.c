@@ -2,9 +2,11 @@
  * clawnexus-link: shared options of chat, serve and connect.
  */
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "link.h"
@@ -21,8 +23,14 @@ link_common_opt(link_common_t *o, int c, const char *arg)
     case 0x106: o->session = arg; return 1;
     case 0x107: o->config = arg; return 1;
     case 0x108: o->ca_file = arg; return 1;
-    case 0x109: o->names_file = arg; return 1;
+    case 0x109: o->export_file = arg; return 1;
     case 0x10a: o->no_binary = 1; return 1;
+    case 0x10b:
+        link_err("warning: --names-file is the older name of --export-file "
+                 "(clawnexus-wg's --names-file is its own names file)");
+        o->export_file = arg;
+        return 1;
+    case 0x10c: o->no_tailscale = 1; return 1;
     default:    return 0;
     }
 }
@@ -31,6 +39,7 @@ int
 link_common_setup(link_common_t *o, int need_relay)
 {
     cnx_session_mode_t mode = CNX_SESSION_AUTO;
+    int                code;
 
     if (link_config_load(&o->cfg, o->config) != 0) {
         return LINK_EXIT_FILE;
@@ -40,6 +49,10 @@ link_common_setup(link_common_t *o, int need_relay)
     }
     if (o->id == NULL && o->cfg.id[0]) {
         o->id = o->cfg.id;
+    }
+    if (o->token_file != NULL && o->secret_file != NULL) {
+        link_err("give only one of --token-file and --secret-file");
+        return LINK_EXIT_USAGE;
     }
     if (o->token_file == NULL && o->secret_file == NULL) {
         if (o->cfg.token_file[0]) {
@@ -53,9 +66,13 @@ link_common_setup(link_common_t *o, int need_relay)
     }
     if (o->ca_file == NULL && o->cfg.ca_file[0]) {
         o->ca_file = o->cfg.ca_file;
+        o->ca_from_cfg = 1;
     }
-    if (o->names_file == NULL && o->cfg.names_file[0]) {
-        o->names_file = o->cfg.names_file;
+    if (o->export_file == NULL && o->cfg.export_file[0]) {
+        o->export_file = o->cfg.export_file;
+    }
+    if (!o->cfg.tailscale) {
+        o->no_tailscale = 1;
     }
     if (o->id == NULL) {
         link_err("no claw id: give --id (or edge.id in the config)");
@@ -77,12 +94,19 @@ link_common_setup(link_common_t *o, int need_relay)
         }
         if (o->token_file == NULL && o->secret_file == NULL) {
             link_err("no relay credentials: give --token-file or "
-                     "--secret-file");
+                     "--secret-file (or edge.token_file / edge.secret_file "
+                     "in the config)");
             return LINK_EXIT_USAGE;
         }
-        if (link_auth_init(&o->auth, o->token_file, o->secret_file,
-                           o->issuer, 300) != 0)
-        {
+        code = link_auth_init_code(&o->auth, o->token_file, o->secret_file,
+                                   o->issuer, 300);
+        if (code != 0) {
+            return code;
+        }
+        if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {
+            link_err("CA file %s (%s): %s", o->ca_file,
+                     o->ca_from_cfg ? "edge.ca_file" : "--ca-file",
+                     strerror(errno));
             return LINK_EXIT_FILE;
         }
     } else if (need_relay) {
@@ -113,6 +137,31 @@ link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc, int reconnect)
     rc->auth = &o->auth;
     rc->want_binary = !o->no_binary;
     rc->reconnect = reconnect;
+}
+
+void
+link_common_relay_error(const link_common_t *o, const char *target,
+    const char *code, const char *message)
+{
+    const char *sep = message[0] ? ": " : "";
+
+    if (strcmp(code, "AUTH_FAILED") == 0) {
+        link_err("relay %s refused the token for %s: AUTH_FAILED%s%s "
+                 "(check %s)", o->relay, o->id, sep, message,
+                 o->token_file ? o->token_file
+                 : o->secret_file ? o->secret_file : "the token source");
+    } else if (strcmp(code, "TARGET_OFFLINE") == 0 && target != NULL) {
+        link_err("relay %s: %s is not registered there: TARGET_OFFLINE%s%s",
+                 o->relay, target, sep, message);
+    } else if (strcmp(code, "REPLACED") == 0) {
+        link_err("relay %s: %s was registered by another connection "
+                 "(REPLACED): another process uses the same id; run one "
+                 "process per id", o->relay, o->id);
+    } else {
+        link_err("relay %s: %s%s%s (as %s%s%s)", o->relay, code, sep,
+                 message, o->id, target ? ", target " : "",
+                 target ? target : "");
+    }
 }
 
 static volatile sig_atomic_t link_stop;

@@ -24,8 +24,10 @@ typedef struct {
     const char   *session;
     const char   *config;
     const char   *ca_file;
-    const char   *names_file;
+    const char   *export_file;  /* NULL: the default export, if present */
     int           no_binary;
+    int           no_tailscale;
+    int           ca_from_cfg;   /* ca_file came from edge.ca_file */
 
     link_config_t cfg;
     link_url_t    url;
@@ -43,8 +45,10 @@ typedef struct {
     { "session",     required_argument, NULL, 0x106 }, \
     { "config",      required_argument, NULL, 0x107 }, \
     { "ca-file",     required_argument, NULL, 0x108 }, \
-    { "names-file",  required_argument, NULL, 0x109 }, \
-    { "no-binary",   no_argument,       NULL, 0x10a }
+    { "export-file", required_argument, NULL, 0x109 }, \
+    { "no-binary",   no_argument,       NULL, 0x10a }, \
+    { "names-file",  required_argument, NULL, 0x10b }, \
+    { "no-tailscale", no_argument,      NULL, 0x10c }
 
 #define LINK_COMMON_HELP \
     "  --relay URL         relay WebSocket URL, ws:// or wss:// (config:\n" \
@@ -75,6 +79,11 @@ void link_common_wipe(link_common_t *o);
 /* Relay client settings from the shared options (after setup). */
 void link_common_relay_cfg(link_common_t *o, link_relay_cfg_t *rc,
     int reconnect);
+
+/* One line for a relay ERROR naming the relay, our id and the target
+ * (NULL when there is none). */
+void link_common_relay_error(const link_common_t *o, const char *target,
+    const char *code, const char *message);
 
 /* SIGINT and SIGTERM end the loop with LINK_EXIT_OK (polled every 200 ms:
  * a signal handler may only set a flag). */

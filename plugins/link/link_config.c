@@ -15,11 +15,78 @@
 #define CFG_MAX_BYTES  (256 * 1024)
 #define CFG_MAX_TOKS   4096
 
+/* Keys of our own sections; anything else there draws a warning (the
+ * "relay" section and the top level are shared with ClawNexus). */
+static const char *const edge_keys[] = {
+    "id", "token_file", "secret_file", "issuer", "ca_file", "names_file",
+    "export_file", "tailscale", "peers", NULL
+};
+static const char *const peer_keys[] = { "direct", "cross_network", NULL };
+
+/* "LINE:COLUMN" of byte offset off (both from 1). */
 static void
-set_why(char *why, size_t cap, const char *s)
+position(const char *text, size_t off, char *out, size_t cap)
 {
-    if (why != NULL && cap > 0) {
-        snprintf(why, cap, "%s", s);
+    size_t i, line = 1, col = 1;
+
+    for (i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char) text[i] & 0xc0) != 0x80) {
+            col++;              /* count characters, not UTF-8 bytes */
+        }
+    }
+    snprintf(out, cap, "%zu:%zu", line, col);
+}
+
+/* why = "LINE:COL: " + message about the value at offset off. */
+static void
+set_why_at(char *why, size_t cap, const char *text, size_t off,
+    const char *fmt, const char *arg)
+{
+    char pos[48], msg[160];
+
+    if (why == NULL || cap == 0) {
+        return;
+    }
+    position(text, off, pos, sizeof(pos));
+    snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+    snprintf(why, cap, "%s: %s", pos, msg);
+}
+
+/* Where a token starts (a string token: at its opening quote). */
+static size_t
+tok_at(const cnx_json_tok_t *t)
+{
+    return t->type == CNX_JSON_STRING && t->start > 0 ? t->start - 1
+                                                      : t->start;
+}
+
+/* Record a warning for every key of object obj not in known. */
+static void
+warn_unknown(link_config_t *cfg, const char *text, const cnx_json_tok_t *t,
+    int obj, const char *const *known, const char *where)
+{
+    int    k, m, j;
+    char   key[64], pos[48];
+    size_t kl;
+
+    for (k = obj + 1, m = 0; m < (int) t[obj].size; m++, k = t[k + 1].next) {
+        for (j = 0; known[j] != NULL; j++) {
+            if (cnx_json_str_eq(text, &t[k], known[j], strlen(known[j]))) {
+                break;
+            }
+        }
+        if (known[j] != NULL || cfg->nwarn == LINK_CFG_WARN) {
+            continue;
+        }
+        if (cnx_json_str_decode(text, &t[k], key, sizeof(key), &kl) != 0) {
+            snprintf(key, sizeof(key), "?");
+        }
+        position(text, tok_at(&t[k]), pos, sizeof(pos));
+        snprintf(cfg->warn[cfg->nwarn++], sizeof(cfg->warn[0]),
+                 "%s: unknown key \"%s\" in %s (ignored)", pos, key, where);
     }
 }
 
@@ -38,10 +105,11 @@ get_str(const char *buf, const cnx_json_tok_t *t, int n, int obj,
         || cnx_json_str_decode(buf, &t[i], out, cap, &len) != 0
         || strlen(out) != len)
     {
-        if (why) {
-            snprintf(why, whycap, "\"%s\" must be a string (max %zu bytes)",
-                     key, cap - 1);
-        }
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "\"%%s\" must be a string (at most %zu "
+                 "bytes)", cap - 1);
+        set_why_at(why, whycap, buf, tok_at(&t[i]), msg, key);
         return -1;
     }
     return 0;
@@ -57,9 +125,8 @@ get_bool(const char *buf, const cnx_json_tok_t *t, int n, int obj,
         return 0;
     }
     if (cnx_json_tok_bool(&t[i], out) != 0) {
-        if (why) {
-            snprintf(why, whycap, "\"%s\" must be true or false", key);
-        }
+        set_why_at(why, whycap, buf, tok_at(&t[i]),
+                   "\"%s\" must be true or false", key);
         return -1;
     }
     return 0;
@@ -71,32 +138,40 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
 {
     cnx_json_tok_t *t;
     int             n, relay, edge, peers, rc = -1;
+    size_t          err_at = 0;
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->relay_enabled = 1;
+    cfg->tailscale = 1;
     if (len == 0) {
         return 0;
     }
     t = calloc(CFG_MAX_TOKS, sizeof(*t));
     if (t == NULL) {
-        set_why(why, whycap, "out of memory");
+        if (why != NULL && whycap > 0) {
+            snprintf(why, whycap, "out of memory");
+        }
         return -1;
     }
-    n = cnx_json_parse(text, len, t, CFG_MAX_TOKS);
+    n = cnx_json_parse_at(text, len, t, CFG_MAX_TOKS, &err_at);
     if (n < 0) {
-        set_why(why, whycap, n == CNX_JSON_ENOMEM ? "too many JSON values"
-                : n == CNX_JSON_EDEPTH ? "nested too deeply"
-                : "not valid JSON");
+        set_why_at(why, whycap, text, err_at, "%s",
+                   n == CNX_JSON_ENOMEM ? "too many JSON values"
+                   : n == CNX_JSON_EDEPTH ? "nested too deeply"
+                   : err_at >= len ? "not valid JSON (it ends too early)"
+                   : "not valid JSON");
         goto done;
     }
     if (t[0].type != CNX_JSON_OBJECT) {
-        set_why(why, whycap, "the top level must be a JSON object");
+        set_why_at(why, whycap, text, tok_at(&t[0]), "%s",
+                   "the top level must be a JSON object");
         goto done;
     }
     relay = cnx_json_obj_get(text, t, n, 0, "relay");
     if (relay >= 0) {
         if (t[relay].type != CNX_JSON_OBJECT) {
-            set_why(why, whycap, "\"relay\" must be an object");
+            set_why_at(why, whycap, text, tok_at(&t[relay]), "%s",
+                       "\"relay\" must be an object");
             goto done;
         }
         if (get_str(text, t, n, relay, "url", cfg->relay_url,
@@ -110,9 +185,11 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
     edge = cnx_json_obj_get(text, t, n, 0, "edge");
     if (edge >= 0) {
         if (t[edge].type != CNX_JSON_OBJECT) {
-            set_why(why, whycap, "\"edge\" must be an object");
+            set_why_at(why, whycap, text, tok_at(&t[edge]), "%s",
+                       "\"edge\" must be an object");
             goto done;
         }
+        warn_unknown(cfg, text, t, edge, edge_keys, "\"edge\"");
         if (get_str(text, t, n, edge, "id", cfg->id, sizeof(cfg->id),
                     why, whycap) != 0
             || get_str(text, t, n, edge, "token_file", cfg->token_file,
@@ -123,8 +200,12 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
                        sizeof(cfg->issuer), why, whycap) != 0
             || get_str(text, t, n, edge, "ca_file", cfg->ca_file,
                        sizeof(cfg->ca_file), why, whycap) != 0
-            || get_str(text, t, n, edge, "names_file", cfg->names_file,
-                       sizeof(cfg->names_file), why, whycap) != 0)
+            || get_str(text, t, n, edge, "names_file", cfg->export_file,
+                       sizeof(cfg->export_file), why, whycap) != 0
+            || get_str(text, t, n, edge, "export_file", cfg->export_file,
+                       sizeof(cfg->export_file), why, whycap) != 0
+            || get_bool(text, t, n, edge, "tailscale", &cfg->tailscale, why,
+                        whycap) != 0)
         {
             goto done;
         }
@@ -133,7 +214,8 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
             int k, m;
 
             if (t[peers].type != CNX_JSON_OBJECT) {
-                set_why(why, whycap, "\"peers\" must be an object");
+                set_why_at(why, whycap, text, tok_at(&t[peers]), "%s",
+                           "\"peers\" must be an object");
                 goto done;
             }
             for (k = peers + 1, m = 0; m < (int) t[peers].size; m++) {
@@ -142,7 +224,8 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
                 size_t           nl;
 
                 if (cfg->npeers == LINK_CFG_PEERS) {
-                    set_why(why, whycap, "too many peers");
+                    set_why_at(why, whycap, text, tok_at(&t[k]), "%s",
+                               "too many peers (at most 64)");
                     goto done;
                 }
                 p = &cfg->peers[cfg->npeers];
@@ -150,16 +233,16 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
                                         sizeof(p->name), &nl) != 0
                     || nl == 0 || strlen(p->name) != nl)
                 {
-                    set_why(why, whycap, "bad peer name");
+                    set_why_at(why, whycap, text, tok_at(&t[k]), "%s",
+                               "bad peer name");
                     goto done;
                 }
                 if (t[v].type != CNX_JSON_OBJECT) {
-                    if (why) {
-                        snprintf(why, whycap,
-                                 "peer \"%s\" must be an object", p->name);
-                    }
+                    set_why_at(why, whycap, text, tok_at(&t[v]),
+                               "peer \"%s\" must be an object", p->name);
                     goto done;
                 }
+                warn_unknown(cfg, text, t, v, peer_keys, "a peer");
                 if (get_str(text, t, n, v, "direct", p->direct,
                             sizeof(p->direct), why, whycap) != 0
                     || get_bool(text, t, n, v, "cross_network",
@@ -181,7 +264,8 @@ done:
 int
 link_config_load(link_config_t *cfg, const char *path)
 {
-    char        def[4096], why[128];
+    char        def[4096], why[256];
+    size_t      i;
     char       *text;
     size_t      len;
     struct stat st;
@@ -195,6 +279,7 @@ link_config_load(link_config_t *cfg, const char *path)
         if (stat(def, &st) != 0 && errno == ENOENT) {
             memset(cfg, 0, sizeof(*cfg));
             cfg->relay_enabled = 1;
+            cfg->tailscale = 1;
             return 0;
         }
         path = def;
@@ -211,8 +296,11 @@ link_config_load(link_config_t *cfg, const char *path)
     rc = link_config_parse(cfg, text, len, why, sizeof(why));
     free(text);
     if (rc != 0) {
-        link_err("%s: %s", path, why);
+        link_err("%s:%s", path, why);
         return -1;
+    }
+    for (i = 0; i < cfg->nwarn; i++) {
+        link_err("warning: %s:%s", path, cfg->warn[i]);
     }
     return 0;
 }
@@ -242,88 +330,4 @@ link_config_peer(const link_config_t *cfg, const char *name)
         }
     }
     return NULL;
-}
-
-int
-link_names_parse(const char *text, size_t len, const char *name, char *out,
-    size_t cap)
-{
-    cnx_json_tok_t *t;
-    char            want[256], nm[256], addr[128];
-    size_t          wl, l;
-    int             n, peers, k, m, rc = 0;
-
-    wl = strlen(name);
-    if (wl >= sizeof(want)) {
-        return 0;
-    }
-    memcpy(want, name, wl + 1);
-    if (wl > 5 && strcmp(want + wl - 5, ".claw") == 0) {
-        want[wl - 5] = '\0';
-    }
-    t = calloc(CFG_MAX_TOKS, sizeof(*t));
-    if (t == NULL) {
-        return -1;
-    }
-    n = cnx_json_parse(text, len, t, CFG_MAX_TOKS);
-    if (n < 0 || t[0].type != CNX_JSON_OBJECT) {
-        rc = -1;
-        goto done;
-    }
-    peers = cnx_json_obj_get(text, t, n, 0, "peers");
-    if (peers < 0 || t[peers].type != CNX_JSON_ARRAY) {
-        rc = -1;
-        goto done;
-    }
-    for (k = peers + 1, m = 0; m < (int) t[peers].size; m++, k = t[k].next) {
-        int ni, ai;
-
-        if (t[k].type != CNX_JSON_OBJECT) {
-            continue;
-        }
-        ni = cnx_json_obj_get(text, t, n, k, "name");
-        ai = cnx_json_obj_get(text, t, n, k, "address");
-        if (ni < 0 || ai < 0 || t[ni].type != CNX_JSON_STRING
-            || t[ai].type != CNX_JSON_STRING
-            || cnx_json_str_decode(text, &t[ni], nm, sizeof(nm), &l) != 0
-            || strcmp(nm, want) != 0
-            || cnx_json_str_decode(text, &t[ai], addr, sizeof(addr), &l) != 0
-            || l == 0)
-        {
-            continue;
-        }
-        if (strchr(addr, ':')) {
-            snprintf(out, cap, "[%s]:7473", addr);
-        } else {
-            snprintf(out, cap, "%s:7473", addr);
-        }
-        rc = 1;
-        break;
-    }
-done:
-    free(t);
-    return rc;
-}
-
-int
-link_names_lookup(const char *path, const char *name, char *out, size_t cap)
-{
-    char  *text;
-    size_t len;
-    int    rc;
-
-    text = malloc(CFG_MAX_BYTES);
-    if (text == NULL) {
-        return -1;
-    }
-    if (link_read_file(path, text, CFG_MAX_BYTES, &len, 0, 0) != 0) {
-        free(text);
-        return -1;
-    }
-    rc = link_names_parse(text, len, name, out, cap);
-    free(text);
-    if (rc < 0) {
-        link_err("%s: not a clawnexus-wg export file", path);
-    }
-    return rc;
 }

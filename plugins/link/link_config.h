@@ -7,7 +7,9 @@
  *       "id": "home.claw",
  *       "token_file": "...", "secret_file": "...", "issuer": "...",
  *       "ca_file": "...",            CA bundle for wss:// (default: system)
- *       "names_file": "...",         clawnexus-wg export JSON
+ *       "export_file": "...",        clawnexus-wg export JSON
+ *                                    ("names_file": older name)
+ *       "tailscale": true,           ask `tailscale status` too
  *       "peers": {
  *         "office.claw": { "direct": "10.7.0.2:7473",
  *                          "cross_network": false }
@@ -26,6 +28,7 @@
 
 #define LINK_CFG_STR   512
 #define LINK_CFG_PEERS 64
+#define LINK_CFG_WARN  8
 
 typedef struct {
     char name[256];
@@ -41,14 +44,19 @@ typedef struct {
     char            secret_file[LINK_CFG_STR];
     char            issuer[LINK_CFG_STR];
     char            ca_file[LINK_CFG_STR];
-    char            names_file[LINK_CFG_STR];
+    char            export_file[LINK_CFG_STR];
+    int             tailscale;      /* default 1 */
     link_peer_cfg_t peers[LINK_CFG_PEERS];
     size_t          npeers;
+    /* "LINE:COL: unknown key ..." for keys of our sections we do not know */
+    char            warn[LINK_CFG_WARN][192];
+    size_t          nwarn;
 } link_config_t;
 
 /*
- * Parse config text (pure, for tests).  On error returns -1 and writes a
- * short reason to why (why may be NULL).
+ * Parse config text (pure, for tests).  On error returns -1 and writes
+ * "LINE:COLUMN: reason" to why (why may be NULL).  Unknown keys in "edge"
+ * and in a peer are not errors: they are listed in cfg->warn.
  */
 int link_config_parse(link_config_t *cfg, const char *text, size_t len,
     char *why, size_t whycap);
@@ -63,18 +71,5 @@ int link_config_load(link_config_t *cfg, const char *path);
 /* The peer entry for name (also tried with/without ".claw"), or NULL. */
 const link_peer_cfg_t *link_config_peer(const link_config_t *cfg,
     const char *name);
-
-/*
- * Look name (with or without ".claw") up in a clawnexus-wg export file
- * ({"peers":[{"name":..,"address":..},..]}).  Writes "ADDR:7473" (IPv6 in
- * brackets) to out.  Returns 1 found, 0 not found, -1 unreadable (line
- * printed).
- */
-int link_names_lookup(const char *path, const char *name, char *out,
-    size_t cap);
-
-/* Parse the text of an export file (pure, for tests); as above. */
-int link_names_parse(const char *text, size_t len, const char *name,
-    char *out, size_t cap);
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "uapi.h"
 
 const char *prog_name = "fuzz_wg_uapi";
 

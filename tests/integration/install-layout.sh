@@ -29,6 +29,7 @@ sysusersdir=$(var sysusersdir)
 
 want=(
     "$libdir/nginx/modules/ngx_stream_clawnexus_module.so"
+    "$libdir/nginx/modules/ngx_http_clawnexus_registry_module.so"
     "$bindir/clawnexus-link"
     "$bindir/clawnexus-wg"
     "$mandir/man1/clawnexus-link.1"

@@ -34,23 +34,31 @@ expect 5 "bad relay URL 'http://x/relay'" "$L" chat --relay http://x/relay --id 
 expect 5 "bad relay URL" "$L" chat --relay "ws://[::1/relay" --id a.claw "${S[@]}"
 expect 4 "$dir/missing.token" "$L" chat --relay "$RELAY_URL" --id a.claw --token-file "$dir/missing.token"
 expect 2 "no relay credentials" "$L" chat --relay "$RELAY_URL" --id a.claw
+# both credentials is a usage error, not a file error
+expect 2 "only one of --token-file and --secret-file" "$L" chat --relay "$RELAY_URL" --id a.claw \
+    --token-file "$dir/missing.token" "${S[@]}"
+# a CA file that does not exist is a file error naming it
+expect 4 "CA file $dir/nope.pem (--ca-file)" "$L" chat --relay "wss://localhost:1/relay" \
+    --ca-file "$dir/nope.pem" --id a.claw "${S[@]}"
 expect 2 "--session" "$L" chat --relay "$RELAY_URL" --id a.claw "${S[@]}" --session v3
 dead=$(cnx_free_port)
 expect 6 "ws://127.0.0.1:$dead/relay: connection refused" \
     "$L" chat --relay "ws://127.0.0.1:$dead/relay" --id a.claw "${S[@]}"
 printf 'not-a-token\n' > "$dir/bad.token"; chmod 600 "$dir/bad.token"
-expect 7 "AUTH_FAILED" "$L" chat --relay "$RELAY_URL" --id a.claw --token-file "$dir/bad.token" --to b.claw
+expect 7 "refused the token for a.claw: AUTH_FAILED.*$dir/bad.token" "$L" chat --relay "$RELAY_URL" --id a.claw --token-file "$dir/bad.token" --to b.claw
 # a token minted with the wrong secret
 printf 'some-other-secret\n' > "$dir/other.secret"; chmod 600 "$dir/other.secret"
-expect 7 "AUTH_FAILED" "$L" chat --relay "$RELAY_URL" --id a.claw --secret-file "$dir/other.secret" --issuer "$RELAY_ISS" --to b.claw
-expect 7 "TARGET_OFFLINE" "$L" chat --relay "$RELAY_URL" --id a.claw "${S[@]}" --to nobody.claw
-expect 7 "TARGET_OFFLINE" "$L" connect --relay "$RELAY_URL" --id a.claw "${S[@]}" nobody.claw
+expect 7 "refused the token for a.claw: AUTH_FAILED" "$L" chat --relay "$RELAY_URL" --id a.claw --secret-file "$dir/other.secret" --issuer "$RELAY_ISS" --to b.claw
+expect 7 "nobody.claw is not registered there: TARGET_OFFLINE" "$L" chat --relay "$RELAY_URL" --id a.claw "${S[@]}" --to nobody.claw
+expect 7 "nobody.claw is not registered there: TARGET_OFFLINE" "$L" connect --relay "$RELAY_URL" --id a.claw "${S[@]}" nobody.claw
 expect 5 "unknown name nobody.claw" "$L" connect --id a.claw nobody.claw
 expect 5 "--direct" "$L" connect --id a.claw --direct nowhere nobody.claw
 printf '{"relay": [1,2]}' > "$dir/bad.json"
-expect 4 "$dir/bad.json: \"relay\" must be an object" "$L" list --config "$dir/bad.json"
+expect 4 "$dir/bad.json:1:11: \"relay\" must be an object" "$L" list --config "$dir/bad.json"
 printf '{"relay": ' > "$dir/trunc.json"
-expect 4 "$dir/trunc.json: not valid JSON" "$L" chat --config "$dir/trunc.json" --id a.claw
+expect 4 "$dir/trunc.json:1:11: not valid JSON" "$L" chat --config "$dir/trunc.json" --id a.claw
+printf '{"edge": {\n  "id": "a.claw", "secert_file": "x"}}\n' > "$dir/typo.json"
+expect 0 "warning: $dir/typo.json:2:19: unknown key \"secert_file\"" "$L" list --config "$dir/typo.json"
 # a world-readable static key is refused
 mkdir -p "$HOME/.clawnexus/edge"
 head -c 32 /dev/urandom | base64 > "$HOME/.clawnexus/edge/static.key"
@@ -99,7 +107,8 @@ CONF
     cnx_nginx_start "$tdir"
     cnx_wait_port 127.0.0.1 "$tport" || cnx_fail "TLS relay did not listen"
     # an untrusted certificate is refused...
-    expect 6 "TLS" "$L" chat --relay "wss://localhost:$tport/relay" --id a.claw "${S[@]}"
+    expect 6 "TLS: the certificate is not trusted (self-signed certificate); .*--ca-file FILE or edge.ca_file" \
+        "$L" chat --relay "wss://localhost:$tport/relay" --id a.claw "${S[@]}"
     # ...and trusted with --ca-file: two chats talk v2 over wss://
     mkfifo "$dir/tin"
     HOME="$dir/h1" "$L" -v chat --relay "wss://localhost:$tport/relay" --ca-file "$tdir/cert.pem" \

@@ -19,18 +19,26 @@ expect_rc() {
 }
 
 # --- command line ---------------------------------------------------------
-for c in add remove show resolve sync hosts hook export; do
+for c in add remove name unname show resolve sync hosts hook export; do
     expect_rc 0 cw "$c" --help
     grep -q "^Usage: clawnexus-wg.* $c" "$dir/out" || cnx_fail "$c --help: $(cat "$dir/out")"
 done
 expect_rc 0 "$CNX_WG" --help
-expect_rc 64 "$CNX_WG"
-expect_rc 64 "$CNX_WG" frobnicate
-expect_rc 64 "$CNX_WG" --backend carrier-pigeon show
-expect_rc 64 cw add wg0 office
-expect_rc 64 cw add wg0 office --public-key short
-expect_rc 64 cw add wg0 office --public-key "$(wg genkey 2>/dev/null || echo AAAA)" --allowed-ips 10.0.0.1/99
+expect_rc 2 "$CNX_WG"
+expect_rc 2 "$CNX_WG" frobnicate
+expect_rc 2 "$CNX_WG" --backend carrier-pigeon show
+expect_rc 2 cw add wg0 office
+expect_rc 2 cw add wg0 office --public-key short
+expect_rc 2 cw add wg0 office --public-key "$(wg genkey 2>/dev/null || echo AAAA)" --allowed-ips 10.0.0.1/99
 grep -q "bad allowed IP '10.0.0.1/99'" "$dir/err" || cnx_fail "bad prefix message: $(cat "$dir/err")"
+
+# the export clawnexus-wg writes is the one clawnexus-link reads by default,
+# under the same option name
+wd=$("$CNX_WG" --help | grep -o '/run/[^ ;)]*\.json' | head -1)
+ld=$("$CNX_LINK" connect --help | grep -o '/run/[^ ;)]*\.json' | head -1)
+[ -n "$wd" ] && [ "$wd" = "$ld" ] || cnx_fail "default export: clawnexus-wg '$wd', clawnexus-link '$ld'"
+"$CNX_WG" --help | grep -q -- "--export-file FILE" || cnx_fail "clawnexus-wg has no --export-file"
+"$CNX_LINK" connect --help | grep -q -- "--export-file F" || cnx_fail "clawnexus-link has no --export-file"
 
 # --- resolve from the names file --------------------------------------------
 k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
@@ -45,11 +53,11 @@ NAMES
 expect_rc 0 cw resolve office
 [ "$(cat "$dir/out")" = "fd00::2" ] || cnx_fail "resolve office printed $(cat "$dir/out")"
 expect_rc 0 cw resolve office.claw
-expect_rc 2 cw resolve nobody
-expect_rc 2 cw resolve Office
+expect_rc 5 cw resolve nobody
+expect_rc 5 cw resolve Office
 expect_rc 1 cw resolve lab
 grep -q "no single-host allowed IP" "$dir/err" || cnx_fail "resolve lab said $(cat "$dir/err")"
-expect_rc 2 cw remove wg1 office
+expect_rc 5 cw remove wg1 office
 
 # --- a broken names file names itself and the line --------------------------
 printf '[wg0]\noffice key=%s\nbad_name key=%s\n' "$k1" "$k2" >"$dir/broken.conf"

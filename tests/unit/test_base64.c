@@ -1,4 +1,4 @@
-/* Unit tests: base64 and base64url (RFC 4648). */
+/* Unit tests: base64 and base64url (RFC 4648), hex. */
 
 #include <check.h>
 #include <stdlib.h>
@@ -132,6 +132,12 @@ START_TEST(test_decode_rejects)
                                            strlen(bad_url[i])) == -1,
                       "accepted %s", bad_url[i]);
     }
+    /* Bytes from 0x80 up are not in either alphabet (libsodium 1.0.18
+     * alone decodes them as '/'), wherever they are. */
+    ck_assert_int_eq(cnx_base64_decode(out, sizeof(out), "Zgv\x9a", 4), -1);
+    ck_assert_int_eq(cnx_base64url_decode(out, sizeof(out), "Zgv\xff", 4),
+                     -1);
+    ck_assert_int_eq(cnx_base64_decode(out, sizeof(out), "\x80m9v", 4), -1);
     /* NUL inside the input is a bad character, not an end. */
     ck_assert_int_eq(cnx_base64_decode(out, sizeof(out), "Zm\0v", 4), -1);
 }
@@ -168,6 +174,51 @@ START_TEST(test_wireguard_key)
 }
 END_TEST
 
+/* Hex: lowercase out, either case in, nothing but an even number of hex
+ * digits, capacity checked before anything is written. */
+START_TEST(test_hex)
+{
+    static const char *const  bad[] = { "0", "0g", "00 ", " 00", "0x00",
+                                        "00\n", "0-", "000" };
+    uint8_t  in[3] = { 0x00, 0xab, 0xff }, out[4];
+    char     txt[8];
+    size_t   i;
+
+    ck_assert_int_eq(cnx_hex_encode(txt, sizeof(txt), in, 3), 6);
+    ck_assert_str_eq(txt, "00abff");
+    ck_assert_int_eq(cnx_hex_encode(txt, 6, in, 3), -1);
+    ck_assert_int_eq(cnx_hex_encode(txt, 7, in, 3), 6);
+    ck_assert_int_eq(cnx_hex_encode(txt, 1, in, 0), 0);
+    ck_assert_str_eq(txt, "");
+    ck_assert_int_eq(cnx_hex_decode(out, sizeof(out), "00ABff", 6), 3);
+    ck_assert(memcmp(out, in, 3) == 0);
+    ck_assert_int_eq(cnx_hex_decode(out, 2, "00abff", 6), -1);
+    ck_assert_int_eq(cnx_hex_decode(out, 0, "", 0), 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(cnx_hex_decode(out, sizeof(out), bad[i], strlen(bad[i]))
+                      == -1, "accepted %s", bad[i]);
+    }
+    ck_assert_int_eq(cnx_hex_decode(out, sizeof(out), "00\0f", 4), -1);
+}
+END_TEST
+
+/* A decode that fails leaves nothing of the text in the output (it may
+ * have been a key). */
+START_TEST(test_decode_failure_wipes)
+{
+    uint8_t  out[8];
+
+    memset(out, 0x5a, sizeof(out));
+    ck_assert_int_eq(cnx_base64_decode(out, sizeof(out), "Zm9vYmF*", 8), -1);
+    ck_assert_int_eq(out[0], 0);
+    ck_assert_int_eq(out[2], 0);
+    memset(out, 0x5a, sizeof(out));
+    ck_assert_int_eq(cnx_hex_decode(out, sizeof(out), "abcd0", 5), -1);
+    ck_assert_int_eq(out[0], 0);
+    ck_assert_int_eq(out[1], 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -182,6 +233,8 @@ main(void)
     tcase_add_test(tc, test_decode_rejects);
     tcase_add_test(tc, test_decode_capacity);
     tcase_add_test(tc, test_wireguard_key);
+    tcase_add_test(tc, test_hex);
+    tcase_add_test(tc, test_decode_failure_wipes);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -2,7 +2,6 @@
  * clawnexus-wg sync IFACE: make the interface carry every named peer of
  * IFACE (add the missing ones, update the changed ones).  Peers without a
  * name are never touched and the peer list is never replaced as a whole.
- * Also the wg-quick hook, which is sync plus the hosts block.
  */
 
 #include <errno.h>
@@ -15,12 +14,16 @@ wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
 {
 	struct wg_names db;
 	struct wg_device dev, req;
-	size_t i, added = 0, updated = 0, same = 0;
+	struct wg_peer ensure;
+	size_t i, j, added = 0, updated = 0, same = 0;
 	int ret = -1;
 
 	if (ctx_load_names(ctx, &db) < 0)
 		return -1;
 	wg_device_init(&req, ifname);
+	memset(&ensure, 0, sizeof(ensure));
+	if (ctx_refuse_managed(ctx, &db, ifname, "sync"))
+		goto out;
 	/* every entry must be usable before anything is sent */
 	for (i = 0; i < db.n; i++) {
 		struct wg_peer *p;
@@ -58,13 +61,25 @@ wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
 	}
 	if (req.npeers && ctx_set_device(ctx, &req) < 0)
 		goto out_dev;
+	/* every named peer's prefixes are routed, also those of unchanged
+	 * peers (routes go away with the interface, peers may not) */
+	for (i = 0; i < db.n; i++)
+		for (j = 0; j < db.v[i].peer.nips; j++)
+			if (!strcmp(db.v[i].iface, ifname) &&
+			    wg_peer_add_ip(&ensure, &db.v[i].peer.ips[j]) < 0)
+				goto out_dev;
+	if (ctx_routes_after_set(ctx, ifname, &dev, &req, &ensure) < 0)
+		goto out_dev;
 	if (!quiet)
 		printf("%s: %zu added, %zu updated, %zu unchanged\n", ifname,
 		       added, updated, same);
+	/* clawnexus-link reads the export: a failure there is a warning */
+	wg_do_export_write(ctx);
 	ret = 0;
 out_dev:
 	wg_device_clear(&dev);
 out:
+	wg_peer_clear(&ensure);
 	wg_device_clear(&req);
 	wg_names_clear(&db);
 	return ret;
@@ -75,8 +90,8 @@ out:
  * the interface, so that wg-quick's SaveConfig does not copy them into
  * the configuration (the names file brings them back on "hook up").
  */
-static int
-unsync(struct wg_ctx *ctx, const char *ifname)
+int
+wg_do_unsync(struct wg_ctx *ctx, const char *ifname)
 {
 	struct wg_names db;
 	struct wg_device dev, req;
@@ -86,6 +101,8 @@ unsync(struct wg_ctx *ctx, const char *ifname)
 	if (ctx_load_names(ctx, &db) < 0)
 		return -1;
 	wg_device_init(&req, ifname);
+	if (ctx_refuse_managed(ctx, &db, ifname, "hook down"))
+		goto out;
 	if (ctx_get_device(ctx, ifname, &dev) < 0)
 		goto out;
 	for (i = 0; i < db.n; i++) {
@@ -96,6 +113,8 @@ unsync(struct wg_ctx *ctx, const char *ifname)
 			goto out_dev;
 	}
 	if (req.npeers && ctx_set_device(ctx, &req) < 0)
+		goto out_dev;
+	if (ctx_routes_after_set(ctx, ifname, &dev, &req, NULL) < 0)
 		goto out_dev;
 	ret = 0;
 out_dev:
@@ -128,67 +147,3 @@ cmd_sync(struct wg_ctx *ctx, int argc, char **argv)
 	return wg_do_sync(ctx, argv[1], 0) < 0 ? WG_EXIT_FAIL : WG_EXIT_OK;
 }
 
-static void
-hook_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: %s [--names FILE] hook up|down IFACE [--file HOSTS]\n"
-		"\n"
-		"For wg-quick:  PostUp = clawnexus-wg hook up %%i\n"
-		"               PreDown = clawnexus-wg hook down %%i\n"
-		"up: sync IFACE (a failure exits 1, and wg-quick then removes\n"
-		"the interface), then write its block into the hosts file (a\n"
-		"failure there is a warning).\n"
-		"down: the undo: take the named peers off IFACE and remove the\n"
-		"block; problems are warnings and the exit status stays 0 so\n"
-		"that wg-quick can finish.\n",
-		prog_name);
-}
-
-int
-cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
-{
-	const char *file = "/etc/hosts", *dir, *ifname;
-
-	if (argc >= 2 && wg_is_help(argv[1])) {
-		hook_usage(stdout);
-		return WG_EXIT_OK;
-	}
-	if (argc == 5 && !strcmp(argv[3], "--file"))
-		file = argv[4];
-	else if (argc == 4 && !strncmp(argv[3], "--file=", 7))
-		file = argv[3] + 7;
-	else if (argc != 3) {
-		wg_err("hook: needs up|down IFACE [--file HOSTS]");
-		hook_usage(stderr);
-		return WG_EXIT_USAGE;
-	}
-	dir = argv[1];
-	ifname = argv[2];
-	if (!wg_ifname_valid(ifname)) {
-		wg_err("bad interface name '%s'", ifname);
-		return strcmp(dir, "down") ? WG_EXIT_USAGE : WG_EXIT_OK;
-	}
-	if (!strcmp(dir, "up")) {
-		/* a failing PostUp makes wg-quick delete the interface: only
-		 * a peer configuration that cannot be applied is worth that;
-		 * a hosts file that cannot be written is a warning */
-		if (wg_do_sync(ctx, ifname, 0) < 0)
-			return WG_EXIT_FAIL;
-		if (wg_do_hosts(ctx, ifname, file, 0) < 0)
-			wg_warn("hook up %s: the hosts block in %s was not "
-				"written", ifname, file);
-		return WG_EXIT_OK;
-	}
-	if (!strcmp(dir, "down")) {
-		if (unsync(ctx, ifname) < 0)
-			wg_warn("hook down %s: named peers were not removed",
-				ifname);
-		if (wg_do_hosts(ctx, ifname, file, 1) < 0)
-			wg_warn("hook down %s: the hosts block in %s was not "
-				"removed", ifname, file);
-		return WG_EXIT_OK;
-	}
-	wg_err("hook: expected 'up' or 'down', got '%s'", dir);
-	return WG_EXIT_USAGE;
-}

@@ -41,7 +41,7 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	const char *key = NULL, *ips = NULL, *ep = NULL, *ka = NULL;
 	const char *psk = NULL, *ifname, *name, *bad = "";
 	struct wg_names db;
-	struct wg_name e, *old, *other;
+	struct wg_name e, *old;
 	struct wg_device dev, req;
 	struct wg_peer *p;
 	uint8_t oldkey[WG_KEY_LEN];
@@ -78,24 +78,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	name = argv[optind + 1];
 
 	/* validate everything before touching the interface or the file */
-	memset(&e, 0, sizeof(e));
-	if (!wg_ifname_valid(ifname)) {
-		wg_err("bad interface name '%s' (1-15 characters, no '/')",
-		       ifname);
-		return WG_EXIT_USAGE;
-	}
-	if (!wg_name_valid(name)) {
-		wg_err("bad name '%s' (1-63 of a-z 0-9 -, no leading or "
-		       "trailing -)", name);
-		return WG_EXIT_USAGE;
-	}
-	strcpy(e.iface, ifname);
-	strcpy(e.name, name);
-	if (wg_key_from_base64(e.peer.public_key, key) < 0) {
-		wg_err("bad public key '%s' (44 base64 characters ending "
-		       "in '=')", key);
-		return WG_EXIT_USAGE;
-	}
+	if ((c = wg_entry_start(&e, ifname, name, key)) >= 0)
+		return c;
 	if (ips && wg_allowedips_parse_list(&e.peer, ips, &bad, &badlen) < 0) {
 		wg_err("bad allowed IP '%.*s' (ADDRESS/BITS)", (int)badlen,
 		       bad);
@@ -138,26 +122,13 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 
 	if (ctx_load_names(ctx, &db) < 0)
 		goto out_e;
-	old = wg_names_find(&db, name);
-	if (old && strcmp(old->iface, ifname)) {
-		wg_err("name '%s' is already used on interface %s", name,
-		       old->iface);
+	if (ctx_refuse_managed(ctx, &db, ifname, "add"))
 		goto out_db;
-	}
+	if (wg_entry_pinned(&db, &e, key, replace, &old) < 0)
+		goto out_db;
 	if (old && !wg_key_equal(old->peer.public_key, e.peer.public_key)) {
-		if (!replace) {
-			wg_err("name '%s' is pinned to another key on %s "
-			       "(use --replace to change it)", name, ifname);
-			goto out_db;
-		}
 		memcpy(oldkey, old->peer.public_key, WG_KEY_LEN);
 		remove_old = 1;
-	}
-	other = wg_names_find_key(&db, ifname, e.peer.public_key);
-	if (other && strcmp(other->name, name)) {
-		wg_err("key %s is already named '%s' on %s", key, other->name,
-		       ifname);
-		goto out_db;
 	}
 	if (ctx_check_names_writable(ctx) < 0)
 		goto out_db;
@@ -178,7 +149,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	if (wg_names_put(&db, &e) < 0 || ctx_save_names(ctx, &db) < 0)
 		goto out_dev;
 	printf("%s: %s on %s\n", name, old ? "updated" : "added", ifname);
-	ret = WG_EXIT_OK;
+	ret = ctx_routes_after_set(ctx, ifname, &dev, &req, NULL) < 0 ?
+	      WG_EXIT_FAIL : WG_EXIT_OK;
 out_dev:
 	wg_device_clear(&dev);
 out_req:
@@ -190,56 +162,3 @@ out_e:
 	return ret;
 }
 
-static void
-remove_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: %s [--names FILE] remove IFACE NAME\n"
-		"\n"
-		"Removes the peer named NAME from IFACE and its record from the\n"
-		"names file.  Exit status 2 when NAME is not recorded for IFACE.\n",
-		prog_name);
-}
-
-int
-cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
-{
-	struct wg_names db;
-	struct wg_name *e;
-	struct wg_device dev, req;
-	int ret = WG_EXIT_FAIL, rc;
-
-	rc = wg_args_iface(argc, argv, 3, remove_usage,
-			   "remove: needs IFACE NAME");
-	if (rc >= 0)
-		return rc;
-	if (ctx_load_names(ctx, &db) < 0)
-		return WG_EXIT_FAIL;
-	e = wg_names_find(&db, argv[2]);
-	if (!e || strcmp(e->iface, argv[1])) {
-		wg_err("unknown name '%s' on %s", argv[2], argv[1]);
-		wg_names_clear(&db);
-		return WG_EXIT_UNKNOWN;
-	}
-	if (ctx_check_names_writable(ctx) < 0)
-		goto out_db;
-	wg_device_init(&req, argv[1]);
-	if (ctx_get_device(ctx, argv[1], &dev) < 0)
-		goto out_req;
-	if (wg_device_find_peer(&dev, e->peer.public_key)) {
-		if (wg_device_add_removal(&req, e->peer.public_key) < 0 ||
-		    ctx_set_device(ctx, &req) < 0)
-			goto out_dev;
-	}
-	if (wg_names_remove(&db, argv[2]) < 0 || ctx_save_names(ctx, &db) < 0)
-		goto out_dev;
-	printf("%s: removed from %s\n", argv[2], argv[1]);
-	ret = WG_EXIT_OK;
-out_dev:
-	wg_device_clear(&dev);
-out_req:
-	wg_device_clear(&req);
-out_db:
-	wg_names_clear(&db);
-	return ret;
-}

