@@ -47,6 +47,10 @@ expect "show sync" clawnexus-wg s
 expect "hosts hook" clawnexus-wg --names /x h
 expect "up" clawnexus-wg hook u
 expect "netlink uapi" clawnexus-wg --backend ""
+expect "main auto off" clawnexus-wg --table ""
+expect "--export-file" clawnexus-wg --exp
+expect "show sync" clawnexus-wg --no-routes --table main --export-file /x s
+expect "FILES" clawnexus-wg --wg-quick-config ""
 expect "--persistent-keepalive --preshared-key-file --public-key" clawnexus-wg add wg0 office --p
 expect "--json" clawnexus-wg show --j
 expect "FILES" clawnexus-wg hosts wg0 --file ""
