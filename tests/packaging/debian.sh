@@ -4,7 +4,8 @@
 # lintian, installed on this machine (dpkg -i, apt-get -f install), then
 #  - the system nginx, on a test prefix whose configuration includes
 #    /etc/nginx/modules-enabled/*.conf, relays for the npm clawnexus@0.4.0
-#    RelayConnector;
+#    RelayConnector and answers as a registry (database in the directory
+#    the registry package made);
 #  - /usr/bin/clawnexus-link and clawnexus-wg run without LD_LIBRARY_PATH;
 #    clawnexus-link serve runs as its unit runs it (the options file, the
 #    user clawnexus, its state directory) and carries a stream;
@@ -24,7 +25,9 @@ cnx_need_node_client
 git -C "$abs_top_srcdir" rev-parse --git-dir > /dev/null 2>&1 ||
     cnx_skip "$abs_top_srcdir is not a git checkout (the test builds from a clone)"
 
-PKGS=(libnginx-mod-stream-clawnexus clawnexus-link clawnexus-wg)
+PKGS=(libnginx-mod-stream-clawnexus libnginx-mod-http-clawnexus-registry
+      clawnexus-link clawnexus-wg)
+REGISTRY_DIR=/var/lib/clawnexus-registry
 
 # One run at a time on a machine: the packages are installed system-wide.
 exec 9> /run/lock/clawnexus-edge-packaging.lock
@@ -55,11 +58,12 @@ snapshot() {
     dpkg-query -W -f='${Package}:${Architecture} ${Version} ${db:Status-Abbrev}\n' | sort > "$1.pkgs"
     find /etc/nginx -printf '%p %y %m %l\n' | sort > "$1.nginx"
     { getent passwd clawnexus; getent group clawnexus;
-      ls -ld /var/lib/clawnexus /etc/clawnexus 2>&1; } > "$1.misc" || true
+      ls -ld /var/lib/clawnexus "$REGISTRY_DIR" /etc/clawnexus 2>&1; } > "$1.misc" || true
 }
 snapshot "$dir/before"
 had_user=0; getent passwd clawnexus > /dev/null && had_user=1
 had_state=0; [ -e /var/lib/clawnexus ] && had_state=1
+had_registry_dir=0; [ -e "$REGISTRY_DIR" ] && had_registry_dir=1
 
 # Package scripts must not start or reload services of this machine
 # (nginx on port 80): the same policy scripts/install-deps uses.
@@ -102,6 +106,7 @@ restore() {
         userdel clawnexus 2>/dev/null; groupdel clawnexus 2>/dev/null
     fi
     [ "$had_state" = 0 ] && rm -rf /var/lib/clawnexus
+    [ "$had_registry_dir" = 0 ] && rm -rf "$REGISTRY_DIR"
     [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
     true
 }
@@ -145,8 +150,13 @@ for p in "${PKGS[@]}"; do
         { cat "$dir/install.out" >&2; cnx_fail "$p is not installed after dpkg -i"; }
 done
 getent passwd clawnexus > /dev/null || cnx_fail "installing clawnexus-link made no user clawnexus"
+[ "$(stat -c '%U %a' "$REGISTRY_DIR" 2>/dev/null)" = "www-data 700" ] ||
+    cnx_fail "the registry package made no $REGISTRY_DIR owned by www-data, mode 700"
 
-# The module is enabled the Debian way, after Debian's stream module.
+# The modules are enabled the Debian way, ours after Debian's stream module.
+reglink=/etc/nginx/modules-enabled/50-mod-http-clawnexus-registry.conf
+grep -qx 'load_module modules/ngx_http_clawnexus_registry_module.so;' "$reglink" ||
+    cnx_fail "$reglink does not load the registry module"
 link=/etc/nginx/modules-enabled/70-mod-stream-clawnexus.conf
 [ "$(readlink "$link")" = /usr/share/nginx/modules-available/mod-stream-clawnexus.conf ] ||
     cnx_fail "$link does not point at modules-available/mod-stream-clawnexus.conf"
@@ -157,8 +167,8 @@ ours_at=$(ls /etc/nginx/modules-enabled/ | grep -n 'mod-stream-clawnexus.conf$' 
 [ -n "$stream_at" ] && [ "$stream_at" -lt "$ours_at" ] ||
     cnx_fail "mod-stream.conf does not come before mod-stream-clawnexus.conf"
 
-# 4. The system nginx with modules-enabled and a relay on loopback, the
-# npm RelayConnector through it.
+# 4. The system nginx with modules-enabled, a relay and a registry on
+# loopback, the npm RelayConnector through the relay.
 prefix="$dir/nginx"
 mkdir -p "$prefix/logs"
 # the snippets say "modules/NAME.so", relative to the prefix, as in
@@ -166,10 +176,12 @@ mkdir -p "$prefix/logs"
 ln -s /usr/lib/nginx/modules "$prefix/modules"
 port=$(cnx_free_port)
 status_port=$(cnx_free_port)
+reg_port=$(cnx_free_port)
 secret="pkg-test-secret-$$-$RANDOM"
 ( umask 077; printf '%s\n' "$secret" > "$prefix/relay.secret" )
 cat > "$prefix/nginx.conf" <<CONF
 include /etc/nginx/modules-enabled/*.conf;
+user www-data;
 worker_processes 2;
 events { worker_connections 256; }
 error_log logs/error.log info;
@@ -185,6 +197,18 @@ stream {
         clawnexus_status;
     }
 }
+http {
+    access_log off;
+    clawnexus_jwt_secret_file relay.secret;
+    server {
+        listen 127.0.0.1:$reg_port;
+        location /clawnexus/ {
+            clawnexus_registry;
+            clawnexus_registry_db $REGISTRY_DIR/pkgtest-$$.db;
+            clawnexus_registry_relay_hint 127.0.0.1:$port;
+        }
+    }
+}
 CONF
 NGINX_BIN=/usr/sbin/nginx
 cnx_nginx_start "$prefix"
@@ -197,6 +221,13 @@ grep -q '^clawnexus_registrations_total [1-9]' <(exec 3<>"/dev/tcp/127.0.0.1/$st
     printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3) ||
     cnx_fail "the status server counts no registration"
 cnx_log "npm clawnexus@0.4.0 RelayConnector through /usr/sbin/nginx and the packaged module"
+reply=$(exec 3<>"/dev/tcp/127.0.0.1/$reg_port";
+        printf 'GET /clawnexus/resolve/nobody.claw HTTP/1.0\r\n\r\n' >&3; cat <&3)
+grep -q '^HTTP/1.[01] 404' <<< "$reply" && grep -q '"error"' <<< "$reply" ||
+    cnx_fail "the packaged registry did not answer 404 with a JSON error: $reply"
+[ -f "$REGISTRY_DIR/pkgtest-$$.db" ] ||
+    cnx_fail "the registry made no database in $REGISTRY_DIR"
+cnx_log "the packaged registry answers, its database in $REGISTRY_DIR"
 
 # 5. The programs from /usr/bin, no LD_LIBRARY_PATH.
 for p in clawnexus-link clawnexus-wg; do
@@ -270,6 +301,7 @@ done
 
 # 8. remove keeps the disabled link, purge removes it; then the machine
 # is compared with the snapshot.
+rm -f "$REGISTRY_DIR/pkgtest-$$".db*
 dpkg_wait -r libnginx-mod-stream-clawnexus > "$dir/remove.out" ||
     cnx_fail "dpkg -r libnginx-mod-stream-clawnexus failed"
 [ -L "$link.removed" ] && [ ! -e "$link" ] ||
