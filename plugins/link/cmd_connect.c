@@ -432,9 +432,11 @@ on_error(void *ud, const char *code, const char *message)
         rejoin_later(c);            /* it was there before: wait for it */
         return;
     }
+    /* with --local, REPLACED and NOT_REGISTERED are survived: the relay
+     * client registers the name again and JOIN follows REGISTERED */
     if (strcmp(code, "AUTH_FAILED") == 0
         || strcmp(code, "TARGET_OFFLINE") == 0
-        || strcmp(code, "NOT_REGISTERED") == 0)
+        || (c->local == NULL && strcmp(code, "NOT_REGISTERED") == 0))
     {
         link_loop_stop(c->app.loop, LINK_EXIT_RELAY);
     }

@@ -372,6 +372,7 @@ link_peer_free(link_peer_t *p)
     }
     link_loop_cancel(a->loop, p->free_timer);
     link_loop_cancel(a->loop, p->hello_timer);
+    link_loop_cancel(a->loop, p->left_timer);
     link_mux_free(p->mux);
     link_chan_free(p->ch);
     link_direct_free(p->d);
@@ -447,15 +448,29 @@ link_app_relay_data(link_app_t *a, const char *room, const uint8_t *b,
     }
 }
 
+static void
+left_fire(link_loop_t *l, void *ud)
+{
+    link_peer_t *p = ud;
+    char         line[300];
+
+    (void) l;
+    p->left_timer = 0;
+    snprintf(line, sizeof(line), "%s left", p->name);
+    peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+}
+
+/* PEER_LEFT: on a reload the relay may tell us before it closes our own
+ * connection; that close (link_app_relay_down()) wins if it comes within
+ * LINK_LEFT_GRACE_MS. */
 void
 link_app_relay_peer_left(link_app_t *a, const char *room)
 {
     link_peer_t *p = link_app_find_room(a, room);
-    char         line[300];
 
-    if (p != NULL) {
-        snprintf(line, sizeof(line), "%s left", p->name);
-        peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+    if (p != NULL && p->left_timer == 0) {
+        p->left_timer = link_loop_timer(a->loop, LINK_LEFT_GRACE_MS,
+                                        left_fire, p);
     }
 }
 

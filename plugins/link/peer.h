@@ -38,6 +38,7 @@ struct link_peer_s {
     int            ready;           /* the session is up (authenticated) */
     char           src[64];         /* direct, serving side: peer address */
     uint64_t       hello_timer;     /* direct, serving side: deadline */
+    uint64_t       left_timer;      /* PEER_LEFT seen (see peer.c) */
     link_peer_t   *next;
 };
 

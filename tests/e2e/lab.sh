@@ -253,7 +253,8 @@ e2e_s1() {
         sleep 0.05
     done
     [ "${hs:-0}" -gt 0 ] || cnx_fail "the tunnel made no handshake"
-    grep -q '"name":"office","address":"'"$WG_B"'"' "$LAB_DIR/a/wg-export.json" ||
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not any(p["name"] == "office" and p["address"] == sys.argv[2] for p in d["peers"]))' \
+        "$LAB_DIR/a/wg-export.json" "$WG_B" ||
         { cat "$LAB_DIR/a/wg-export.json" >&2; cnx_fail "s1: clawnexus-wg export has no address $WG_B for office"; }
     lab_say "    clawnexus-wg resolve office → $addr (handshake done)"
     n=$(grep -c "home: session v2 via direct" "$LAB_DIR/serve-office.err")

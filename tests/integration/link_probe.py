@@ -10,6 +10,8 @@
 #   idle PORT N SECONDS READY  N idle connections to PORT (from 127.0.0.x,
 #                           x = 2..9) held for SECONDS; READY is written
 #                           once the N connects were started
+#   echo PORT TEXT          send TEXT and a newline to PORT, half-close,
+#                           exit 0 if the same line comes back
 #   cpu PID SECONDS         CPU seconds PID used over SECONDS, as a
 #                           percentage of one core
 import os
@@ -113,6 +115,19 @@ def idle(port, n, seconds, rdy):
     time.sleep(seconds)
 
 
+def echo(port, text):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(text.encode() + b"\n")
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    sys.exit(0 if got.decode().strip() == text else 1)
+
+
 def cpu(pid, seconds):
     def ticks():
         with open("/proc/%d/stat" % pid) as f:
@@ -136,6 +151,8 @@ if __name__ == "__main__":
     elif m == "idle":
         idle(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]),
              sys.argv[5])
+    elif m == "echo":
+        echo(int(sys.argv[2]), sys.argv[3])
     elif m == "cpu":
         cpu(int(sys.argv[2]), float(sys.argv[3]))
     else:

@@ -156,6 +156,48 @@ grep -q 'protocol mismatch' "$dir/b/daemon.log" "$dir/gw/openclaw.log" \
     "$dir/gw/stdout.log" 2>/dev/null &&
     cnx_log "the gateway refused the daemon's gateway protocol 3 (protocol mismatch)"
 
+# a daemon and clawnexus-link chat --registry, both ways: the link (no
+# relay secret, relay from the registry's hint) waits; daemon A connects
+# to it by name; the daemon's proposal arrives on chat's stdout, and the
+# link's own proposal (a Layer-B envelope typed as a line) draws the
+# daemon's reply (its default policy rejects an unknown peer)
+name_a=$(sed -n 's/^names: A=\([^ ]*\) .*/\1/p' "$dir/run.out")
+mkdir -p "$dir/link"
+mkfifo "$dir/link.in"
+ip netns exec "$ns" env HOME="$dir/link" "$CNX_LINK" -v chat \
+    --registry "https://localhost:$reg_port/clawnexus" --ca-file "$dir/tls.crt" \
+    --id linkuser < "$dir/link.in" > "$dir/link.out" 2> "$dir/link.err" &
+link_pid=$!
+cnx_on_exit "kill $link_pid"
+exec 7> "$dir/link.in"
+wait_grep() {  # wait_grep FILE PATTERN SECONDS
+    local i
+    for (( i=0; i<$3*10; i++ )); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_grep "$dir/link.err" "registered as linkuser.claw" 20 ||
+    { cat "$dir/link.err" >&2; cnx_fail "clawnexus-link did not register through the registry"; }
+in_ns node "$cli" connect linkuser.claw --api http://127.0.0.1:17890 > /dev/null ||
+    cnx_fail "clawnexus connect linkuser.claw failed"
+wait_grep "$dir/link.err" "$name_a → relay → established (encrypted v1)" 20 ||
+    { cat "$dir/link.err" >&2; cnx_fail "daemon A did not reach the link"; }
+in_ns node "$cli" propose linkuser.claw echo "hello link" \
+    --api http://127.0.0.1:17890 > /dev/null || cnx_fail "propose to the link failed"
+wait_grep "$dir/link.out" '"description":"hello link"' 20 ||
+    { cat "$dir/link.out" "$dir/link.err" >&2; cnx_fail "the daemon's proposal did not reach chat"; }
+cnx_log "daemon -> clawnexus-link: the proposal arrived on chat's stdout"
+printf '{"protocol":"clawnexus-agent","version":"1.0","message_id":"link-%s-1","from":"linkuser.claw","to":"%s","type":"propose","payload":{"task":{"task_type":"echo","description":"hello daemon"}},"timestamp":"%s","ttl":300}\n' \
+    "$$" "$name_a" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" >&7
+wait_grep "$dir/link.out" "\"in_reply_to\":\"link-$$-1\"" 20 ||
+    { cat "$dir/link.out" >&2; cnx_fail "no reply from the daemon to the link's proposal"; }
+grep "\"in_reply_to\":\"link-$$-1\"" "$dir/link.out" | grep -q '"type":"reject"' ||
+    cnx_fail "the daemon's reply is not the policy's reject: $(tail -1 "$dir/link.out")"
+exec 7>&-
+cnx_log "clawnexus-link -> daemon: the daemon answered the link's proposal (reject: not whitelisted)"
+
 # the registry saw the 409 and the tokens
 grep -c '"POST /clawnexus/register HTTP/1.1" 409' "$dir/logs/access.log" |
     grep -qv '^0$' || cnx_fail "no 409 on /register in the access log"
