@@ -93,6 +93,25 @@ struct ngx_stream_clawnexus_out_s {
 #define ngx_stream_clawnexus_out_data(o)                                      \
     ((o)->ext ? (o)->ext : (o)->data)
 
+/* Past the high-water mark: in bytes to send or in memory they take. */
+#define ngx_stream_clawnexus_full(ctx)                                        \
+    ((ctx)->out_bytes > (ctx)->conf->send_queue                               \
+     || (ctx)->kept > (ctx)->conf->send_queue)
+
+/* The memory a queue entry takes (what ctx->kept counts). */
+#define ngx_stream_clawnexus_out_size(o)                                      \
+    (sizeof(ngx_stream_clawnexus_out_t) + (o)->cap)
+
+/*
+ * A socket whose queue takes more memory than this is closed: the most a
+ * socket may be given past clawnexus_send_queue while its senders and the
+ * worker's receive buffer are held back (see docs/relay.md).
+ */
+#define ngx_stream_clawnexus_hard_cap(conf)                                   \
+    (4 * (conf)->send_queue                                                   \
+     + 2 * ((conf)->max_message + NGX_STREAM_CLAWNEXUS_BULK                   \
+            + NGX_STREAM_CLAWNEXUS_BULK_TAIL))
+
 
 typedef enum {
     NGX_STREAM_CLAWNEXUS_HANDSHAKE = 0,
@@ -131,7 +150,8 @@ struct ngx_stream_clawnexus_ctx_s {
 
     ngx_stream_clawnexus_out_t         *out;
     ngx_stream_clawnexus_out_t         *out_last;
-    size_t                              out_bytes;
+    size_t                              out_bytes;  /* bytes to send */
+    size_t                              kept;       /* memory of out */
 
     ngx_queue_t                         waiters;    /* paused on us */
     ngx_stream_clawnexus_waiter_t       wait;
@@ -152,6 +172,7 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            upgraded:1;
     unsigned                            reader_broken:1;
     unsigned                            bulk:1;     /* frames in rbuf */
+    unsigned                            overflow:1; /* past the hard cap */
     uint64_t                            peer_key;
     uint64_t                            lent_to;    /* see settle() */
     off_t                               lent_until;
@@ -406,6 +427,8 @@ static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
 static void ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx,
     const char *code, const char *message);
 static void ngx_stream_clawnexus_publish(void);
+static void ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
+    ngx_stream_clawnexus_ctx_t *to);
 static const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops;
 
 static void *ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf);
@@ -1632,6 +1655,8 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
         }
 
         if (n == NGX_AGAIN) {
+            /* nothing more now: a large message's buffer is not kept */
+            (void) cnx_ws_reader_trim(&ctx->reader);
             break;
         }
 
@@ -2134,8 +2159,10 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
             break;
 
         case CNX_WS_OP_PING:
+            /* its answers count against its queue like anything else */
             ngx_stream_clawnexus_send_frame(ctx, CNX_WS_OP_PONG,
                                             msg.data, msg.len);
+            ngx_stream_clawnexus_backpressure(ctx, ctx);
             break;
 
         case CNX_WS_OP_PONG:
@@ -2291,9 +2318,22 @@ ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
 
     to->out_last = o;
     to->out_bytes += o->last - o->pos;
+    to->kept += ngx_stream_clawnexus_out_size(o);
 
     if (!to->c->write->posted) {
         ngx_post_event(to->c->write, &ngx_posted_events);
+    }
+
+    if (to->kept > ngx_stream_clawnexus_hard_cap(to->conf) && !to->overflow) {
+        /* a client that does not read what it asks for (PINGs, bad
+           messages) or a receiver far behind: this socket goes */
+        to->overflow = 1;
+        ngx_log_error(NGX_LOG_INFO, to->c->log, 0,
+                      "clawnexus: %uz bytes queued for a socket that does "
+                      "not read, closing it", to->kept);
+        ngx_stream_clawnexus_close(to, CNX_WS_CLOSE_POLICY,
+                                   "send queue over its limit");
+        to->close_reason = "queue overflow";
     }
 }
 
@@ -2449,6 +2489,7 @@ ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx)
                     /* the stream cannot go on without these bytes */
                     *prev = o->next;
                     to->out_bytes -= len;
+                    to->kept -= ngx_stream_clawnexus_out_size(o);
                     ngx_stream_clawnexus_out_put(o);
                     to->failed = 1;
                     ngx_post_event(to->c->write, &ngx_posted_events);
@@ -2460,6 +2501,8 @@ ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx)
                 copy->last = len;
                 copy->next = o->next;
                 *prev = copy;
+                to->kept += ngx_stream_clawnexus_out_size(copy)
+                            - ngx_stream_clawnexus_out_size(o);
                 ngx_stream_clawnexus_out_put(o);
                 o = copy;
                 copied = 1;
@@ -2489,7 +2532,7 @@ static void
 ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
     ngx_stream_clawnexus_ctx_t *to)
 {
-    if (to->out_bytes > from->conf->send_queue) {
+    if (ngx_stream_clawnexus_full(to)) {
         ngx_stream_clawnexus_pause(&from->wait, &to->waiters, to);
     }
 }
@@ -2680,6 +2723,7 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
 
             n -= o->last - o->pos;
             ctx->out_bytes -= o->last - o->pos;
+            ctx->kept -= ngx_stream_clawnexus_out_size(o);
             ctx->out = o->next;
             if (ctx->out == NULL) {
                 ctx->out_last = NULL;
@@ -2734,7 +2778,9 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
         return;
     }
 
-    if (ctx->out_bytes <= ctx->conf->send_queue / 2) {
+    if (ctx->out_bytes <= ctx->conf->send_queue / 2
+        && ctx->kept <= ctx->conf->send_queue / 2)
+    {
         ngx_stream_clawnexus_wake(ctx);
     }
 
@@ -3052,7 +3098,7 @@ ngx_stream_clawnexus_queued(cnx_relay_member_t *from,
         ngx_stream_clawnexus_backpressure(fc, to);
     }
 
-    if (to->out_bytes > to->conf->send_queue && !to->member.full
+    if (ngx_stream_clawnexus_full(to) && !to->member.full
         && ngx_stream_clawnexus_worker.core)
     {
         cnx_relay_core_flow(ngx_stream_clawnexus_worker.core, &to->member, 1);
