@@ -28,6 +28,7 @@
 #include "cnx_utf8.h"
 #include "cnx_ws.h"
 #include "cnx_relay_core.h"
+#include "cnx_relay_limit.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
@@ -323,16 +324,8 @@ typedef struct {
 } ngx_stream_clawnexus_stats_t;
 
 
-/* Per-client-address counters (IPv6 grouped by /64). */
-typedef struct {
-    uint64_t                            key;        /* 0: free */
-    uint32_t                            conns;
-    uint32_t                            fails;
-    time_t                              window;     /* start of fails */
-} ngx_stream_clawnexus_peer_t;
-
-#define NGX_STREAM_CLAWNEXUS_PEERS   8192           /* power of two */
-#define NGX_STREAM_CLAWNEXUS_PROBES  16
+/* Addresses the per-address limits track at a time (cnx_relay_limit). */
+#define NGX_STREAM_CLAWNEXUS_PEERS   8192
 
 
 /*
@@ -353,7 +346,7 @@ typedef struct {
     ngx_uint_t                          nnames;
     ngx_stream_clawnexus_stats_t        stats;
     ngx_pid_t                           workers[NGX_MAX_PROCESSES];
-    ngx_stream_clawnexus_peer_t         peers[NGX_STREAM_CLAWNEXUS_PEERS];
+    cnx_limit_table_t                  *limits;     /* per address */
     ngx_stream_clawnexus_gauge_t        gauges[NGX_MAX_PROCESSES];
 } ngx_stream_clawnexus_shm_t;
 
@@ -427,6 +420,7 @@ static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
 static void ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx,
     const char *code, const char *message);
 static void ngx_stream_clawnexus_publish(void);
+static ngx_uint_t ngx_stream_clawnexus_owner(void);
 static void ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
     ngx_stream_clawnexus_ctx_t *to);
 static const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops;
@@ -821,6 +815,45 @@ ngx_stream_clawnexus_name_release(const char *name, size_t len,
 }
 
 
+/*
+ * This worker's column of per-address counts: what a dead worker counted
+ * there (kill -9, a crash, the OOM killer; its sockets are gone without
+ * a cleanup) is given back first.
+ */
+static void
+ngx_stream_clawnexus_limits_take_over(void)
+{
+    ngx_pid_t           pid;
+    ngx_uint_t          o;
+    ngx_slab_pool_t    *shpool;
+    cnx_limit_table_t  *t = ngx_stream_clawnexus_sh->limits;
+
+    o = ngx_stream_clawnexus_owner();
+    if (o >= CNX_LIMIT_OWNERS) {
+        return;
+    }
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    pid = t->owner_pid[o];
+
+    if (pid && pid != ngx_pid && !ngx_stream_clawnexus_alive(pid)) {
+        cnx_limit_reclaim(t, o);
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "clawnexus: per-address counts of the exited worker "
+                      "%P given back", pid);
+    }
+
+    if (pid == 0 || !ngx_stream_clawnexus_alive(pid)) {
+        t->owner_pid[o] = ngx_pid;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
 /* Drops every name owned by a process that is gone. */
 static void
 ngx_stream_clawnexus_names_reap(ngx_pid_t pid)
@@ -874,7 +907,7 @@ ngx_stream_clawnexus_conn_find(uint64_t id)
 /* Per-address limits ------------------------------------------------------- */
 
 
-/* The client address as a limits key (cnx_dir_addr_key), 0: unlimited. */
+/* The client address as a limits key (cnx_relay_addr_key), 0: unlimited. */
 static uint64_t
 ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 {
@@ -887,12 +920,12 @@ ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 
     case AF_INET:
         sin = (struct sockaddr_in *) c->sockaddr;
-        return cnx_dir_addr_key((u_char *) &sin->sin_addr, 4);
+        return cnx_relay_addr_key((u_char *) &sin->sin_addr, 4);
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
         sin6 = (struct sockaddr_in6 *) c->sockaddr;
-        return cnx_dir_addr_key(sin6->sin6_addr.s6_addr, 16);
+        return cnx_relay_addr_key(sin6->sin6_addr.s6_addr, 16);
 #endif
 
     default:
@@ -902,53 +935,33 @@ ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 
 
 /*
- * The slot of key, creating it if asked.  A slot is free when it holds no
- * connection and its failure window is over.  NULL when the probe window
- * is full (callers then fail open).  Call with the zone mutex held.
+ * This worker's column of the per-owner counts: workers of consecutive
+ * generations (a reload) use different ones, so that a worker taking over
+ * a dead one's column gives back only what the dead one counted.
  */
-static ngx_stream_clawnexus_peer_t *
-ngx_stream_clawnexus_peer(uint64_t key, time_t window, ngx_uint_t create)
+static ngx_uint_t
+ngx_stream_clawnexus_owner(void)
 {
-    ngx_uint_t                    i, h;
-    ngx_stream_clawnexus_peer_t  *p, *free;
-
-    h = (ngx_uint_t) ((key * 0x9e3779b97f4a7c15ULL) >> 40);
-    free = NULL;
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_PROBES; i++) {
-        p = &ngx_stream_clawnexus_sh->peers[(h + i)
-                                          & (NGX_STREAM_CLAWNEXUS_PEERS - 1)];
-
-        if (p->key == key) {
-            return p;
-        }
-
-        if (free == NULL
-            && (p->key == 0
-                || (p->conns == 0 && ngx_time() - p->window > window)))
-        {
-            free = p;
-        }
+    if (ngx_worker >= CNX_LIMIT_OWNERS / 2) {
+        return CNX_LIMIT_OWNERS;        /* counted, not per owner */
     }
 
-    if (free && create) {
-        free->key = key;
-        free->conns = 0;
-        free->fails = 0;
-        free->window = ngx_time();
-    }
-
-    return create ? free : NULL;
+    return ngx_worker + (ngx_stream_clawnexus_worker.gen & 1)
+                        * (CNX_LIMIT_OWNERS / 2);
 }
 
 
-/* Counts a new connection; NGX_DECLINED when over the per-address limit. */
+/*
+ * Counts a new connection; NGX_DECLINED when over the per-address limit,
+ * or when the table has no room for the address even under its coarser
+ * prefix (never fail open).
+ */
 static ngx_int_t
 ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 {
-    ngx_int_t                     rc;
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_int_t           rc;
+    ngx_slab_pool_t    *shpool;
+    cnx_limit_slot_t   *p;
 
     ctx->peer_key = ngx_stream_clawnexus_peer_key(ctx->c);
 
@@ -961,18 +974,21 @@ ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, 1);
-    if (p) {
-        if (ctx->conf->max_conns_per_ip
-            && p->conns >= ctx->conf->max_conns_per_ip)
-        {
-            rc = NGX_DECLINED;
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, 1);
 
-        } else {
-            p->conns++;
-            ctx->peer_counted = 1;
-        }
+    if (p == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (ctx->conf->max_conns_per_ip
+               && p->conns >= ctx->conf->max_conns_per_ip)
+    {
+        rc = NGX_DECLINED;
+
+    } else {
+        cnx_limit_conn(p, ngx_stream_clawnexus_owner(), 1);
+        ctx->peer_key = p->key;         /* maybe its coarser prefix */
+        ctx->peer_counted = 1;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -984,8 +1000,8 @@ ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 static void
 ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 {
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_slab_pool_t   *shpool;
+    cnx_limit_slot_t  *p;
 
     if (!ctx->peer_counted || ngx_stream_clawnexus_sh == NULL) {
         return;
@@ -996,10 +1012,10 @@ ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, 0);
-    if (p && p->conns) {
-        p->conns--;
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, 0);
+    if (p) {
+        cnx_limit_conn(p, ngx_stream_clawnexus_owner(), -1);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1008,15 +1024,16 @@ ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 
 /*
  * fail: 1 records a refused token.  Returns NGX_DECLINED when the address
- * has had max_auth_failures within the window.
+ * has had max_auth_failures within the window (or a failure cannot be
+ * recorded at all).
  */
 static ngx_int_t
 ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_uint_t fail)
 {
-    ngx_int_t                     rc;
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_int_t          rc;
+    ngx_slab_pool_t   *shpool;
+    cnx_limit_slot_t  *p;
 
     if (ctx->peer_key == 0 || ngx_stream_clawnexus_sh == NULL
         || ctx->conf->max_auth_failures == 0)
@@ -1029,8 +1046,8 @@ ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, fail);
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, fail);
     if (p) {
         if (ngx_time() - p->window > ctx->conf->auth_failure_window) {
             p->window = ngx_time();
@@ -1044,6 +1061,9 @@ ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
         if (p->fails >= ctx->conf->max_auth_failures + (fail ? 1 : 0)) {
             rc = NGX_DECLINED;
         }
+
+    } else if (fail) {
+        rc = NGX_DECLINED;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -2005,6 +2025,7 @@ ngx_stream_clawnexus_http_reply(ngx_stream_clawnexus_ctx_t *ctx,
     ctx->out = o;
     ctx->out_last = o;
     ctx->out_bytes = n;
+    ctx->kept = ngx_stream_clawnexus_out_size(o);
 
     return NGX_OK;
 }
@@ -2937,6 +2958,7 @@ ngx_stream_clawnexus_cleanup(void *data)
 
     ctx->out_last = NULL;
     ctx->out_bytes = 0;
+    ctx->kept = 0;
 
     cnx_ws_reader_free(&ctx->reader);
 }
@@ -4340,6 +4362,12 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
         ngx_stream_clawnexus_sh->workers[ngx_worker] = ngx_pid;
     }
 
+    if (ipc) {
+        w->gen = ipc->gen;              /* picks the column of counts */
+    }
+
+    ngx_stream_clawnexus_limits_take_over();
+
     if (ipc == NULL || ngx_process != NGX_PROCESS_WORKER
         || ngx_worker >= ipc->n)
     {
@@ -4508,6 +4536,14 @@ ngx_stream_clawnexus_init_zone(ngx_shm_zone_t *zone, void *data)
     if (sh == NULL) {
         return NGX_ERROR;
     }
+
+    sh->limits = ngx_slab_alloc(shpool,
+                                cnx_limit_size(NGX_STREAM_CLAWNEXUS_PEERS));
+    if (sh->limits == NULL) {
+        return NGX_ERROR;
+    }
+
+    cnx_limit_init(sh->limits, NGX_STREAM_CLAWNEXUS_PEERS);
 
     ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
 
