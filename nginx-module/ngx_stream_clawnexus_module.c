@@ -111,7 +111,8 @@ struct ngx_stream_clawnexus_out_s {
 #define ngx_stream_clawnexus_hard_cap(conf)                                   \
     (4 * (conf)->send_queue                                                   \
      + 2 * ((conf)->max_message + NGX_STREAM_CLAWNEXUS_BULK                   \
-            + NGX_STREAM_CLAWNEXUS_BULK_TAIL))
+            + NGX_STREAM_CLAWNEXUS_BULK_TAIL)                                 \
+     + NGX_STREAM_CLAWNEXUS_IN_FLIGHT + NGX_STREAM_CLAWNEXUS_IPC_CHUNK)
 
 
 typedef enum {
@@ -240,7 +241,9 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_OUT_SMALL  512
 #define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
 /*
- * Larger entries are allocated in steps of OUT_STEP, and those up to
+ * Entries up to OUT_STEP are sized to the frame (in steps of OUT_SMALL),
+ * so that a queue of mid-size frames takes about what it holds.  Larger
+ * entries are allocated in steps of OUT_STEP, and those up to
  * OUT_LARGE are kept too, OUT_LARGE_KEEP bytes of them per worker: a
  * stream of 64 KiB frames otherwise grew and trimmed the heap with every
  * burst (a brk() and page faults for each).
@@ -251,6 +254,13 @@ typedef struct {
 /* a datagram that records are added to is allocated this big */
 #define NGX_STREAM_CLAWNEXUS_IPC_BATCH  (16 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
+/*
+ * What may still reach a full receiver from each other worker before that
+ * worker has its FLOW record: its channel queue, the socket pair, a read.
+ */
+#define NGX_STREAM_CLAWNEXUS_IN_FLIGHT  (2 * 1024 * 1024)
+/* bytes from other workers read per event */
+#define NGX_STREAM_CLAWNEXUS_IPC_BURST  (1024 * 1024)
 
 
 /* Socketpairs made by the master for one cycle, one per worker. */
@@ -366,6 +376,7 @@ typedef struct {
     ngx_pid_t                          *seen;       /* [n] */
     ngx_connection_t                   *ipc_in;
     u_char                             *ipc_buf;
+    ngx_stream_clawnexus_waiter_t       ipc_wait;   /* last resort */
     ngx_event_t                         reaper;
     ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */
     ngx_uint_t                          out_nfree;
@@ -1392,7 +1403,7 @@ static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
     u_char                          *body;
-    size_t                           len, off;
+    size_t                           len, off, bytes;
     ssize_t                          n;
     ngx_err_t                        err;
     ngx_uint_t                       i;
@@ -1400,8 +1411,19 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
     ngx_stream_clawnexus_ipc_hdr_t   h;
     ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
 
-    /* a budget of datagrams and records, then the others get a turn */
-    for (i = 0; i < 512; i++) {
+    /*
+     * A budget of datagrams, records and bytes, then the others get a
+     * turn: among them the FLOW records this worker owes the senders of
+     * a receiver that just filled up.
+     */
+    for (i = 0, bytes = 0;
+         i < 512 && bytes < NGX_STREAM_CLAWNEXUS_IPC_BURST;
+         i++)
+    {
+        if (w->ipc_wait.on) {
+            /* a receiver far past its mark: resumed when it drains */
+            return;
+        }
 
         n = recv(c->fd, w->ipc_buf, sizeof(h) + NGX_STREAM_CLAWNEXUS_IPC_CHUNK,
                  0);
@@ -1423,6 +1445,8 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
                           "clawnexus: recv() from other workers failed");
             return;
         }
+
+        bytes += (size_t) n;
 
         for (off = 0; (size_t) n - off >= sizeof(h); off += sizeof(h) + len) {
             ngx_memcpy(&h, w->ipc_buf + off, sizeof(h));
@@ -2226,6 +2250,10 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
         }
 
         size = NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+
+    } else if (size < NGX_STREAM_CLAWNEXUS_OUT_STEP) {
+        /* sized to the frame: what a socket's queue keeps is counted */
+        size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_SMALL);
 
     } else if (size <= NGX_STREAM_CLAWNEXUS_OUT_LARGE) {
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_STEP);
@@ -3228,6 +3256,18 @@ ngx_stream_clawnexus_local_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
     }
 
     ngx_stream_clawnexus_queued(from, ctx);
+
+    /*
+     * Other workers were told (FLOW) and hold their senders back; if DATA
+     * keeps coming anyway, stop reading from them until this receiver
+     * drains rather than grow its queue without end.
+     */
+    if (from->remote
+        && ctx->kept > ctx->conf->send_queue + NGX_STREAM_CLAWNEXUS_IN_FLIGHT)
+    {
+        ngx_stream_clawnexus_pause(&ngx_stream_clawnexus_worker.ipc_wait,
+                                   &ctx->waiters, ctx);
+    }
 
     return CNX_RELAY_OP_OK;
 }
@@ -4423,6 +4463,7 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
     ipc->fd[ngx_worker][0] = (ngx_socket_t) -1;
     c->read->handler = ngx_stream_clawnexus_ipc_read_handler;
     w->ipc_in = c;
+    w->ipc_wait.ev = c->read;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         return NGX_ERROR;
