@@ -567,13 +567,14 @@ def main():
         ms = lambda x: '%.1f' % x
         for key, what in (('sync_add', 'sync (adds 1,000 peers)'),
                           ('sync_noop', 'sync (nothing to change)'),
-                          ('show', 'show'), ('show_json', 'show --json')):
+                          ('show', 'show'), ('show_json', 'show --json'),
+                          ('export', 'export')):
             m = med(wg, key + '_cpu_ms')
             g = med(wg, key + '_wggo_cpu_ms')
             w('| %s | %s | %s | %s |' % (
                 what, cell(m, 1, ms), cell(g, 1, lambda x: '%.0f' % x),
                 ('yes' if m[0] < 100 else '**no**') if m else 'n/a'))
-            if key in ('sync_noop', 'show') and m:
+            if key in ('sync_noop', 'show', 'export') and m:
                 targets_extra.append(('clawnexus-wg %s, 1,000 peers, '
                                       'userspace backend, CPU' % what,
                                       '< 100 ms', '%.1f ms' % m[0],

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cnx_base64.h"
 #include "cnx_crypto.h"
 #include "cnx_identity.h"
@@ -242,9 +244,13 @@ cnx_id_read(const char *path, char *buf, size_t cap, size_t *len,
     return 0;
 }
 
-int
-cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
-    char *err, size_t errlen)
+/*
+ * Read the base64 32-byte secret at path into secret, or, when the file is
+ * absent, let make() fill secret and store it (0600, directory 0700).
+ */
+static int
+cnx_id_secret(const char *path, uint8_t secret[32],
+    int (*make)(uint8_t secret[32]), char *err, size_t errlen)
 {
     char     buf[128];
     size_t   len;
@@ -256,17 +262,15 @@ cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     rc = cnx_id_read(path, buf, sizeof(buf), &len, 1, err, errlen);
     if (rc == 1) {
         /* First use: make a key. */
-        if (cnx_id_mkdirs(path, err, errlen) != 0
-            || cnx_x25519_keypair(pk, sk) != 0)
-        {
+        if (cnx_id_mkdirs(path, err, errlen) != 0 || make(secret) != 0) {
             return -1;
         }
-        n = cnx_base64_encode(buf, sizeof(buf), sk, 32);
+        n = cnx_base64_encode(buf, sizeof(buf), secret, 32);
         buf[n] = '\n';
         rc = cnx_id_write_atomic(path, buf, (size_t) n + 1, err, errlen);
         cnx_memzero(buf, sizeof(buf));
         if (rc != 0) {
-            cnx_memzero(sk, 32);
+            cnx_memzero(secret, 32);
         }
         return rc;
     }
@@ -279,13 +283,63 @@ cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     {
         len--;
     }
-    n = cnx_base64_decode(sk, 32, buf, len);
+    n = cnx_base64_decode(secret, 32, buf, len);
     cnx_memzero(buf, sizeof(buf));
-    if (n != 32 || cnx_x25519_public(pk, sk) != 0) {
+    if (n != 32) {
+        cnx_memzero(secret, 32);
+        return cnx_id_err(err, errlen, "%s: not a key file (expected the "
+                          "base64 of 32 bytes)", path);
+    }
+    return 0;
+}
+
+static int
+cnx_id_make_x25519(uint8_t sk[32])
+{
+    uint8_t  pk[32];
+
+    return cnx_x25519_keypair(pk, sk);
+}
+
+int
+cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    if (cnx_id_secret(path, sk, cnx_id_make_x25519, err, errlen) != 0) {
+        return -1;
+    }
+    if (cnx_x25519_public(pk, sk) != 0) {
         cnx_memzero(sk, 32);
         return cnx_id_err(err, errlen, "%s: not a key file (expected the "
                           "base64 of 32 bytes)", path);
     }
+    return 0;
+}
+
+static int
+cnx_id_make_seed(uint8_t seed[32])
+{
+    randombytes_buf(seed, 32);
+    return 0;
+}
+
+int
+cnx_identity_default_signing(char *out, size_t outcap)
+{
+    return cnx_id_default_file(out, outcap, "registry.key");
+}
+
+int
+cnx_identity_load_signing(const char *path, uint8_t sk[64], uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    uint8_t  seed[32];
+
+    if (cnx_id_secret(path, seed, cnx_id_make_seed, err, errlen) != 0) {
+        return -1;
+    }
+    crypto_sign_seed_keypair(pk, sk, seed);
+    cnx_memzero(seed, sizeof(seed));
     return 0;
 }
 
@@ -341,6 +395,30 @@ cnx_id_find(const char *buf, const char *name, const char **line_start,
     return NULL;
 }
 
+/* The pin file into a new buffer (*out): 1 read, 0 no file yet, -1. */
+static int
+cnx_id_pins_read(const char *path, char **out, size_t *len, char *err,
+    size_t errlen)
+{
+    char *buf = malloc(PINS_MAX);
+    int   rc;
+
+    *out = NULL;
+    if (buf == NULL) {
+        return cnx_id_err(err, errlen, "out of memory");
+    }
+    rc = cnx_id_read(path, buf, PINS_MAX, len, 0, err, errlen);
+    if (rc != 0) {
+        free(buf);
+        if (rc == 1 && err != NULL && errlen > 0) {
+            err[0] = '\0';             /* no pin file yet: not an error */
+        }
+        return rc == 1 ? 0 : -1;
+    }
+    *out = buf;
+    return 1;
+}
+
 int
 cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     char *err, size_t errlen)
@@ -353,17 +431,9 @@ cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     if (!cnx_id_name_ok(name)) {
         return cnx_id_err(err, errlen, "'%s': not a valid peer name", name);
     }
-    buf = malloc(PINS_MAX);
-    if (buf == NULL) {
-        return cnx_id_err(err, errlen, "out of memory");
-    }
-    rc = cnx_id_read(path, buf, PINS_MAX, &len, 0, err, errlen);
-    if (rc != 0) {
-        free(buf);
-        if (rc == 1 && err != NULL && errlen > 0) {
-            err[0] = '\0';             /* no pin file yet: not an error */
-        }
-        return rc == 1 ? 0 : -1;
+    rc = cnx_id_pins_read(path, &buf, &len, err, errlen);
+    if (rc != 1) {
+        return rc;
     }
     key = cnx_id_find(buf, name, &ls, &le, &klen);
     if (key == NULL) {
@@ -379,8 +449,10 @@ cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     return 1;
 }
 
-int
-cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
+/* Set (pk != NULL) or remove (pk == NULL) the pin of name: 1 changed,
+ * 0 nothing to remove, -1 error. */
+static int
+cnx_id_pins_edit(const char *path, const char *name, const uint8_t *pk,
     char *err, size_t errlen)
 {
     char        *buf, *out, b64[KEY_B64_LEN + 1];
@@ -402,20 +474,32 @@ cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     if (rc == 1) {
         len = 0;
         buf[0] = '\0';
-        rc = cnx_id_mkdirs(path, err, errlen);
+        rc = pk != NULL ? cnx_id_mkdirs(path, err, errlen) : 0;
+        if (pk == NULL && err != NULL && errlen > 0) {
+            err[0] = '\0';
+        }
     }
     if (rc != 0) {
         free(buf);
         free(out);
         return -1;
     }
-    cnx_base64_encode(b64, sizeof(b64), pk, 32);
     key = cnx_id_find(buf, name, &ls, &le, &klen);
+    if (key == NULL && pk == NULL) {
+        free(buf);
+        free(out);
+        return 0;
+    }
+    if (pk != NULL) {
+        cnx_base64_encode(b64, sizeof(b64), pk, 32);
+    }
     if (key != NULL) {
-        /* Replace that line, keep the others as they are. */
+        /* Replace (or drop) that line, keep the others as they are. */
         memcpy(out, buf, (size_t) (ls - buf));
         o = (size_t) (ls - buf);
-        o += (size_t) sprintf(out + o, "%s %s\n", name, b64);
+        if (pk != NULL) {
+            o += (size_t) sprintf(out + o, "%s %s\n", name, b64);
+        }
         nl = len - (size_t) (le - buf);
         memcpy(out + o, le, nl);
         o += nl;
@@ -430,7 +514,66 @@ cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     rc = cnx_id_write_atomic(path, out, o, err, errlen);
     free(buf);
     free(out);
-    return rc;
+    return rc == 0 ? 1 : -1;
+}
+
+int
+cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    return cnx_id_pins_edit(path, name, pk, err, errlen) == 1 ? 0 : -1;
+}
+
+int
+cnx_pins_remove(const char *path, const char *name, char *err,
+    size_t errlen)
+{
+    return cnx_id_pins_edit(path, name, NULL, err, errlen);
+}
+
+int
+cnx_pins_list(const char *path, cnx_pins_each_fn fn, void *ud, char *err,
+    size_t errlen)
+{
+    char        *buf, name[NAME_MAX_LEN + 1];
+    const char  *p, *eol, *sp;
+    uint8_t      pk[32];
+    size_t       len, n, klen;
+    int          rc, count = 0;
+
+    rc = cnx_id_pins_read(path, &buf, &len, err, errlen);
+    if (rc != 1) {
+        return rc;
+    }
+    for (p = buf; *p; p = *eol ? eol + 1 : eol) {
+        eol = strchr(p, '\n');
+        if (eol == NULL) {
+            eol = p + strlen(p);
+        }
+        if (*p == '#' || p == eol) {
+            continue;
+        }
+        sp = memchr(p, ' ', (size_t) (eol - p));
+        n = sp ? (size_t) (sp - p) : 0;
+        if (sp == NULL || n == 0 || n > NAME_MAX_LEN) {
+            continue;
+        }
+        klen = (size_t) (eol - sp - 1);
+        if (klen && sp[klen] == '\r') {
+            klen--;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (cnx_base64_decode(pk, 32, sp + 1, klen) != 32) {
+            continue;
+        }
+        count++;
+        if (fn != NULL) {
+            fn(ud, name, pk);
+        }
+    }
+    free(buf);
+    return count;
 }
 
 int

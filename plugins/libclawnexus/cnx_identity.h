@@ -1,5 +1,6 @@
 /*
- * cnx_identity: this instance's static X25519 key and the pins of peers.
+ * cnx_identity: this instance's static X25519 key, its Ed25519 registry
+ * key, and the pins of peers.
  *
  * Key file (default ~/.clawnexus/edge/static.key): one line, the base64 of
  * the 32-byte private key.  Created on first use with mode 0600 (written to
@@ -30,6 +31,15 @@ int cnx_identity_default_pins(char *out, size_t outcap);
 int cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     char *err, size_t errlen);
 
+/*
+ * This instance's Ed25519 signing key for the registry (default
+ * ~/.clawnexus/edge/registry.key): the same file format, holding the
+ * 32-byte seed; sk is libsodium's 64-byte secret key.
+ */
+int cnx_identity_default_signing(char *out, size_t outcap);
+int cnx_identity_load_signing(const char *path, uint8_t sk[64],
+    uint8_t pk[32], char *err, size_t errlen);
+
 /* "SHA256:" + unpadded base64 of SHA-256(pk). */
 void cnx_identity_fingerprint(char out[CNX_FINGERPRINT_LEN],
     const uint8_t pk[32]);
@@ -48,6 +58,17 @@ int cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
 /* Add or replace the pin of name (atomic rewrite, 0600). */
 int cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     char *err, size_t errlen);
+/* Remove the pin of name: 1 removed, 0 there was none, -1 error. */
+int cnx_pins_remove(const char *path, const char *name, char *err,
+    size_t errlen);
+
+/* Call fn for every valid pin, in file order; returns the count (0 when
+ * the file is absent) or -1. */
+typedef void (*cnx_pins_each_fn)(void *ud, const char *name,
+    const uint8_t pk[32]);
+int cnx_pins_list(const char *path, cnx_pins_each_fn fn, void *ud,
+    char *err, size_t errlen);
+
 /* Compare pk with the pin of name; trust on first use when tofu != 0. */
 int cnx_pins_check(const char *path, const char *name, const uint8_t pk[32],
     int tofu, char *err, size_t errlen);

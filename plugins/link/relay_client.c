@@ -32,6 +32,11 @@
 #define RELAY_MASKS         64          /* masking keys drawn at once */
 #define RELAY_DIAL_MS       5000        /* TCP connect */
 #define RELAY_HANDSHAKE_MS  10000       /* TCP + TLS + WebSocket upgrade */
+/* After REPLACED, a long-running endpoint registers its name again after
+ * this (doubling to RELAY_RECLAIM_MAX): the name is not lost silently,
+ * and two processes with one id do not fight more than that. */
+#define RELAY_RECLAIM_MS    5000
+#define RELAY_RECLAIM_MAX   300000
 
 enum {
     RELAY_IDLE = 0,
@@ -81,6 +86,8 @@ struct link_relay_s {
     uint64_t          drop_timer;
     uint64_t          resume_timer;
     uint64_t          hs_timer;     /* handshake deadline */
+    uint64_t          reclaim_timer;
+    int               reclaim_ms;
     int               backoff_ms;
 };
 
@@ -199,6 +206,8 @@ teardown(link_relay_t *r)
     r->ping_timer = 0;
     link_loop_cancel(r->loop, r->resume_timer);
     r->resume_timer = 0;
+    link_loop_cancel(r->loop, r->reclaim_timer);
+    r->reclaim_timer = 0;
     r->up = r->registered = r->binary = 0;
     r->inlen = 0;
     r->outoff = r->outlen = 0;
@@ -664,6 +673,47 @@ link_relay_start(link_relay_t *r)
 }
 
 static void
+reclaim_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+
+    (void) l;
+    r->reclaim_timer = 0;
+    if (r->state == RELAY_UP && !r->registered && !r->dropping) {
+        link_err("registering %s on %s again", r->cfg.id, r->cfg.url_text);
+        if (send_register(r) != 0) {
+            relay_drop(r, "cannot send REGISTER%s", NULL);
+        }
+    }
+}
+
+/*
+ * The relay no longer maps our id to this connection (another connection
+ * registered it: REPLACED; or it says NOT_REGISTERED).  Rooms stay open.
+ * A long-running endpoint takes the name back after a while.
+ */
+static void
+relay_lost_name(link_relay_t *r, int replaced)
+{
+    int delay;
+
+    r->registered = 0;
+    if (!r->cfg.reconnect || r->reclaim_timer) {
+        return;
+    }
+    if (replaced) {
+        r->reclaim_ms = r->reclaim_ms ? r->reclaim_ms * 2 : RELAY_RECLAIM_MS;
+        if (r->reclaim_ms > RELAY_RECLAIM_MAX) {
+            r->reclaim_ms = RELAY_RECLAIM_MAX;
+        }
+        delay = r->reclaim_ms;
+    } else {
+        delay = 1000;
+    }
+    r->reclaim_timer = link_loop_timer(r->loop, delay, reclaim_fire, r);
+}
+
+static void
 handle_text(link_relay_t *r, const uint8_t *data, size_t len)
 {
     cnx_relay_msg_t m;
@@ -726,6 +776,11 @@ handle_text(link_relay_t *r, const uint8_t *data, size_t len)
         }
         break;
     case CNX_RELAY_ERROR:
+        if (strcmp(m.code_s, "REPLACED") == 0
+            || strcmp(m.code_s, "NOT_REGISTERED") == 0)
+        {
+            relay_lost_name(r, m.code_s[0] == 'R');
+        }
         msgbuf[0] = '\0';
         if (m.message.p != NULL
             && cnx_json_unescape(m.message.p, m.message.len, msgbuf,

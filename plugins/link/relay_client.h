@@ -48,6 +48,12 @@ typedef struct {
     int          reconnect;     /* reconnect when the connection drops */
 } link_relay_cfg_t;
 
+/* After PEER_LEFT without the peer's CLOSE record, how long to wait for
+ * our own connection to drop too (a reload closes both sockets), and how
+ * long a peer has to come back after a relay connection loss. */
+#define LINK_LEFT_GRACE_MS     2000
+#define LINK_BACK_MS           30000
+
 #define LINK_RELAY_HIGH_WATER  (4u << 20)   /* stop feeding above this */
 #define LINK_RELAY_LOW_WATER   (1u << 20)
 

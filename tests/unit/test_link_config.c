@@ -145,6 +145,22 @@ START_TEST(claw_ids)
 }
 END_TEST
 
+/* Pins use one form per name: "office" is "office.claw". */
+START_TEST(canonical_names)
+{
+    char out[300];
+
+    ck_assert_int_eq(link_name_canon("office", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "office.claw");
+    ck_assert_int_eq(link_name_canon("office.claw", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "office.claw");
+    ck_assert_int_eq(link_name_canon("node.example", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "node.example");
+    ck_assert_int_eq(link_name_canon("office", out, 11), -1);
+    ck_assert_int_eq(link_name_canon("office", out, 12), 0);
+}
+END_TEST
+
 static int
 parse(link_config_t *c, const char *s, char *why)
 {
@@ -162,6 +178,7 @@ START_TEST(config_full)
         "    \"id\": \"home.claw\", \"secret_file\": \"/etc/s\",\n"
         "    \"token_file\": \"/t\", \"issuer\": \"iss\", \"ca_file\": \"/ca\",\n"
         "    \"names_file\": \"/n.json\",\n"
+        "    \"registry\": \"https://reg.example/clawnexus\",\n"
         "    \"peers\": {\n"
         "      \"office.claw\": { \"direct\": \"10.7.0.2:7473\" },\n"
         "      \"lab\": { \"cross_network\": true, \"note\": {\"a\": [1]} },\n"
@@ -182,6 +199,7 @@ START_TEST(config_full)
     ck_assert_str_eq(c->ca_file, "/ca");
     ck_assert_str_eq(c->export_file, "/n.json");   /* the older key */
     ck_assert_int_eq(c->tailscale, 1);
+    ck_assert_str_eq(c->registry, "https://reg.example/clawnexus");
     ck_assert_uint_eq(c->npeers, 3);
     ck_assert_str_eq(c->peers[0].name, "office.claw");
     ck_assert_str_eq(c->peers[0].direct, "10.7.0.2:7473");
@@ -485,6 +503,7 @@ suite(void)
     tcase_add_test(t, url_too_long);
     tcase_add_test(t, hostport);
     tcase_add_test(t, claw_ids);
+    tcase_add_test(t, canonical_names);
     tcase_add_test(t, config_full);
     tcase_add_test(t, config_defaults);
     tcase_add_test(t, config_bad);

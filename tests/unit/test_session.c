@@ -4,6 +4,7 @@
  */
 
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -970,6 +971,45 @@ START_TEST(test_identity_key_file)
 }
 END_TEST
 
+/* The Ed25519 registry key: same file rules, a seed that signs. */
+START_TEST(test_identity_signing)
+{
+    char         path[400], err[512];
+    uint8_t      sk[64], pk[32], sk2[64], pk2[32], sig[64];
+    struct stat  st;
+
+    mktmp();
+    snprintf(path, sizeof(path), "%s/edge/registry.key", tmpdir);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk, pk, err,
+                                               sizeof(err)), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk2, pk2, err,
+                                               sizeof(err)), 0);
+    ck_assert_mem_eq(sk, sk2, 64);
+    ck_assert_mem_eq(pk, pk2, 32);
+    crypto_sign_detached(sig, NULL, (const unsigned char *) "x", 1, sk);
+    ck_assert_int_eq(crypto_sign_verify_detached(sig,
+                         (const unsigned char *) "x", 1, pk), 0);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk2, pk2, err,
+                                               sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    rmtmp();
+}
+END_TEST
+
+static int pins_seen;
+
+static void
+pins_count(void *ud, const char *name, const uint8_t pk[32])
+{
+    (void) ud;
+    (void) pk;
+    ck_assert(name[0] != '\0');
+    pins_seen++;
+}
+
 START_TEST(test_pins)
 {
     char         path[400], err[512], line[256], fa[CNX_FINGERPRINT_LEN],
@@ -1043,7 +1083,24 @@ START_TEST(test_pins)
     fclose(f);
     ck_assert_int_eq(cnx_pins_check(path, "bad.claw", a, 1, err,
                                     sizeof(err)), -1);
+    /* Listing skips comments and broken lines; removing keeps the rest. */
+    pins_seen = 0;
+    ck_assert_int_eq(cnx_pins_list(path, pins_count, NULL, err, sizeof(err)),
+                     2);
+    ck_assert_int_eq(pins_seen, 2);
+    ck_assert_int_eq(cnx_pins_remove(path, "office.claw", err, sizeof(err)),
+                     1);
+    ck_assert_int_eq(cnx_pins_remove(path, "office.claw", err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(cnx_pins_lookup(path, "office.claw", got, err,
+                                     sizeof(err)), 0);
+    ck_assert_int_eq(cnx_pins_lookup(path, "home.claw", got, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(cnx_pins_list(path, NULL, NULL, err, sizeof(err)), 1);
     rmtmp();
+    ck_assert_int_eq(cnx_pins_remove(path, "home.claw", err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(cnx_pins_list(path, NULL, NULL, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -1084,6 +1141,7 @@ main(void)
     tcase_add_test(tc, test_garbage_input);
     tcase_add_test(tc, test_identity_key_file);
     tcase_add_test(tc, test_pins);
+    tcase_add_test(tc, test_identity_signing);
     tcase_add_test(tc, test_default_paths);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
