@@ -57,6 +57,7 @@ typedef struct {
     ngx_str_t                   jwt_secret_file;
     ngx_str_t                   jwt_issuer;     /* NUL-terminated copy */
     time_t                      jwt_leeway;
+    time_t                      jwt_max_lifetime;
     size_t                      max_message;
     ngx_uint_t                  max_rooms;
     ngx_uint_t                  max_pending;
@@ -469,6 +470,13 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("clawnexus_jwt_max_lifetime"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_max_lifetime),
       NULL },
 
     { ngx_string("clawnexus_max_message"),
@@ -3057,6 +3065,7 @@ ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
     want.iss = conf->jwt_issuer.len ? (const char *) conf->jwt_issuer.data
                                     : NULL;
     want.leeway = conf->jwt_leeway;
+    want.max_lifetime = conf->jwt_max_lifetime;
 
     rc = cnx_jwt_verify(m->auth_token.p, m->auth_token.len,
                         conf->jwt_secret.data, conf->jwt_secret.len,
@@ -3088,6 +3097,16 @@ ngx_stream_clawnexus_register(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_addr_t   me, old;
 
     if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
+        /*
+         * A refused REGISTER closes the socket: a client whose token went
+         * stale then reconnects and fetches a new one instead of waiting
+         * on a socket where nothing will happen.
+         */
+        if (ctx->close_reason == NULL) {
+            ctx->close_reason = "authentication failed";
+        }
+        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
+                                   "authentication failed");
         return;
     }
 
@@ -3922,6 +3941,7 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
 
     conf->relay = NGX_CONF_UNSET;
     conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_max_lifetime = NGX_CONF_UNSET;
     conf->max_message = NGX_CONF_UNSET_SIZE;
     conf->max_rooms = NGX_CONF_UNSET_UINT;
     conf->max_pending = NGX_CONF_UNSET_UINT;
@@ -3955,6 +3975,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);
+    ngx_conf_merge_sec_value(conf->jwt_max_lifetime, prev->jwt_max_lifetime,
+                             86400);
     ngx_conf_merge_size_value(conf->max_message, prev->max_message,
                               1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_rooms, prev->max_rooms, 64);

@@ -15,6 +15,11 @@ set -u
 
 CNX_LINK="$abs_top_builddir/plugins/link/clawnexus-link"
 CNX_WG="$abs_top_builddir/wg-bridge/clawnexus-wg"
+# clawnexus-wg sync/hook write an export file (default under /run) that
+# clawnexus-link reads by default, and clawnexus-link asks the tailscale
+# CLI where installed: neither in tests unless one asks for it.
+export CLAWNEXUS_WG_EXPORT=
+export CLAWNEXUS_TAILSCALE=
 CNX_NODE_DIR="$abs_top_srcdir/tests/node"
 
 _cnx_exit_cmds=()

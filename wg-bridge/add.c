@@ -41,7 +41,7 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	const char *key = NULL, *ips = NULL, *ep = NULL, *ka = NULL;
 	const char *psk = NULL, *ifname, *name, *bad = "";
 	struct wg_names db;
-	struct wg_name e, *old, *other;
+	struct wg_name e, *old;
 	struct wg_device dev, req;
 	struct wg_peer *p;
 	uint8_t oldkey[WG_KEY_LEN];
@@ -78,24 +78,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	name = argv[optind + 1];
 
 	/* validate everything before touching the interface or the file */
-	memset(&e, 0, sizeof(e));
-	if (!wg_ifname_valid(ifname)) {
-		wg_err("bad interface name '%s' (1-15 characters, no '/')",
-		       ifname);
-		return WG_EXIT_USAGE;
-	}
-	if (!wg_name_valid(name)) {
-		wg_err("bad name '%s' (1-63 of a-z 0-9 -, no leading or "
-		       "trailing -)", name);
-		return WG_EXIT_USAGE;
-	}
-	strcpy(e.iface, ifname);
-	strcpy(e.name, name);
-	if (wg_key_from_base64(e.peer.public_key, key) < 0) {
-		wg_err("bad public key '%s' (44 base64 characters ending "
-		       "in '=')", key);
-		return WG_EXIT_USAGE;
-	}
+	if ((c = wg_entry_start(&e, ifname, name, key)) >= 0)
+		return c;
 	if (ips && wg_allowedips_parse_list(&e.peer, ips, &bad, &badlen) < 0) {
 		wg_err("bad allowed IP '%.*s' (ADDRESS/BITS)", (int)badlen,
 		       bad);
@@ -138,26 +122,13 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 
 	if (ctx_load_names(ctx, &db) < 0)
 		goto out_e;
-	old = wg_names_find(&db, name);
-	if (old && strcmp(old->iface, ifname)) {
-		wg_err("name '%s' is already used on interface %s", name,
-		       old->iface);
+	if (ctx_refuse_managed(ctx, &db, ifname, "add"))
 		goto out_db;
-	}
+	if (wg_entry_pinned(&db, &e, key, replace, &old) < 0)
+		goto out_db;
 	if (old && !wg_key_equal(old->peer.public_key, e.peer.public_key)) {
-		if (!replace) {
-			wg_err("name '%s' is pinned to another key on %s "
-			       "(use --replace to change it)", name, ifname);
-			goto out_db;
-		}
 		memcpy(oldkey, old->peer.public_key, WG_KEY_LEN);
 		remove_old = 1;
-	}
-	other = wg_names_find_key(&db, ifname, e.peer.public_key);
-	if (other && strcmp(other->name, name)) {
-		wg_err("key %s is already named '%s' on %s", key, other->name,
-		       ifname);
-		goto out_db;
 	}
 	if (ctx_check_names_writable(ctx) < 0)
 		goto out_db;
@@ -178,7 +149,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 	if (wg_names_put(&db, &e) < 0 || ctx_save_names(ctx, &db) < 0)
 		goto out_dev;
 	printf("%s: %s on %s\n", name, old ? "updated" : "added", ifname);
-	ret = WG_EXIT_OK;
+	ret = ctx_routes_after_set(ctx, ifname, &dev, &req, NULL) < 0 ?
+	      WG_EXIT_FAIL : WG_EXIT_OK;
 out_dev:
 	wg_device_clear(&dev);
 out_req:

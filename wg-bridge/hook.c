@@ -48,6 +48,19 @@ cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
 		wg_err("bad interface name '%s'", ifname);
 		return strcmp(dir, "down") ? WG_EXIT_USAGE : WG_EXIT_OK;
 	}
+	if (!strcmp(dir, "up") || !strcmp(dir, "down")) {
+		struct wg_names db;
+		int managed;
+
+		if (ctx_load_names(ctx, &db) < 0)
+			return strcmp(dir, "up") ? WG_EXIT_OK : WG_EXIT_FAIL;
+		managed = ctx_refuse_managed(ctx, &db, ifname,
+					     strcmp(dir, "up") ? "hook down" :
+					     "hook up");
+		wg_names_clear(&db);
+		if (managed)
+			return strcmp(dir, "up") ? WG_EXIT_OK : WG_EXIT_FAIL;
+	}
 	if (!strcmp(dir, "up")) {
 		/* a failing PostUp makes wg-quick delete the interface: only
 		 * a peer configuration that cannot be applied is worth that;
@@ -63,6 +76,7 @@ cmd_hook(struct wg_ctx *ctx, int argc, char **argv)
 		if (wg_do_unsync(ctx, ifname) < 0)
 			wg_warn("hook down %s: named peers were not removed",
 				ifname);
+		wg_do_export_write(ctx);
 		if (wg_do_hosts(ctx, ifname, file, 1) < 0)
 			wg_warn("hook down %s: the hosts block in %s was not "
 				"removed", ifname, file);

@@ -22,13 +22,15 @@ wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 	    int remove)
 {
 	struct wg_names db;
+	struct wg_device dev;
 	char *block = NULL, *in = NULL, *out = NULL, *real = NULL;
 	char why[PATH_MAX + 256];
 	size_t i, bl = 0, inlen = 0, outlen = 0;
 	struct stat st;
-	int r, ret = -1;
+	int r, ret = -1, have_dev = 0;
 
 	wg_names_init(&db);
+	wg_device_init(&dev, ifname);
 	if (!remove && ctx_load_names(ctx, &db) < 0)
 		return -1;
 	block = malloc(db.n * (INET6_ADDRSTRLEN + 2 * WG_NAME_MAX + 16) + 1);
@@ -36,10 +38,18 @@ wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 		goto out;
 	block[0] = '\0';
 	for (i = 0; i < db.n; i++) {
-		const struct wg_allowedip *a = wg_name_address(&db.v[i]);
+		const struct wg_allowedip *a;
 		char addr[INET6_ADDRSTRLEN];
 
-		if (strcmp(db.v[i].iface, ifname) || !a)
+		if (strcmp(db.v[i].iface, ifname))
+			continue;
+		/* names without a recorded address (an interface managed
+		 * elsewhere) take the live one: read the interface once */
+		if (!wg_name_address(&db.v[i]) && !have_dev)
+			have_dev = wg_backend_get(ctx->backend, ifname, &dev,
+						  NULL) == 0 ? 1 : -1;
+		a = wg_entry_address(&db.v[i], have_dev > 0 ? &dev : NULL);
+		if (!a)
 			continue;
 		inet_ntop(a->family, &a->ip4, addr, sizeof(addr));
 		bl += (size_t)sprintf(block + bl, "%s %s.claw %s\n", addr,
@@ -91,6 +101,7 @@ out:
 	free(real);
 	free(in);
 	free(out);
+	wg_device_clear(&dev);
 	wg_names_clear(&db);
 	return ret;
 }

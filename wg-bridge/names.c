@@ -38,6 +38,7 @@ wg_names_clear(struct wg_names *db)
 	for (i = 0; i < db->n; i++)
 		wg_name_clear(&db->v[i]);
 	free(db->v);
+	free(db->managed);
 	free(db->header);
 	free(db->trailer);
 	memset(db, 0, sizeof(*db));
@@ -78,6 +79,34 @@ wg_names_find_key(struct wg_names *db, const char *iface,
 		    !strcmp(db->v[i].iface, iface))
 			return &db->v[i];
 	return NULL;
+}
+
+int
+wg_names_managed(const struct wg_names *db, const char *iface)
+{
+	size_t i;
+
+	for (i = 0; i < db->nmanaged; i++)
+		if (!strcmp(db->managed[i], iface))
+			return 1;
+	return 0;
+}
+
+int
+wg_names_mark_managed(struct wg_names *db, const char *iface)
+{
+	char (*m)[WG_IFNAME_MAX + 1];
+
+	if (wg_names_managed(db, iface))
+		return 0;
+	if (!wg_ifname_valid(iface))
+		return -EINVAL;
+	m = realloc(db->managed, (db->nmanaged + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	db->managed = m;
+	strcpy(db->managed[db->nmanaged++], iface);
+	return 0;
 }
 
 int
@@ -229,16 +258,54 @@ parse_peer(struct wg_name *e, char *line, char *err, size_t cap)
 }
 
 int
+wg_name_only_key(const struct wg_name *e)
+{
+	return !e->peer.nips && !e->endpoint && !e->psk_file &&
+	       !(e->peer.flags & WGPEER_HAS_KEEPALIVE);
+}
+
+/* "[wg0]" or "[wg0 managed-elsewhere]" in [s, end); -ENODEV for a bad
+ * interface name (left in iface), -EINVAL for any other shape. */
+static int
+parse_section(const char *s, const char *end, char *iface, int *managed)
+{
+	const char *p = s + 1, *q;
+	size_t n;
+
+	if (end - s < 3 || end[-1] != ']')
+		return -EINVAL;
+	end--;
+	for (q = p; q < end && *q != ' ' && *q != '\t'; q++)
+		;
+	n = (size_t)(q - p);
+	if (n == 0 || n > WG_IFNAME_MAX)
+		return -EINVAL;
+	memcpy(iface, p, n);
+	iface[n] = '\0';
+	if (!wg_ifname_valid(iface))
+		return -ENODEV;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	*managed = q < end;
+	if (*managed && ((size_t)(end - q) != strlen(WG_MANAGED_MARK) ||
+			 memcmp(q, WG_MANAGED_MARK, (size_t)(end - q))))
+		return -EINVAL;
+	return 0;
+}
+
+int
 wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 	       char *err, size_t cap)
 {
 	char iface[WG_IFNAME_MAX + 1] = "", *line, *pending = NULL;
 	char lerr[256];
 	size_t pos = 0, lineno = 0, n, plen = 0;
+	struct wg_names plain;	/* interfaces of unmarked sections */
 	struct wg_name e;
-	int r;
+	int r, managed = 0;
 
 	wg_names_init(db);
+	wg_names_init(&plain);
 	line = malloc(WG_NAMES_MAX_LINE);
 	if (!line)
 		return -ENOMEM;
@@ -290,20 +357,33 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 				pending = NULL;
 				plen = 0;
 			}
-			if (end[-1] != ']' || end - s - 2 > WG_IFNAME_MAX ||
-			    end - s < 3) {
-				r = seterr(err, cap, "line %zu: bad section "
-					   "'%.40s' (expected [INTERFACE])",
-					   lineno, s);
-				goto fail;
-			}
-			memcpy(iface, s + 1, (size_t)(end - s - 2));
-			iface[end - s - 2] = '\0';
-			if (!wg_ifname_valid(iface)) {
+			r = parse_section(s, end, iface, &managed);
+			if (r == -ENODEV) {
 				r = seterr(err, cap, "line %zu: bad interface "
 					   "name '%s'", lineno, iface);
 				goto fail;
 			}
+			if (r < 0) {
+				r = seterr(err, cap, "line %zu: bad section "
+					   "'%.40s' (expected [INTERFACE] or "
+					   "[INTERFACE " WG_MANAGED_MARK "])",
+					   lineno, s);
+				goto fail;
+			}
+			/* a mark covers the interface: every section of it
+			 * must say so, or one would be read two ways */
+			if (managed ? wg_names_managed(&plain, iface) :
+				      wg_names_managed(db, iface)) {
+				r = seterr(err, cap, "line %zu: interface %s "
+					   "is marked " WG_MANAGED_MARK " in "
+					   "one section and not in another",
+					   lineno, iface);
+				goto fail;
+			}
+			r = wg_names_mark_managed(managed ? db : &plain,
+						  iface);
+			if (r < 0)
+				goto fail;
 			continue;
 		}
 		if (!iface[0]) {
@@ -317,6 +397,10 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 		pending = NULL;
 		plen = 0;
 		r = parse_peer(&e, s, lerr, sizeof(lerr));
+		if (r == 0 && managed && !wg_name_only_key(&e))
+			r = seterr(lerr, sizeof(lerr), "'%s' is on %s, which "
+				   "is managed elsewhere: only key= is "
+				   "recorded there", e.name, iface);
 		if (r == 0 && wg_names_find(db, e.name))
 			r = seterr(lerr, sizeof(lerr), "duplicate name '%s'",
 				   e.name);
@@ -343,10 +427,12 @@ wg_names_parse(struct wg_names *db, const char *buf, size_t len,
 	else
 		db->trailer = pending;
 	free(line);
+	wg_names_clear(&plain);
 	return 0;
 fail:
 	free(pending);
 	free(line);
+	wg_names_clear(&plain);
 	wg_names_clear(db);
 	return r;
 }
@@ -406,7 +492,9 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 		sb_printf(&b, "# clawnexus-wg names: one peer per line under "
 			  "[INTERFACE].\n# Fields: key= allowed-ips= "
 			  "endpoint= keepalive= psk-file=  (see "
-			  "clawnexus-wg(1))\n");
+			  "clawnexus-wg(1))\n# [INTERFACE " WG_MANAGED_MARK
+			  "]: peers applied by another program; "
+			  "only key= here\n");
 	/* group by interface, in order of first appearance */
 	for (i = 0; i < db->n; i++) {
 		for (k = 0; k < i; k++)
@@ -414,7 +502,9 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 				break;
 		if (k < i)
 			continue;
-		sb_printf(&b, "\n[%s]\n", db->v[i].iface);
+		sb_printf(&b, "\n[%s%s]\n", db->v[i].iface,
+			  wg_names_managed(db, db->v[i].iface) ?
+			  " " WG_MANAGED_MARK : "");
 		for (k = i; k < db->n; k++) {
 			const struct wg_name *e = &db->v[k];
 
@@ -439,6 +529,15 @@ wg_names_format(const struct wg_names *db, char **out, size_t *outlen)
 				sb_printf(&b, " psk-file=%s", e->psk_file);
 			sb_printf(&b, "\n");
 		}
+	}
+	/* marked interfaces without names keep their mark */
+	for (i = 0; i < db->nmanaged; i++) {
+		for (k = 0; k < db->n; k++)
+			if (!strcmp(db->v[k].iface, db->managed[i]))
+				break;
+		if (k == db->n)
+			sb_printf(&b, "\n[%s " WG_MANAGED_MARK "]\n",
+				  db->managed[i]);
 	}
 	/* without sections, a trailer reads back as part of the header:
 	 * write it so that the output is the same either way */

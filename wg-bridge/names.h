@@ -21,6 +21,9 @@
 
 #define WG_NAMES_DEFAULT	"/etc/clawnexus/wg-names.conf"
 #define WG_NAMES_MAX_LINE	(1024 * 1024)	/* many prefixes */
+/* "[wg0 managed-elsewhere]": another program (a mesh manager, a control
+ * plane) owns the peers of wg0; clawnexus-wg only names them. */
+#define WG_MANAGED_MARK		"managed-elsewhere"
 
 struct wg_name {
 	char iface[WG_IFNAME_MAX + 1];
@@ -35,6 +38,8 @@ struct wg_names {
 	struct wg_name *v;
 	size_t n;
 	size_t cap;
+	char (*managed)[WG_IFNAME_MAX + 1];	/* interfaces marked */
+	size_t nmanaged;
 	char *header;		/* '#' lines before the first section */
 	char *trailer;		/* '#' lines after the last entry */
 };
@@ -64,6 +69,12 @@ int wg_names_save(const struct wg_names *db, const char *path);
 struct wg_name *wg_names_find(struct wg_names *db, const char *name);
 struct wg_name *wg_names_find_key(struct wg_names *db, const char *iface,
 				  const uint8_t key[WG_KEY_LEN]);
+/* Is iface marked managed elsewhere?  Mark it (0 or -errno). */
+int wg_names_managed(const struct wg_names *db, const char *iface);
+int wg_names_mark_managed(struct wg_names *db, const char *iface);
+/* 1 when the entry records nothing but its key (what a managed
+ * interface allows). */
+int wg_name_only_key(const struct wg_name *e);
 /* Append (takes ownership of e's allocations) or replace in place. */
 int wg_names_put(struct wg_names *db, struct wg_name *e);
 int wg_names_remove(struct wg_names *db, const char *name);

@@ -14,7 +14,7 @@ remove_usage(FILE *f)
 		"Usage: %s [--names FILE] remove IFACE NAME\n"
 		"\n"
 		"Removes the peer named NAME from IFACE and its record from the\n"
-		"names file.  Exit status 2 when NAME is not recorded for IFACE.\n",
+		"names file.  Exit status 5 when NAME is not recorded for IFACE.\n",
 		prog_name);
 }
 
@@ -32,6 +32,10 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (ctx_load_names(ctx, &db) < 0)
 		return WG_EXIT_FAIL;
+	if (ctx_refuse_managed(ctx, &db, argv[1], "remove")) {
+		wg_names_clear(&db);
+		return WG_EXIT_FAIL;
+	}
 	e = wg_names_find(&db, argv[2]);
 	if (!e || strcmp(e->iface, argv[1])) {
 		wg_err("unknown name '%s' on %s", argv[2], argv[1]);
@@ -51,7 +55,8 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 	if (wg_names_remove(&db, argv[2]) < 0 || ctx_save_names(ctx, &db) < 0)
 		goto out_dev;
 	printf("%s: removed from %s\n", argv[2], argv[1]);
-	ret = WG_EXIT_OK;
+	ret = ctx_routes_after_set(ctx, argv[1], &dev, &req, NULL) < 0 ?
+	      WG_EXIT_FAIL : WG_EXIT_OK;
 out_dev:
 	wg_device_clear(&dev);
 out_req:

@@ -70,7 +70,7 @@ show_json(struct wg_device *dev, struct wg_names *db, time_t now)
 	size_t i, j;
 
 	printf("{\"interface\":");
-	json_str(stdout, dev->name);
+	wg_json_str(stdout, dev->name);
 	if (dev->flags & WGDEV_HAS_PUBLIC_KEY) {
 		wg_key_to_base64(key, dev->public_key);
 		printf(",\"public_key\":\"%s\"", key);
@@ -83,7 +83,7 @@ show_json(struct wg_device *dev, struct wg_names *db, time_t now)
 		wg_key_to_base64(key, p->public_key);
 		printf("%s{\"name\":", i ? "," : "");
 		if (name)
-			json_str(stdout, name);
+			wg_json_str(stdout, name);
 		else
 			printf("null");
 		printf(",\"public_key\":\"%s\",\"endpoint\":", key);

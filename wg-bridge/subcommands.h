@@ -8,11 +8,18 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "export.h"
 #include "names.h"
+
+struct wg_route_policy;
 
 struct wg_ctx {
 	const char *names_path;
 	enum wg_backend_kind backend;
+	const char *export_path;	/* "" or NULL: none written */
+	const char *table;		/* --table, else the interface's */
+	const char *wg_quick_config;	/* where to read "Table =" */
+	int no_routes;
 };
 
 int cmd_add(struct wg_ctx *ctx, int argc, char **argv);
@@ -23,6 +30,8 @@ int cmd_resolve(struct wg_ctx *ctx, int argc, char **argv);
 int cmd_sync(struct wg_ctx *ctx, int argc, char **argv);
 int cmd_hosts(struct wg_ctx *ctx, int argc, char **argv);
 int cmd_hook(struct wg_ctx *ctx, int argc, char **argv);
+int cmd_name(struct wg_ctx *ctx, int argc, char **argv);
+int cmd_unname(struct wg_ctx *ctx, int argc, char **argv);
 
 /* util.c */
 void wg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -44,12 +53,44 @@ int wg_read_key_file(const char *path, uint8_t key[WG_KEY_LEN]);
 int wg_name_to_peer(const struct wg_name *e, struct wg_peer *out);
 /* 1 when the live peer already carries everything the entry manages. */
 int wg_peer_matches(const struct wg_peer *want, const struct wg_peer *live);
-void json_str(FILE *f, const char *s);
-const char *wg_peer_status(const struct wg_peer *p, time_t now);
+/* add and name: validate IFACE, NAME and KEY into a fresh e (-1 to go
+ * on, else the exit status after one line). */
+int wg_entry_start(struct wg_name *e, const char *ifname, const char *name,
+		   const char *key);
+/* A name keeps its interface and (without replace) its key; a key has one
+ * name per interface.  0, or -1 after one line; *old: e's current entry. */
+int wg_entry_pinned(struct wg_names *db, const struct wg_name *e,
+		    const char *key, int replace, struct wg_name **old);
+/* 1 (after one line naming the interface and cmd) when ifname is
+ * managed elsewhere, else 0. */
+int ctx_refuse_managed(struct wg_ctx *ctx, const struct wg_names *db,
+		       const char *ifname, const char *cmd);
+/* The address of a name: the first single-host allowed IP recorded, else
+ * (dev may be NULL) the first one of the live peer. */
+const struct wg_allowedip *wg_entry_address(const struct wg_name *e,
+					    const struct wg_device *dev);
+/* The routes of ifname: --no-routes, --table, else "Table =" of the
+ * interface's wg-quick configuration, else auto (main). */
+int ctx_route_policy(struct wg_ctx *ctx, const char *ifname,
+		     struct wg_route_policy *p);
+/*
+ * After req was applied to ifname (before: the interface as read before):
+ * routes for the new allowed IPs of req's peers and for ensure's (may be
+ * NULL), and none any more for the prefixes that changed or removed
+ * peers gave up unless another peer still has them.  Failures are
+ * printed; 0 or -errno.
+ */
+int ctx_routes_after_set(struct wg_ctx *ctx, const char *ifname,
+			 const struct wg_device *before,
+			 const struct wg_device *req,
+			 const struct wg_peer *ensure);
 
 /* sync.c, hosts.c: used by hook */
 int wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet);
 int wg_do_unsync(struct wg_ctx *ctx, const char *ifname);
+/* export.c: write the export of every interface to ctx->export_path
+ * (atomically, mode 0644); a failure is a warning.  0 or -1. */
+int wg_do_export_write(struct wg_ctx *ctx);
 int wg_do_hosts(struct wg_ctx *ctx, const char *ifname, const char *file,
 		int remove);
 

@@ -14,12 +14,16 @@ wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
 {
 	struct wg_names db;
 	struct wg_device dev, req;
-	size_t i, added = 0, updated = 0, same = 0;
+	struct wg_peer ensure;
+	size_t i, j, added = 0, updated = 0, same = 0;
 	int ret = -1;
 
 	if (ctx_load_names(ctx, &db) < 0)
 		return -1;
 	wg_device_init(&req, ifname);
+	memset(&ensure, 0, sizeof(ensure));
+	if (ctx_refuse_managed(ctx, &db, ifname, "sync"))
+		goto out;
 	/* every entry must be usable before anything is sent */
 	for (i = 0; i < db.n; i++) {
 		struct wg_peer *p;
@@ -57,13 +61,25 @@ wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
 	}
 	if (req.npeers && ctx_set_device(ctx, &req) < 0)
 		goto out_dev;
+	/* every named peer's prefixes are routed, also those of unchanged
+	 * peers (routes go away with the interface, peers may not) */
+	for (i = 0; i < db.n; i++)
+		for (j = 0; j < db.v[i].peer.nips; j++)
+			if (!strcmp(db.v[i].iface, ifname) &&
+			    wg_peer_add_ip(&ensure, &db.v[i].peer.ips[j]) < 0)
+				goto out_dev;
+	if (ctx_routes_after_set(ctx, ifname, &dev, &req, &ensure) < 0)
+		goto out_dev;
 	if (!quiet)
 		printf("%s: %zu added, %zu updated, %zu unchanged\n", ifname,
 		       added, updated, same);
+	/* clawnexus-link reads the export: a failure there is a warning */
+	wg_do_export_write(ctx);
 	ret = 0;
 out_dev:
 	wg_device_clear(&dev);
 out:
+	wg_peer_clear(&ensure);
 	wg_device_clear(&req);
 	wg_names_clear(&db);
 	return ret;
@@ -85,6 +101,8 @@ wg_do_unsync(struct wg_ctx *ctx, const char *ifname)
 	if (ctx_load_names(ctx, &db) < 0)
 		return -1;
 	wg_device_init(&req, ifname);
+	if (ctx_refuse_managed(ctx, &db, ifname, "hook down"))
+		goto out;
 	if (ctx_get_device(ctx, ifname, &dev) < 0)
 		goto out;
 	for (i = 0; i < db.n; i++) {
@@ -95,6 +113,8 @@ wg_do_unsync(struct wg_ctx *ctx, const char *ifname)
 			goto out_dev;
 	}
 	if (req.npeers && ctx_set_device(ctx, &req) < 0)
+		goto out_dev;
+	if (ctx_routes_after_set(ctx, ifname, &dev, &req, NULL) < 0)
 		goto out_dev;
 	ret = 0;
 out_dev:

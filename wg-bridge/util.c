@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "routes.h"
 #include "subcommands.h"
 
 const char *prog_name = "clawnexus-wg";
@@ -243,29 +245,252 @@ wg_peer_matches(const struct wg_peer *want, const struct wg_peer *live)
 	return 1;
 }
 
-void
-json_str(FILE *f, const char *s)
+int
+ctx_refuse_managed(struct wg_ctx *ctx, const struct wg_names *db,
+		   const char *ifname, const char *cmd)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	if (!wg_names_managed(db, ifname))
+		return 0;
+	wg_err("interface %s is managed elsewhere (marked in %s): "
+	       "clawnexus-wg never adds, changes or removes its peers, so "
+	       "'%s' is refused there; use 'name' and 'unname'", ifname,
+	       ctx->names_path, cmd);
+	return 1;
 }
 
-const char *
-wg_peer_status(const struct wg_peer *p, time_t now)
+const struct wg_allowedip *
+wg_entry_address(const struct wg_name *e, const struct wg_device *dev)
 {
-	if (p->last_handshake_sec == 0)
-		return "never";
-	if (now - p->last_handshake_sec <= WG_DIRECT_SECONDS)
-		return "direct";
-	return "stale";
+	const struct wg_allowedip *a = wg_name_address(e);
+	const struct wg_peer *p;
+	size_t i;
+
+	if (a || !dev)
+		return a;
+	/* no address recorded (a managed interface): the live one */
+	for (i = 0; i < dev->npeers; i++) {
+		p = &dev->peers[i];
+		if (!wg_key_equal(p->public_key, e->peer.public_key))
+			continue;
+		for (i = 0; i < p->nips; i++)
+			if (wg_allowedip_is_host(&p->ips[i]))
+				return &p->ips[i];
+		return NULL;
+	}
+	return NULL;
+}
+
+int
+ctx_route_policy(struct wg_ctx *ctx, const char *ifname,
+		 struct wg_route_policy *p)
+{
+	char path[64 + WG_IFNAME_MAX], val[64], *buf = NULL;
+	const char *conf = ctx->wg_quick_config, *from = "--table";
+	const char *v = ctx->table;
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (ctx->no_routes) {
+		p->mode = WG_ROUTES_OFF;
+		p->table = 0;
+		return 0;
+	}
+	if (!v) {
+		/* the interface's own "Table =", as wg-quick reads it */
+		if (!conf) {
+			snprintf(path, sizeof(path), "/etc/wireguard/%s.conf",
+				 ifname);
+			conf = path;
+		}
+		r = wg_read_nofollow(conf, 1024 * 1024, &buf, &len, &st);
+		if (r == 0 && (r = wg_quick_table(buf, len, val,
+						  sizeof(val))) > 0) {
+			v = val;
+			from = conf;
+		}
+		free(buf);
+		if (r == -EINVAL) {
+			wg_err("%s: the Table value is too long", conf);
+			return -EINVAL;
+		}
+	}
+	if (!v)
+		v = "auto";
+	if (wg_route_policy_parse(p, v) < 0) {
+		wg_err("%s: bad table '%s' (off, auto, main, a number or a "
+		       "name in /etc/iproute2/rt_tables)", from, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct route_report {
+	const char *ifname;
+	const struct wg_route_policy *p;
+	int add;
+};
+
+static void
+route_failed(void *ud, const struct wg_allowedip *ip, const char *why)
+{
+	struct route_report *rr = ud;
+	char s[INET6_ADDRSTRLEN + 8];
+
+	wg_allowedip_format(s, sizeof(s), ip);
+	wg_err("cannot %s the route %s dev %s table %u: %s",
+	       rr->add ? "add" : "delete", s, rr->ifname,
+	       (unsigned int)rr->p->table, why);
+}
+
+static int
+has_ip(const struct wg_peer *p, const struct wg_allowedip *ip)
+{
+	size_t i;
+
+	for (i = 0; i < p->nips; i++)
+		if (wg_allowedip_equal(&p->ips[i], ip))
+			return 1;
+	return 0;
+}
+
+/* Does a live peer that req leaves alone route ip? */
+static int
+held_by_other(const struct wg_device *before, const struct wg_device *req,
+	      const struct wg_allowedip *ip)
+{
+	size_t i, j;
+
+	for (i = 0; i < before->npeers; i++) {
+		for (j = 0; j < req->npeers; j++)
+			if (wg_key_equal(before->peers[i].public_key,
+					 req->peers[j].public_key))
+				break;
+		if (j == req->npeers && has_ip(&before->peers[i], ip))
+			return 1;
+	}
+	return 0;
+}
+
+int
+ctx_routes_after_set(struct wg_ctx *ctx, const char *ifname,
+		     const struct wg_device *before,
+		     const struct wg_device *req, const struct wg_peer *ensure)
+{
+	struct wg_route_policy pol;
+	struct wg_peer add, drop;
+	struct route_report rr = { ifname, &pol, 1 };
+	size_t i, j;
+	int r = 0;
+
+	if (ctx_route_policy(ctx, ifname, &pol) < 0)
+		return -EINVAL;
+	if (pol.mode == WG_ROUTES_OFF)
+		return 0;
+	if (!if_nametoindex(ifname)) {
+		/* a userspace daemon without a network interface (tests) */
+		wg_warn("%s is no network interface here: no routes", ifname);
+		return 0;
+	}
+	memset(&add, 0, sizeof(add));
+	memset(&drop, 0, sizeof(drop));
+	for (i = 0; ensure && i < ensure->nips && r == 0; i++)
+		r = wg_peer_add_ip(&add, &ensure->ips[i]);
+	for (i = 0; i < req->npeers && r == 0; i++) {
+		const struct wg_peer *p = &req->peers[i];
+
+		if (!(p->flags & WGPEER_REMOVE_ME))
+			for (j = 0; j < p->nips && r == 0; j++)
+				if (!has_ip(&add, &p->ips[j]))
+					r = wg_peer_add_ip(&add, &p->ips[j]);
+	}
+	/* prefixes a changed or removed peer gave up, unless still routed
+	 * for another peer */
+	for (i = 0; i < req->npeers && r == 0; i++) {
+		const struct wg_peer *p = &req->peers[i];
+		const struct wg_peer *live = NULL;
+
+		for (j = 0; j < before->npeers; j++)
+			if (wg_key_equal(before->peers[j].public_key,
+					 p->public_key))
+				live = &before->peers[j];
+		if (!live || !(p->flags & (WGPEER_REMOVE_ME |
+					   WGPEER_REPLACE_ALLOWEDIPS)))
+			continue;
+		for (j = 0; j < live->nips && r == 0; j++) {
+			const struct wg_allowedip *ip = &live->ips[j];
+
+			if (!(p->flags & WGPEER_REMOVE_ME) && has_ip(p, ip))
+				continue;
+			if (has_ip(&add, ip) || has_ip(&drop, ip) ||
+			    held_by_other(before, req, ip))
+				continue;
+			r = wg_peer_add_ip(&drop, ip);
+		}
+	}
+	if (r == 0) {
+		rr.add = 0;
+		if (wg_route_apply(ifname, &pol, drop.ips, drop.nips, 0,
+				   route_failed, &rr) < 0)
+			r = -EIO;
+		rr.add = 1;
+		if (wg_route_apply(ifname, &pol, add.ips, add.nips, 1,
+				   route_failed, &rr) < 0)
+			r = -EIO;
+	}
+	wg_peer_clear(&add);
+	wg_peer_clear(&drop);
+	return r;
+}
+
+int
+wg_entry_start(struct wg_name *e, const char *ifname, const char *name,
+	       const char *key)
+{
+	memset(e, 0, sizeof(*e));
+	if (!wg_ifname_valid(ifname)) {
+		wg_err("bad interface name '%s' (1-15 characters, no '/')",
+		       ifname);
+		return WG_EXIT_USAGE;
+	}
+	if (!wg_name_valid(name)) {
+		wg_err("bad name '%s' (1-63 of a-z 0-9 -, no leading or "
+		       "trailing -)", name);
+		return WG_EXIT_USAGE;
+	}
+	strcpy(e->iface, ifname);
+	strcpy(e->name, name);
+	if (wg_key_from_base64(e->peer.public_key, key) < 0) {
+		wg_err("bad public key '%s' (44 base64 characters ending "
+		       "in '=')", key);
+		return WG_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
+wg_entry_pinned(struct wg_names *db, const struct wg_name *e,
+		const char *key, int replace, struct wg_name **oldp)
+{
+	struct wg_name *old = wg_names_find(db, e->name), *other;
+
+	*oldp = old;
+	if (old && strcmp(old->iface, e->iface)) {
+		wg_err("name '%s' is already used on interface %s", e->name,
+		       old->iface);
+		return -1;
+	}
+	if (old && !wg_key_equal(old->peer.public_key, e->peer.public_key) &&
+	    !replace) {
+		wg_err("name '%s' is pinned to another key on %s (use "
+		       "--replace to change it)", e->name, e->iface);
+		return -1;
+	}
+	other = wg_names_find_key(db, e->iface, e->peer.public_key);
+	if (other && strcmp(other->name, e->name)) {
+		wg_err("key %s is already named '%s' on %s", key, other->name,
+		       e->iface);
+		return -1;
+	}
+	return 0;
 }

@@ -93,7 +93,10 @@ cnx_identity_fingerprint(char out[CNX_FINGERPRINT_LEN], const uint8_t pk[32])
     uint8_t  h[32];
     char     b64[CNX_BASE64_ENCODED_LEN(32) + 1];
 
-    cnx_sha256(h, pk, 32);
+    if (cnx_sha256(h, pk, 32) != 0) {
+        snprintf(out, CNX_FINGERPRINT_LEN, "SHA256:(unavailable)");
+        return;
+    }
     cnx_base64_encode(b64, sizeof(b64), h, sizeof(h));
     /* "SHA256:" and the 43 significant characters, without the '='. */
     memcpy(out, "SHA256:", 7);

@@ -120,7 +120,7 @@ cnx_jwt_verify(const char *tok, size_t len, const uint8_t *key,
     cnx_jwt_claims_t  c;
     uint8_t           sig[CNX_BASE64_DECODED_MAX(44)], mac[32];
     size_t            d1, d2, i;
-    int64_t           leeway;
+    int64_t           leeway, base;
     int               nt, k, hs, hi, rc;
 
     if (tok == NULL || len == 0 || len > CNX_JWT_MAX_LEN) {
@@ -219,6 +219,16 @@ cnx_jwt_verify(const char *tok, size_t len, const uint8_t *key,
     {
         return CNX_JWT_ENOTYET;
     }
+    if (want != NULL && want->max_lifetime > 0) {
+        base = c.has_iat ? c.iat : now;
+        /* unsigned: exp - base cannot overflow once exp > base */
+        if (c.exp > base
+            && (uint64_t) c.exp - (uint64_t) base
+               > (uint64_t) want->max_lifetime)
+        {
+            return CNX_JWT_ELIFETIME;
+        }
+    }
     /* sub is a claw_id, which is never empty. */
     if (hs != 1 || c.sub[0] == '\0'
         || (want != NULL && want->sub != NULL
@@ -243,6 +253,7 @@ cnx_jwt_strerror(int err)
     case CNX_JWT_EALG:      return "algorithm not accepted (HS256 only)";
     case CNX_JWT_ESIG:      return "bad signature";
     case CNX_JWT_EEXPIRED:  return "token expired or without exp";
+    case CNX_JWT_ELIFETIME: return "token lifetime longer than allowed";
     case CNX_JWT_ENOTYET:   return "token not yet valid";
     case CNX_JWT_ESUB:      return "subject does not match";
     case CNX_JWT_EISS:      return "issuer does not match";

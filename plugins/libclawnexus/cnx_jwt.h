@@ -25,12 +25,18 @@
 #define CNX_JWT_ENOTYET   (-5)  /* nbf > now + leeway, or iat > now + leeway */
 #define CNX_JWT_ESUB      (-6)  /* sub missing, empty or unexpected */
 #define CNX_JWT_EISS      (-7)  /* iss missing or not the expected one */
+#define CNX_JWT_ELIFETIME (-8)  /* valid for longer than max_lifetime */
 
 typedef struct {
     const char  *sub;     /* required sub (NUL-terminated); NULL = any,
                              but a string sub must still be present */
     const char  *iss;     /* required iss; NULL = not checked */
     int64_t      leeway;  /* seconds of clock skew tolerated */
+    int64_t      max_lifetime;  /* seconds; 0 = not checked.  The
+                                   lifetime is exp - iat, or exp - now
+                                   when there is no iat: a token minted
+                                   for longer is refused even while
+                                   fresh */
 } cnx_jwt_expect_t;
 
 typedef struct {
@@ -47,7 +53,7 @@ typedef struct {
 /*
  * Verify tok[0..len) with key and check its claims against want at time
  * now (Unix seconds).  Order: format, alg, signature, then exp, nbf/iat,
- * sub, iss; the first failure is returned.  Time claims must be integers.
+ * lifetime, sub, iss; the first failure is returned.  Time claims must be integers.
  * out may be NULL; it is filled once the signature is valid (so a
  * caller can log the sub of an expired token).
  * Returns CNX_JWT_OK or a CNX_JWT_E* code.

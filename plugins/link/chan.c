@@ -300,7 +300,10 @@ link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n, int binary)
         return;
     }
     if (rc == CNX_SE_CLOSED) {
-        chan_fail(ch, LINK_EXIT_PEER_LEFT, "the peer closed the session");
+        char why[300];
+
+        snprintf(why, sizeof(why), "%s left", ch->peer);
+        chan_fail(ch, LINK_EXIT_PEER_LEFT, why);
         return;
     }
     if (rc < 0) {
@@ -384,6 +387,19 @@ link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
         return -1;
     }
     return ch->tx(ch->carrier, ch->wire, len, 1);
+}
+
+int
+link_chan_close(link_chan_t *ch)
+{
+    cnx_record_t rec;
+
+    if (!ch->ready || cnx_session_version(ch->s) < 2) {
+        return -1;
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.type = CNX_RECORD_CLOSE;
+    return link_chan_send(ch, &rec);
 }
 
 int

@@ -90,6 +90,9 @@ int link_chan_send(link_chan_t *ch, const cnx_record_t *rec);
  */
 int link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec);
 int link_chan_send_text(link_chan_t *ch, const char *text, size_t n);
+/* Tell the peer we end the session on purpose (v2 CLOSE record; v1 has
+ * none: -1). */
+int link_chan_close(link_chan_t *ch);
 
 int  link_chan_ready(const link_chan_t *ch);
 int  link_chan_version(const link_chan_t *ch);

@@ -31,11 +31,16 @@ typedef struct {
     char          *in;              /* stdin bytes not yet sent */
     size_t         inlen;
     int            stdin_eof;
+    int            closed_sent;
     int            stdin_watched;
     int            sent_any;
     uint64_t       drain_timer;
     uint64_t       join_timer;
     int            ever_up;         /* a session existed once */
+    int            ever_registered;
+    char           peer[256];       /* the peer of the first session */
+    uint64_t       left_timer;      /* PEER_LEFT seen, our close may follow */
+    uint64_t       back_timer;      /* relay lost: the peer must come back */
     uint64_t       rejoin_timer;
     int            rejoin_ms;
 } chat_t;
@@ -90,8 +95,13 @@ chan_ready(link_chan_t *ch, void *ud)
 {
     chat_t *c = ud;
 
+    if (!c->ever_up) {
+        snprintf(c->peer, sizeof(c->peer), "%s", link_chan_peer(ch));
+    }
     c->ever_up = 1;
     c->rejoin_ms = 0;
+    link_loop_cancel(c->loop, c->back_timer);
+    c->back_timer = 0;
     fprintf(stderr, "%s: %s → relay → established (encrypted v%d)\n",
             LINK_PROG, link_chan_peer(ch), link_chan_version(ch));
     chat_pump(c);
@@ -157,6 +167,14 @@ drain_check(link_loop_t *l, void *ud)
 
     c->drain_timer = 0;
     if (link_relay_queued(c->relay) == 0) {
+        if (c->ch != NULL && !c->closed_sent) {
+            /* tell the peer we leave on purpose (v2), then drain that */
+            c->closed_sent = 1;
+            if (link_chan_close(c->ch) == 0) {
+                c->drain_timer = link_loop_timer(l, 10, drain_check, c);
+                return;
+            }
+        }
         chat_done(c, LINK_EXIT_OK);
         return;
     }
@@ -275,6 +293,7 @@ on_registered(void *ud, int binary)
     chat_t *c = ud;
 
     (void) binary;
+    c->ever_registered = 1;
     if (c->to != NULL && !c->have_room) {
         link_debug("joining %s", c->to);
         link_relay_join(c->relay, c->to);
@@ -304,7 +323,9 @@ on_incoming(void *ud, const char *room, const char *from)
 {
     chat_t *c = ud;
 
-    if (c->to != NULL || c->have_room) {
+    if (c->to != NULL || c->have_room || c->ch != NULL
+        || (c->ever_up && strcmp(from, c->peer) != 0))
+    {
         link_debug("rejecting a second peer %s", from);
         link_relay_reject(c->relay, room);
         return;
@@ -356,13 +377,45 @@ on_data(void *ud, const char *room, const uint8_t *p, size_t n, int binary)
 }
 
 static void
+left_fire(link_loop_t *l, void *ud)
+{
+    chat_t *c = ud;
+
+    (void) l;
+    c->left_timer = 0;
+    link_err("%s left", c->peer[0] ? c->peer : "the peer");
+    chat_done(c, LINK_EXIT_PEER_LEFT);
+}
+
+/*
+ * PEER_LEFT without the peer's CLOSE record: on a relay reload the peer's
+ * socket may close a moment before ours, so wait briefly; if our own
+ * connection drops meanwhile, it was the relay, and both come back.
+ */
+static void
 on_peer_left(void *ud, const char *room)
 {
     chat_t *c = ud;
 
     if (c->have_room && strcmp(room, c->room) == 0) {
-        link_err("%s left", link_chan_peer(c->ch));
         drop_room(c);
+        if (c->left_timer == 0) {
+            c->left_timer = link_loop_timer(c->loop, LINK_LEFT_GRACE_MS,
+                                            left_fire, c);
+        }
+    }
+}
+
+static void
+back_fire(link_loop_t *l, void *ud)
+{
+    chat_t *c = ud;
+
+    (void) l;
+    c->back_timer = 0;
+    if (c->ch == NULL || !link_chan_ready(c->ch)) {
+        link_err("%s left (no session again within %d s of the relay "
+                 "connection loss)", c->peer, LINK_BACK_MS / 1000);
         chat_done(c, LINK_EXIT_PEER_LEFT);
     }
 }
@@ -387,10 +440,9 @@ on_error(void *ud, const char *code, const char *message)
         }
         return;
     }
+    /* REPLACED and NOT_REGISTERED: the relay client registers again */
     if (strcmp(code, "AUTH_FAILED") == 0
-        || strcmp(code, "TARGET_OFFLINE") == 0
-        || strcmp(code, "NOT_REGISTERED") == 0
-        || strcmp(code, "REPLACED") == 0)
+        || strcmp(code, "TARGET_OFFLINE") == 0)
     {
         chat_done(c, LINK_EXIT_RELAY);
     }
@@ -404,11 +456,29 @@ on_down(void *ud, const char *why)
     link_err("relay connection lost (%s); reconnecting", why);
     drop_room(c);
     c->room[0] = '\0';
+    /* a PEER_LEFT just before was the relay going away, not the peer */
+    link_loop_cancel(c->loop, c->left_timer);
+    c->left_timer = 0;
+    if (c->ever_up && c->back_timer == 0) {
+        c->back_timer = link_loop_timer(c->loop, LINK_BACK_MS, back_fire, c);
+    }
+}
+
+static void
+on_unreachable(void *ud, const char *why)
+{
+    chat_t *c = ud;
+
+    (void) why;
+    if (!c->ever_registered) {
+        chat_done(c, LINK_EXIT_UNREACHABLE);
+    }
 }
 
 static const link_relay_cbs_t chat_relay_cbs = {
-    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
-    on_down, NULL
+    .registered = on_registered, .incoming = on_incoming,
+    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
+    .error = on_error, .down = on_down, .unreachable = on_unreachable
 };
 
 int
@@ -458,8 +528,8 @@ cmd_chat(int argc, char **argv)
     }
     link_common_relay_cfg(&c.o, &rc, 1);
     c.relay = link_relay_new(c.loop, &rc, &chat_relay_cbs, &c);
-    if (c.relay == NULL || link_relay_connect(c.relay, 5000) != 0) {
-        code = LINK_EXIT_UNREACHABLE;
+    if (c.relay == NULL || link_relay_start(c.relay) != 0) {
+        code = LINK_EXIT_FAIL;
         goto out;
     }
     link_set_nonblock(0);

@@ -15,16 +15,19 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "names_export.h"
 #include "link_config.h"
 #include "link.h"
 #include "loop.h"
 #include "net.h"
 #include "peer.h"
+#include "dial.h"
 #include "relay_client.h"
 #include "state.h"
 
-#define DIRECT_TIMEOUT_MS  3000
+#define DIRECT_TIMEOUT_MS  3000     /* TCP and session handshake */
 #define SETUP_TIMEOUT_MS   30000    /* stdin/stdout: give up after this */
+#define DRAIN_MS           2000     /* at the end: let the last records go */
 
 typedef struct {
     link_app_t   app;
@@ -40,9 +43,21 @@ typedef struct {
     uint32_t     stdio_stream;
     int          joining;
     int          ever_up;       /* a session was established once */
+    int          ever_registered;
     uint64_t     rejoin_timer;
     int          rejoin_ms;
+    link_common_t *o;
+    const char  *direct_addr;   /* the direct attempt, NULL when none */
+    link_dial_t *dial;
+    uint64_t     direct_timer;
+    int64_t      direct_t0;
+    int          direct_trying; /* until a direct session is ready */
+    uint64_t     drain_timer;
+    int64_t      drain_until;
+    int          done_code;
 } connect_t;
+
+static void start_relay(connect_t *c);
 
 static void
 connect_usage(FILE *f)
@@ -59,11 +74,13 @@ connect_usage(FILE *f)
         "ADDR:PORT becomes a stream.\n"
         "\n"
         "Direct first: when an address for TARGET is known (--direct, the\n"
-        "config's edge.peers, or the clawnexus-wg export file given as\n"
-        "--names-file / edge.names_file), a TCP connection is tried with a\n"
-        "3-second timeout; on refusal or timeout, or when the config marks\n"
-        "TARGET cross_network, the relay is used.  One line on stderr says\n"
-        "which path was taken, e.g.\n"
+        "config's edge.peers, the clawnexus-wg export -- a peer with a\n"
+        "recent handshake first, none whose handshake is 'never' -- or\n"
+        "the tailnet via `tailscale status --json`), TCP and the session\n"
+        "handshake get 3 seconds; on refusal, timeout, a peer that is not\n"
+        "an endpoint or has another key, or when the config marks TARGET\n"
+        "cross_network, the relay is used (-v shows each step).  One line\n"
+        "on stderr says which path was taken, e.g.\n"
         "  office.claw → relay → established (encrypted v2, 3 ms RTT)\n"
         "\n"
         "Exit status: 0 the stream ended cleanly, 1 the stream was reset,\n"
@@ -72,7 +89,10 @@ connect_usage(FILE *f)
         "\n"
         "  --direct HOST:PORT  TARGET's direct address\n"
         "  --local ADDR:PORT   listen here instead of using stdin/stdout\n"
-        "  --names-file F      clawnexus-wg export JSON (direct addresses)\n"
+        "  --export-file F     clawnexus-wg export JSON (default\n"
+        "                      " LINK_EXPORT_DEFAULT " when present;\n"
+        "                      --names-file is its older name)\n"
+        "  --no-tailscale      do not ask `tailscale status --json`\n"
         LINK_COMMON_HELP
         "  --help              this text\n", LINK_PROG);
 }
@@ -105,6 +125,13 @@ hook_ready(link_peer_t *p)
 {
     connect_t *c = p->app->ud;
 
+    if (p->via == LINK_VIA_DIRECT && c->direct_trying) {
+        c->direct_trying = 0;
+        link_loop_cancel(c->app.loop, c->direct_timer);
+        c->direct_timer = 0;
+        link_debug("direct %s: session up after %ld ms", c->direct_addr,
+                   (long) (link_now_ms() - c->direct_t0));
+    }
     c->t_ping = link_now_ms();
     link_mux_ping(p->mux);
 }
@@ -138,13 +165,32 @@ hook_pong(link_peer_t *p)
     }
 }
 
+/* The end: stop once the carrier has sent what is queued (or after
+ * DRAIN_MS), so that the last records and the FIN reach the peer. */
+static void
+drain_fire(link_loop_t *l, void *ud)
+{
+    connect_t *c = ud;
+
+    c->drain_timer = 0;
+    if (c->peer == NULL || link_peer_queued(c->peer) == 0
+        || link_now_ms() >= c->drain_until)
+    {
+        link_loop_stop(l, c->done_code);
+        return;
+    }
+    c->drain_timer = link_loop_timer(l, 10, drain_fire, c);
+}
+
 static void
 hook_stream_done(link_peer_t *p, uint32_t id, int ok)
 {
     connect_t *c = p->app->ud;
 
-    if (c->local == NULL && id == c->stdio_stream) {
-        link_loop_stop(c->app.loop, ok ? LINK_EXIT_OK : LINK_EXIT_FAIL);
+    if (c->local == NULL && id == c->stdio_stream && !c->drain_timer) {
+        c->done_code = ok ? LINK_EXIT_OK : LINK_EXIT_FAIL;
+        c->drain_until = link_now_ms() + DRAIN_MS;
+        c->drain_timer = link_loop_timer(c->app.loop, 0, drain_fire, c);
     }
 }
 
@@ -190,12 +236,102 @@ rejoin_later(connect_t *c)
                                       c);
 }
 
+/* The direct attempt failed: the relay, or the end when there is none. */
+static void
+direct_failed(connect_t *c, int code, const char *why)
+{
+    c->direct_trying = 0;
+    link_loop_cancel(c->app.loop, c->direct_timer);
+    c->direct_timer = 0;
+    link_dial_cancel(c->dial);
+    c->dial = NULL;
+    if (c->peer != NULL) {
+        link_peer_kill(c->peer);
+        c->peer = NULL;
+    }
+    if (c->o->relay == NULL) {
+        link_err("%s: direct %s: %s, and no relay configured", c->target,
+                 c->direct_addr, why);
+        link_state_record(c->target, "offline", c->direct_addr);
+        link_loop_stop(c->app.loop, code == LINK_EXIT_SESSION
+                                    ? code : LINK_EXIT_UNREACHABLE);
+        return;
+    }
+    fprintf(stderr, "%s: %s: direct %s: %s; trying the relay\n", LINK_PROG,
+            c->target, c->direct_addr, why);
+    start_relay(c);
+}
+
+static void
+direct_expired(link_loop_t *l, void *ud)
+{
+    connect_t *c = ud;
+
+    (void) l;
+    c->direct_timer = 0;
+    direct_failed(c, LINK_EXIT_UNREACHABLE, c->peer != NULL
+                  ? "no session within 3 s (not a clawnexus-link endpoint?)"
+                  : "timed out");
+}
+
+static void
+direct_dialed(void *ud, link_conn_t *conn, const char *why)
+{
+    connect_t *c = ud;
+
+    c->dial = NULL;
+    if (conn == NULL) {
+        direct_failed(c, LINK_EXIT_UNREACHABLE, why);
+        return;
+    }
+    link_debug("direct %s: TCP connected after %ld ms; session handshake",
+               c->direct_addr, (long) (link_now_ms() - c->direct_t0));
+    c->via = LINK_VIA_DIRECT;
+    c->peer = link_peer_new(&c->app, LINK_VIA_DIRECT, c->target, 1);
+    if (c->peer == NULL) {
+        link_conn_close(conn);
+        direct_failed(c, LINK_EXIT_FAIL, "out of memory");
+        return;
+    }
+    if (link_peer_direct(c->peer, conn) != 0) {
+        direct_failed(c, LINK_EXIT_FAIL, "cannot start a session");
+    }
+}
+
+static int
+start_direct(connect_t *c, const char *addr)
+{
+    char host[LINK_HOST_MAX], port[8];
+
+    if (link_hostport_parse(addr, host, sizeof(host), port,
+                            sizeof(port)) != 0)
+    {
+        link_err("bad direct address '%s' for %s", addr, c->target);
+        return LINK_EXIT_ADDR;
+    }
+    c->direct_addr = addr;
+    c->direct_trying = 1;
+    c->direct_t0 = link_now_ms();
+    link_debug("%s: trying direct %s (%d s for TCP and the session)",
+               c->target, addr, DIRECT_TIMEOUT_MS / 1000);
+    c->dial = link_dial_start(c->app.loop, host, port, DIRECT_TIMEOUT_MS,
+                              direct_dialed, c);
+    c->direct_timer = link_loop_timer(c->app.loop, DIRECT_TIMEOUT_MS,
+                                      direct_expired, c);
+    return c->dial != NULL && c->direct_timer ? 0 : LINK_EXIT_FAIL;
+}
+
 static void
 hook_gone(link_peer_t *p, int code, const char *why)
 {
     connect_t *c = p->app->ud;
 
     if (p != c->peer) {
+        return;
+    }
+    if (p->via == LINK_VIA_DIRECT && c->direct_trying) {
+        c->peer = NULL;             /* being freed by the caller */
+        direct_failed(c, code, why);
         return;
     }
     c->peer = NULL;
@@ -222,6 +358,7 @@ on_registered(void *ud, int binary)
     connect_t *c = ud;
 
     (void) binary;
+    c->ever_registered = 1;
     if (c->peer == NULL) {
         link_debug("joining %s", c->target);
         c->joining = 1;
@@ -295,9 +432,11 @@ on_error(void *ud, const char *code, const char *message)
         rejoin_later(c);            /* it was there before: wait for it */
         return;
     }
+    /* with --local, REPLACED and NOT_REGISTERED are survived: the relay
+     * client registers the name again and JOIN follows REGISTERED */
     if (strcmp(code, "AUTH_FAILED") == 0
         || strcmp(code, "TARGET_OFFLINE") == 0
-        || strcmp(code, "NOT_REGISTERED") == 0)
+        || (c->local == NULL && strcmp(code, "NOT_REGISTERED") == 0))
     {
         link_loop_stop(c->app.loop, LINK_EXIT_RELAY);
     }
@@ -321,10 +460,38 @@ on_writable(void *ud)
     link_app_relay_writable(&c->app);
 }
 
+static void
+on_unreachable(void *ud, const char *why)
+{
+    connect_t *c = ud;
+
+    (void) why;
+    if (c->local == NULL || !c->ever_registered) {
+        link_state_record(c->target, "offline", "relay unreachable");
+        link_loop_stop(c->app.loop, LINK_EXIT_UNREACHABLE);
+    }
+}
+
 static const link_relay_cbs_t connect_relay_cbs = {
-    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
-    on_down, on_writable
+    .registered = on_registered, .incoming = on_incoming,
+    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
+    .error = on_error, .down = on_down, .writable = on_writable,
+    .unreachable = on_unreachable
 };
+
+static void
+start_relay(connect_t *c)
+{
+    link_relay_cfg_t rc;
+
+    c->via = LINK_VIA_RELAY;
+    link_common_relay_cfg(c->o, &rc, c->local != NULL);
+    c->app.relay = link_relay_new(c->app.loop, &rc, &connect_relay_cbs, c);
+    if (c->app.relay == NULL || link_relay_start(c->app.relay) != 0) {
+        link_err("out of memory");
+        link_loop_stop(c->app.loop, LINK_EXIT_FAIL);
+    }
+}
 
 static void
 setup_expired(link_loop_t *l, void *ud)
@@ -354,13 +521,8 @@ direct_address(connect_t *c, link_common_t *o, int *cross)
     if (pc != NULL && pc->direct[0]) {
         return pc->direct;
     }
-    if (o->names_file != NULL
-        && link_names_lookup(o->names_file, c->target, c->direct_buf,
-                             sizeof(c->direct_buf)) == 1)
-    {
-        return c->direct_buf;
-    }
-    return NULL;
+    return link_direct_lookup(o->export_file, c->target, !o->no_tailscale,
+                              c->direct_buf, sizeof(c->direct_buf));
 }
 
 int
@@ -374,7 +536,6 @@ cmd_connect(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     link_common_t    o;
-    link_relay_cfg_t rc;
     connect_t        c;
     const char      *addr, *why;
     char             host[LINK_HOST_MAX], port[8];
@@ -418,6 +579,7 @@ cmd_connect(int argc, char **argv)
         return code;
     }
     c.app.o = &o;
+    c.o = &o;
     c.app.ud = &c;
     c.app.hooks.ready = hook_ready;
     c.app.hooks.pong = hook_pong;
@@ -450,59 +612,20 @@ cmd_connect(int argc, char **argv)
         link_debug("%s is marked cross_network: using the relay", c.target);
     }
     if (addr != NULL) {
-        link_conn_t *conn;
-
-        if (link_hostport_parse(addr, host, sizeof(host), port,
-                                sizeof(port)) != 0)
-        {
-            link_err("bad direct address '%s' for %s", addr, c.target);
-            code = LINK_EXIT_ADDR;
+        code = start_direct(&c, addr);
+        if (code != 0) {
             goto out;
         }
-        conn = link_tcp_connect(host, port, DIRECT_TIMEOUT_MS, &why);
-        if (conn != NULL) {
-            c.via = LINK_VIA_DIRECT;
-            c.peer = link_peer_new(&c.app, LINK_VIA_DIRECT, c.target, 1);
-            if (c.peer == NULL || link_peer_direct(c.peer, conn) != 0) {
-                link_err("cannot start a session with %s", c.target);
-                code = LINK_EXIT_FAIL;
-                goto out;
-            }
-        } else if (o.relay == NULL) {
-            link_err("%s: direct %s: %s, and no relay configured", c.target,
-                     addr, why);
-            link_state_record(c.target, "offline", addr);
-            code = LINK_EXIT_UNREACHABLE;
-            goto out;
-        } else {
-            fprintf(stderr, "%s: direct %s: %s; trying the relay\n",
-                    LINK_PROG, addr, why);
-        }
-    }
-    if (c.peer == NULL) {
-        c.via = LINK_VIA_RELAY;
-        link_common_relay_cfg(&o, &rc, c.local != NULL);
-        c.app.relay = link_relay_new(c.app.loop, &rc, &connect_relay_cbs, &c);
-        if (c.app.relay == NULL) {
-            code = LINK_EXIT_FAIL;
-            goto out;
-        }
-        if (link_relay_connect(c.app.relay, 5000) != 0) {
-            link_state_record(c.target, "offline", "relay unreachable");
-            code = LINK_EXIT_UNREACHABLE;
-            goto out;
-        }
+    } else {
+        start_relay(&c);
     }
     link_common_stop_on_signals(c.app.loop);
     if (c.local == NULL) {
         link_loop_timer(c.app.loop, SETUP_TIMEOUT_MS, setup_expired, &c);
     }
     code = link_loop_run(c.app.loop);
-    /* let the last records leave */
-    if (c.peer != NULL && c.peer->d != NULL) {
-        link_direct_drain(c.peer->d, 2000);
-    }
 out:
+    link_dial_cancel(c.dial);
     if (c.lfd >= 0) {
         close(c.lfd);
     }

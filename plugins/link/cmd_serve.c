@@ -21,11 +21,18 @@
 #include "relay_client.h"
 #include "state.h"
 
+#define SERVE_PAUSE_MS      1000    /* accept nothing after EMFILE */
+#define SERVE_ACCEPT_BATCH  64      /* accepts per wakeup */
+#define SERVE_FD_RESERVE    64      /* descriptors listeners leave free */
+
 typedef struct {
     link_app_t  app;
     int         lfd;
     const char *listen;
     char        listen_buf[LINK_HOST_MAX + 16];
+    uint64_t    pause_timer;
+    int64_t     last_warn;
+    int         fd_reserve_at;      /* accepted fds from here on: reserve */
 } serve_t;
 
 static void
@@ -80,6 +87,12 @@ on_incoming(void *ud, const char *room, const char *from)
     link_peer_t *p;
 
     if (!link_id_valid(from)) {
+        link_relay_reject(s->app.relay, room);
+        return;
+    }
+    if (link_app_sessions(&s->app, from) >= LINK_SESSIONS_PER_PEER) {
+        link_debug("rejecting %s: %d sessions open already", from,
+                   LINK_SESSIONS_PER_PEER);
         link_relay_reject(s->app.relay, room);
         return;
     }
@@ -148,30 +161,78 @@ on_writable(void *ud)
 }
 
 static const link_relay_cbs_t serve_relay_cbs = {
-    on_registered, on_incoming, on_joined, on_data, on_peer_left, on_error,
-    on_down, on_writable
+    .registered = on_registered, .incoming = on_incoming,
+    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
+    .error = on_error, .down = on_down, .writable = on_writable
 };
+
+static void
+listen_resume(link_loop_t *l, void *ud)
+{
+    serve_t *s = ud;
+
+    s->pause_timer = 0;
+    link_loop_events(l, s->lfd, POLLIN);
+}
+
+/* Stop accepting for a while (out of descriptors) instead of spinning. */
+static void
+listen_pause(serve_t *s, const char *why)
+{
+    if (s->pause_timer) {
+        return;
+    }
+    if (link_now_ms() - s->last_warn > 60000) {
+        s->last_warn = link_now_ms();
+        link_err("--listen %s: %s; not accepting for %d ms", s->listen, why,
+                 SERVE_PAUSE_MS);
+    }
+    link_loop_events(s->app.loop, s->lfd, 0);
+    s->pause_timer = link_loop_timer(s->app.loop, SERVE_PAUSE_MS,
+                                     listen_resume, s);
+}
 
 static void
 listen_io(link_loop_t *l, int fd, int revents, void *ud)
 {
-    serve_t     *s = ud;
-    link_conn_t *c;
-    int          cfd;
+    serve_t                 *s = ud;
+    struct sockaddr_storage  sa;
+    socklen_t                sl;
+    link_conn_t             *c;
+    char                     src[64];
+    int                      cfd, n;
 
     (void) l;
     (void) revents;
-    for ( ;; ) {
-        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    for (n = 0; n < SERVE_ACCEPT_BATCH; n++) {
+        sl = sizeof(sa);
+        cfd = accept4(fd, (struct sockaddr *) &sa, &sl, SOCK_CLOEXEC);
         if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM)
+            {
+                /* make room for authenticated peers, then back off */
+                link_app_evict_unauth(&s->app, NULL);
+                listen_pause(s, strerror(errno));
+            }
             return;
         }
+        if (cfd >= s->fd_reserve_at) {
+            /* the last descriptors are kept for the relay, forward
+             * targets and authenticated peers */
+            if (!link_app_evict_unauth(&s->app, NULL)) {
+                close(cfd);
+                listen_pause(s, "descriptor reserve reached");
+                return;
+            }
+        }
+        link_addr_text(&sa, sl, src, sizeof(src));
         c = link_conn_from_fd(cfd);
         if (c == NULL) {
             close(cfd);
             continue;
         }
-        link_app_accept_direct(&s->app, c);
+        link_app_accept_direct(&s->app, c, src);
     }
 }
 
@@ -195,6 +256,8 @@ cmd_serve(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     memset(&s, 0, sizeof(s));
     s.lfd = -1;
+    s.last_warn = -60001;
+    s.fd_reserve_at = link_fd_limit() - SERVE_FD_RESERVE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (link_common_opt(&o, c, optarg)) {
@@ -261,9 +324,9 @@ cmd_serve(int argc, char **argv)
             code = LINK_EXIT_FAIL;
             goto out;
         }
-        if (link_relay_connect(s.app.relay, 5000) != 0) {
-            /* a server keeps trying */
-            link_relay_retry(s.app.relay);
+        if (link_relay_start(s.app.relay) != 0) {
+            code = LINK_EXIT_FAIL;
+            goto out;
         }
     }
     link_common_stop_on_signals(s.app.loop);

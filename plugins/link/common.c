@@ -24,9 +24,15 @@ link_common_opt(link_common_t *o, int c, const char *arg)
     case 0x106: o->session = arg; return 1;
     case 0x107: o->config = arg; return 1;
     case 0x108: o->ca_file = arg; return 1;
-    case 0x109: o->names_file = arg; return 1;
+    case 0x109: o->export_file = arg; return 1;
     case 0x10a: o->no_binary = 1; return 1;
-    case 0x10b: o->registry = arg; return 1;
+    case 0x10b:
+        link_err("warning: --names-file is the older name of --export-file "
+                 "(clawnexus-wg's --names-file is its own names file)");
+        o->export_file = arg;
+        return 1;
+    case 0x10c: o->no_tailscale = 1; return 1;
+    case 0x10d: o->registry = arg; return 1;
     default:    return 0;
     }
 }
@@ -93,8 +99,11 @@ link_common_setup(link_common_t *o, int need_relay)
         o->ca_file = o->cfg.ca_file;
         o->ca_from_cfg = 1;
     }
-    if (o->names_file == NULL && o->cfg.names_file[0]) {
-        o->names_file = o->cfg.names_file;
+    if (o->export_file == NULL && o->cfg.export_file[0]) {
+        o->export_file = o->cfg.export_file;
+    }
+    if (!o->cfg.tailscale) {
+        o->no_tailscale = 1;
     }
     if (o->id == NULL) {
         link_err("no claw id: give --id (or edge.id in the config)");

@@ -24,8 +24,9 @@ typedef struct {
     const char   *session;
     const char   *config;
     const char   *ca_file;
-    const char   *names_file;
+    const char   *export_file;  /* NULL: the default export, if present */
     int           no_binary;
+    int           no_tailscale;
     int           ca_from_cfg;   /* ca_file came from edge.ca_file */
     const char   *registry;      /* --registry URL */
     struct link_registry_s *reg; /* its client, when used */
@@ -49,9 +50,11 @@ typedef struct {
     { "session",     required_argument, NULL, 0x106 }, \
     { "config",      required_argument, NULL, 0x107 }, \
     { "ca-file",     required_argument, NULL, 0x108 }, \
-    { "names-file",  required_argument, NULL, 0x109 }, \
+    { "export-file", required_argument, NULL, 0x109 }, \
     { "no-binary",   no_argument,       NULL, 0x10a }, \
-    { "registry",    required_argument, NULL, 0x10b }
+    { "names-file",  required_argument, NULL, 0x10b }, \
+    { "no-tailscale", no_argument,      NULL, 0x10c }, \
+    { "registry",    required_argument, NULL, 0x10d }
 
 #define LINK_COMMON_HELP \
     "  --relay URL         relay WebSocket URL, ws:// or wss:// (config:\n" \

@@ -12,6 +12,8 @@
 #include "link.h"
 
 #define DIRECT_READ   (256u << 10)
+#define DIRECT_SMALL  4096          /* reads before link_direct_set_bulk() */
+#define DIRECT_HELLO_FRAME_MAX (128u << 10)
 #define DIRECT_HIGH   (4u << 20)
 #define DIRECT_LOW    (1u << 20)
 
@@ -25,6 +27,8 @@ struct link_direct_s {
     size_t             inlen, incap;
     uint8_t           *out;
     size_t             off, len, cap;
+    size_t             chunk;       /* read size */
+    size_t             frame_max;
     int                paused;
     int                was_high;
     int                dead;
@@ -65,15 +69,22 @@ link_direct_new(link_loop_t *l, link_conn_t *c, const link_direct_cbs_t *cbs,
     d->fd = link_conn_fd(c);
     d->cbs = *cbs;
     d->ud = ud;
-    d->incap = DIRECT_READ * 2;
-    d->in = malloc(d->incap);
-    if (d->in == NULL || link_loop_watch(l, d->fd, POLLIN, direct_io, d) != 0)
-    {
-        free(d->in);
+    /* small until the session is up: an unauthenticated connection
+     * costs little memory */
+    d->chunk = DIRECT_SMALL;
+    d->frame_max = DIRECT_HELLO_FRAME_MAX;
+    if (link_loop_watch(l, d->fd, POLLIN, direct_io, d) != 0) {
         free(d);
         return NULL;
     }
     return d;
+}
+
+void
+link_direct_set_bulk(link_direct_t *d)
+{
+    d->chunk = DIRECT_READ;
+    d->frame_max = LINK_DIRECT_FRAME_MAX;
 }
 
 void
@@ -213,8 +224,8 @@ direct_read(link_direct_t *d)
         if (d->dead || d->paused) {
             return;
         }
-        if (d->incap - d->inlen < DIRECT_READ) {
-            size_t   nc = d->inlen + DIRECT_READ;
+        if (d->incap - d->inlen < d->chunk) {
+            size_t   nc = d->inlen + d->chunk;
             uint8_t *q = realloc(d->in, nc);
 
             if (q == NULL) {
@@ -239,7 +250,7 @@ direct_read(link_direct_t *d)
                                | (uint32_t) b[2] << 8 | b[3];
             size_t         n = h & 0x7fffffffu;
 
-            if (n > LINK_DIRECT_FRAME_MAX) {
+            if (n > d->frame_max) {
                 die(d, "oversized frame");
                 return;
             }
@@ -274,18 +285,5 @@ direct_io(link_loop_t *l, int fd, int revents, void *ud)
             flush(d);
         }
         direct_read(d);
-    }
-}
-
-void
-link_direct_drain(link_direct_t *d, int ms)
-{
-    int64_t deadline = link_now_ms() + ms;
-
-    while (!d->dead && d->len > d->off && link_now_ms() < deadline) {
-        struct pollfd pfd = { d->fd, POLLOUT, 0 };
-
-        poll(&pfd, 1, 50);
-        flush(d);
     }
 }

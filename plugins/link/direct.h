@@ -41,8 +41,8 @@ int link_direct_send(link_direct_t *d, const uint8_t *p, size_t n,
 size_t link_direct_queued(const link_direct_t *d);
 void link_direct_pause_read(link_direct_t *d, int pause);
 void link_direct_set_ud(link_direct_t *d, void *ud);
-
-/* Write everything queued (blocking, at most ms). */
-void link_direct_drain(link_direct_t *d, int ms);
+/* The peer is authenticated: read in large chunks, accept frames up to
+ * LINK_DIRECT_FRAME_MAX (before: 4 KiB reads, 128 KiB frames). */
+void link_direct_set_bulk(link_direct_t *d);
 
 #endif

@@ -55,6 +55,14 @@ int link_home_path(char *out, size_t cap, const char *rel);
 /* Create a directory and its parents with mode 0700 (ignores EEXIST). */
 int link_mkdirs(const char *path);
 
+/* The soft limit of open descriptors (RLIMIT_NOFILE). */
+int link_fd_limit(void);
+
+/* The numeric host of a socket address ("10.7.0.2", "fd00::2"). */
+struct sockaddr_storage;
+void link_addr_text(const struct sockaddr_storage *sa, unsigned len,
+    char *out, size_t cap);
+
 /* Argument helpers: parse a decimal number in [min, max]. */
 int link_parse_long(const char *s, long min, long max, long *out);
 

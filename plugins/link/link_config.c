@@ -19,7 +19,7 @@
  * "relay" section and the top level are shared with ClawNexus). */
 static const char *const edge_keys[] = {
     "id", "token_file", "secret_file", "issuer", "ca_file", "names_file",
-    "registry", "peers", NULL
+    "export_file", "tailscale", "registry", "peers", NULL
 };
 static const char *const peer_keys[] = { "direct", "cross_network", NULL };
 
@@ -142,6 +142,7 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->relay_enabled = 1;
+    cfg->tailscale = 1;
     if (len == 0) {
         return 0;
     }
@@ -199,8 +200,12 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
                        sizeof(cfg->issuer), why, whycap) != 0
             || get_str(text, t, n, edge, "ca_file", cfg->ca_file,
                        sizeof(cfg->ca_file), why, whycap) != 0
-            || get_str(text, t, n, edge, "names_file", cfg->names_file,
-                       sizeof(cfg->names_file), why, whycap) != 0
+            || get_str(text, t, n, edge, "names_file", cfg->export_file,
+                       sizeof(cfg->export_file), why, whycap) != 0
+            || get_str(text, t, n, edge, "export_file", cfg->export_file,
+                       sizeof(cfg->export_file), why, whycap) != 0
+            || get_bool(text, t, n, edge, "tailscale", &cfg->tailscale, why,
+                        whycap) != 0
             || get_str(text, t, n, edge, "registry", cfg->registry,
                        sizeof(cfg->registry), why, whycap) != 0)
         {
@@ -276,6 +281,7 @@ link_config_load(link_config_t *cfg, const char *path)
         if (stat(def, &st) != 0 && errno == ENOENT) {
             memset(cfg, 0, sizeof(*cfg));
             cfg->relay_enabled = 1;
+            cfg->tailscale = 1;
             return 0;
         }
         path = def;
@@ -326,88 +332,4 @@ link_config_peer(const link_config_t *cfg, const char *name)
         }
     }
     return NULL;
-}
-
-int
-link_names_parse(const char *text, size_t len, const char *name, char *out,
-    size_t cap)
-{
-    cnx_json_tok_t *t;
-    char            want[256], nm[256], addr[128];
-    size_t          wl, l;
-    int             n, peers, k, m, rc = 0;
-
-    wl = strlen(name);
-    if (wl >= sizeof(want)) {
-        return 0;
-    }
-    memcpy(want, name, wl + 1);
-    if (wl > 5 && strcmp(want + wl - 5, ".claw") == 0) {
-        want[wl - 5] = '\0';
-    }
-    t = calloc(CFG_MAX_TOKS, sizeof(*t));
-    if (t == NULL) {
-        return -1;
-    }
-    n = cnx_json_parse(text, len, t, CFG_MAX_TOKS);
-    if (n < 0 || t[0].type != CNX_JSON_OBJECT) {
-        rc = -1;
-        goto done;
-    }
-    peers = cnx_json_obj_get(text, t, n, 0, "peers");
-    if (peers < 0 || t[peers].type != CNX_JSON_ARRAY) {
-        rc = -1;
-        goto done;
-    }
-    for (k = peers + 1, m = 0; m < (int) t[peers].size; m++, k = t[k].next) {
-        int ni, ai;
-
-        if (t[k].type != CNX_JSON_OBJECT) {
-            continue;
-        }
-        ni = cnx_json_obj_get(text, t, n, k, "name");
-        ai = cnx_json_obj_get(text, t, n, k, "address");
-        if (ni < 0 || ai < 0 || t[ni].type != CNX_JSON_STRING
-            || t[ai].type != CNX_JSON_STRING
-            || cnx_json_str_decode(text, &t[ni], nm, sizeof(nm), &l) != 0
-            || strcmp(nm, want) != 0
-            || cnx_json_str_decode(text, &t[ai], addr, sizeof(addr), &l) != 0
-            || l == 0)
-        {
-            continue;
-        }
-        if (strchr(addr, ':')) {
-            snprintf(out, cap, "[%s]:7473", addr);
-        } else {
-            snprintf(out, cap, "%s:7473", addr);
-        }
-        rc = 1;
-        break;
-    }
-done:
-    free(t);
-    return rc;
-}
-
-int
-link_names_lookup(const char *path, const char *name, char *out, size_t cap)
-{
-    char  *text;
-    size_t len;
-    int    rc;
-
-    text = malloc(CFG_MAX_BYTES);
-    if (text == NULL) {
-        return -1;
-    }
-    if (link_read_file(path, text, CFG_MAX_BYTES, &len, 0, 0) != 0) {
-        free(text);
-        return -1;
-    }
-    rc = link_names_parse(text, len, name, out, cap);
-    free(text);
-    if (rc < 0) {
-        link_err("%s: not a clawnexus-wg export file", path);
-    }
-    return rc;
 }

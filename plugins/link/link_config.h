@@ -7,7 +7,9 @@
  *       "id": "home.claw",
  *       "token_file": "...", "secret_file": "...", "issuer": "...",
  *       "ca_file": "...",            CA bundle for wss:// (default: system)
- *       "names_file": "...",         clawnexus-wg export JSON
+ *       "export_file": "...",        clawnexus-wg export JSON
+ *                                    ("names_file": older name)
+ *       "tailscale": true,           ask `tailscale status` too
  *       "registry": "https://...",   registry for names and relay tokens
  *       "peers": {
  *         "office.claw": { "direct": "10.7.0.2:7473",
@@ -43,7 +45,8 @@ typedef struct {
     char            secret_file[LINK_CFG_STR];
     char            issuer[LINK_CFG_STR];
     char            ca_file[LINK_CFG_STR];
-    char            names_file[LINK_CFG_STR];
+    char            export_file[LINK_CFG_STR];
+    int             tailscale;      /* default 1 */
     char            registry[LINK_CFG_STR]; /* registry URL, "" = none */
     link_peer_cfg_t peers[LINK_CFG_PEERS];
     size_t          npeers;
@@ -70,18 +73,5 @@ int link_config_load(link_config_t *cfg, const char *path);
 /* The peer entry for name (also tried with/without ".claw"), or NULL. */
 const link_peer_cfg_t *link_config_peer(const link_config_t *cfg,
     const char *name);
-
-/*
- * Look name (with or without ".claw") up in a clawnexus-wg export file
- * ({"peers":[{"name":..,"address":..},..]}).  Writes "ADDR:7473" (IPv6 in
- * brackets) to out.  Returns 1 found, 0 not found, -1 unreadable (line
- * printed).
- */
-int link_names_lookup(const char *path, const char *name, char *out,
-    size_t cap);
-
-/* Parse the text of an export file (pure, for tests); as above. */
-int link_names_parse(const char *text, size_t len, const char *name,
-    char *out, size_t cap);
 
 #endif

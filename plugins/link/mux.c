@@ -16,6 +16,7 @@
 
 #include "link.h"
 #include "mux.h"
+#include "dial.h"
 #include "net.h"
 
 #define MUX_CHUNK        (CNX_RECORD_MAX - 15)
@@ -26,6 +27,7 @@
 #define MUX_SLOT         (CNX_RECORD_HDR + MUX_CHUNK)
 #define MUX_PIPE_SIZE    (1u << 20)
 #define MUX_WRITE_BATCH  (1u << 20)     /* write to the local side at once */
+#define MUX_FORWARD_MS   5000           /* connect to the forward target */
 
 typedef struct stream_s stream_t;
 
@@ -38,6 +40,7 @@ struct stream_s {
     int         wr_shut;        /* our write side is shut */
     int         congested;
     int         acked;
+    link_dial_t *dial;          /* serving side: forward connect pending */
     uint8_t    *out;
     size_t      off, len, cap;
     stream_t   *next;
@@ -223,6 +226,7 @@ stream_free(stream_t *s, int ok)
     if (m->last == s) {
         m->last = NULL;
     }
+    link_dial_cancel(s->dial);
     if (s->rfd >= 0) {
         link_loop_unwatch(m->loop, s->rfd);
         close(s->rfd);
@@ -279,6 +283,9 @@ shut_write(stream_t *s)
 static int
 flush(stream_t *s)
 {
+    if (s->dial != NULL) {
+        return 0;               /* kept until the forward target is up */
+    }
     while (s->len > s->off) {
         size_t  want = s->len - s->off;
         ssize_t n;
@@ -397,6 +404,9 @@ stream_new(link_mux_t *m, uint32_t id, int rfd, int wfd)
     s->id = id;
     s->rfd = rfd;
     s->wfd = wfd;
+    if (rfd < 0) {
+        goto link;              /* connecting (serve_open) */
+    }
     link_set_nonblock(rfd);
     if (wfd != rfd) {
         link_set_nonblock(wfd);
@@ -410,6 +420,7 @@ stream_new(link_mux_t *m, uint32_t id, int rfd, int wfd)
         free(s);
         return NULL;
     }
+link:
     s->next = m->streams;
     m->streams = s;
     m->count++;
@@ -550,45 +561,68 @@ link_mux_ping(link_mux_t *m)
 }
 
 static void
+forward_dialed(void *ud, link_conn_t *c, const char *why)
+{
+    stream_t   *s = ud;
+    link_mux_t *m = s->m;
+    int         fd;
+
+    s->dial = NULL;
+    if (c == NULL) {
+        link_err("forward to %s:%s: %s", m->fhost, m->fport, why);
+        stream_reset(s, 1);
+        return;
+    }
+    fd = link_conn_release(c);
+    s->rfd = s->wfd = fd;
+    if (link_loop_watch(m->loop, fd, 0, stream_io, s) != 0) {
+        stream_reset(s, 1);
+        return;
+    }
+    link_debug("stream %u -> %s:%s", (unsigned) s->id, m->fhost, m->fport);
+    if (send_rec(m, s->id, CNX_STREAM_OPEN, NULL, 0) != 0) {
+        stream_reset(s, 0);
+        return;
+    }
+    if (s->len > s->off || s->wr_fin) {
+        flush(s);               /* what arrived while connecting */
+    } else {
+        update(s);
+    }
+}
+
+/* An OPEN from the peer: connect to the forward target through the loop;
+ * the stream's bytes wait in its buffer meanwhile. */
+static void
 serve_open(link_mux_t *m, const cnx_record_t *rec)
 {
-    const char  *why = NULL;
-    link_conn_t *c;
-    stream_t    *s;
-    int          fd;
+    stream_t *s;
 
     if (!m->server || rec->stream == 0) {
         send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
         return;
     }
-    c = link_tcp_connect(m->fhost, m->fport, 3000, &why);
-    if (c == NULL) {
-        link_err("forward to %s:%s: %s", m->fhost, m->fport, why);
+    if (m->count >= LINK_MUX_MAX_STREAMS) {
+        link_debug("stream %u refused: %u streams open in this session",
+                   (unsigned) rec->stream, (unsigned) m->count);
         send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
         return;
     }
-    /* keep the socket, drop the wrapper */
-    fd = dup(link_conn_fd(c));
-    link_conn_close(c);
-    if (fd < 0) {
-        send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
-        return;
-    }
-    s = stream_new(m, rec->stream, fd, fd);
+    s = stream_new(m, rec->stream, -1, -1);
     if (s == NULL) {
-        close(fd);
         send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
         return;
     }
-    link_debug("stream %u -> %s:%s", (unsigned) rec->stream, m->fhost,
-               m->fport);
-    send_rec(m, rec->stream, CNX_STREAM_OPEN, NULL, 0);
+    s->dial = link_dial_start(m->loop, m->fhost, m->fport, MUX_FORWARD_MS,
+                              forward_dialed, s);
+    if (s->dial == NULL || (rec->len > 0
+                            && append(s, rec->data, rec->len) != 0))
+    {
+        stream_reset(s, 1);
+        return;
+    }
     if (rec->len > 0) {
-        if (append(s, rec->data, rec->len) != 0) {
-            stream_reset(s, 1);
-            return;
-        }
-        flush(s);
+        m->last = s;
     }
 }
 

@@ -24,6 +24,9 @@
 
 typedef struct link_mux_s link_mux_t;
 
+/* Streams one session may have open; more OPENs are answered RESET. */
+#define LINK_MUX_MAX_STREAMS  256
+
 typedef struct {
     /* Bytes queued in the carrier (for backpressure). */
     size_t (*queued)(void *carrier);

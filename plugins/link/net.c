@@ -1,6 +1,6 @@
 /*
- * clawnexus-link: URLs, TCP connect with a timeout, listening sockets and
- * a thin TLS layer so the relay client does not care which it has.
+ * clawnexus-link: URLs, listening sockets and a thin TLS layer so the
+ * relay client does not care which it has.  Connecting is dial.c's.
  */
 
 #include <errno.h>
@@ -25,6 +25,7 @@ struct link_conn_s {
     SSL     *ssl;
     SSL_CTX *ctx;
     int      want_read;
+    int      hs_events;         /* TLS handshake: what it waits for */
 };
 
 int
@@ -218,112 +219,10 @@ link_conn_from_fd(int fd)
     return conn_new(fd);
 }
 
-static const char *
-errno_why(int e)
-{
-    switch (e) {
-    case ECONNREFUSED: return "connection refused";
-    case ETIMEDOUT:    return "timed out";
-    case ENETUNREACH:  return "network unreachable";
-    case EHOSTUNREACH: return "host unreachable";
-    default:           return "connect failed";
-    }
-}
-
-link_conn_t *
-link_tcp_connect(const char *host, const char *port, int timeout_ms,
+int
+link_conn_tls_begin(link_conn_t *c, const char *host, const char *ca_file,
     const char **why)
 {
-    struct addrinfo  hints, *res = NULL, *ai;
-    int64_t          deadline = link_now_ms() + timeout_ms;
-    int              fd = -1, rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        hints.ai_flags = 0;
-        rc = getaddrinfo(host, port, &hints, &res);
-    }
-    if (rc != 0) {
-        *why = "cannot resolve host name";
-        return NULL;
-    }
-    *why = "connect failed";
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        struct pollfd pfd;
-        int           err = 0;
-        socklen_t     el = sizeof(err);
-        int64_t       left;
-
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-        if (fd < 0) {
-            continue;
-        }
-        if (link_set_nonblock(fd) != 0) {
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            break;
-        }
-        if (errno != EINPROGRESS) {
-            *why = errno_why(errno);
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        pfd.fd = fd;
-        pfd.events = POLLOUT;
-        for ( ;; ) {
-            left = deadline - link_now_ms();
-            if (left <= 0) {
-                rc = 0;
-                break;
-            }
-            rc = poll(&pfd, 1, (int) left);
-            if (rc < 0 && errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        if (rc == 0) {
-            *why = "timed out";
-            close(fd);
-            fd = -1;
-            break;                  /* the whole budget is spent */
-        }
-        if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0
-            || err != 0)
-        {
-            *why = errno_why(err ? err : errno);
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        break;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        return NULL;
-    }
-    {
-        int one = 1;
-
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    return conn_new(fd);
-}
-
-int
-link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
-    int timeout_ms, const char **why)
-{
-    int64_t deadline = link_now_ms() + timeout_ms;
-
     c->ctx = SSL_CTX_new(TLS_client_method());
     if (c->ctx == NULL) {
         *why = "TLS context";
@@ -333,10 +232,12 @@ link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     if (ca_file != NULL) {
         if (SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1) {
+            ERR_clear_error();
             *why = "cannot load the CA file";
             return -1;
         }
     } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+        ERR_clear_error();
         *why = "cannot load the system CA store";
         return -1;
     }
@@ -354,35 +255,39 @@ link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
                          | SSL_MODE_ENABLE_PARTIAL_WRITE);
     SSL_set_tlsext_host_name(c->ssl, host);
     SSL_set1_host(c->ssl, host);
-    for ( ;; ) {
-        struct pollfd pfd;
-        int           rc = SSL_connect(c->ssl), e;
-        int64_t       left;
+    c->hs_events = POLLOUT;
+    return 0;
+}
 
-        if (rc == 1) {
-            return 0;
-        }
-        e = SSL_get_error(c->ssl, rc);
-        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-            long vr = SSL_get_verify_result(c->ssl);
+int
+link_conn_tls_step(link_conn_t *c, const char **why)
+{
+    int  rc = SSL_connect(c->ssl), e;
+    long vr;
 
-            ERR_clear_error();
-            if (vr != X509_V_OK) {
-                *why = X509_verify_cert_error_string(vr);
-                return LINK_TLS_UNTRUSTED;
-            }
-            *why = "TLS handshake failed";
-            return -1;
-        }
-        left = deadline - link_now_ms();
-        if (left <= 0) {
-            *why = "TLS handshake timed out";
-            return -1;
-        }
-        pfd.fd = c->fd;
-        pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-        poll(&pfd, 1, (int) left);
+    if (rc == 1) {
+        c->hs_events = 0;
+        return 0;
     }
+    e = SSL_get_error(c->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        c->hs_events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return LINK_IO_AGAIN;
+    }
+    vr = SSL_get_verify_result(c->ssl);
+    ERR_clear_error();
+    if (vr != X509_V_OK) {
+        *why = X509_verify_cert_error_string(vr);
+        return LINK_TLS_UNTRUSTED;
+    }
+    *why = "TLS handshake failed";
+    return -1;
+}
+
+int
+link_conn_tls_events(const link_conn_t *c)
+{
+    return c->hs_events;
 }
 
 int
@@ -464,6 +369,16 @@ link_conn_write(link_conn_t *c, const void *buf, size_t n)
         return (errno == EAGAIN || errno == EWOULDBLOCK)
                ? LINK_IO_AGAIN : LINK_IO_ERROR;
     }
+}
+
+int
+link_conn_release(link_conn_t *c)
+{
+    int fd = c->fd;
+
+    c->fd = -1;
+    link_conn_close(c);
+    return fd;
 }
 
 void

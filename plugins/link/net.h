@@ -1,6 +1,6 @@
 /*
- * clawnexus-link: addresses, URLs, TCP with a connect timeout, and an
- * optional TLS layer (OpenSSL) behind one read/write interface.
+ * clawnexus-link: addresses, URLs, and an optional TLS layer (OpenSSL)
+ * behind one read/write interface.
  */
 
 #ifndef CNX_LINK_NET_H
@@ -36,25 +36,22 @@ typedef struct link_conn_s link_conn_t;
 #define LINK_IO_AGAIN  (-2)         /* would block */
 #define LINK_IO_ERROR  (-1)
 
-/*
- * Connect to host:port within timeout_ms (each address tried in turn).
- * On failure returns NULL and sets *why to a static string (e.g.
- * "timed out", "connection refused").  The socket ends non-blocking.
- */
-link_conn_t *link_tcp_connect(const char *host, const char *port,
-    int timeout_ms, const char **why);
-
-/* Wrap an accepted/connected non-blocking socket. */
+/* Wrap an accepted/connected socket (made non-blocking, TCP_NODELAY). */
 link_conn_t *link_conn_from_fd(int fd);
 
 /*
  * Client TLS over c (SNI and certificate name = host); ca_file NULL uses
- * the system store.  Blocks at most timeout_ms.  0, -1 or
- * LINK_TLS_UNTRUSTED when the certificate did not verify (*why set).
+ * the system store.  link_conn_tls_begin() sets it up (0 or -1);
+ * link_conn_tls_step() advances the handshake without blocking: 0 done,
+ * LINK_IO_AGAIN (wait for link_conn_tls_events(), POLLIN or POLLOUT),
+ * -1, or LINK_TLS_UNTRUSTED when the certificate did not verify (*why
+ * set on failure).
  */
 #define LINK_TLS_UNTRUSTED (-3)
-int link_conn_tls(link_conn_t *c, const char *host, const char *ca_file,
-    int timeout_ms, const char **why);
+int link_conn_tls_begin(link_conn_t *c, const char *host,
+    const char *ca_file, const char **why);
+int link_conn_tls_step(link_conn_t *c, const char **why);
+int link_conn_tls_events(const link_conn_t *c);
 
 int  link_conn_fd(const link_conn_t *c);
 /* > 0 bytes, 0 EOF, LINK_IO_AGAIN, LINK_IO_ERROR. */
@@ -64,6 +61,8 @@ long link_conn_write(link_conn_t *c, const void *buf, size_t n);
 /* TLS wants to read before it can write (poll for POLLIN too). */
 int  link_conn_want_read(const link_conn_t *c);
 void link_conn_close(link_conn_t *c);
+/* Free a plain TCP connection's wrapper, keeping its socket (returned). */
+int  link_conn_release(link_conn_t *c);
 
 /* Listening socket on "ADDR:PORT" (non-blocking, SO_REUSEADDR). */
 int link_tcp_listen(const char *hostport, const char **why);

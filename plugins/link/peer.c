@@ -130,6 +130,12 @@ ch_ready(link_chan_t *ch, void *ud)
     link_peer_t *p = ud;
 
     (void) ch;
+    p->ready = 1;
+    link_loop_cancel(p->app->loop, p->hello_timer);
+    p->hello_timer = 0;
+    if (p->d != NULL) {
+        link_direct_set_bulk(p->d);
+    }
     if (p->app->hooks.ready) {
         p->app->hooks.ready(p);
     }
@@ -281,6 +287,11 @@ d_frame(link_direct_t *d, const uint8_t *b, size_t n, int binary, void *ud)
         }
         snprintf(p->name, sizeof(p->name), "%s", name);
         p->hello_wait = 0;
+        if (link_app_sessions(p->app, name) > LINK_SESSIONS_PER_PEER) {
+            peer_gone(p, LINK_EXIT_SESSION, "direct: too many sessions "
+                      "with this name");
+            return;
+        }
         if (peer_session(p) != 0 || link_chan_start(p->ch) != 0) {
             peer_gone(p, LINK_EXIT_SESSION, "direct: cannot start session");
             return;
@@ -360,6 +371,8 @@ link_peer_free(link_peer_t *p)
         }
     }
     link_loop_cancel(a->loop, p->free_timer);
+    link_loop_cancel(a->loop, p->hello_timer);
+    link_loop_cancel(a->loop, p->left_timer);
     link_mux_free(p->mux);
     link_chan_free(p->ch);
     link_direct_free(p->d);
@@ -401,6 +414,15 @@ peer_gone(link_peer_t *p, int code, const char *why)
     link_peer_kill(p);
 }
 
+size_t
+link_peer_queued(const link_peer_t *p)
+{
+    if (p->d != NULL) {
+        return link_direct_queued(p->d);
+    }
+    return p->app->relay != NULL ? link_relay_queued(p->app->relay) : 0;
+}
+
 link_peer_t *
 link_app_find_room(link_app_t *a, const char *room)
 {
@@ -426,15 +448,29 @@ link_app_relay_data(link_app_t *a, const char *room, const uint8_t *b,
     }
 }
 
+static void
+left_fire(link_loop_t *l, void *ud)
+{
+    link_peer_t *p = ud;
+    char         line[300];
+
+    (void) l;
+    p->left_timer = 0;
+    snprintf(line, sizeof(line), "%s left", p->name);
+    peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+}
+
+/* PEER_LEFT: on a reload the relay may tell us before it closes our own
+ * connection; that close (link_app_relay_down()) wins if it comes within
+ * LINK_LEFT_GRACE_MS. */
 void
 link_app_relay_peer_left(link_app_t *a, const char *room)
 {
     link_peer_t *p = link_app_find_room(a, room);
-    char         line[300];
 
-    if (p != NULL) {
-        snprintf(line, sizeof(line), "%s left", p->name);
-        peer_gone(p, LINK_EXIT_PEER_LEFT, line);
+    if (p != NULL && p->left_timer == 0) {
+        p->left_timer = link_loop_timer(a->loop, LINK_LEFT_GRACE_MS,
+                                        left_fire, p);
     }
 }
 
@@ -472,15 +508,82 @@ link_app_free(link_app_t *a)
     link_loop_free(a->loop);
 }
 
-int
-link_app_accept_direct(link_app_t *a, link_conn_t *c)
+static void
+hello_expired(link_loop_t *l, void *ud)
 {
-    link_peer_t *p = link_peer_new(a, LINK_VIA_DIRECT, "", 0);
+    link_peer_t *p = ud;
+    char         line[160];
 
+    (void) l;
+    p->hello_timer = 0;
+    snprintf(line, sizeof(line), "direct connection from %s: no session "
+             "within %d s", p->src, LINK_HELLO_MS / 1000);
+    peer_gone(p, LINK_EXIT_SESSION, line);
+}
+
+static int
+unauth(const link_peer_t *p, const char *src)
+{
+    return !p->dead && !p->ready && p->via == LINK_VIA_DIRECT
+           && !p->initiator && (src == NULL || strcmp(p->src, src) == 0);
+}
+
+int
+link_app_evict_unauth(link_app_t *a, const char *src)
+{
+    link_peer_t *p, *old = NULL;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (unauth(p, src) && (old == NULL || p->t_start < old->t_start)) {
+            old = p;
+        }
+    }
+    if (old == NULL) {
+        return 0;
+    }
+    link_debug("dropping the unauthenticated direct connection from %s "
+               "(limit reached)", old->src);
+    link_peer_free(old);        /* its descriptor is free at once */
+    return 1;
+}
+
+int
+link_app_sessions(link_app_t *a, const char *name)
+{
+    link_peer_t *p;
+    int          n = 0;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        n += !p->dead && strcmp(p->name, name) == 0;
+    }
+    return n;
+}
+
+int
+link_app_accept_direct(link_app_t *a, link_conn_t *c, const char *src)
+{
+    link_peer_t *p;
+    int          all = 0, same = 0;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (unauth(p, NULL)) {
+            all++;
+            same += strcmp(p->src, src) == 0;
+        }
+    }
+    if (same >= LINK_UNAUTH_PER_SRC) {
+        link_app_evict_unauth(a, src);
+    } else if (all >= LINK_UNAUTH_MAX) {
+        link_app_evict_unauth(a, NULL);
+    }
+    p = link_peer_new(a, LINK_VIA_DIRECT, "", 0);
     if (p == NULL) {
         link_conn_close(c);
         return -1;
     }
+    snprintf(p->src, sizeof(p->src), "%s", src);
+    p->hello_timer = link_loop_timer(a->loop, LINK_HELLO_MS, hello_expired,
+                                     p);
     if (link_peer_direct(p, c) != 0) {
         link_peer_kill(p);
         return -1;

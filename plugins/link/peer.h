@@ -35,8 +35,19 @@ struct link_peer_s {
     int            dead;
     uint64_t       free_timer;
     int64_t        t_start;
+    int            ready;           /* the session is up (authenticated) */
+    char           src[64];         /* direct, serving side: peer address */
+    uint64_t       hello_timer;     /* direct, serving side: deadline */
+    uint64_t       left_timer;      /* PEER_LEFT seen (see peer.c) */
     link_peer_t   *next;
 };
+
+/* serve's limits on direct connections not yet authenticated (no session
+ * yet): above them the oldest such connection is dropped for a new one. */
+#define LINK_UNAUTH_MAX       64
+#define LINK_UNAUTH_PER_SRC   16
+#define LINK_HELLO_MS         5000  /* hello and session handshake */
+#define LINK_SESSIONS_PER_PEER 8    /* sessions one name may have open */
 
 typedef struct {
     void (*ready)(link_peer_t *p);
@@ -69,6 +80,9 @@ void link_peer_free(link_peer_t *p);
 /* Free from the loop (safe from callbacks); gone() is not called. */
 void link_peer_kill(link_peer_t *p);
 
+/* Bytes its carrier has not sent yet. */
+size_t link_peer_queued(const link_peer_t *p);
+
 link_peer_t *link_app_find_room(link_app_t *a, const char *room);
 
 /* Free the peers, the relay client and the loop (after the loop ran). */
@@ -82,7 +96,15 @@ void link_app_relay_peer_left(link_app_t *a, const char *room);
 void link_app_relay_down(link_app_t *a);
 void link_app_relay_writable(link_app_t *a);
 
-/* A direct connection accepted by a listener (serving side). */
-int link_app_accept_direct(link_app_t *a, link_conn_t *c);
+/* A direct connection accepted by a listener (serving side); src names
+ * the peer's address (for the per-address limit). */
+int link_app_accept_direct(link_app_t *a, link_conn_t *c, const char *src);
+
+/* Drop the oldest unauthenticated direct connection (from src, or any
+ * when src is NULL); 1 if one was dropped. */
+int link_app_evict_unauth(link_app_t *a, const char *src);
+
+/* Live sessions with name. */
+int link_app_sessions(link_app_t *a, const char *name);
 
 #endif

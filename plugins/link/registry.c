@@ -19,6 +19,8 @@
 #include "cnx_json.h"
 #include "cnx_registry.h"
 #include "link.h"
+#include "dial.h"
+#include "loop.h"
 #include "net.h"
 #include "registry.h"
 
@@ -127,6 +129,50 @@ reg_wait(int fd, short ev, int64_t deadline)
     }
 }
 
+
+/* The outcome of reg_dial()'s connect. */
+typedef struct {
+    link_loop_t *l;
+    link_conn_t *c;
+    const char  *why;
+} reg_dial_t;
+
+
+static void
+reg_dialed(void *ud, link_conn_t *c, const char *why)
+{
+    reg_dial_t *d = ud;
+
+    d->c = c;
+    d->why = why;
+    link_loop_stop(d->l, 0);
+}
+
+
+/*
+ * Connect from the registry thread: the same dialer as the rest of the
+ * program, on a loop of this thread's own that runs only until it is done.
+ */
+static link_conn_t *
+reg_dial(link_registry_t *r, const char **why)
+{
+    reg_dial_t  d = { NULL, NULL, "out of memory" };
+
+    d.l = link_loop_new();
+    if (d.l == NULL) {
+        *why = d.why;
+        return NULL;
+    }
+    if (link_dial_start(d.l, r->host, r->port, REG_TIMEOUT_MS, reg_dialed,
+                        &d) != NULL)
+    {
+        (void) link_loop_run(d.l);
+    }
+    link_loop_free(d.l);
+    *why = d.why;
+    return d.c;
+}
+
 /*
  * One call: method path (under the prefix) with body (may be NULL);
  * the reply body into reply (NUL-terminated).  Returns the HTTP status,
@@ -157,13 +203,26 @@ reg_call(link_registry_t *r, const char *method, const char *path,
     }
 
     deadline = link_now_ms() + REG_TIMEOUT_MS;
-    c = link_tcp_connect(r->host, r->port, REG_TIMEOUT_MS, &err);
+    c = reg_dial(r, &err);
     if (c == NULL) {
         snprintf(why, whycap, "cannot connect to %s: %s", r->hostport, err);
         return -1;
     }
     if (r->tls) {
-        tls = link_conn_tls(c, r->host, r->ca_file, REG_TIMEOUT_MS, &err);
+        tls = link_conn_tls_begin(c, r->host, r->ca_file, &err);
+        while (tls == 0 || tls == LINK_IO_AGAIN) {
+            tls = link_conn_tls_step(c, &err);
+            if (tls == 0) {
+                break;
+            }
+            if (tls == LINK_IO_AGAIN
+                && reg_wait(link_conn_fd(c),
+                            (short) link_conn_tls_events(c), deadline) != 0)
+            {
+                err = "timed out";
+                tls = -1;
+            }
+        }
         if (tls != 0) {
             snprintf(why, whycap, "TLS with %s failed: %s%s", r->hostport,
                      err ? err : "handshake failed",

@@ -18,6 +18,7 @@
 #include "cnx_relay_msg.h"
 #include "cnx_ws.h"
 #include "link.h"
+#include "dial.h"
 #include "relay_client.h"
 
 #define RELAY_PING_MS       25000       /* as clawnexus 0.4.0 */
@@ -29,6 +30,21 @@
  * turn of the loop): one system call per several records. */
 #define RELAY_BATCH         (1u << 20)
 #define RELAY_MASKS         64          /* masking keys drawn at once */
+#define RELAY_DIAL_MS       5000        /* TCP connect */
+#define RELAY_HANDSHAKE_MS  10000       /* TCP + TLS + WebSocket upgrade */
+/* After REPLACED, a long-running endpoint registers its name again after
+ * this (doubling to RELAY_RECLAIM_MAX): the name is not lost silently,
+ * and two processes with one id do not fight more than that. */
+#define RELAY_RECLAIM_MS    5000
+#define RELAY_RECLAIM_MAX   300000
+
+enum {
+    RELAY_IDLE = 0,
+    RELAY_DIALING,
+    RELAY_TLS,
+    RELAY_UPGRADE,                      /* request sent, awaiting 101 */
+    RELAY_UP
+};
 
 struct link_relay_s {
     link_loop_t      *loop;
@@ -37,13 +53,18 @@ struct link_relay_s {
     void             *ud;
 
     link_conn_t      *conn;
+    link_dial_t      *dial;
     int               fd;
+    int               state;        /* RELAY_* */
+    int               ever_up;
+    char              key[32];      /* Sec-WebSocket-Key of the attempt */
     int               up;           /* WebSocket open */
     int               registered;
     int               binary;
     int               closing;      /* no reconnect */
     int               dropping;     /* a drop is scheduled */
     int               read_paused;
+    unsigned          close_code;   /* of the relay's close frame, 0 none */
     int               was_high;
     int               blocked;      /* the socket took less: await POLLOUT */
     char              why[160];
@@ -64,12 +85,17 @@ struct link_relay_s {
     uint64_t          retry_timer;
     uint64_t          drop_timer;
     uint64_t          resume_timer;
+    uint64_t          hs_timer;     /* handshake deadline */
+    uint64_t          reclaim_timer;
+    int               reclaim_ms;
     int               backoff_ms;
 };
 
 static void relay_io(link_loop_t *l, int fd, int revents, void *ud);
 static void relay_flush(link_relay_t *r);
 static void relay_read(link_relay_t *r);
+static void relay_parse(link_relay_t *r);
+static void handshake_io(link_relay_t *r, int revents);
 
 static void
 resume_fire(link_loop_t *l, void *ud)
@@ -105,6 +131,12 @@ link_relay_registered(const link_relay_t *r)
     return r->up && r->registered;
 }
 
+unsigned
+link_relay_close_code(const link_relay_t *r)
+{
+    return r->close_code;
+}
+
 int
 link_relay_binary(const link_relay_t *r)
 {
@@ -123,6 +155,15 @@ update_events(link_relay_t *r)
     int ev = 0;
 
     if (r->conn == NULL || r->dropping) {
+        return;
+    }
+    if (r->state == RELAY_TLS) {
+        link_loop_events(r->loop, r->fd, link_conn_tls_events(r->conn));
+        return;
+    }
+    if (r->state == RELAY_UPGRADE) {
+        link_loop_events(r->loop, r->fd, POLLIN
+                         | (r->outlen > r->outoff ? POLLOUT : 0));
         return;
     }
     if (!r->read_paused || link_conn_want_read(r->conn)) {
@@ -150,6 +191,11 @@ link_relay_pause_read(link_relay_t *r, int pause)
 static void
 teardown(link_relay_t *r)
 {
+    link_dial_cancel(r->dial);
+    r->dial = NULL;
+    link_loop_cancel(r->loop, r->hs_timer);
+    r->hs_timer = 0;
+    r->state = RELAY_IDLE;
     if (r->conn != NULL) {
         link_loop_unwatch(r->loop, r->fd);
         link_conn_close(r->conn);
@@ -160,6 +206,8 @@ teardown(link_relay_t *r)
     r->ping_timer = 0;
     link_loop_cancel(r->loop, r->resume_timer);
     r->resume_timer = 0;
+    link_loop_cancel(r->loop, r->reclaim_timer);
+    r->reclaim_timer = 0;
     r->up = r->registered = r->binary = 0;
     r->inlen = 0;
     r->outoff = r->outlen = 0;
@@ -180,7 +228,7 @@ retry_fire(link_loop_t *l, void *ud)
         return;
     }
     link_debug("reconnecting to %s", r->cfg.url_text);
-    if (link_relay_connect(r, 5000) != 0) {
+    if (link_relay_start(r) != 0) {
         link_relay_retry(r);
     }
 }
@@ -190,7 +238,7 @@ link_relay_retry(link_relay_t *r)
 {
     int delay;
 
-    if (r->closing || r->retry_timer) {
+    if (r->closing || r->retry_timer || r->state != RELAY_IDLE) {
         return;
     }
     /* jitter in [delay/2, delay] so many endpoints do not sync up */
@@ -212,11 +260,15 @@ drop_fire(link_loop_t *l, void *ud)
     r->drop_timer = 0;
     r->dropping = 0;
     teardown(r);
-    if (was_up && r->cbs.down) {
-        r->cbs.down(r->ud, r->why);
-    }
     if (!r->closing && r->cfg.reconnect) {
         link_relay_retry(r);
+    }
+    if (was_up) {
+        if (r->cbs.down) {
+            r->cbs.down(r->ud, r->why);
+        }
+    } else if (r->cbs.unreachable) {
+        r->cbs.unreachable(r->ud, r->why);
     }
 }
 
@@ -224,13 +276,23 @@ drop_fire(link_loop_t *l, void *ud)
 static void
 relay_drop(link_relay_t *r, const char *fmt, const char *arg)
 {
-    if (r->dropping || r->conn == NULL) {
+    if (r->dropping || r->state == RELAY_IDLE) {
         return;
     }
     snprintf(r->why, sizeof(r->why), fmt, arg ? arg : "");
     r->dropping = 1;
-    link_loop_events(r->loop, r->fd, 0);
+    if (r->conn != NULL) {
+        link_loop_events(r->loop, r->fd, 0);
+    }
     r->drop_timer = link_loop_timer(r->loop, 0, drop_fire, r);
+}
+
+/* A connection attempt failed: one line, then as a drop. */
+static void
+attempt_fail(link_relay_t *r, const char *why)
+{
+    link_err("relay %s: %s", r->cfg.url_text, why);
+    relay_drop(r, "%s", why);
 }
 
 static int
@@ -392,154 +454,263 @@ send_register(link_relay_t *r)
     return rc;
 }
 
-/* Blocking helpers for the opening handshake only. */
-static int
-write_all(link_conn_t *c, const void *p, size_t n, int64_t deadline)
+static void
+hs_expired(link_loop_t *l, void *ud)
 {
-    const uint8_t *b = p;
+    link_relay_t *r = ud;
 
-    while (n > 0) {
-        struct pollfd pfd = { link_conn_fd(c), POLLOUT, 0 };
-        long          w = link_conn_write(c, b, n);
+    (void) l;
+    r->hs_timer = 0;
+    attempt_fail(r, r->state == RELAY_TLS ? "TLS handshake timed out"
+                    : "no WebSocket handshake answer");
+}
 
-        if (w > 0) {
-            b += w;
-            n -= (size_t) w;
-            continue;
-        }
-        if (w != LINK_IO_AGAIN || link_now_ms() >= deadline) {
-            return -1;
-        }
-        if (link_conn_want_read(c)) {
-            pfd.events = POLLIN;
-        }
-        poll(&pfd, 1, (int) (deadline - link_now_ms()));
+/* Queue the HTTP upgrade request; the answer is read by handshake_io(). */
+static void
+upgrade_begin(link_relay_t *r)
+{
+    int n;
+
+    r->state = RELAY_UPGRADE;
+    cnx_http_client_key(r->key);
+    if (out_reserve(r, 2048) != 0) {
+        attempt_fail(r, "out of memory");
+        return;
     }
-    return 0;
+    n = cnx_http_build_request((char *) r->out + r->outlen, 2048,
+                               r->cfg.url.hostport, r->cfg.url.path, r->key,
+                               "clawnexus-link/" CNX_VERSION);
+    if (n < 0) {
+        attempt_fail(r, "cannot build the WebSocket upgrade");
+        return;
+    }
+    r->outlen += (size_t) n;
+    r->inlen = 0;
+    handshake_io(r, POLLOUT);
+}
+
+static void
+tls_step(link_relay_t *r)
+{
+    const char *why = NULL;
+    int         rc = link_conn_tls_step(r->conn, &why);
+    char        line[256];
+
+    if (rc == LINK_IO_AGAIN) {
+        update_events(r);
+        return;
+    }
+    if (rc == 0) {
+        upgrade_begin(r);
+        return;
+    }
+    if (rc == LINK_TLS_UNTRUSTED) {
+        snprintf(line, sizeof(line), "TLS: the certificate is not trusted "
+                 "(%s)%s", why, r->cfg.ca_file ? ""
+                 : "; for a relay with a private CA give --ca-file FILE or "
+                   "edge.ca_file");
+        attempt_fail(r, line);
+        return;
+    }
+    snprintf(line, sizeof(line), "TLS: %s", why);
+    attempt_fail(r, line);
+}
+
+/* The WebSocket is open: REGISTER, keep-alive, frames that came along. */
+static void
+upgrade_done(link_relay_t *r, size_t head)
+{
+    memmove(r->in, r->in + head, r->inlen - head);
+    r->inlen -= head;
+    link_loop_cancel(r->loop, r->hs_timer);
+    r->hs_timer = 0;
+    r->state = RELAY_UP;
+    r->up = 1;
+    r->ever_up = 1;
+    r->registered = 0;
+    r->binary = 0;
+    cnx_ws_reader_init(&r->rd, RELAY_MAX_MESSAGE, 0);
+    link_debug("connected to %s", r->cfg.url_text);
+    if (send_register(r) != 0) {
+        relay_drop(r, "cannot send REGISTER%s", NULL);
+        return;
+    }
+    r->ping_timer = link_loop_timer(r->loop, RELAY_PING_MS, ping_fire, r);
+    update_events(r);
+    if (r->inlen > 0) {
+        relay_parse(r);
+    }
+}
+
+static void
+handshake_io(link_relay_t *r, int revents)
+{
+    long got;
+    int  n, status = 0;
+    char line[160];
+
+    if (r->state == RELAY_TLS) {
+        tls_step(r);
+        return;
+    }
+    if (revents & POLLOUT) {
+        while (r->outlen > r->outoff) {
+            long w = link_conn_write(r->conn, r->out + r->outoff,
+                                     r->outlen - r->outoff);
+
+            if (w == LINK_IO_AGAIN) {
+                break;
+            }
+            if (w < 0) {
+                attempt_fail(r, "cannot send the WebSocket upgrade");
+                return;
+            }
+            r->outoff += (size_t) w;
+        }
+        if (r->outoff == r->outlen) {
+            r->outoff = r->outlen = 0;
+        }
+    }
+    for ( ;; ) {
+        got = link_conn_read(r->conn, r->in + r->inlen,
+                             CNX_HTTP_MAX_HEAD + 1 - r->inlen);
+        if (got == LINK_IO_AGAIN) {
+            break;
+        }
+        if (got <= 0) {
+            attempt_fail(r, "connection closed during the WebSocket "
+                            "handshake");
+            return;
+        }
+        r->inlen += (size_t) got;
+        n = cnx_http_parse_response((const char *) r->in, r->inlen, r->key,
+                                    &status);
+        if (n > 0) {
+            upgrade_done(r, (size_t) n);
+            return;
+        }
+        if (n < 0) {
+            if (n == CNX_HTTP_ESTATUS) {
+                snprintf(line, sizeof(line), "HTTP status %d instead of a "
+                         "WebSocket upgrade", status);
+            } else {
+                snprintf(line, sizeof(line), "bad WebSocket handshake "
+                         "answer (error %d)", n);
+            }
+            attempt_fail(r, line);
+            return;
+        }
+        if (r->inlen > CNX_HTTP_MAX_HEAD) {
+            attempt_fail(r, "handshake answer too long");
+            return;
+        }
+    }
+    update_events(r);
+}
+
+static void
+dial_done(void *ud, link_conn_t *c, const char *why)
+{
+    link_relay_t *r = ud;
+    const char   *e = NULL;
+
+    r->dial = NULL;
+    if (c == NULL) {
+        attempt_fail(r, why);
+        return;
+    }
+    r->conn = c;
+    r->fd = link_conn_fd(c);
+    if (link_loop_watch(r->loop, r->fd, 0, relay_io, r) != 0) {
+        attempt_fail(r, "out of memory");
+        return;
+    }
+    if (r->cfg.url.tls) {
+        if (link_conn_tls_begin(c, r->cfg.url.host, r->cfg.ca_file, &e)
+            != 0)
+        {
+            char line[160];
+
+            snprintf(line, sizeof(line), "TLS: %s", e);
+            attempt_fail(r, line);
+            return;
+        }
+        r->state = RELAY_TLS;
+        tls_step(r);
+        return;
+    }
+    upgrade_begin(r);
 }
 
 int
-link_relay_connect(link_relay_t *r, int timeout_ms)
+link_relay_start(link_relay_t *r)
 {
-    int64_t      deadline = link_now_ms() + timeout_ms;
-    const char  *why = NULL;
-    char         key[25], req[2048];
-    int          n, status = 0;
-    link_conn_t *c;
-
-    if (r->conn != NULL) {
+    if (r->state != RELAY_IDLE || r->closing) {
         return 0;
-    }
-    c = link_tcp_connect(r->cfg.url.host, r->cfg.url.port, timeout_ms, &why);
-    if (c == NULL) {
-        link_err("relay %s: %s", r->cfg.url_text, why);
-        return -1;
-    }
-    if (r->cfg.url.tls
-        && (n = link_conn_tls(c, r->cfg.url.host, r->cfg.ca_file,
-                              (int) (deadline - link_now_ms()), &why)) != 0)
-    {
-        if (n == LINK_TLS_UNTRUSTED) {
-            link_err("relay %s: TLS: the certificate is not trusted (%s)%s",
-                     r->cfg.url_text, why, r->cfg.ca_file
-                     ? "" : "; for a relay with a private CA give "
-                            "--ca-file FILE or edge.ca_file");
-        } else {
-            link_err("relay %s: TLS: %s", r->cfg.url_text, why);
-        }
-        link_conn_close(c);
-        return -1;
-    }
-    cnx_http_client_key(key);
-    n = cnx_http_build_request(req, sizeof(req), r->cfg.url.hostport,
-                               r->cfg.url.path, key,
-                               "clawnexus-link/" CNX_VERSION);
-    if (n < 0 || write_all(c, req, (size_t) n, deadline) != 0) {
-        link_err("relay %s: cannot send the WebSocket upgrade",
-                 r->cfg.url_text);
-        link_conn_close(c);
-        return -1;
     }
     if (r->incap < RELAY_READ_CHUNK * 2) {
         uint8_t *p = realloc(r->in, RELAY_READ_CHUNK * 2);
 
         if (p == NULL) {
-            link_conn_close(c);
             return -1;
         }
         r->in = p;
         r->incap = RELAY_READ_CHUNK * 2;
     }
     r->inlen = 0;
-    for ( ;; ) {
-        struct pollfd pfd = { link_conn_fd(c), POLLIN, 0 };
-        long          got;
-
-        got = link_conn_read(c, r->in + r->inlen, CNX_HTTP_MAX_HEAD);
-        if (got == 0 || got == LINK_IO_ERROR) {
-            link_err("relay %s: connection closed during the WebSocket "
-                     "handshake", r->cfg.url_text);
-            link_conn_close(c);
-            return -1;
-        }
-        if (got > 0) {
-            r->inlen += (size_t) got;
-            n = cnx_http_parse_response((const char *) r->in, r->inlen, key,
-                                        &status);
-            if (n > 0) {
-                break;
-            }
-            if (n < 0) {
-                if (n == CNX_HTTP_ESTATUS) {
-                    link_err("relay %s: HTTP status %d instead of a "
-                             "WebSocket upgrade", r->cfg.url_text, status);
-                } else {
-                    link_err("relay %s: bad WebSocket handshake answer "
-                             "(error %d)", r->cfg.url_text, n);
-                }
-                link_conn_close(c);
-                return -1;
-            }
-            if (r->inlen >= CNX_HTTP_MAX_HEAD) {
-                link_err("relay %s: handshake answer too long",
-                         r->cfg.url_text);
-                link_conn_close(c);
-                return -1;
-            }
-            continue;
-        }
-        if (link_now_ms() >= deadline) {
-            link_err("relay %s: no WebSocket handshake answer",
-                     r->cfg.url_text);
-            link_conn_close(c);
-            return -1;
-        }
-        poll(&pfd, 1, (int) (deadline - link_now_ms()));
-    }
-    /* frames may already follow the head */
-    memmove(r->in, r->in + n, r->inlen - (size_t) n);
-    r->inlen -= (size_t) n;
-
-    r->conn = c;
-    r->fd = link_conn_fd(c);
-    r->up = 1;
-    r->registered = 0;
-    r->binary = 0;
-    cnx_ws_reader_init(&r->rd, RELAY_MAX_MESSAGE, 0);
-    if (link_loop_watch(r->loop, r->fd, POLLIN, relay_io, r) != 0) {
+    r->outoff = r->outlen = 0;
+    r->close_code = 0;
+    r->state = RELAY_DIALING;
+    r->dial = link_dial_start(r->loop, r->cfg.url.host, r->cfg.url.port,
+                              RELAY_DIAL_MS, dial_done, r);
+    r->hs_timer = link_loop_timer(r->loop, RELAY_HANDSHAKE_MS, hs_expired,
+                                  r);
+    if (r->dial == NULL || r->hs_timer == 0) {
         teardown(r);
         return -1;
-    }
-    link_debug("connected to %s", r->cfg.url_text);
-    if (send_register(r) != 0) {
-        teardown(r);
-        return -1;
-    }
-    r->ping_timer = link_loop_timer(r->loop, RELAY_PING_MS, ping_fire, r);
-    if (r->inlen > 0) {
-        relay_io(r->loop, r->fd, POLLIN, r);
     }
     return 0;
+}
+
+static void
+reclaim_fire(link_loop_t *l, void *ud)
+{
+    link_relay_t *r = ud;
+
+    (void) l;
+    r->reclaim_timer = 0;
+    if (r->state == RELAY_UP && !r->registered && !r->dropping) {
+        link_err("registering %s on %s again", r->cfg.id, r->cfg.url_text);
+        if (send_register(r) != 0) {
+            relay_drop(r, "cannot send REGISTER%s", NULL);
+        }
+    }
+}
+
+/*
+ * The relay no longer maps our id to this connection (another connection
+ * registered it: REPLACED; or it says NOT_REGISTERED).  Rooms stay open.
+ * A long-running endpoint takes the name back after a while.
+ */
+static void
+relay_lost_name(link_relay_t *r, int replaced)
+{
+    int delay;
+
+    r->registered = 0;
+    if (!r->cfg.reconnect || r->reclaim_timer) {
+        return;
+    }
+    if (replaced) {
+        r->reclaim_ms = r->reclaim_ms ? r->reclaim_ms * 2 : RELAY_RECLAIM_MS;
+        if (r->reclaim_ms > RELAY_RECLAIM_MAX) {
+            r->reclaim_ms = RELAY_RECLAIM_MAX;
+        }
+        delay = r->reclaim_ms;
+    } else {
+        delay = 1000;
+    }
+    r->reclaim_timer = link_loop_timer(r->loop, delay, reclaim_fire, r);
 }
 
 static void
@@ -605,6 +776,11 @@ handle_text(link_relay_t *r, const uint8_t *data, size_t len)
         }
         break;
     case CNX_RELAY_ERROR:
+        if (strcmp(m.code_s, "REPLACED") == 0
+            || strcmp(m.code_s, "NOT_REGISTERED") == 0)
+        {
+            relay_lost_name(r, m.code_s[0] == 'R');
+        }
         msgbuf[0] = '\0';
         if (m.message.p != NULL
             && cnx_json_unescape(m.message.p, m.message.len, msgbuf,
@@ -647,15 +823,80 @@ handle_binary(link_relay_t *r, const uint8_t *data, size_t len)
     }
 }
 
+/* Handle the complete frames in r->in. */
+static void
+relay_parse(link_relay_t *r)
+{
+    size_t off = 0, used;
+    int    rc;
+
+    while (off < r->inlen && r->conn && !r->dropping) {
+        cnx_ws_msg_t msg;
+
+        rc = cnx_ws_reader_next(&r->rd, r->in + off, r->inlen - off,
+                                &used, &msg);
+        off += used;
+        if (rc == CNX_WS_AGAIN) {
+            break;
+        }
+        if (rc < 0) {
+            uint8_t cl[CNX_WS_MAX_CONTROL];
+            size_t  cn = cnx_ws_close_build(cl, (unsigned) -rc, NULL, 0);
+
+            send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
+            relay_drop(r, "WebSocket protocol error from the relay%s",
+                       NULL);
+            break;
+        }
+        switch (msg.opcode) {
+        case CNX_WS_OP_TEXT:
+            handle_text(r, msg.data, msg.len);
+            break;
+        case CNX_WS_OP_BINARY:
+            handle_binary(r, msg.data, msg.len);
+            break;
+        case CNX_WS_OP_PING:
+            send_frame(r, CNX_WS_OP_PONG, msg.data, msg.len, NULL, 0);
+            break;
+        case CNX_WS_OP_CLOSE: {
+            uint8_t  cl[CNX_WS_MAX_CONTROL];
+            unsigned code = 1005;
+            size_t   cn;
+            char     cs[16];
+
+            cnx_ws_close_parse(msg.data, msg.len, &code, NULL, NULL);
+            cn = cnx_ws_close_build(cl, code == 1005 ? 1000 : code,
+                                    NULL, 0);
+            send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
+            r->close_code = code;
+            snprintf(cs, sizeof(cs), "%u", code);
+            relay_drop(r, code == 1001
+                          ? "the relay is restarting or reloading "
+                            "(close code %s)"
+                          : "the relay closed the WebSocket (code %s)",
+                       cs);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (r->conn == NULL) {
+        return;
+    }
+    memmove(r->in, r->in + off, r->inlen - off);
+    r->inlen -= off;
+}
+
 static void
 relay_read(link_relay_t *r)
 {
     for ( ;; ) {
-        size_t off = 0, used;
-        long   got;
-        int    rc;
+        long got;
 
-        if (r->conn == NULL || r->dropping || r->read_paused) {
+        if (r->conn == NULL || r->dropping || r->read_paused
+            || r->state != RELAY_UP)
+        {
             return;
         }
         if (r->incap - r->inlen < RELAY_READ_CHUNK) {
@@ -683,59 +924,7 @@ relay_read(link_relay_t *r)
             return;
         }
         r->inlen += (size_t) got;
-
-        while (off < r->inlen && r->conn && !r->dropping) {
-            cnx_ws_msg_t msg;
-
-            rc = cnx_ws_reader_next(&r->rd, r->in + off, r->inlen - off,
-                                    &used, &msg);
-            off += used;
-            if (rc == CNX_WS_AGAIN) {
-                break;
-            }
-            if (rc < 0) {
-                uint8_t cl[CNX_WS_MAX_CONTROL];
-                size_t  cn = cnx_ws_close_build(cl, (unsigned) -rc, NULL, 0);
-
-                send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
-                relay_drop(r, "WebSocket protocol error from the relay%s",
-                           NULL);
-                break;
-            }
-            switch (msg.opcode) {
-            case CNX_WS_OP_TEXT:
-                handle_text(r, msg.data, msg.len);
-                break;
-            case CNX_WS_OP_BINARY:
-                handle_binary(r, msg.data, msg.len);
-                break;
-            case CNX_WS_OP_PING:
-                send_frame(r, CNX_WS_OP_PONG, msg.data, msg.len, NULL, 0);
-                break;
-            case CNX_WS_OP_CLOSE: {
-                uint8_t  cl[CNX_WS_MAX_CONTROL];
-                unsigned code = 1005;
-                size_t   cn;
-                char     cs[16];
-
-                cnx_ws_close_parse(msg.data, msg.len, &code, NULL, NULL);
-                cn = cnx_ws_close_build(cl, code == 1005 ? 1000 : code,
-                                        NULL, 0);
-                send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
-                snprintf(cs, sizeof(cs), "%u", code);
-                relay_drop(r, "the relay closed the WebSocket (code %s)",
-                           cs);
-                break;
-            }
-            default:
-                break;
-            }
-        }
-        if (r->conn == NULL) {
-            return;
-        }
-        memmove(r->in, r->in + off, r->inlen - off);
-        r->inlen -= off;
+        relay_parse(r);
     }
 }
 
@@ -746,6 +935,12 @@ relay_io(link_loop_t *l, int fd, int revents, void *ud)
 
     (void) l;
     (void) fd;
+    if (r->state != RELAY_UP) {
+        if (r->conn != NULL && !r->dropping) {
+            handshake_io(r, revents);
+        }
+        return;
+    }
     if (revents & (POLLOUT)) {
         r->blocked = 0;
         relay_flush(r);
@@ -906,27 +1101,22 @@ link_relay_commit_bin(link_relay_t *r, size_t n)
     return 0;
 }
 
+/*
+ * Callers let their last frames leave through the loop first (chat and
+ * connect wait until link_relay_queued() is 0); here the close frame gets
+ * one non-blocking write and the connection ends.
+ */
 void
 link_relay_close(link_relay_t *r)
 {
     r->closing = 1;
     link_loop_cancel(r->loop, r->retry_timer);
     r->retry_timer = 0;
-    if (r->conn != NULL && !r->dropping) {
+    if (r->state == RELAY_UP && !r->dropping) {
         uint8_t cl[CNX_WS_MAX_CONTROL];
         size_t  cn = cnx_ws_close_build(cl, CNX_WS_CLOSE_NORMAL, NULL, 0);
-        int64_t deadline = link_now_ms() + 1000;
 
         send_frame(r, CNX_WS_OP_CLOSE, cl, cn, NULL, 0);
-        /* give queued frames a moment to leave */
-        while (r->conn && !r->dropping && r->outlen > r->outoff
-               && link_now_ms() < deadline)
-        {
-            struct pollfd pfd = { r->fd, POLLOUT, 0 };
-
-            poll(&pfd, 1, 100);
-            relay_flush(r);
-        }
     }
     link_loop_cancel(r->loop, r->drop_timer);
     r->drop_timer = 0;

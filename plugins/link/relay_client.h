@@ -33,6 +33,9 @@ typedef struct {
     void (*down)(void *ud, const char *why);
     /* The output queue drained below the low-water mark. */
     void (*writable)(void *ud);
+    /* A connection attempt failed (one line naming the URL was printed);
+     * a retry follows when reconnect is set. */
+    void (*unreachable)(void *ud, const char *why);
 } link_relay_cbs_t;
 
 typedef struct {
@@ -45,6 +48,12 @@ typedef struct {
     int          reconnect;     /* reconnect when the connection drops */
 } link_relay_cfg_t;
 
+/* After PEER_LEFT without the peer's CLOSE record, how long to wait for
+ * our own connection to drop too (a reload closes both sockets), and how
+ * long a peer has to come back after a relay connection loss. */
+#define LINK_LEFT_GRACE_MS     2000
+#define LINK_BACK_MS           30000
+
 #define LINK_RELAY_HIGH_WATER  (4u << 20)   /* stop feeding above this */
 #define LINK_RELAY_LOW_WATER   (1u << 20)
 
@@ -52,17 +61,19 @@ link_relay_t *link_relay_new(link_loop_t *l, const link_relay_cfg_t *cfg,
     const link_relay_cbs_t *cbs, void *ud);
 
 /*
- * Connect now (TCP, TLS, WebSocket handshake, REGISTER sent).  Blocks for
- * at most timeout_ms.  On failure prints one line naming the URL and
- * returns -1 (the caller decides whether to retry with
- * link_relay_retry()).
+ * Start connecting: TCP, TLS and the WebSocket handshake are driven by the
+ * loop (10 s in all), then REGISTER is sent.  The outcome arrives as
+ * registered() or unreachable().  -1 only when out of memory.
  */
-int link_relay_connect(link_relay_t *r, int timeout_ms);
+int link_relay_start(link_relay_t *r);
 
 /* Schedule a reconnect with back-off (0.5 s doubling to 30 s). */
 void link_relay_retry(link_relay_t *r);
 
 int link_relay_registered(const link_relay_t *r);
+/* The close code of the relay's last close frame (1001: reload or
+ * restart), 0 when the connection ended without one. */
+unsigned link_relay_close_code(const link_relay_t *r);
 int link_relay_binary(const link_relay_t *r);
 
 int link_relay_join(link_relay_t *r, const char *target);

@@ -3,6 +3,7 @@
  * files, numbers, names).
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,4 +179,34 @@ link_parse_long(const char *s, long min, long max, long *out)
     }
     *out = v;
     return 0;
+}
+
+int
+link_fd_limit(void)
+{
+    static int    limit;
+    struct rlimit rl;
+
+    if (limit == 0) {
+        limit = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX
+                    ? INT_MAX : (int) rl.rlim_cur;
+        }
+    }
+    return limit;
+}
+
+void
+link_addr_text(const struct sockaddr_storage *sa, unsigned len, char *out,
+    size_t cap)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (getnameinfo((const struct sockaddr *) sa, len, host, sizeof(host),
+                    NULL, 0, NI_NUMERICHOST) != 0)
+    {
+        snprintf(host, sizeof(host), "?");
+    }
+    snprintf(out, cap, "%s", host);
 }

@@ -254,12 +254,13 @@ e2e_s1() {
         sleep 0.05
     done
     [ "${hs:-0}" -gt 0 ] || cnx_fail "the tunnel made no handshake"
-    grep -q '"name":"office","address":"'"$WG_B"'"' "$LAB_DIR/a/wg-export.json" ||
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not any(p["name"] == "office" and p["address"] == sys.argv[2] for p in d["peers"]))' \
+        "$LAB_DIR/a/wg-export.json" "$WG_B" ||
         { cat "$LAB_DIR/a/wg-export.json" >&2; cnx_fail "s1: clawnexus-wg export has no address $WG_B for office"; }
     lab_say "    clawnexus-wg resolve office → $addr (handshake done)"
     n=$(grep -c "home: session v2 via direct" "$LAB_DIR/serve-office.err")
     rx0=$(lab_wg_rx "$WG_IF_B" "$NS_B")
-    lab_connect s1 "$msg" --names-file "$LAB_DIR/a/wg-export.json" office
+    lab_connect s1 "$msg" --export-file "$LAB_DIR/a/wg-export.json" office
     rx1=$(lab_wg_rx "$WG_IF_B" "$NS_B")
     lab_expect_reply "$msg"
     grep -q "trying the relay" "$LAB_DIR/s1.err" && cnx_fail "s1: went to the relay with the tunnel up"
@@ -275,7 +276,7 @@ e2e_s2() {
     lab_say "[2] tunnel broken (UDP dropped): direct times out, the relay takes over"
     local msg="hello office, tunnel down"
     lab_wg_break
-    lab_connect s2 "$msg" --names-file "$LAB_DIR/a/wg-export.json" office
+    lab_connect s2 "$msg" --export-file "$LAB_DIR/a/wg-export.json" office
     lab_wg_mend
     lab_expect_reply "$msg"
     grep -q "direct $WG_B:7473: timed out; trying the relay" "$LAB_DIR/s2.err" ||
@@ -290,7 +291,7 @@ e2e_s3() {
     lab_say "[3] office marked cross_network in site-a's config: straight to the relay"
     local msg="hello office, cross-network"
     lab_connect s3 "$msg" --config "$LAB_DIR/a/cross.json" \
-        --names-file "$LAB_DIR/a/wg-export.json" office
+        --export-file "$LAB_DIR/a/wg-export.json" office
     lab_expect_reply "$msg"
     grep -q "trying the relay" "$LAB_DIR/s3.err" && cnx_fail "s3: tried the direct path first"
     lab_say "    office $(lab_established "$LAB_DIR/s3.err" relay 2)"

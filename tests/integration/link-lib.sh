@@ -49,3 +49,12 @@ link_kill() {
     kill "$1" 2>/dev/null || return 0
     wait "$1" 2>/dev/null || true
 }
+
+# link_echo_start: the TCP echo service of link_tcp.py on a free port
+# (ECHO_PORT), stopped when the test ends.
+link_echo_start() {
+    ECHO_PORT=$(cnx_free_port)
+    python3 "$abs_top_srcdir/tests/integration/link_tcp.py" echo "$ECHO_PORT" &
+    cnx_on_exit "link_kill $!"
+    cnx_wait_port 127.0.0.1 "$ECHO_PORT" || cnx_fail "echo service did not start"
+}

@@ -12,10 +12,8 @@ cnx_need_cmd python3
 cnx_tmpdir dir
 link_relay_start "$dir"
 mkdir -p "$dir/hs" "$dir/hc"
-tcp="$abs_top_srcdir/tests/integration/link_tcp.py"
-echo_port=$(cnx_free_port)
-python3 "$tcp" echo "$echo_port" & cnx_on_exit "link_kill $!"
-cnx_wait_port 127.0.0.1 "$echo_port" || cnx_fail "echo service did not start"
+link_echo_start
+echo_port=$ECHO_PORT
 
 HOME="$dir/hs" "$CNX_LINK" -v serve --relay "$RELAY_URL" --id office.claw \
     --secret-file "$RELAY_SECRET_FILE" --issuer "$RELAY_ISS" \

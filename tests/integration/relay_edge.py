@@ -84,6 +84,14 @@ async def pair(a, a_id, b, b_id):
     return room
 
 
+async def wait_closed(ws):
+    try:
+        await asyncio.wait_for(ws.recv(), TIMEOUT)
+        raise AssertionError("socket still open")
+    except websockets.ConnectionClosed:
+        pass
+
+
 async def nothing_pending(ws, what):
     try:
         raw = await asyncio.wait_for(ws.recv(), 0.3)
@@ -343,10 +351,32 @@ async def protocol_checks():
         "wrong issuer": mint(cid, iss="someone-else"),
         "garbage": "a.b.c",
     }
+    # a token minted for longer than clawnexus_jwt_max_lifetime (24h)
+    bad_tokens["lifetime 25h"] = mint(cid, ttl=25 * 3600)
+    bad_tokens["exp 2^63-1"] = lib.mint(SECRET, cid, 300,
+                                        {"iss": ISSUER, "exp": 2**63 - 1})
+    # a refused REGISTER is answered, then the socket is closed (1008), so
+    # that a daemon with a stale token reconnects and fetches a new one
     for what, tok in bad_tokens.items():
-        await lone.send(json.dumps({"type": "REGISTER", "claw_id": cid,
-                                    "auth_token": tok}))
-        await expect_error(lone, "AUTH_FAILED", f"token: {what}")
+        ws = await websockets.connect(URL, compression=None)
+        await ws.send(json.dumps({"type": "REGISTER", "claw_id": cid,
+                                  "auth_token": tok}))
+        await expect_error(ws, "AUTH_FAILED", f"token: {what}")
+        try:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+            raise AssertionError(f"token: {what}: socket still open")
+        except websockets.ConnectionClosed as e:
+            expect(e.rcvd is not None and e.rcvd.code == 1008,
+                   f"token: {what}: then closed with 1008 (got {e.rcvd})")
+
+    # exactly the longest lifetime allowed registers
+    ws = await websockets.connect(URL, compression=None)
+    await ws.send(json.dumps({"type": "REGISTER", "claw_id": "day.id.claw",
+                              "auth_token": mint("day.id.claw",
+                                                 ttl=24 * 3600)}))
+    msg, _ = await recv_json(ws)
+    expect(msg.get("type") == "REGISTERED", "a token valid for 24h registers")
+    await ws.close()
 
     await lone.send(json.dumps({"type": "REGISTER", "claw_id": cid,
                                 "auth_token": mint(cid)}))
@@ -476,10 +506,15 @@ async def limit_checks():
 
     # failed-auth limit (3 per window): the 4th attempt is refused unseen
     cid = "brute.id.claw"
+    # (each refused REGISTER closes its socket: one socket per attempt)
     for i in range(3):
-        await other.send(json.dumps({"type": "REGISTER", "claw_id": cid,
-                                     "auth_token": mint(cid, key="guess")}))
-        await expect_error(other, "AUTH_FAILED", f"bad token {i + 1}")
+        ws = await websockets.connect(url, compression=None,
+                                      local_addr=("127.0.0.4", 0))
+        await ws.send(json.dumps({"type": "REGISTER", "claw_id": cid,
+                                  "auth_token": mint(cid, key="guess")}))
+        await expect_error(ws, "AUTH_FAILED", f"bad token {i + 1}")
+        await wait_closed(ws)
+        await asyncio.sleep(0.2)
     await other.send(json.dumps({"type": "REGISTER", "claw_id": cid,
                                  "auth_token": mint(cid)}))
     await expect_error(other, "RATE_LIMITED",

@@ -19,7 +19,7 @@ expect_rc() {
 }
 
 # --- command line ---------------------------------------------------------
-for c in add remove show resolve sync hosts hook export; do
+for c in add remove name unname show resolve sync hosts hook export; do
     expect_rc 0 cw "$c" --help
     grep -q "^Usage: clawnexus-wg.* $c" "$dir/out" || cnx_fail "$c --help: $(cat "$dir/out")"
 done
@@ -31,6 +31,14 @@ expect_rc 2 cw add wg0 office
 expect_rc 2 cw add wg0 office --public-key short
 expect_rc 2 cw add wg0 office --public-key "$(wg genkey 2>/dev/null || echo AAAA)" --allowed-ips 10.0.0.1/99
 grep -q "bad allowed IP '10.0.0.1/99'" "$dir/err" || cnx_fail "bad prefix message: $(cat "$dir/err")"
+
+# the export clawnexus-wg writes is the one clawnexus-link reads by default,
+# under the same option name
+wd=$("$CNX_WG" --help | grep -o '/run/[^ ;)]*\.json' | head -1)
+ld=$("$CNX_LINK" connect --help | grep -o '/run/[^ ;)]*\.json' | head -1)
+[ -n "$wd" ] && [ "$wd" = "$ld" ] || cnx_fail "default export: clawnexus-wg '$wd', clawnexus-link '$ld'"
+"$CNX_WG" --help | grep -q -- "--export-file FILE" || cnx_fail "clawnexus-wg has no --export-file"
+"$CNX_LINK" connect --help | grep -q -- "--export-file F" || cnx_fail "clawnexus-link has no --export-file"
 
 # --- resolve from the names file --------------------------------------------
 k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=

@@ -89,29 +89,32 @@ addr=$("$CNX_WG" --names "$names_a" resolve office.claw) || cnx_fail "resolve fa
 "$CNX_WG" --names "$names_a" resolve nobody 2>/dev/null
 [ $? -eq 5 ] || cnx_fail "resolve of an unknown name did not exit 5"
 
-ip netns exec "$nsb" python3 - 10.77.0.2 17474 >"$dir/server.out" 2>&1 <<'PY' &
+tcp_hello() {   # tcp_hello ADDR PORT: a line from a server in B, via A
+    ip netns exec "$nsb" python3 - "$1" "$2" >"$dir/server.out" 2>&1 <<'PY' &
 import socket, sys
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen(1)
 print("listening", flush=True)
 s.settimeout(20)
 c, peer = s.accept()
-c.sendall(("hello from office to %s\n" % peer[0]).encode())
+c.sendall(("hello to %s\n" % peer[0]).encode())
 c.close()
 PY
-srv=$!
-cnx_on_exit "kill $srv"
-for (( i=0; i<100; i++ )); do grep -q listening "$dir/server.out" 2>/dev/null && break; sleep 0.05; done
-got=$(ip netns exec "$nsa" python3 - "$addr" 17474 <<'PY'
+    local srv=$! i got   # (a subshell: stopped here, not at exit)
+    for (( i=0; i<100; i++ )); do grep -q listening "$dir/server.out" 2>/dev/null && break; sleep 0.05; done
+    got=$(ip netns exec "$nsa" python3 - "$1" "$2" 2>&1 <<'PY'
 import socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 print(c.makefile().readline().strip())
 PY
-) || cnx_fail "TCP connection to $addr through the tunnel failed"
-[ "$got" = "hello from office to 10.77.0.1" ] || cnx_fail "unexpected reply '$got'"
-wait "$srv"
+) || { kill "$srv"; wait "$srv"; cnx_fail "TCP to $1 via $ifa failed: $got"; }
+    wait "$srv"
+    echo "$got"
+}
+got=$(tcp_hello "$addr" 17474) || exit 1
+[ "$got" = "hello to 10.77.0.1" ] || cnx_fail "unexpected reply '$got'"
 
 # --- show: names, status from the real handshake ------------------------
 json=$(cwa show "$ifa" --json) || cnx_fail "show --json failed"
@@ -131,6 +134,90 @@ cwa show | grep -q "^interface: $ifa" || cnx_fail "show without IFACE lacks $ifa
 exp=$(cwa export "$ifa") || cnx_fail "export failed"
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); p=d["peers"][0]; assert d["interface"]==sys.argv[2] and p["name"]=="office" and p["address"]=="10.77.0.2" and p["status"]=="direct", d' \
     "$exp" "$ifa" || cnx_fail "export is wrong: $exp"
+
+# --- routes: a peer whose allowed IPs are outside the interface's subnet ---
+# (wg-quick adds routes only for the peers of its configuration at "up")
+ip -n "$nsb" addr add 172.30.77.2/32 dev "$ifb"
+cwa add "$ifa" office --public-key "$pub_b" \
+    --allowed-ips 10.77.0.2/32,fd77::2/128,172.30.77.0/24 >/dev/null || cnx_fail "add with 172.30.77.0/24 failed"
+ip -n "$nsa" route show 172.30.77.0/24 | grep -q "dev $ifa" ||
+    cnx_fail "no route 172.30.77.0/24 dev $ifa: $(ip -n "$nsa" route)"
+ip -n "$nsa" -6 route show fd77::2/128 | grep -q "dev $ifa" ||
+    cnx_fail "no route fd77::2/128 dev $ifa: $(ip -n "$nsa" -6 route)"
+ip -n "$nsa" route show 10.77.0.99/32 | grep -q . && cnx_fail "a route for the unmanaged peer"
+got=$(tcp_hello 172.30.77.2 17475) || exit 1
+[ "$got" = "hello to 10.77.0.1" ] || cnx_fail "unexpected reply '$got'"
+# the route goes with the prefix ...
+cwa add "$ifa" office --public-key "$pub_b" --allowed-ips 10.77.0.2/32,fd77::2/128 >/dev/null ||
+    cnx_fail "add without 172.30.77.0/24 failed"
+ip -n "$nsa" route show 172.30.77.0/24 | grep -q . && cnx_fail "the route of a dropped prefix stayed"
+# ... --no-routes, the interface's Table = (a number, off), --table
+cwa --no-routes add "$ifa" office --public-key "$pub_b" \
+    --allowed-ips 10.77.0.2/32,fd77::2/128,172.30.77.0/24 >/dev/null || cnx_fail "add --no-routes failed"
+ip -n "$nsa" route show 172.30.77.0/24 | grep -q . && cnx_fail "--no-routes added a route"
+printf '[Interface]\nAddress = 10.77.0.1/24\nTable = 4242 # comment\n[Peer]\nTable = 1\n' >"$dir/a.conf"
+cwa --wg-quick-config "$dir/a.conf" sync "$ifa" >/dev/null || cnx_fail "sync with Table = 4242 failed"
+ip -n "$nsa" route show table 4242 | grep -q "^172.30.77.0/24 dev $ifa" ||
+    cnx_fail "no route in table 4242: $(ip -n "$nsa" route show table 4242)"
+ip -n "$nsa" route show 172.30.77.0/24 | grep -q . && cnx_fail "Table = 4242 also routed in main"
+printf '[Interface]\nTable = off\n' >"$dir/off.conf"
+cwa --wg-quick-config "$dir/off.conf" add "$ifa" office --public-key "$pub_b" \
+    --allowed-ips 10.77.0.2/32,fd77::2/128 >/dev/null || cnx_fail "add with Table = off failed"
+ip -n "$nsa" route show table 4242 | grep -q 172.30.77.0 || cnx_fail "Table = off removed a route"
+cwa --table 4242 add "$ifa" office --public-key "$pub_b" \
+    --allowed-ips 10.77.0.2/32,fd77::2/128,172.30.77.0/24 >/dev/null || cnx_fail "add --table 4242 failed"
+cwa --table 4242 add "$ifa" office --public-key "$pub_b" \
+    --allowed-ips 10.77.0.2/32,fd77::2/128 >/dev/null || cnx_fail "add --table 4242 failed"
+ip -n "$nsa" route show table 4242 | grep -q 172.30.77.0 && cnx_fail "a dropped prefix kept its route in table 4242"
+"$CNX_WG" --table nosuchtable show 2>/dev/null; [ $? -eq 2 ] || cnx_fail "--table nosuchtable was accepted"
+
+# --- an interface managed elsewhere: names only ----------------------------
+ifm="cwm$$"
+start_wggo "$nsa" "$ifm"
+ip -n "$nsa" link set "$ifm" up
+phone=$(wg genkey | wg pubkey) laptop=$(wg genkey | wg pubkey)
+# the test stands in for the control plane
+ip netns exec "$nsa" wg set "$ifm" private-key <(wg genkey) \
+    peer "$phone" allowed-ips 10.79.0.5/32,10.79.9.0/24 peer "$laptop" allowed-ips 10.79.0.6/32
+dump_m() { ip netns exec "$nsa" wg show "$ifm" dump | cut -f1-4,8 | sort; }
+before_m=$(dump_m)
+cwa name "$ifm" phone --public-key "$phone" >/dev/null || cnx_fail "name failed"
+grep -qx "\[$ifm managed-elsewhere\]" "$names_a" || cnx_fail "no mark: $(cat "$names_a")"
+grep -qx "phone key=$phone" "$names_a" || cnx_fail "phone not recorded: $(cat "$names_a")"
+[ "$(cwa resolve phone)" = 10.79.0.5 ] || cnx_fail "resolve phone printed '$(cwa resolve phone 2>&1)'"
+cwa show "$ifm" | grep -q "^peer: phone" || cnx_fail "show lacks phone"
+expect_refused() {
+    local want=$1 rc; shift
+    cwa "$@" >/dev/null 2>"$dir/err"; rc=$?
+    [ "$rc" = "$want" ] || cnx_fail "'$*' on a managed interface exited $rc, expected $want"
+    grep -q "interface $ifm is managed elsewhere" "$dir/err" || cnx_fail "'$*' said: $(cat "$dir/err")"
+}
+expect_refused 1 add "$ifm" laptop --public-key "$laptop" --allowed-ips 10.79.0.7/32
+expect_refused 1 remove "$ifm" phone
+expect_refused 1 sync "$ifm"
+expect_refused 1 hook up "$ifm" --file "$dir/hosts-m"
+expect_refused 0 hook down "$ifm" --file "$dir/hosts-m"
+cwa name "$ifm" phone --public-key "$phone" --allowed-ips 10.79.0.7/32 >/dev/null 2>&1 &&
+    cnx_fail "name took --allowed-ips"
+cwa name "$ifa" tablet --public-key "$laptop" >/dev/null 2>"$dir/err" &&
+    cnx_fail "name on an interface whose peers clawnexus-wg applies"
+grep -q "use 'add' there" "$dir/err" || cnx_fail "name on $ifa said: $(cat "$dir/err")"
+printf '127.0.0.1 localhost\n' >"$dir/hosts-m"
+cwa hosts "$ifm" --file "$dir/hosts-m" || cnx_fail "hosts on the managed interface failed"
+grep -qx "10.79.0.5 phone.claw phone" "$dir/hosts-m" || cnx_fail "hosts-m: $(cat "$dir/hosts-m")"
+exp=$(cwa export "$ifm") || cnx_fail "export of the managed interface failed"
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); p = d["peers"][0]
+assert p["name"] == "phone" and p["address"] == "10.79.0.5" and p["status"] == "never", p
+assert p["allowed_ips"] == ["10.79.0.5/32", "10.79.9.0/24"] and p["managed_elsewhere"] is True, p
+' "$exp" || cnx_fail "export of $ifm: $exp"
+ip -n "$nsa" route show dev "$ifm" | grep -q . && cnx_fail "routes via the managed interface: $(ip -n "$nsa" route show dev "$ifm")"
+cwa unname "$ifm" phone >/dev/null || cnx_fail "unname failed"
+cwa resolve phone 2>/dev/null; [ $? -eq 5 ] || cnx_fail "phone still resolves after unname"
+grep -qx "\[$ifm managed-elsewhere\]" "$names_a" || cnx_fail "unname dropped the mark"
+expect_refused 1 sync "$ifm"
+[ "$(dump_m)" = "$before_m" ] || cnx_fail "clawnexus-wg changed the managed interface: $(diff <(echo "$before_m") <(dump_m))"
 
 # --- bad input: one clear line, nothing applied -------------------------
 before=$(conf_a) names_before=$(cat "$names_a")
@@ -156,8 +243,10 @@ err=$(cwa --backend uapi show "nosuch$$" 2>&1) && cnx_fail "show of a missing in
 grep -q "no such WireGuard interface" <<<"$err" || cnx_fail "show said '$err'"
 
 # --- remove, then sync brings it back; the stranger stays ---------------
+ip -n "$nsa" -6 route show fd77::2/128 | grep -q "dev $ifa" || cnx_fail "no route fd77::2/128 before remove"
 cwa remove "$ifa" office >/dev/null || cnx_fail "remove failed"
 [ -z "$(peer_line "$(dump_a)" "$pub_b")" ] || cnx_fail "office still on $ifa after remove"
+ip -n "$nsa" -6 route show fd77::2/128 | grep -q . && cnx_fail "remove left the route fd77::2/128"
 grep -q "^office " "$names_a" && cnx_fail "office still in the names file"
 cwa remove "$ifa" office 2>/dev/null; [ $? -eq 5 ] || cnx_fail "remove of an unknown name did not exit 5"
 [ -n "$(peer_line "$(dump_a)" "$stranger")" ] || cnx_fail "remove touched the unmanaged peer"
@@ -175,8 +264,17 @@ out=$(cwa sync "$ifa") || cnx_fail "second sync failed"
 line=$(peer_line "$(dump_a)" "$pub_b")
 [ "$(cut -f3,4 <<<"$line")" = $'192.168.177.2:51902\t10.77.0.2/32' ] ||
     cnx_fail "sync did not update office: '$line'"
-out=$(cwa sync "$ifa") || cnx_fail "third sync failed"
+out=$(CLAWNEXUS_WG_EXPORT="$dir/run/export.json" cwa sync "$ifa") || cnx_fail "third sync failed"
 [ "$out" = "$ifa: 0 added, 0 updated, 1 unchanged" ] || cnx_fail "sync said '$out'"
+# sync writes the export for clawnexus-link (every interface of the file)
+[ "$(stat -c %a "$dir/run/export.json")" = 644 ] || cnx_fail "export file mode $(stat -c %a "$dir/run/export.json")"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); p = {x["name"]: x for x in d["peers"]}
+assert p["office"]["interface"] == sys.argv[2] and p["office"]["address"] == "10.77.0.2", p
+assert p["office"]["status"] in ("direct", "never"), p
+assert "interface" not in d, d
+' "$dir/run/export.json" "$ifa" || cnx_fail "export file: $(cat "$dir/run/export.json")"
 [ -n "$(peer_line "$(dump_a)" "$stranger")" ] || cnx_fail "sync removed the unmanaged peer"
 [ "$(dump_a | wc -l)" -eq 3 ] || cnx_fail "unexpected peers after sync: $(dump_a)"
 
@@ -220,7 +318,7 @@ cat >"$dir/$ifq.conf" <<CONF
 PrivateKey = $priv_q
 Address = 10.78.0.1/24
 ListenPort = 51903
-PostUp = $CNX_WG --names $names_q hook up %i --file $dir/hosts-q
+PostUp = $CNX_WG --names $names_q --export-file $dir/export-q.json hook up %i --file $dir/hosts-q
 PreDown = $CNX_WG --names $names_q hook down %i --file $dir/hosts-q
 CONF
 chmod 600 "$dir/$ifq.conf"
@@ -233,6 +331,9 @@ line=$(ip netns exec "$nsc" wg show "$ifq" dump | awk -v k="$peer_q" -F'\t' '$1 
 [ "$(cut -f3,4 <<<"$line")" = $'192.168.178.2:51999\t10.78.0.2/32' ] ||
     cnx_fail "hook up did not apply 'lab': '$line'"
 grep -qx "10.78.0.2 lab.claw lab" "$dir/hosts-q" || cnx_fail "hook up wrote no hosts block"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["peers"][0]["name"]=="lab" and d["peers"][0]["status"]=="never", d' \
+    "$dir/export-q.json" || cnx_fail "hook up wrote no export: $(cat "$dir/export-q.json" 2>&1)"
+ip -n "$nsc" route show 10.78.0.2/32 | grep -q "dev $ifq" || cnx_fail "hook up added no route for lab"
 ip netns exec "$nsc" wg-quick down "$dir/$ifq.conf" >>"$dir/wgquick.log" 2>&1 ||
     { cat "$dir/wgquick.log" >&2; cnx_fail "wg-quick down failed"; }
 grep -q "clawnexus-wg" "$dir/hosts-q" && cnx_fail "hook down left the hosts block"

@@ -64,7 +64,7 @@ mint(const char *header, const char *claims)
 static int
 verify(const char *tok, const char *sub, const char *iss, int64_t now)
 {
-    cnx_jwt_expect_t  want = { sub, iss, 30 };
+    cnx_jwt_expect_t  want = { sub, iss, 30, 0 };
 
     return cnx_jwt_verify(tok, strlen(tok), KEY, SECRET_LEN, &want, now,
                           NULL);
@@ -76,7 +76,8 @@ verify(const char *tok, const char *sub, const char *iss, int64_t now)
 START_TEST(test_node_token)
 {
     cnx_jwt_claims_t  c;
-    cnx_jwt_expect_t  want = { "alice.id.claw", "clawnexus-registry.test", 0 };
+    cnx_jwt_expect_t  want = { "alice.id.claw", "clawnexus-registry.test", 0,
+                                 0 };
 
     ck_assert_int_eq(cnx_jwt_verify(node_token, strlen(node_token), KEY,
                                     SECRET_LEN, &want, 1700000100, &c),
@@ -107,7 +108,8 @@ START_TEST(test_sign_roundtrip)
 {
     char              tok[1024];
     cnx_jwt_claims_t  c;
-    cnx_jwt_expect_t  want = { "office.claw", "clawnexus-registry.test", 0 };
+    cnx_jwt_expect_t  want = { "office.claw", "clawnexus-registry.test", 0,
+                                 0 };
     int               n;
 
     n = cnx_jwt_sign(tok, sizeof(tok), KEY, SECRET_LEN, "office.claw",
@@ -315,11 +317,59 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* A relay refuses tokens minted for longer than it allows. */
+START_TEST(test_max_lifetime)
+{
+    cnx_jwt_expect_t  want = { "a.claw", NULL, 30, 86400 };
+    const char       *tok;
+
+#define LIFE(tok, now)                                                        \
+    cnx_jwt_verify(tok, strlen(tok), KEY, SECRET_LEN, &want, now, NULL)
+
+    /* exp - iat: exactly the limit passes, one second more does not,
+       whatever now is */
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":1000,\"exp\":87400}");
+    ck_assert_int_eq(LIFE(tok, 1000), CNX_JWT_OK);
+    ck_assert_int_eq(LIFE(tok, 87000), CNX_JWT_OK);
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":1000,\"exp\":87401}");
+    ck_assert_int_eq(LIFE(tok, 1000), CNX_JWT_ELIFETIME);
+    ck_assert_int_eq(LIFE(tok, 87000), CNX_JWT_ELIFETIME);
+
+    /* the largest exp, with and without iat */
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":1000,"
+                      "\"exp\":9223372036854775807}");
+    ck_assert_int_eq(LIFE(tok, 2000), CNX_JWT_ELIFETIME);
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":-9223372036854775807,"
+                      "\"exp\":9223372036854775807}");
+    ck_assert_int_eq(LIFE(tok, 2000), CNX_JWT_ELIFETIME);
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"exp\":9223372036854775807}");
+    ck_assert_int_eq(LIFE(tok, 2000), CNX_JWT_ELIFETIME);
+
+    /* no iat: what is left of it counts, from now */
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"exp\":100000}");
+    ck_assert_int_eq(LIFE(tok, 13600), CNX_JWT_OK);
+    ck_assert_int_eq(LIFE(tok, 13599), CNX_JWT_ELIFETIME);
+
+    /* 0 turns the check off; other checks come first */
+    want.max_lifetime = 0;
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"exp\":9223372036854775807}");
+    ck_assert_int_eq(LIFE(tok, 2000), CNX_JWT_OK);
+    want.max_lifetime = 10;
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":0,\"exp\":100}");
+    ck_assert_int_eq(LIFE(tok, 200), CNX_JWT_EEXPIRED);
+    want.sub = "b.claw";
+    tok = mint(HS256, "{\"sub\":\"a.claw\",\"iat\":0,\"exp\":100}");
+    ck_assert_int_eq(LIFE(tok, 50), CNX_JWT_ELIFETIME);
+
+#undef LIFE
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
     int  e;
 
-    for (e = -7; e <= 0; e++) {
+    for (e = -8; e <= 0; e++) {
         ck_assert(cnx_jwt_strerror(e) != NULL);
         ck_assert_str_ne(cnx_jwt_strerror(e), "unknown error");
     }
@@ -345,6 +395,7 @@ main(void)
     tcase_add_test(tc, test_times);
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_format);
+    tcase_add_test(tc, test_max_lifetime);
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_repeated_names);
     suite_add_tcase(s, tc);

@@ -10,7 +10,9 @@
 #include "auth.h"
 #include "link_config.h"
 #include "link.h"
+#include "names_export.h"
 #include "net.h"
+#include "tailscale.h"
 
 START_TEST(url_defaults)
 {
@@ -179,7 +181,8 @@ START_TEST(config_full)
     ck_assert_str_eq(c->token_file, "/t");
     ck_assert_str_eq(c->issuer, "iss");
     ck_assert_str_eq(c->ca_file, "/ca");
-    ck_assert_str_eq(c->names_file, "/n.json");
+    ck_assert_str_eq(c->export_file, "/n.json");   /* the older key */
+    ck_assert_int_eq(c->tailscale, 1);
     ck_assert_str_eq(c->registry, "https://reg.example/clawnexus");
     ck_assert_uint_eq(c->npeers, 3);
     ck_assert_str_eq(c->peers[0].name, "office.claw");
@@ -209,8 +212,13 @@ START_TEST(config_defaults)
     ck_assert_str_eq(c->relay_url, "");
     ck_assert_int_eq(parse(c, "{}", why), 0);
     ck_assert_uint_eq(c->npeers, 0);
+    ck_assert_int_eq(c->tailscale, 1);
     ck_assert_int_eq(parse(c, "{\"relay\":{\"enabled\":false}}", why), 0);
     ck_assert_int_eq(c->relay_enabled, 0);
+    ck_assert_int_eq(parse(c, "{\"edge\":{\"tailscale\":false,"
+                              "\"export_file\":\"/e.json\"}}", why), 0);
+    ck_assert_int_eq(c->tailscale, 0);
+    ck_assert_str_eq(c->export_file, "/e.json");
     free(c);
 }
 END_TEST
@@ -331,32 +339,139 @@ END_TEST
 START_TEST(names_file)
 {
     static const char text[] =
-        "{\"version\":1,\"interface\":\"wg0\",\"peers\":["
+        "{\"version\":1,\"peers\":["
         "{\"name\":\"lab\",\"address\":null,\"allowed_ips\":[]},"
-        "{\"name\":\"office\",\"address\":\"10.7.0.2\","
+        "{\"name\":\"office\",\"interface\":\"wg0\",\"address\":\"10.7.0.2\","
         "\"allowed_ips\":[\"10.7.0.2/32\"],\"public_key\":\"k\","
         "\"endpoint\":null,\"status\":\"direct\",\"latest_handshake\":1},"
+        "{\"name\":\"nas\",\"address\":\"10.7.0.3\",\"status\":\"stale\"},"
+        "{\"name\":\"new\",\"address\":\"10.7.0.4\",\"status\":\"never\"},"
+        "{\"name\":\"gone\",\"address\":\"10.7.0.5\",\"status\":\"absent\"},"
+        "{\"name\":\"down\",\"address\":\"10.7.0.6\",\"status\":\"unknown\"},"
         "{\"name\":\"v6\",\"address\":\"fd00::7\"}]}";
     char out[128];
+    size_t n = strlen(text);
 
-    ck_assert_int_eq(link_names_parse(text, strlen(text), "office", out,
-                                      sizeof(out)), 1);
+    ck_assert_int_eq(link_export_parse(text, n, "office", out, sizeof(out)),
+                     LINK_WG_DIRECT);
     ck_assert_str_eq(out, "10.7.0.2:7473");
-    ck_assert_int_eq(link_names_parse(text, strlen(text), "office.claw", out,
-                                      sizeof(out)), 1);
+    ck_assert_int_eq(link_export_parse(text, n, "office.claw", out,
+                                       sizeof(out)), LINK_WG_DIRECT);
     ck_assert_str_eq(out, "10.7.0.2:7473");
-    ck_assert_int_eq(link_names_parse(text, strlen(text), "v6", out,
-                                      sizeof(out)), 1);
+    ck_assert_int_eq(link_export_parse(text, n, "nas", out, sizeof(out)),
+                     LINK_WG_UNSURE);
+    ck_assert_int_eq(link_export_parse(text, n, "down", out, sizeof(out)),
+                     LINK_WG_UNSURE);
+    /* no handshake yet, or not on the interface: no direct attempt */
+    ck_assert_int_eq(link_export_parse(text, n, "new", out, sizeof(out)),
+                     LINK_WG_DOWN);
+    ck_assert_int_eq(link_export_parse(text, n, "gone", out, sizeof(out)),
+                     LINK_WG_DOWN);
+    /* an export without status (older clawnexus-wg) */
+    ck_assert_int_eq(link_export_parse(text, n, "v6", out, sizeof(out)),
+                     LINK_WG_UNSURE);
     ck_assert_str_eq(out, "[fd00::7]:7473");
     /* a name without an address is not a direct path */
-    ck_assert_int_eq(link_names_parse(text, strlen(text), "lab", out,
-                                      sizeof(out)), 0);
-    ck_assert_int_eq(link_names_parse(text, strlen(text), "nobody", out,
-                                      sizeof(out)), 0);
-    ck_assert_int_eq(link_names_parse("{}", 2, "office", out, sizeof(out)),
+    ck_assert_int_eq(link_export_parse(text, n, "lab", out, sizeof(out)),
+                     LINK_WG_NONE);
+    ck_assert_int_eq(link_export_parse(text, n, "nobody", out, sizeof(out)),
+                     LINK_WG_NONE);
+    ck_assert_int_eq(link_export_parse("{}", 2, "office", out, sizeof(out)),
                      -1);
-    ck_assert_int_eq(link_names_parse("{\"peers\":", 9, "office", out,
-                                      sizeof(out)), -1);
+    ck_assert_int_eq(link_export_parse("{\"peers\":", 9, "office", out,
+                                       sizeof(out)), -1);
+}
+END_TEST
+
+/* An export of 2,000 peers (the old reader stopped at 4,096 tokens). */
+START_TEST(names_file_large)
+{
+    size_t cap = 2000 * 200 + 64, n = 0;
+    char  *text = malloc(cap), out[64];
+    int    i;
+
+    n += (size_t) sprintf(text + n, "{\"version\":1,\"peers\":[");
+    for (i = 0; i < 2000; i++) {
+        n += (size_t) sprintf(text + n, "%s{\"name\":\"n%d\",\"interface\":"
+                              "\"wg0\",\"address\":\"10.1.%d.%d\",\"allowed_ips\":"
+                              "[\"10.1.%d.%d/32\"],\"status\":\"direct\"}",
+                              i ? "," : "", i, i / 256, i % 256, i / 256,
+                              i % 256);
+    }
+    n += (size_t) sprintf(text + n, "]}");
+    ck_assert_int_eq(link_export_parse(text, n, "n1999", out, sizeof(out)),
+                     LINK_WG_DIRECT);
+    ck_assert_str_eq(out, "10.1.7.207:7473");
+    free(text);
+}
+END_TEST
+
+/*
+ * `tailscale status --json`, built from the fields of Tailscale's public
+ * ipnstate types (ipn/ipnstate/ipnstate.go: Status.BackendState,
+ * Status.Peer keyed by node key, PeerStatus.HostName, DNSName ending in a
+ * dot, Online, TailscaleIPs), with other members around them.
+ */
+START_TEST(tailscale_status)
+{
+    static const char text[] =
+        "{\"Version\":\"1.80.0\",\"TUN\":true,\"BackendState\":\"Running\","
+        "\"TailscaleIPs\":[\"100.64.0.1\",\"fd7a:115c:a1e0::1\"],"
+        "\"Self\":{\"HostName\":\"home\",\"DNSName\":\"home.example.ts.net.\","
+        "\"TailscaleIPs\":[\"100.64.0.1\"],\"Online\":true},"
+        "\"MagicDNSSuffix\":\"example.ts.net\","
+        "\"Peer\":{"
+        "\"nodekey:aa\":{\"ID\":\"n1\",\"HostName\":\"Office\","
+        "\"DNSName\":\"office.example.ts.net.\",\"OS\":\"linux\","
+        "\"TailscaleIPs\":[\"100.64.0.2\",\"fd7a:115c:a1e0::2\"],"
+        "\"Addrs\":[\"198.51.100.7:41641\"],\"Online\":true,\"Active\":true},"
+        "\"nodekey:bb\":{\"HostName\":\"laptop-1\","
+        "\"DNSName\":\"nas.example.ts.net.\","
+        "\"TailscaleIPs\":[\"fd7a:115c:a1e0::3\"],\"Online\":true},"
+        "\"nodekey:cc\":{\"HostName\":\"lab\",\"DNSName\":\"lab.example.ts.net.\","
+        "\"TailscaleIPs\":[\"100.64.0.4\"],\"Online\":false},"
+        "\"nodekey:dd\":{\"HostName\":\"empty\",\"DNSName\":\"\","
+        "\"TailscaleIPs\":[],\"Online\":true},"
+        "\"nodekey:ee\":{\"HostName\":\"evil\",\"DNSName\":\"evil.x.\","
+        "\"TailscaleIPs\":[\"1.2.3.4:99/x\"],\"Online\":true}"
+        "},\"User\":{}}";
+    size_t n = strlen(text);
+    char   out[128];
+
+    /* HostName, without regard to case */
+    ck_assert_int_eq(link_tailscale_parse(text, n, "office.claw", out,
+                                          sizeof(out)), 1);
+    ck_assert_str_eq(out, "100.64.0.2:7473");
+    /* the first label of the MagicDNS name; IPv6 in brackets */
+    ck_assert_int_eq(link_tailscale_parse(text, n, "nas", out, sizeof(out)),
+                     1);
+    ck_assert_str_eq(out, "[fd7a:115c:a1e0::3]:7473");
+    ck_assert_int_eq(link_tailscale_parse(text, n, "laptop-1", out,
+                                          sizeof(out)), 1);
+    /* offline, no address, a malformed address, unknown, ourselves */
+    ck_assert_int_eq(link_tailscale_parse(text, n, "lab", out, sizeof(out)),
+                     0);
+    ck_assert_int_eq(link_tailscale_parse(text, n, "empty", out, sizeof(out)),
+                     0);
+    ck_assert_int_eq(link_tailscale_parse(text, n, "evil", out, sizeof(out)),
+                     0);
+    ck_assert_int_eq(link_tailscale_parse(text, n, "nobody", out,
+                                          sizeof(out)), 0);
+    ck_assert_int_eq(link_tailscale_parse(text, n, "home", out, sizeof(out)),
+                     0);
+    /* not running: nothing is used */
+    ck_assert_int_eq(link_tailscale_parse(
+        "{\"BackendState\":\"Stopped\",\"Peer\":{\"k\":{\"HostName\":"
+        "\"office\",\"TailscaleIPs\":[\"100.64.0.2\"],\"Online\":true}}}",
+        105, "office", out, sizeof(out)), 0);
+    /* no peers (Peer is null) */
+    ck_assert_int_eq(link_tailscale_parse(
+        "{\"BackendState\":\"Running\",\"Peer\":null}", 38, "office", out,
+        sizeof(out)), 0);
+    ck_assert_int_eq(link_tailscale_parse("[]", 2, "office", out,
+                                          sizeof(out)), -1);
+    ck_assert_int_eq(link_tailscale_parse("{\"Peer\":", 8, "office", out,
+                                          sizeof(out)), -1);
 }
 END_TEST
 
@@ -378,6 +493,8 @@ suite(void)
     tcase_add_test(t, config_limits);
     tcase_add_test(t, config_positions);
     tcase_add_test(t, names_file);
+    tcase_add_test(t, names_file_large);
+    tcase_add_test(t, tailscale_status);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of the relay's name and room directory (nginx-free). */
+/* Unit tests of the relay's room table (nginx-free). */
 
 #include <check.h>
 #include <stdio.h>
@@ -6,102 +6,6 @@
 #include <string.h>
 
 #include "cnx_relay_dir.h"
-
-START_TEST(test_name_newest_owner_wins)
-{
-    cnx_dir_t         *d = cnx_dir_new();
-    cnx_dir_member_t   a, b;
-    int                err;
-
-    ck_assert_ptr_nonnull(d);
-    cnx_dir_member_init(&a, &a);
-    cnx_dir_member_init(&b, &b);
-
-    ck_assert_ptr_null(cnx_dir_name_set(d, "alice", 5, &a, &err));
-    ck_assert_int_eq(err, 0);
-    ck_assert_ptr_eq(cnx_dir_name_get(d, "alice", 5), &a);
-    ck_assert_ptr_null(cnx_dir_name_get(d, "alic", 4));
-
-    /* a newer socket takes the name; the old owner is reported */
-    ck_assert_ptr_eq(cnx_dir_name_set(d, "alice", 5, &b, &err), &a);
-    ck_assert_ptr_eq(cnx_dir_name_get(d, "alice", 5), &b);
-
-    /* the old socket's close does not release it */
-    ck_assert_int_eq(cnx_dir_name_release(d, "alice", 5, &a), 0);
-    ck_assert_ptr_eq(cnx_dir_name_get(d, "alice", 5), &b);
-    ck_assert_int_eq(cnx_dir_name_count(d), 1);
-
-    ck_assert_int_eq(cnx_dir_name_release(d, "alice", 5, &b), 1);
-    ck_assert_ptr_null(cnx_dir_name_get(d, "alice", 5));
-    ck_assert_int_eq(cnx_dir_name_count(d), 0);
-
-    /* re-registering the same socket reports no previous owner */
-    ck_assert_ptr_null(cnx_dir_name_set(d, "x", 1, &a, &err));
-    ck_assert_ptr_null(cnx_dir_name_set(d, "x", 1, &a, &err));
-    ck_assert_int_eq(err, 0);
-
-    cnx_dir_free(d);
-}
-END_TEST
-
-START_TEST(test_name_bad_lengths)
-{
-    cnx_dir_t         *d = cnx_dir_new();
-    cnx_dir_member_t   a;
-    char               big[CNX_DIR_NAME_MAX + 2];
-    int                err;
-
-    cnx_dir_member_init(&a, &a);
-    memset(big, 'n', sizeof(big));
-
-    ck_assert_ptr_null(cnx_dir_name_set(d, "", 0, &a, &err));
-    ck_assert_int_eq(err, -1);
-    ck_assert_ptr_null(cnx_dir_name_set(d, big, sizeof(big), &a, &err));
-    ck_assert_int_eq(err, -1);
-    ck_assert_ptr_null(cnx_dir_name_set(d, big, CNX_DIR_NAME_MAX, &a, &err));
-    ck_assert_int_eq(err, 0);
-    ck_assert_ptr_eq(cnx_dir_name_get(d, big, CNX_DIR_NAME_MAX), &a);
-    ck_assert_ptr_null(cnx_dir_name_get(d, big, sizeof(big)));
-    ck_assert_int_eq(cnx_dir_name_release(d, big, 0, &a), 0);
-
-    cnx_dir_free(d);
-}
-END_TEST
-
-START_TEST(test_many_names_grow)
-{
-    cnx_dir_t         *d = cnx_dir_new();
-    cnx_dir_member_t  *m;
-    char               name[32];
-    int                i, n, err;
-
-    m = calloc(5000, sizeof(cnx_dir_member_t));
-    ck_assert_ptr_nonnull(m);
-
-    for (i = 0; i < 5000; i++) {
-        cnx_dir_member_init(&m[i], &m[i]);
-        n = snprintf(name, sizeof(name), "claw-%d.id.claw", i);
-        ck_assert_ptr_null(cnx_dir_name_set(d, name, n, &m[i], &err));
-        ck_assert_int_eq(err, 0);
-    }
-
-    ck_assert_int_eq(cnx_dir_name_count(d), 5000);
-
-    for (i = 0; i < 5000; i++) {
-        n = snprintf(name, sizeof(name), "claw-%d.id.claw", i);
-        ck_assert_ptr_eq(cnx_dir_name_get(d, name, n), &m[i]);
-    }
-
-    for (i = 0; i < 5000; i += 2) {
-        n = snprintf(name, sizeof(name), "claw-%d.id.claw", i);
-        ck_assert_int_eq(cnx_dir_name_release(d, name, n, &m[i]), 1);
-    }
-
-    ck_assert_int_eq(cnx_dir_name_count(d), 2500);
-    cnx_dir_free(d);
-    free(m);
-}
-END_TEST
 
 START_TEST(test_room_lifecycle)
 {
@@ -120,6 +24,9 @@ START_TEST(test_room_lifecycle)
     ck_assert_int_eq(a.nrooms, 1);
     ck_assert_int_eq(b.nrooms, 1);
     ck_assert_int_eq(b.npending, 0);
+    ck_assert_int_eq(a.nopened, 1);
+    ck_assert_int_eq(b.nopened, 0);
+    ck_assert_int_eq(b.nincoming, 1);
 
     /* duplicate ids, self rooms and long ids are refused */
     ck_assert_ptr_null(cnx_dir_room_create(d, "R1", 2, &a, "a", 1,
@@ -142,8 +49,11 @@ START_TEST(test_room_lifecycle)
     cnx_dir_room_activate(r);
     ck_assert_int_eq(r->state, CNX_DIR_ROOM_ACTIVE);
     ck_assert_int_eq(a.npending, 0);
+    ck_assert_int_eq(b.nincoming, 0);
+    ck_assert_int_eq(a.nopened, 1);
     cnx_dir_room_activate(r);
     ck_assert_int_eq(a.npending, 0);
+    ck_assert_int_eq(b.nincoming, 0);
 
     r2 = cnx_dir_room_create(d, "R2", 2, &c, "c", 1, &a, "a", 1);
     ck_assert_ptr_nonnull(r2);
@@ -170,8 +80,12 @@ START_TEST(test_room_lifecycle)
     ck_assert_ptr_eq(cnx_dir_member_first(&a), r2);
     ck_assert_ptr_null(cnx_dir_room_get(d, "R1", 2));
 
+    ck_assert_int_eq(a.nopened, 0);
+    ck_assert_int_eq(a.nincoming, 1);
     cnx_dir_room_remove(d, r2);        /* pending: initiator count drops */
     ck_assert_int_eq(c.npending, 0);
+    ck_assert_int_eq(c.nopened, 0);
+    ck_assert_int_eq(a.nincoming, 0);
     ck_assert_int_eq(a.nrooms, 0);
     ck_assert_int_eq(cnx_dir_room_count(d), 0);
 
@@ -259,9 +173,6 @@ main(void)
     SRunner *sr;
     int      failed;
 
-    tcase_add_test(tc, test_name_newest_owner_wins);
-    tcase_add_test(tc, test_name_bad_lengths);
-    tcase_add_test(tc, test_many_names_grow);
     tcase_add_test(tc, test_room_lifecycle);
     tcase_add_test(tc, test_room_close_all_of_member);
     tcase_add_test(tc, test_addr_key);

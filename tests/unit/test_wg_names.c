@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "export.h"
 #include "names.h"
 #include "subcommands.h"
 
@@ -20,6 +21,8 @@
 #define K0 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define K0HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define KF "//////////////////////////////////////////8="
+#define K1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+#define K2 "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
 
 START_TEST(test_key_base64)
 {
@@ -474,6 +477,125 @@ START_TEST(test_hosts_edit)
 }
 END_TEST
 
+/* Interfaces whose peers another program applies: names only. */
+START_TEST(test_names_managed)
+{
+	static const char text[] =
+		"[ts0 managed-elsewhere]\nphone key=" K0 "\n"
+		"[wg0]\noffice key=" KF " allowed-ips=10.0.0.2/32\n"
+		"[nb0 managed-elsewhere]\n";
+	struct wg_names db, db2;
+	char err[256] = "", *out, *out2;
+	size_t len, len2;
+
+	ck_assert_int_eq(wg_names_parse(&db, text, sizeof(text) - 1, err, sizeof(err)), 0);
+	ck_assert(wg_names_managed(&db, "ts0"));
+	ck_assert(wg_names_managed(&db, "nb0"));
+	ck_assert(!wg_names_managed(&db, "wg0"));
+	ck_assert_uint_eq(db.n, 2);
+	ck_assert(wg_name_only_key(wg_names_find(&db, "phone")));
+	/* the mark survives a rewrite, also on a section without names */
+	ck_assert_int_eq(wg_names_format(&db, &out, &len), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\n[ts0 managed-elsewhere]\nphone key=" K0 "\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n[nb0 managed-elsewhere]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n[wg0]\noffice"));
+	ck_assert_int_eq(wg_names_parse(&db2, out, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(wg_names_format(&db2, &out2, &len2), 0);
+	ck_assert_uint_eq(len, len2);
+	ck_assert_mem_eq(out, out2, len);
+	ck_assert_int_eq(wg_names_mark_managed(&db2, "wg1"), 0);
+	ck_assert_int_eq(wg_names_mark_managed(&db2, "wg1"), 0);
+	ck_assert_uint_eq(db2.nmanaged, 3);
+	ck_assert_int_eq(wg_names_mark_managed(&db2, "a/b"), -EINVAL);
+	free(out);
+	free(out2);
+	wg_names_clear(&db);
+	wg_names_clear(&db2);
+
+	check_bad("[ts0 managed-elsewhere]\nphone key=" K0 " allowed-ips=10.0.0.2/32\n",
+		  "line 2: 'phone' is on ts0, which is managed elsewhere");
+	check_bad("[ts0 managed-elsewhere]\nphone key=" K0 " endpoint=a:1\n", "managed elsewhere");
+	check_bad("[ts0 managed-elsewhere]\nphone key=" K0 " keepalive=5\n", "managed elsewhere");
+	check_bad("[ts0]\n[ts0 managed-elsewhere]\n", "line 2: interface ts0 is marked managed-elsewhere in one section and not in another");
+	check_bad("[ts0 managed-elsewhere]\n[ts0]\n", "line 2: interface ts0 is marked");
+	check_bad("[ts0 managed]\n", "line 1: bad section");
+	check_bad("[ts0 managed-elsewhere x]\n", "bad section");
+	check_bad("[ a]\n", "bad section");
+}
+END_TEST
+
+/* The export: recorded and live fields, status, managed interfaces. */
+START_TEST(test_export_format)
+{
+	static const char text[] =
+		"[wg0]\noffice key=" K0 " allowed-ips=10.0.0.0/24,10.0.0.2/32 endpoint=vpn.example:51820\n"
+		"gone key=" KF "\n"
+		"[ts0 managed-elsewhere]\nphone key=" K1 "\n"
+		"[wg9]\nlab key=" K2 "\n";
+	struct wg_names db;
+	struct wg_device devs[2];
+	struct wg_peer *p;
+	struct wg_allowedip ip;
+	char err[256], *out = NULL;
+	size_t len;
+	FILE *f;
+
+	ck_assert_int_eq(wg_names_parse(&db, text, sizeof(text) - 1, err, sizeof(err)), 0);
+	wg_device_init(&devs[0], "wg0");
+	wg_device_init(&devs[1], "ts0");
+	/* a stranger first, so that the lookup is not by position */
+	p = wg_device_add_peer(&devs[0]);
+	memset(p->public_key, 7, WG_KEY_LEN);
+	p = wg_device_add_peer(&devs[0]);
+	wg_key_from_base64(p->public_key, K0);
+	p->last_handshake_sec = 1000 - 30;
+	p->flags |= WGPEER_HAS_ENDPOINT;
+	wg_endpoint_parse_numeric(&p->endpoint, "198.51.100.7:51820");
+	p = wg_device_add_peer(&devs[1]);
+	wg_key_from_base64(p->public_key, K1);
+	p->last_handshake_sec = 1000 - 500;
+	wg_allowedip_parse(&ip, "100.64.0.9/32", 13);
+	wg_peer_add_ip(p, &ip);
+
+	f = open_memstream(&out, &len);
+	ck_assert_int_eq(wg_export_format(f, &db, NULL, devs, 2, 1000), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "{\"version\":1,\"peers\":[{\"name\":\"office\",\"interface\":\"wg0\","
+		"\"address\":\"10.0.0.2\",\"allowed_ips\":[\"10.0.0.0/24\",\"10.0.0.2/32\"],"
+		"\"public_key\":\"" K0 "\",\"endpoint\":\"198.51.100.7:51820\",\"status\":\"direct\","
+		"\"latest_handshake\":970,\"managed_elsewhere\":false}"));
+	ck_assert_ptr_nonnull(strstr(out, "{\"name\":\"gone\",\"interface\":\"wg0\",\"address\":null,"
+		"\"allowed_ips\":[],\"public_key\":\"" KF "\",\"endpoint\":null,\"status\":\"absent\""));
+	/* nothing recorded on a managed interface: the live prefixes */
+	ck_assert_ptr_nonnull(strstr(out, "{\"name\":\"phone\",\"interface\":\"ts0\",\"address\":\"100.64.0.9\","
+		"\"allowed_ips\":[\"100.64.0.9/32\"]"));
+	ck_assert_ptr_nonnull(strstr(out, "\"status\":\"stale\",\"latest_handshake\":500,\"managed_elsewhere\":true}"));
+	ck_assert_ptr_nonnull(strstr(out, "{\"name\":\"lab\",\"interface\":\"wg9\",\"address\":null,"
+		"\"allowed_ips\":[],\"public_key\":\"" K2 "\",\"endpoint\":null,\"status\":\"unknown\""));
+	ck_assert_uint_eq(len, strlen(out));
+	ck_assert_int_eq(out[len - 1], '\n');
+	free(out);
+
+	/* one interface: it is named at the top, the others are left out */
+	f = open_memstream(&out, &len);
+	ck_assert_int_eq(wg_export_format(f, &db, "ts0", devs, 2, 1000), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "{\"version\":1,\"interface\":\"ts0\",\"peers\":[{\"name\":\"phone\""));
+	ck_assert_ptr_null(strstr(out, "office"));
+	free(out);
+
+	out = wg_names_ifaces(&db);
+	ck_assert_str_eq(out, "wg0");
+	ck_assert_str_eq(out + 4, "ts0");
+	ck_assert_str_eq(out + 8, "wg9");
+	ck_assert_str_eq(out + 12, "");
+	free(out);
+	wg_device_clear(&devs[0]);
+	wg_device_clear(&devs[1]);
+	wg_names_clear(&db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -494,6 +616,8 @@ main(void)
 	tcase_add_test(tc, test_names_comments);
 	tcase_add_test(tc, test_names_save_load);
 	tcase_add_test(tc, test_hosts_edit);
+	tcase_add_test(tc, test_names_managed);
+	tcase_add_test(tc, test_export_format);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

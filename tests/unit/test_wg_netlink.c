@@ -18,7 +18,11 @@
 
 #include <sodium.h>
 
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+
 #include "nlwire.h"
+#include "routes.h"
 
 #define FAM 0x1c	/* any family id the kernel might hand out */
 
@@ -593,6 +597,101 @@ START_TEST(test_set_split)
 }
 END_TEST
 
+/* Routes for allowed IPs, built through libnl: what "ip route add PREFIX
+ * dev IFACE table T" sends, read back with libnl's parser. */
+START_TEST(test_route_msg)
+{
+	struct wg_allowedip ip4, ip6;
+	struct nlattr *tb[RTA_MAX + 1];
+	struct nl_msg *m;
+	struct nlmsghdr *h;
+	struct rtmsg *rt;
+	uint8_t want6[16];
+
+	ck_assert_int_eq(wg_allowedip_parse(&ip4, "172.30.77.0/24", 14), 0);
+	ck_assert_int_eq(wg_allowedip_parse(&ip6, "fd77::/64", 9), 0);
+	inet_pton(AF_INET6, "fd77::", want6);
+
+	m = wg_route_msg(1, 7, 4242, &ip4);
+	ck_assert_ptr_nonnull(m);
+	h = nlmsg_hdr(m);
+	ck_assert_uint_eq(h->nlmsg_type, RTM_NEWROUTE);
+	ck_assert_uint_eq(h->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK |
+			  NLM_F_CREATE | NLM_F_EXCL);
+	rt = nlmsg_data(h);
+	ck_assert_uint_eq(rt->rtm_family, AF_INET);
+	ck_assert_uint_eq(rt->rtm_dst_len, 24);
+	ck_assert_uint_eq(rt->rtm_table, RT_TABLE_UNSPEC);	/* > 255 */
+	ck_assert_uint_eq(rt->rtm_protocol, RTPROT_BOOT);
+	ck_assert_uint_eq(rt->rtm_scope, RT_SCOPE_LINK);
+	ck_assert_uint_eq(rt->rtm_type, RTN_UNICAST);
+	ck_assert_int_eq(nlmsg_parse(h, sizeof(*rt), tb, RTA_MAX, NULL), 0);
+	ck_assert_uint_eq(nla_len(tb[RTA_DST]), 4);
+	ck_assert_mem_eq(nla_data(tb[RTA_DST]), "\xac\x1e\x4d\x00", 4);
+	ck_assert_uint_eq(nla_get_u32(tb[RTA_OIF]), 7);
+	ck_assert_uint_eq(nla_get_u32(tb[RTA_TABLE]), 4242);
+	nlmsg_free(m);
+
+	m = wg_route_msg(0, 9, RT_TABLE_MAIN, &ip6);
+	h = nlmsg_hdr(m);
+	ck_assert_uint_eq(h->nlmsg_type, RTM_DELROUTE);
+	ck_assert_uint_eq(h->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+	rt = nlmsg_data(h);
+	ck_assert_uint_eq(rt->rtm_family, AF_INET6);
+	ck_assert_uint_eq(rt->rtm_dst_len, 64);
+	ck_assert_uint_eq(rt->rtm_table, RT_TABLE_MAIN);
+	/* a delete matches any protocol, type and scope */
+	ck_assert_uint_eq(rt->rtm_protocol, 0);
+	ck_assert_uint_eq(rt->rtm_type, 0);
+	ck_assert_uint_eq(rt->rtm_scope, RT_SCOPE_NOWHERE);
+	ck_assert_int_eq(nlmsg_parse(h, sizeof(*rt), tb, RTA_MAX, NULL), 0);
+	ck_assert_uint_eq(nla_len(tb[RTA_DST]), 16);
+	ck_assert_mem_eq(nla_data(tb[RTA_DST]), want6, 16);
+	ck_assert_uint_eq(nla_get_u32(tb[RTA_OIF]), 9);
+	nlmsg_free(m);
+}
+END_TEST
+
+/* Which routes a policy gives, and the Table = of a wg-quick file. */
+START_TEST(test_route_policy)
+{
+	struct wg_route_policy p;
+	struct wg_allowedip def, net;
+	char v[64];
+	static const char conf[] =
+		"[Interface]\r\nPrivateKey = x\n  table=  1234   # main\n"
+		"[Peer]\nTable = 99\n";
+
+	wg_allowedip_parse(&def, "0.0.0.0/0", 9);
+	wg_allowedip_parse(&net, "10.0.0.0/8", 10);
+	ck_assert_int_eq(wg_route_policy_parse(&p, "auto"), 0);
+	ck_assert_int_eq(p.mode, WG_ROUTES_AUTO);
+	ck_assert_uint_eq(p.table, RT_TABLE_MAIN);
+	ck_assert(wg_route_skipped(&p, &def));	/* wg-quick uses policy routing */
+	ck_assert(!wg_route_skipped(&p, &net));
+	ck_assert_int_eq(wg_route_policy_parse(&p, "main"), 0);
+	ck_assert_uint_eq(p.table, RT_TABLE_MAIN);
+	ck_assert_int_eq(wg_route_policy_parse(&p, "1234"), 0);
+	ck_assert_int_eq(p.mode, WG_ROUTES_TABLE);
+	ck_assert_uint_eq(p.table, 1234);
+	ck_assert(!wg_route_skipped(&p, &def));
+	ck_assert_int_eq(wg_route_policy_parse(&p, "off"), 0);
+	ck_assert(wg_route_skipped(&p, &net));
+	ck_assert_int_eq(wg_route_policy_parse(&p, "0"), -EINVAL);
+	ck_assert_int_eq(wg_route_policy_parse(&p, "4294967296"), -EINVAL);
+	ck_assert_int_eq(wg_route_policy_parse(&p, "12x"), -EINVAL);
+	ck_assert_int_eq(wg_route_policy_parse(&p, "no-such-table-name"), -EINVAL);
+
+	ck_assert_int_eq(wg_quick_table(conf, sizeof(conf) - 1, v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "1234");
+	ck_assert_int_eq(wg_quick_table("[Interface]\nAddress = 1\n", 23, v, sizeof(v)), 0);
+	ck_assert_int_eq(wg_quick_table("[Peer]\nTable = off\n", 19, v, sizeof(v)), 0);
+	ck_assert_int_eq(wg_quick_table("[Interface]\nTable = off", 23, v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "off");
+	ck_assert_int_eq(wg_quick_table("[Interface]\nTable = 123456789", 29, v, 4), -EINVAL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -610,6 +709,8 @@ main(void)
 	tcase_add_test(tc, test_dump_malformed);
 	tcase_add_test(tc, test_set_small);
 	tcase_add_test(tc, test_set_split);
+	tcase_add_test(tc, test_route_msg);
+	tcase_add_test(tc, test_route_policy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

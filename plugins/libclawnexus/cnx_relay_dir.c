@@ -1,6 +1,6 @@
 /*
- * cnx_relay_dir: name and room directory of one relay worker (see the
- * header).  Two chained hash tables that double when their load passes 1.
+ * cnx_relay_dir: the room table of one relay worker (see the header).  A
+ * chained hash table that doubles when its load passes 1.
  */
 
 #include <stdlib.h>
@@ -9,22 +9,10 @@
 #include "cnx_relay_dir.h"
 
 
-typedef struct cnx_dir_name_s  cnx_dir_name_t;
-
-struct cnx_dir_name_s {
-    cnx_dir_name_t    *hnext;
-    cnx_dir_member_t  *owner;
-    size_t             len;
-    char               name[];
-};
-
 struct cnx_dir_s {
-    cnx_dir_name_t   **names;
-    size_t             nnames;
-    size_t             names_cap;      /* buckets, power of two */
     cnx_dir_room_t   **rooms;
     size_t             nrooms;
-    size_t             rooms_cap;
+    size_t             rooms_cap;      /* buckets, power of two */
 };
 
 
@@ -73,14 +61,10 @@ cnx_dir_new(void)
         return NULL;
     }
 
-    d->names_cap = CNX_DIR_INITIAL_BUCKETS;
     d->rooms_cap = CNX_DIR_INITIAL_BUCKETS;
-    d->names = calloc(d->names_cap, sizeof(cnx_dir_name_t *));
     d->rooms = calloc(d->rooms_cap, sizeof(cnx_dir_room_t *));
 
-    if (d->names == NULL || d->rooms == NULL) {
-        free(d->names);
-        free(d->rooms);
+    if (d->rooms == NULL) {
         free(d);
         return NULL;
     }
@@ -93,18 +77,10 @@ void
 cnx_dir_free(cnx_dir_t *d)
 {
     size_t           i;
-    cnx_dir_name_t  *n, *nn;
     cnx_dir_room_t  *r, *rn;
 
     if (d == NULL) {
         return;
-    }
-
-    for (i = 0; i < d->names_cap; i++) {
-        for (n = d->names[i]; n; n = nn) {
-            nn = n->hnext;
-            free(n);
-        }
     }
 
     for (i = 0; i < d->rooms_cap; i++) {
@@ -114,7 +90,6 @@ cnx_dir_free(cnx_dir_t *d)
         }
     }
 
-    free(d->names);
     free(d->rooms);
     free(d);
 }
@@ -125,140 +100,6 @@ cnx_dir_member_init(cnx_dir_member_t *m, void *session)
 {
     memset(m, 0, sizeof(cnx_dir_member_t));
     m->session = session;
-}
-
-
-static void
-cnx_dir_names_grow(cnx_dir_t *d)
-{
-    size_t            i, cap;
-    uint32_t          h;
-    cnx_dir_name_t  **t, *n, *nn;
-
-    cap = d->names_cap * 2;
-    t = calloc(cap, sizeof(cnx_dir_name_t *));
-    if (t == NULL) {
-        return;                     /* keep the longer chains */
-    }
-
-    for (i = 0; i < d->names_cap; i++) {
-        for (n = d->names[i]; n; n = nn) {
-            nn = n->hnext;
-            h = cnx_dir_hash(n->name, n->len) & (cap - 1);
-            n->hnext = t[h];
-            t[h] = n;
-        }
-    }
-
-    free(d->names);
-    d->names = t;
-    d->names_cap = cap;
-}
-
-
-static cnx_dir_name_t **
-cnx_dir_name_slot(cnx_dir_t *d, const char *name, size_t len)
-{
-    cnx_dir_name_t  **pp;
-
-    pp = &d->names[cnx_dir_hash(name, len) & (d->names_cap - 1)];
-
-    for ( /* void */ ; *pp; pp = &(*pp)->hnext) {
-        if ((*pp)->len == len && memcmp((*pp)->name, name, len) == 0) {
-            break;
-        }
-    }
-
-    return pp;
-}
-
-
-cnx_dir_member_t *
-cnx_dir_name_set(cnx_dir_t *d, const char *name, size_t len,
-    cnx_dir_member_t *m, int *err)
-{
-    cnx_dir_name_t    **pp, *n;
-    cnx_dir_member_t   *old;
-
-    *err = 0;
-
-    if (len == 0 || len > CNX_DIR_NAME_MAX || m == NULL) {
-        *err = -1;
-        return NULL;
-    }
-
-    pp = cnx_dir_name_slot(d, name, len);
-
-    if (*pp) {
-        old = (*pp)->owner;
-        (*pp)->owner = m;
-        return old == m ? NULL : old;
-    }
-
-    n = malloc(sizeof(cnx_dir_name_t) + len);
-    if (n == NULL) {
-        *err = -1;
-        return NULL;
-    }
-
-    n->owner = m;
-    n->len = len;
-    memcpy(n->name, name, len);
-    n->hnext = NULL;
-    *pp = n;
-
-    if (++d->nnames > d->names_cap) {
-        cnx_dir_names_grow(d);
-    }
-
-    return NULL;
-}
-
-
-cnx_dir_member_t *
-cnx_dir_name_get(cnx_dir_t *d, const char *name, size_t len)
-{
-    cnx_dir_name_t  **pp;
-
-    if (len == 0 || len > CNX_DIR_NAME_MAX) {
-        return NULL;
-    }
-
-    pp = cnx_dir_name_slot(d, name, len);
-
-    return *pp ? (*pp)->owner : NULL;
-}
-
-
-int
-cnx_dir_name_release(cnx_dir_t *d, const char *name, size_t len,
-    cnx_dir_member_t *m)
-{
-    cnx_dir_name_t  **pp, *n;
-
-    if (len == 0 || len > CNX_DIR_NAME_MAX) {
-        return 0;
-    }
-
-    pp = cnx_dir_name_slot(d, name, len);
-    n = *pp;
-
-    if (n == NULL || n->owner != m) {
-        return 0;
-    }
-
-    *pp = n->hnext;
-    free(n);
-    d->nnames--;
-
-    return 1;
-}
-
-
-size_t
-cnx_dir_name_count(const cnx_dir_t *d)
-{
-    return d->nnames;
 }
 
 
@@ -399,6 +240,8 @@ cnx_dir_room_create(cnx_dir_t *d, const char *id, size_t id_len,
     cnx_dir_link(r, 0);
     cnx_dir_link(r, 1);
     initiator->npending++;
+    initiator->nopened++;
+    target->nincoming++;
 
     if (++d->nrooms > d->rooms_cap) {
         cnx_dir_rooms_grow(d);
@@ -453,6 +296,7 @@ cnx_dir_room_activate(cnx_dir_room_t *r)
     if (r->state == CNX_DIR_ROOM_PENDING) {
         r->state = CNX_DIR_ROOM_ACTIVE;
         r->member[0]->npending--;
+        r->member[1]->nincoming--;
     }
 }
 
@@ -472,8 +316,10 @@ cnx_dir_room_remove(cnx_dir_t *d, cnx_dir_room_t *r)
 
     if (r->state == CNX_DIR_ROOM_PENDING) {
         r->member[0]->npending--;
+        r->member[1]->nincoming--;
     }
 
+    r->member[0]->nopened--;
     cnx_dir_unlink(r, 0);
     cnx_dir_unlink(r, 1);
     free(r);

@@ -1,14 +1,12 @@
 /*
- * cnx_relay_dir: the relay's name and room directory of one worker.
+ * cnx_relay_dir: the room table of one relay worker (the relay core's,
+ * cnx_relay_core.h; names live in a directory shared by the workers).
  *
- * nginx-free so that it can be unit tested.  Sessions are opaque pointers
- * owned by the caller; each session embeds a cnx_dir_member_t that links
- * the rooms it belongs to, so closing a session visits only its rooms.
- *
- * Names: the newest cnx_dir_name_set() owns a name; release only removes
- * the name when the caller is still its owner.
- * Rooms: created PENDING by a JOIN (member 0 = initiator, member 1 =
- * target), ACTIVE after ACCEPT, removed on REJECT or when a member leaves.
+ * Members are opaque pointers owned by the caller; each embeds a
+ * cnx_dir_member_t that links the rooms it belongs to, so closing one
+ * visits only its rooms.  Rooms are created PENDING by a JOIN (member 0 =
+ * initiator, member 1 = target), become ACTIVE after ACCEPT and are
+ * removed on REJECT or when a member leaves.
  */
 
 #ifndef CNX_RELAY_DIR_H
@@ -34,6 +32,8 @@ typedef struct {
     cnx_dir_room_t  *rooms;      /* intrusive list of this member's rooms */
     unsigned         nrooms;     /* rooms of any state */
     unsigned         npending;   /* PENDING rooms this member initiated */
+    unsigned         nopened;    /* rooms of any state it initiated */
+    unsigned         nincoming;  /* PENDING rooms where it is the target */
 } cnx_dir_member_t;
 
 struct cnx_dir_room_s {
@@ -46,6 +46,8 @@ struct cnx_dir_room_s {
     cnx_dir_room_t        *hnext;          /* hash chain */
     cnx_dir_room_t        *next[2];        /* per-member list links */
     cnx_dir_room_t        *prev[2];
+    unsigned char          full[2];        /* member i takes no more DATA
+                                              for now (cnx_relay_core) */
 };
 
 /* A new empty directory, or NULL when out of memory. */
@@ -56,23 +58,7 @@ void cnx_dir_free(cnx_dir_t *d);
 
 void cnx_dir_member_init(cnx_dir_member_t *m, void *session);
 
-/*
- * Binds name to m.  Returns the member that owned the name before (or
- * NULL), or sets *err = -1 on bad length / out of memory.
- */
-cnx_dir_member_t *cnx_dir_name_set(cnx_dir_t *d, const char *name,
-    size_t len, cnx_dir_member_t *m, int *err);
-
-/* The owner of name, or NULL. */
-cnx_dir_member_t *cnx_dir_name_get(cnx_dir_t *d, const char *name,
-    size_t len);
-
-/* Removes name only if m owns it; returns 1 if removed, 0 if not. */
-int cnx_dir_name_release(cnx_dir_t *d, const char *name, size_t len,
-    cnx_dir_member_t *m);
-
-/* Number of bound names and of rooms. */
-size_t cnx_dir_name_count(const cnx_dir_t *d);
+/* Number of rooms. */
 size_t cnx_dir_room_count(const cnx_dir_t *d);
 
 /*

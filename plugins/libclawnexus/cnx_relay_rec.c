@@ -1,0 +1,288 @@
+/*
+ * cnx_relay_rec: encode and decode relay records (see the header).
+ */
+
+#include <string.h>
+
+#include "cnx_relay_msg.h"
+#include "cnx_relay_rec.h"
+
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 8);
+    p[1] = (uint8_t) v;
+}
+
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 24);
+    p[1] = (uint8_t) (v >> 16);
+    p[2] = (uint8_t) (v >> 8);
+    p[3] = (uint8_t) v;
+}
+
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t) (v >> 32));
+    put32(p + 4, (uint32_t) v);
+}
+
+
+static uint32_t
+get16(const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 8) | p[1];
+}
+
+
+static uint32_t
+get32(const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+           | ((uint32_t) p[2] << 8) | p[3];
+}
+
+
+static uint64_t
+get64(const uint8_t *p)
+{
+    return ((uint64_t) get32(p) << 32) | get32(p + 4);
+}
+
+
+static void
+put_addr(uint8_t *p, const cnx_relay_addr_t *a)
+{
+    put64(p, a->node);
+    put32(p + 8, a->gen);
+    put32(p + 12, (uint32_t) a->worker);
+    put32(p + 16, (uint32_t) a->pid);
+    put64(p + 20, a->conn);
+}
+
+
+static void
+get_addr(const uint8_t *p, cnx_relay_addr_t *a)
+{
+    a->node = get64(p);
+    a->gen = get32(p + 8);
+    a->worker = (int32_t) get32(p + 12);
+    a->pid = (int32_t) get32(p + 16);
+    a->conn = get64(p + 20);
+}
+
+
+int
+cnx_relay_addr_eq(const cnx_relay_addr_t *a, const cnx_relay_addr_t *b)
+{
+    return a->node == b->node && a->gen == b->gen && a->worker == b->worker
+           && a->pid == b->pid && a->conn == b->conn;
+}
+
+
+/* An ERROR code: 1..63 characters of [A-Z_]. */
+static int
+code_valid(const char *s, size_t n)
+{
+    size_t  i;
+
+    if (n == 0 || n > CNX_RELAY_CODE_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+/* Whether the fields a record of this type carries are all valid. */
+static int
+fields_valid(int type, unsigned flags, const char *room, size_t room_len,
+    const char *name, size_t name_len, size_t payload_len)
+{
+    if (type < CNX_RELAY_REC_INCOMING || type > CNX_RELAY_REC_TYPE_MAX
+        || (flags & ~(unsigned) CNX_RELAY_REC_F_SET) != 0)
+    {
+        return 0;
+    }
+    if (flags && type != CNX_RELAY_REC_INCOMING
+        && type != CNX_RELAY_REC_JOINED && type != CNX_RELAY_REC_FLOW)
+    {
+        return 0;
+    }
+
+    if (type == CNX_RELAY_REC_REPLACED) {
+        if (room_len != 0) {
+            return 0;
+        }
+    } else if (!cnx_relay_room_id_valid(room, room_len)) {
+        return 0;
+    }
+
+    switch (type) {
+    case CNX_RELAY_REC_INCOMING:
+        if (!cnx_relay_claw_id_valid(name, name_len)) {
+            return 0;
+        }
+        break;
+    case CNX_RELAY_REC_REFUSED:
+        if (!code_valid(name, name_len)) {
+            return 0;
+        }
+        break;
+    default:
+        if (name_len != 0) {
+            return 0;
+        }
+    }
+
+    if (payload_len != 0 && type != CNX_RELAY_REC_DATA_TEXT
+        && type != CNX_RELAY_REC_DATA_BIN)
+    {
+        return 0;
+    }
+    return payload_len <= UINT32_MAX;
+}
+
+
+size_t
+cnx_relay_rec_size(const cnx_relay_rec_t *r)
+{
+    return CNX_RELAY_REC_HEADER + r->room_len + r->name_len + r->payload_len;
+}
+
+
+long
+cnx_relay_rec_encode_head(const cnx_relay_rec_t *r, uint8_t *out,
+    size_t cap)
+{
+    size_t  n;
+
+    if (!fields_valid(r->type, r->flags, r->room, r->room_len, r->name,
+                      r->name_len, r->payload_len))
+    {
+        return -1;
+    }
+    n = CNX_RELAY_REC_HEADER + r->room_len + r->name_len;
+    if (cap < n) {
+        return -1;
+    }
+
+    out[0] = CNX_RELAY_REC_VERSION;
+    out[1] = (uint8_t) r->type;
+    out[2] = (uint8_t) r->flags;
+    out[3] = (uint8_t) r->room_len;
+    put16(out + 4, (uint32_t) r->name_len);
+    put16(out + 6, 0);
+    put32(out + 8, (uint32_t) r->payload_len);
+    put_addr(out + 12, &r->src);
+    put_addr(out + 40, &r->dst);
+    if (r->room_len) {
+        memcpy(out + CNX_RELAY_REC_HEADER, r->room, r->room_len);
+    }
+    if (r->name_len) {
+        memcpy(out + CNX_RELAY_REC_HEADER + r->room_len, r->name,
+               r->name_len);
+    }
+    return (long) n;
+}
+
+
+long
+cnx_relay_rec_encode(const cnx_relay_rec_t *r, uint8_t *out, size_t cap)
+{
+    long  h;
+
+    if (cap < cnx_relay_rec_size(r)) {
+        return -1;
+    }
+    h = cnx_relay_rec_encode_head(r, out, cap);
+    if (h < 0) {
+        return -1;
+    }
+    if (r->payload_len) {
+        memcpy(out + h, r->payload, r->payload_len);
+    }
+    return h + (long) r->payload_len;
+}
+
+
+long
+cnx_relay_rec_length(const uint8_t *p, size_t n, size_t max_payload)
+{
+    uint32_t  type, name_len, payload_len;
+
+    if (n < CNX_RELAY_REC_HEADER) {
+        return 0;
+    }
+    type = p[1];
+    name_len = get16(p + 4);
+    payload_len = get32(p + 8);
+
+    if (p[0] != CNX_RELAY_REC_VERSION || type < CNX_RELAY_REC_INCOMING
+        || type > CNX_RELAY_REC_TYPE_MAX || p[3] > CNX_RELAY_ROOM_ID_MAX
+        || name_len > CNX_RELAY_CLAW_ID_MAX || get16(p + 6) != 0
+        || payload_len > max_payload)
+    {
+        return -1;
+    }
+    return (long) (CNX_RELAY_REC_HEADER + p[3] + name_len)
+           + (long) payload_len;
+}
+
+
+int
+cnx_relay_rec_decode(const uint8_t *p, size_t n, size_t max_payload,
+    cnx_relay_rec_t *r)
+{
+    long  len = cnx_relay_rec_length(p, n, max_payload);
+
+    if (len <= 0 || (size_t) len != n) {
+        return -1;
+    }
+
+    memset(r, 0, sizeof(*r));
+    r->type = (cnx_relay_rec_type_t) p[1];
+    r->flags = p[2];
+    r->room_len = p[3];
+    r->name_len = get16(p + 4);
+    r->payload_len = get32(p + 8);
+    get_addr(p + 12, &r->src);
+    get_addr(p + 40, &r->dst);
+    r->room = (const char *) p + CNX_RELAY_REC_HEADER;
+    r->name = r->room + r->room_len;
+    r->payload = (const uint8_t *) r->name + r->name_len;
+
+    if (!fields_valid(r->type, r->flags, r->room, r->room_len, r->name,
+                      r->name_len, r->payload_len))
+    {
+        return -1;
+    }
+    return 0;
+}
+
+
+const char *
+cnx_relay_rec_type_name(int type)
+{
+    switch (type) {
+    case CNX_RELAY_REC_INCOMING:   return "INCOMING";
+    case CNX_RELAY_REC_REFUSED:    return "REFUSED";
+    case CNX_RELAY_REC_JOINED:     return "JOINED";
+    case CNX_RELAY_REC_PEER_LEFT:  return "PEER_LEFT";
+    case CNX_RELAY_REC_DATA_TEXT:  return "DATA_TEXT";
+    case CNX_RELAY_REC_DATA_BIN:   return "DATA_BIN";
+    case CNX_RELAY_REC_REPLACED:   return "REPLACED";
+    case CNX_RELAY_REC_FLOW:       return "FLOW";
+    default:                       return "UNKNOWN";
+    }
+}

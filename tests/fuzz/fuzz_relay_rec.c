@@ -1,0 +1,73 @@
+/*
+ * Fuzz target: the relay's inter-process records (cnx_relay_rec.h).
+ *
+ * The input is read as a stream of records, each cut where
+ * cnx_relay_rec_length() says.  A record that decodes must encode back to
+ * the same bytes (with encode() and with encode_head() plus its payload);
+ * its slices must lie inside the input.  Decoding never reads outside the
+ * bytes it is given.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnx_relay_rec.h"
+
+#define MAX_PAYLOAD  (1 << 16)
+
+static void
+inside(const void *p, size_t n, const uint8_t *buf, size_t len)
+{
+    const uint8_t  *q = p;
+
+    if (n != 0 && (q < buf || n > len || (size_t) (q - buf) > len - n)) {
+        abort();
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t           at = 0;
+    long             n, h;
+    uint8_t         *copy, *out;
+    cnx_relay_rec_t  r;
+
+    while (at < size) {
+        n = cnx_relay_rec_length(data + at, size - at, MAX_PAYLOAD);
+        if (n <= 0 || (size_t) n > size - at) {
+            break;
+        }
+        /* an exact copy, so that reading past it is caught */
+        copy = malloc((size_t) n);
+        out = malloc((size_t) n);
+        if (copy == NULL || out == NULL) {
+            abort();
+        }
+        memcpy(copy, data + at, (size_t) n);
+
+        if (cnx_relay_rec_decode(copy, (size_t) n, MAX_PAYLOAD, &r) == 0) {
+            inside(r.room, r.room_len, copy, (size_t) n);
+            inside(r.name, r.name_len, copy, (size_t) n);
+            inside(r.payload, r.payload_len, copy, (size_t) n);
+            if (cnx_relay_rec_size(&r) != (size_t) n
+                || cnx_relay_rec_encode(&r, out, (size_t) n) != n
+                || memcmp(out, copy, (size_t) n) != 0)
+            {
+                abort();
+            }
+            h = cnx_relay_rec_encode_head(&r, out, (size_t) n);
+            if (h < 0 || (size_t) h + r.payload_len != (size_t) n
+                || memcmp(out, copy, (size_t) h) != 0
+                || cnx_relay_rec_encode(&r, out, (size_t) n - 1) != -1)
+            {
+                abort();
+            }
+        }
+        free(copy);
+        free(out);
+        at += (size_t) n;
+    }
+    return 0;
+}

@@ -1,0 +1,101 @@
+#!/bin/bash
+# clawnexus-link under conditions a long-running endpoint meets: a forward
+# target that accepts slowly while another stream streams (no stall), a
+# direct address that accepts TCP but is not an endpoint (relay within
+# 3.5 s, -v shows each attempt), 500 idle direct connections against a
+# serve with few descriptors (a real peer still answered within 1 s, CPU
+# low), and direct hellos that claim names (never pinned).
+. "$abs_top_srcdir/tests/lib.sh"
+. "$abs_top_srcdir/tests/integration/link-lib.sh"
+
+link_need_relay
+cnx_need_cmd python3
+cnx_tmpdir dir
+link_relay_start "$dir"
+mkdir -p "$dir/hs" "$dir/hc"
+probe="$abs_top_srcdir/tests/integration/link_probe.py"
+S=(--secret-file "$RELAY_SECRET_FILE" --issuer "$RELAY_ISS")
+
+link_echo_start
+echo_port=$ECHO_PORT
+
+# serve_bg VAR ID FORWARD [args]: serve in the background, PID in VAR
+serve_bg() {
+    local var=$1 id=$2 fwd=$3 pid; shift 3
+    HOME="$dir/hs" "$CNX_LINK" -v serve --relay "$RELAY_URL" --id "$id" "${S[@]}" \
+        --forward "$fwd" "$@" 2> "$dir/serve-$id.err" &
+    pid=$!
+    cnx_on_exit "link_kill $pid"
+    link_wait_grep "$dir/serve-$id.err" "registered as $id" ||
+        { cat "$dir/serve-$id.err" >&2; cnx_fail "serve $id did not register"; }
+    printf -v "$var" '%s' "$pid"
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# 1. A forward target whose accept queue is full: opening a second stream
+#    must not stall the first one (the forward connect goes through the
+#    event loop).
+slow_port=$(cnx_free_port)
+python3 "$probe" slowtarget "$slow_port" "$dir/slow.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/slow.ready" ready || cnx_fail "slow target did not start"
+slow_direct=$(cnx_free_port)
+serve_bg spid slow.claw "127.0.0.1:$slow_port" --listen "127.0.0.1:$slow_direct"
+lport=$(cnx_free_port)
+HOME="$dir/hc" "$CNX_LINK" connect --id client.claw --direct "127.0.0.1:$slow_direct" \
+    --local "127.0.0.1:$lport" slow.claw 2> "$dir/slow-c.err" &
+cpid=$!; cnx_on_exit "link_kill $cpid"
+link_wait_grep "$dir/slow-c.err" "established" || { cat "$dir/slow-c.err" >&2; cnx_fail "no session with slow.claw"; }
+python3 "$probe" ticker "$lport" "$dir/gap" || { cat "$dir/serve-slow.claw.err" >&2; cnx_fail "ticker failed"; }
+gap=$(cat "$dir/gap")
+cnx_log "largest gap in the first stream while a second one connects: $gap ms"
+[ "$gap" -lt 1000 ] || cnx_fail "the first stream stalled for $gap ms while the forward target was slow"
+link_kill "$cpid"
+
+# 2. A direct address that accepts TCP but is not an endpoint: the relay
+#    within the same 3 s budget, each attempt on stderr with -v.
+mute_port=$(cnx_free_port)
+python3 "$probe" mute "$mute_port" "$dir/mute.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/mute.ready" ready || cnx_fail "mute listener did not start"
+serve_bg epid echo.claw "127.0.0.1:$echo_port"
+t0=$(ms)
+out=$(echo "via the relay" | HOME="$dir/hc" timeout 20 "$CNX_LINK" -v connect --relay "$RELAY_URL" \
+    --id client.claw "${S[@]}" --direct "127.0.0.1:$mute_port" echo.claw 2> "$dir/mute.err")
+rc=$?
+t1=$(ms)
+[ $rc -eq 0 ] && [ "$out" = "via the relay" ] ||
+    { cat "$dir/mute.err" >&2; cnx_fail "connect via a mute direct address: status $rc, output '$out'"; }
+grep -q "trying direct 127.0.0.1:$mute_port" "$dir/mute.err" || { cat "$dir/mute.err" >&2; cnx_fail "-v does not show the direct attempt"; }
+grep -q "direct 127.0.0.1:$mute_port: TCP connected" "$dir/mute.err" || { cat "$dir/mute.err" >&2; cnx_fail "-v does not show the TCP connect"; }
+grep -q "no session within 3 s.*trying the relay" "$dir/mute.err" || { cat "$dir/mute.err" >&2; cnx_fail "no fallback line"; }
+grep -q "echo.claw → relay → established" "$dir/mute.err" || { cat "$dir/mute.err" >&2; cnx_fail "not established through the relay"; }
+est=$(( t1 - t0 ))
+cnx_log "mute direct address: relay session and echo after $est ms"
+[ "$est" -lt 3500 ] || cnx_fail "fallback to the relay took $est ms (budget 3.5 s)"
+
+# 3. 500 idle direct connections against a serve limited to 256
+#    descriptors: a real peer still gets a session within 1 s, and the
+#    serve does not spin on EMFILE.
+idle_direct=$(cnx_free_port)
+( ulimit -n 256
+  HOME="$dir/hs" exec "$CNX_LINK" -v serve --id idle.claw --forward "127.0.0.1:$echo_port" \
+      --listen "127.0.0.1:$idle_direct" ) 2> "$dir/serve-idle.err" &
+ipid=$!; cnx_on_exit "link_kill $ipid"
+link_wait_grep "$dir/serve-idle.err" "direct connections on" || { cat "$dir/serve-idle.err" >&2; cnx_fail "serve idle.claw did not listen"; }
+python3 "$probe" idle "$idle_direct" 500 30 "$dir/idle.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/idle.ready" ready || cnx_fail "idle connections not started"
+sleep 0.5
+t0=$(ms)
+out=$(echo "through the crowd" | HOME="$dir/hc" timeout 20 "$CNX_LINK" connect --id client.claw \
+    --direct "127.0.0.1:$idle_direct" idle.claw 2> "$dir/idle-c.err")
+rc=$?
+t1=$(ms)
+[ $rc -eq 0 ] && [ "$out" = "through the crowd" ] ||
+    { cat "$dir/idle-c.err" "$dir/serve-idle.err" >&2; cnx_fail "real peer among idle connections: status $rc, output '$out'"; }
+cnx_log "real peer among 500 idle connections: answered after $(( t1 - t0 )) ms"
+[ $(( t1 - t0 )) -lt 1000 ] || cnx_fail "serve took $(( t1 - t0 )) ms to answer a real peer"
+cpu=$(python3 "$probe" cpu "$ipid" 2)
+cnx_log "serve CPU with 500 idle connections: $cpu % of a core"
+[ "$cpu" -lt 20 ] || cnx_fail "serve uses $cpu % CPU with idle connections (spinning?)"
+kill -0 "$ipid" 2>/dev/null || cnx_fail "serve idle.claw died"
+
+cnx_log "slow forward target, mute direct address and idle connections handled"
