@@ -25,7 +25,11 @@
 
 #define LINK_PROG "clawnexus-link"
 
-/* One line on stderr, prefixed with the program name. */
+/*
+ * One line on stderr, prefixed with the program name (and with the syslog
+ * priority when stderr is the journal: error, or warning for a message
+ * starting "warning: ").  Control characters are replaced by '?'.
+ */
 void link_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -72,5 +76,8 @@ int cmd_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 #endif
