@@ -54,7 +54,7 @@ grep -Eq '^ed25519:[0-9a-f]{64}$' <(HOME=$dir/la "$CNX_LINK" whoami) ||
 [ "$(HOME=$dir/la "$CNX_LINK" whoami)" = "$(tail -2 "$dir/allowed-keys" | head -1)" ] ||
     cnx_fail "whoami printed another key the second time"
 
-conf() {  # conf ADDR_RATE
+conf() {  # conf ADDR_RATE [KEY_RATE]
     cat <<CONF
 load_module $CNX_REGISTRY_MODULE;
 $(cnx_nginx_conf_head 2 256)
@@ -72,7 +72,7 @@ http {
     access_log off;
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer registry.test;
-    clawnexus_registry_rate_limit 120r/m $1;
+    clawnexus_registry_rate_limit ${2:-120r/m} $1;
     server {
         listen 127.0.0.1:$reg_port ssl;
         ssl_certificate tls.crt;
@@ -225,8 +225,9 @@ cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$reg_port" || cnx_fail "nginx did not come back"
 check restarted
 
-# a reload with a per-address limit keeps the names too
-conf 5r/m > "$dir/nginx.conf"
+# a reload with limits per key (4/min) and per address (6/min) keeps the
+# names too
+conf 6r/m 4r/m > "$dir/nginx.conf"
 cnx_nginx_reload "$dir"
 sleep 1
 check limited
