@@ -334,15 +334,24 @@ ngx_http_clawnexus_registry_handler(ngx_http_request_t *r)
         ngx_memcpy(ctx->name, path.data, path.len);
         ctx->name_len = path.len;
 
+        /* the reply finalizes the request later (or inline, without
+         * threads): hold it until then */
         r->main->count++;
 
         rc = ngx_http_clawnexus_registry_run(r, ctx);
-        if (rc != NGX_OK) {
-            r->main->count--;
-            return rc;
+        if (rc == NGX_OK) {
+            return NGX_DONE;
         }
 
-        return NGX_DONE;
+        r->main->count--;
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_clawnexus_registry_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "registry database unavailable");
+        }
+
+        return rc;
     }
 
     if (r->method != NGX_HTTP_POST) {
@@ -543,6 +552,11 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
     }
 
     rc = ngx_http_clawnexus_registry_run(r, ctx);
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_clawnexus_registry_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "registry database unavailable");
+    }
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
     }
@@ -601,6 +615,11 @@ ngx_http_clawnexus_registry_task(void *data, ngx_log_t *log)
 #endif
 
 
+/*
+ * Hand the store work to the thread pool.  NGX_OK: posted (the reply
+ * follows from the pool's event); NGX_DECLINED: no database in this
+ * worker; an HTTP status on failure.
+ */
 static ngx_int_t
 ngx_http_clawnexus_registry_run(ngx_http_request_t *r,
     ngx_http_clawnexus_registry_ctx_t *ctx)
@@ -621,9 +640,7 @@ ngx_http_clawnexus_registry_run(ngx_http_request_t *r,
     ctx->now = ngx_time();
 
     if (ctx->store == NULL) {
-        return ngx_http_clawnexus_registry_error(r,
-                                          NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "registry database unavailable");
+        return NGX_DECLINED;
     }
 
     r->write_event_handler = ngx_http_clawnexus_registry_reply;
