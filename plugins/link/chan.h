@@ -75,6 +75,10 @@ typedef void (*link_chan_plain_done)(void *ud);
 void link_chan_plain(link_chan_t *ch, link_chan_plain_at at,
     link_chan_plain_done done, void *ud);
 
+/* The carrier does not authenticate the peer's name (a direct
+ * connection): check an existing pin, never create one. */
+void link_chan_no_pin(link_chan_t *ch);
+
 /* Send our KEY_EXCHANGE.  0 or -1. */
 int link_chan_start(link_chan_t *ch);
 

@@ -234,6 +234,8 @@ peer_session(link_peer_t *p)
         p->mux = link_mux_new(a->loop, p->ch, &relay_carrier, p,
                               p->initiator ? NULL : a->forward, &mux_cbs, p);
     } else {
+        /* the name in a direct hello is only a claim */
+        link_chan_no_pin(p->ch);
         link_chan_carrier(p->ch, direct_tx, p, 1);
         p->mux = link_mux_new(a->loop, p->ch, &direct_carrier, p,
                               p->initiator ? NULL : a->forward, &mux_cbs, p);
