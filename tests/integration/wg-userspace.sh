@@ -236,6 +236,11 @@ check_refused "pinned to another key" add "$ifa" office --public-key "$stranger"
 check_refused "already named 'office'" add "$ifa" lab --public-key "$pub_b"
 check_refused "interface nosuch$$: no WireGuard interface" add "nosuch$$" lab --public-key "$stranger"
 check_refused "preshared key file" add "$ifa" lab --public-key "$stranger" --preshared-key-file "$dir/none"
+# the routes' table is known before anything changes
+check_refused "cannot read the wg-quick configuration $dir/none.conf" --wg-quick-config "$dir/none.conf" \
+    add "$ifa" lab --public-key "$stranger" --allowed-ips 10.77.0.3/32
+printf '[Interface]\nTable = nosuch\n' >"$dir/bad-table.conf"
+check_refused "$dir/bad-table.conf: bad table 'nosuch'" --wg-quick-config "$dir/bad-table.conf" sync "$ifa"
 [ "$(conf_a)" = "$before" ] || cnx_fail "a refused command changed $ifa: $(diff <(echo "$before") <(conf_a))"
 [ "$(cat "$names_a")" = "$names_before" ] || cnx_fail "a refused command changed the names file"
 # --backend uapi with no socket for the name
