@@ -75,6 +75,18 @@ ngx_stream_clawnexus_link_stats_t *ngx_stream_clawnexus_cluster_stats(
     ngx_uint_t *n);
 
 
+/*
+ * Names.  claim: connection conn of this worker now owns name; the owner
+ * on another node, if any and alive, gets a REPLACED record.  again = 1
+ * announces a name after the link came back and keeps a live other owner.
+ * NGX_DECLINED while the link is down (announce it again when ready).
+ * release: the name is free, if conn still owns it.
+ */
+ngx_int_t ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
+    uint64_t conn, ngx_uint_t again);
+void ngx_stream_clawnexus_cluster_release(const char *name, size_t len,
+    uint64_t conn);
+
 /* Append the cluster's lines of /metrics (nothing without a cluster). */
 u_char *ngx_stream_clawnexus_cluster_metrics(u_char *p, u_char *last);
 

@@ -96,6 +96,51 @@ typedef struct {
 } ngx_stream_clawnexus_link_t;
 
 
+/*
+ * The owner of a name in Redis, "cnx:name:{ID}" = "ROUTE|SEQ|CONN"; SEQ
+ * comes from one counter, so the order of REGISTERs is the order Redis
+ * saw them in, and the newest wins.  KEYS[1] the name, ARGV[1] the route,
+ * ARGV[2] the connection, ARGV[3] "1" to keep a live owner (a name
+ * announced again after the link came back).  Returns {previous owner or
+ * "", 1 if the previous owner's route is alive}; with ARGV[3] "1" and a
+ * live other owner, changes nothing and returns {owner, 2}.
+ */
+static const char  ngx_stream_clawnexus_claim_lua[] =
+    "local prev = redis.call('GET', KEYS[1]) or ''\n"
+    "local alive = 0\n"
+    "local r = string.match(prev, '^([^|]+)|')\n"
+    "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
+    "  alive = 1\n"
+    "end\n"
+    "if ARGV[3] == '1' and alive == 1\n"
+    "   and prev ~= '' and not string.find(prev, ARGV[1] .. '|', 1, true)\n"
+    "then\n"
+    "  return {prev, 2}\n"
+    "end\n"
+    "local seq = redis.call('INCR', 'cnx:regseq')\n"
+    "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq .. '|' .. ARGV[2])\n"
+    "return {prev, alive}\n";
+
+/* Delete the name only if this connection still owns it. */
+static const char  ngx_stream_clawnexus_release_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v then\n"
+    "  local r, c = string.match(v, '^([^|]+)|%d+|(%d+)$')\n"
+    "  if r == ARGV[1] and c == ARGV[2] then\n"
+    "    redis.call('DEL', KEYS[1])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
+
+/* A claim waiting for its reply. */
+typedef struct {
+    uint64_t                            conn;
+    size_t                              len;
+    u_char                              name[1];
+} ngx_stream_clawnexus_claim_t;
+
+
 static void *ngx_stream_clawnexus_cluster_create_main_conf(ngx_conf_t *cf);
 static char *ngx_stream_clawnexus_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -377,6 +422,8 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
 {
     ngx_stream_clawnexus_link_t               *lk = &ngx_stream_clawnexus_link;
     ngx_stream_clawnexus_cluster_shm_t        *sh;
+    ngx_stream_clawnexus_cluster_recv_pt       recv;
+    ngx_stream_clawnexus_cluster_state_pt      state;
     ngx_stream_clawnexus_cluster_main_conf_t  *cmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -392,7 +439,13 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* the relay's handlers may be set already (its module starts first) */
+    recv = lk->on_recv;
+    state = lk->on_state;
+
     ngx_memzero(lk, sizeof(ngx_stream_clawnexus_link_t));
+    lk->on_recv = recv;
+    lk->on_state = state;
     lk->conf = cmcf;
     lk->stats = &lk->local;
 
@@ -1209,4 +1262,167 @@ ngx_stream_clawnexus_cluster_metrics(u_char *p, u_char *last)
     }
 
     return p;
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_done(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "clawnexus cluster: releasing a name in Redis "
+                      "failed: %s", reply->str);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_claimed(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_claim_t  *cl = data;
+
+    redisReply                    *prev, *alive;
+    cnx_relay_rec_t                rec;
+    cnx_cluster_owner_t            owner;
+    ngx_stream_clawnexus_link_t   *lk = &ngx_stream_clawnexus_link;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "clawnexus cluster: REGISTER of \"%*s\" in Redis "
+                          "failed: %s", cl->len, cl->name, reply->str);
+        }
+
+        ngx_free(cl);
+        return;
+    }
+
+    prev = reply->element[0];
+    alive = reply->element[1];
+
+    /*
+     * The previous owner is told only when it lives on another node and
+     * still runs; this node's own workers settled it already through
+     * their shared directory.
+     */
+    if (alive->integer == 1 && prev->len
+        && cnx_cluster_owner_parse(prev->str, prev->len, &owner) == 0
+        && owner.addr.node != lk->addr.node)
+    {
+        ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
+        rec.type = CNX_RELAY_REC_REPLACED;
+        rec.src = lk->addr;
+        rec.src.conn = cl->conn;
+        rec.dst = owner.addr;
+        rec.name = (const char *) cl->name;
+        rec.name_len = cl->len;
+
+        (void) ngx_stream_clawnexus_cluster_publish(&rec);
+    }
+
+    ngx_free(cl);
+}
+
+
+/*
+ * EVAL script on the name's key with this worker's route and conn (and
+ * extra, when not NULL) as its arguments.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_cluster_eval(const char *script, size_t script_len,
+    const char *name, size_t len, uint64_t conn, const char *extra,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data)
+{
+    long                          n;
+    u_char                       *p;
+    char                          key[NGX_STREAM_CLAWNEXUS_KEY_LEN];
+    u_char                        cbuf[NGX_INT64_LEN];
+    const char                   *argv[7];
+    size_t                        argvlen[7];
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    n = cnx_cluster_key(key, sizeof(key), NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX,
+                        "name", name, len);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(cbuf, "%uL", conn);
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = script;
+    argvlen[1] = script_len;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = key;
+    argvlen[3] = n;
+    argv[4] = lk->route;
+    argvlen[4] = lk->route_len;
+    argv[5] = (const char *) cbuf;
+    argvlen[5] = p - cbuf;
+    argv[6] = extra;
+    argvlen[6] = extra ? ngx_strlen(extra) : 0;
+
+    return ngx_stream_clawnexus_redis_command(&lk->cmd, handler, data,
+                                              extra ? 7 : 6, argv, argvlen);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
+    uint64_t conn, ngx_uint_t again)
+{
+    ngx_stream_clawnexus_claim_t  *cl;
+
+    if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        /* announced when the link is ready again */
+        return NGX_DECLINED;
+    }
+
+    cl = ngx_alloc(sizeof(ngx_stream_clawnexus_claim_t) + len,
+                   ngx_cycle->log);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->conn = conn;
+    cl->len = len;
+    ngx_memcpy(cl->name, name, len);
+
+    if (ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_claim_lua,
+                                      sizeof(ngx_stream_clawnexus_claim_lua)
+                                      - 1, name, len, conn,
+                                      again ? "1" : "0",
+                                      ngx_stream_clawnexus_cluster_claimed,
+                                      cl)
+        != NGX_OK)
+    {
+        ngx_free(cl);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_stream_clawnexus_cluster_release(const char *name, size_t len,
+    uint64_t conn)
+{
+    if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        /* a stale owner in Redis is overwritten by the next REGISTER */
+        return;
+    }
+
+    (void) ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_release_lua,
+                                     sizeof(ngx_stream_clawnexus_release_lua)
+                                     - 1, name, len, conn, NULL,
+                                     ngx_stream_clawnexus_cluster_done, NULL);
 }

@@ -10,6 +10,19 @@ cluster_need_redis() {
         cnx_skip "needs redis-cli (package redis-tools)"
 }
 
+# cluster_setup PREFIX: what a cluster test needs (root, the module,
+# websockets, Redis); a temporary $dir with a fresh $secret, a free
+# Redis port in $rport.
+cluster_setup() {
+    relay_need_module
+    cnx_need_root
+    relay_need_websockets
+    cluster_need_redis
+    cnx_tmpdir dir
+    relay_secret "$dir" "$1"
+    rport=$(cnx_free_port)
+}
+
 # cluster_redis_start DIR PORT [PASSWORD]: redis-server in the foreground
 # (no persistence), its PID in $redis_pid; stopped at exit.
 cluster_redis_start() {

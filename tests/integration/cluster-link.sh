@@ -11,14 +11,7 @@
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
 . "$abs_top_srcdir/tests/integration/cluster-lib.sh"
 
-relay_need_module
-cnx_need_root
-relay_need_websockets
-cluster_need_redis
-
-cnx_tmpdir dir
-relay_secret "$dir" cluster
-rport=$(cnx_free_port)
+cluster_setup cluster
 url="redis://127.0.0.1:$rport"
 p1=$(cnx_free_port); p2=$(cnx_free_port); p3=$(cnx_free_port)
 pair="$abs_top_srcdir/tests/integration/cluster_pair.py"

@@ -14,16 +14,7 @@ import sys
 
 import websockets
 
-from relay_testlib import mint, recv_json
-
-
-async def until(ws, kind, timeout=5):
-    while True:
-        m = await recv_json(ws, timeout)
-        if m.get("type") == kind:
-            return m
-        if m.get("type") == "ERROR":
-            raise AssertionError(f"ERROR while waiting for {kind}: {m}")
+from relay_testlib import mint, until
 
 
 async def main(host, port, secret, count):
