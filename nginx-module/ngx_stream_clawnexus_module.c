@@ -27,8 +27,10 @@
 #include "cnx_relay_msg.h"
 #include "cnx_utf8.h"
 #include "cnx_ws.h"
-#include "cnx_relay_core.h"
+#include "cnx_relay_dir.h"
 #include "ngx_clawnexus_secret.h"
+#include "ngx_stream_clawnexus_cluster.h"
+#include "cnx_relay_core.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
@@ -4694,6 +4696,7 @@ ngx_stream_clawnexus_status_read(ngx_event_t *ev)
     if (cnx_starts("GET /metrics ") || cnx_starts("GET /metrics\r")) {
         type = "text/plain; version=0.0.4";
         p = ngx_stream_clawnexus_metrics(body, last);
+        p = ngx_stream_clawnexus_cluster_metrics(p, last);
 
     } else if (cnx_starts("GET /status ") || cnx_starts("GET /status\r")) {
         type = "application/json";

@@ -16,14 +16,10 @@ struct link_chan_s {
     cnx_session_t   *s;
     link_chan_cbs_t  cbs;
     void            *ud;
-    link_chan_tx     tx;
-    void            *carrier;
-    link_chan_reserve reserve;
-    link_chan_commit commit;
+    link_carrier_t   car;
     link_chan_plain_at plain_at;
     link_chan_plain_done plain_done;
     void            *plain_ud;
-    int              binary_ok;
     int              ready;
     int              failed;
     int              had_pin;
@@ -160,22 +156,9 @@ link_chan_free(link_chan_t *ch)
 }
 
 void
-link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
-    int binary_ok)
+link_chan_set_carrier(link_chan_t *ch, const link_carrier_t *car)
 {
-    ch->tx = tx;
-    ch->carrier = carrier;
-    ch->binary_ok = binary_ok;
-    ch->reserve = NULL;
-    ch->commit = NULL;
-}
-
-void
-link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
-    link_chan_commit commit)
-{
-    ch->reserve = reserve;
-    ch->commit = commit;
+    ch->car = *car;
 }
 
 void
@@ -238,7 +221,8 @@ link_chan_start(link_chan_t *ch)
         link_err("%s: %s", ch->peer, cnx_session_error(ch->s));
         return -1;
     }
-    return ch->tx(ch->carrier, (const uint8_t *) ch->reply, (size_t) n, 0);
+    return ch->car.ops->send(ch->car.c, (const uint8_t *) ch->reply,
+                             (size_t) n, 0);
 }
 
 /* The pin of name: under its canonical form, or (pins written before
@@ -376,7 +360,9 @@ link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n, int binary)
         return;
     }
     if (rc & CNX_SESSION_REPLY) {
-        if (ch->tx(ch->carrier, (const uint8_t *) ch->reply, rl, 0) != 0) {
+        if (ch->car.ops->send(ch->car.c, (const uint8_t *) ch->reply, rl, 0)
+            != 0)
+        {
             chan_fail(ch, LINK_EXIT_UNREACHABLE, "cannot send to the carrier");
             return;
         }
@@ -407,13 +393,13 @@ link_chan_send(link_chan_t *ch, const cnx_record_t *rec)
     if (!ch->ready || ch->failed) {
         return -1;
     }
-    bin = ch->binary_ok && cnx_session_version(ch->s) >= 2;
+    bin = ch->car.binary && cnx_session_version(ch->s) >= 2;
     rc = cnx_session_seal(ch->s, bin, ch->wire, CNX_SESSION_WIRE_MAX, &len,
                           rec);
     if (rc < 0) {
         return -1;
     }
-    return ch->tx(ch->carrier, ch->wire, len, bin);
+    return ch->car.ops->send(ch->car.c, ch->wire, len, bin);
 }
 
 int
@@ -423,7 +409,7 @@ link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
     size_t   len = 0, cap;
     int      rc;
 
-    if (!ch->ready || ch->failed || !ch->binary_ok
+    if (!ch->ready || ch->failed || !ch->car.binary
         || cnx_session_version(ch->s) < 2 || rec->len > CNX_RECORD_MAX)
     {
         return link_chan_send(ch, rec);
@@ -434,19 +420,20 @@ link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
         return -1;
     }
     cap = CNX_RECORD_HDR + rec->len + CNX_AEAD_TAGBYTES;
-    out = ch->reserve != NULL ? ch->reserve(ch->carrier, cap) : NULL;
+    out = ch->car.ops->reserve != NULL ? ch->car.ops->reserve(ch->car.c, cap)
+                                       : NULL;
     if (out != NULL) {
         /* sealed straight into the carrier's output buffer */
         rc = cnx_session_seal_encoded(ch->s, out, cap, &len, enc,
                                       CNX_RECORD_HDR + rec->len);
-        return rc < 0 ? -1 : ch->commit(ch->carrier, len);
+        return rc < 0 ? -1 : ch->car.ops->commit(ch->car.c, len);
     }
     rc = cnx_session_seal_encoded(ch->s, ch->wire, CNX_SESSION_WIRE_MAX, &len,
                                   enc, CNX_RECORD_HDR + rec->len);
     if (rc < 0) {
         return -1;
     }
-    return ch->tx(ch->carrier, ch->wire, len, 1);
+    return ch->car.ops->send(ch->car.c, ch->wire, len, 1);
 }
 
 int

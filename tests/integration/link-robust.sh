@@ -51,6 +51,24 @@ cnx_log "largest gap in the first stream while a second one connects: $gap ms"
 [ "$gap" -lt 1000 ] || cnx_fail "the first stream stalled for $gap ms while the forward target was slow"
 link_kill "$cpid"
 
+# 1b. A stream whose forward target stops reading must hold back only
+#     itself: another stream of the same session keeps flowing (windows
+#     per stream, not a pause of the whole carrier).
+stall_port=$(cnx_free_port)
+python3 "$probe" stalltarget "$stall_port" "$dir/stall.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/stall.ready" ready || cnx_fail "stalling target did not start"
+serve_bg tpid stall.claw "127.0.0.1:$stall_port"
+lport=$(cnx_free_port)
+HOME="$dir/hc" "$CNX_LINK" connect --relay "$RELAY_URL" --id client.claw "${S[@]}" \
+    --local "127.0.0.1:$lport" stall.claw 2> "$dir/stall-c.err" &
+cpid=$!; cnx_on_exit "link_kill $cpid"
+link_wait_grep "$dir/stall-c.err" "established" || { cat "$dir/stall-c.err" >&2; cnx_fail "no session with stall.claw"; }
+python3 "$probe" stall "$lport" "$dir/stallgap" || cnx_fail "stall probe failed"
+gap=$(cat "$dir/stallgap")
+cnx_log "largest gap in a stream while another one's target does not read: $gap ms"
+[ "$gap" -lt 1000 ] || cnx_fail "a stream whose target does not read held back another one ($gap ms)"
+link_kill "$cpid"
+
 # 2. A direct address that accepts TCP but is not an endpoint: the relay
 #    within the same 3 s budget, each attempt on stderr with -v.
 mute_port=$(cnx_free_port)
