@@ -235,6 +235,8 @@ auth(cnx_relay_core_t *core, cnx_relay_member_t *m, const cnx_relay_msg_t *msg,
     want.iss = core->lim.jwt_issuer;
     want.leeway = core->lim.jwt_leeway;
     want.max_lifetime = core->lim.jwt_max_lifetime;
+    want.prev_key = core->lim.jwt_prev_key;
+    want.prev_keylen = core->lim.jwt_prev_key_len;
 
     rc = cnx_jwt_verify(msg->auth_token.p, msg->auth_token.len,
                         core->lim.jwt_key, core->lim.jwt_key_len, &want,
