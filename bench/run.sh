@@ -544,7 +544,7 @@ PY
             sleep 0.05
         done
     }
-    LINK=$build/plugins/link/clawnexus-link
+    LINK=${CNX_LINK_BIN:-$build/plugins/link/clawnexus-link}
     # As in wg-bench.sh: the build tree's libtool wrapper would charge a
     # shell's start-up (about 10 ms) to connect but not to serve, which is
     # measured from after its start; use the binary behind it.

@@ -395,6 +395,30 @@ cnx_id_find(const char *buf, const char *name, const char **line_start,
     return NULL;
 }
 
+/* The pin file into a new buffer (*out): 1 read, 0 no file yet, -1. */
+static int
+cnx_id_pins_read(const char *path, char **out, size_t *len, char *err,
+    size_t errlen)
+{
+    char *buf = malloc(PINS_MAX);
+    int   rc;
+
+    *out = NULL;
+    if (buf == NULL) {
+        return cnx_id_err(err, errlen, "out of memory");
+    }
+    rc = cnx_id_read(path, buf, PINS_MAX, len, 0, err, errlen);
+    if (rc != 0) {
+        free(buf);
+        if (rc == 1 && err != NULL && errlen > 0) {
+            err[0] = '\0';             /* no pin file yet: not an error */
+        }
+        return rc == 1 ? 0 : -1;
+    }
+    *out = buf;
+    return 1;
+}
+
 int
 cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     char *err, size_t errlen)
@@ -407,17 +431,9 @@ cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     if (!cnx_id_name_ok(name)) {
         return cnx_id_err(err, errlen, "'%s': not a valid peer name", name);
     }
-    buf = malloc(PINS_MAX);
-    if (buf == NULL) {
-        return cnx_id_err(err, errlen, "out of memory");
-    }
-    rc = cnx_id_read(path, buf, PINS_MAX, &len, 0, err, errlen);
-    if (rc != 0) {
-        free(buf);
-        if (rc == 1 && err != NULL && errlen > 0) {
-            err[0] = '\0';             /* no pin file yet: not an error */
-        }
-        return rc == 1 ? 0 : -1;
+    rc = cnx_id_pins_read(path, &buf, &len, err, errlen);
+    if (rc != 1) {
+        return rc;
     }
     key = cnx_id_find(buf, name, &ls, &le, &klen);
     if (key == NULL) {
@@ -433,8 +449,10 @@ cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
     return 1;
 }
 
-int
-cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
+/* Set (pk != NULL) or remove (pk == NULL) the pin of name: 1 changed,
+ * 0 nothing to remove, -1 error. */
+static int
+cnx_id_pins_edit(const char *path, const char *name, const uint8_t *pk,
     char *err, size_t errlen)
 {
     char        *buf, *out, b64[KEY_B64_LEN + 1];
@@ -456,20 +474,32 @@ cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     if (rc == 1) {
         len = 0;
         buf[0] = '\0';
-        rc = cnx_id_mkdirs(path, err, errlen);
+        rc = pk != NULL ? cnx_id_mkdirs(path, err, errlen) : 0;
+        if (pk == NULL && err != NULL && errlen > 0) {
+            err[0] = '\0';
+        }
     }
     if (rc != 0) {
         free(buf);
         free(out);
         return -1;
     }
-    cnx_base64_encode(b64, sizeof(b64), pk, 32);
     key = cnx_id_find(buf, name, &ls, &le, &klen);
+    if (key == NULL && pk == NULL) {
+        free(buf);
+        free(out);
+        return 0;
+    }
+    if (pk != NULL) {
+        cnx_base64_encode(b64, sizeof(b64), pk, 32);
+    }
     if (key != NULL) {
-        /* Replace that line, keep the others as they are. */
+        /* Replace (or drop) that line, keep the others as they are. */
         memcpy(out, buf, (size_t) (ls - buf));
         o = (size_t) (ls - buf);
-        o += (size_t) sprintf(out + o, "%s %s\n", name, b64);
+        if (pk != NULL) {
+            o += (size_t) sprintf(out + o, "%s %s\n", name, b64);
+        }
         nl = len - (size_t) (le - buf);
         memcpy(out + o, le, nl);
         o += nl;
@@ -484,7 +514,66 @@ cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     rc = cnx_id_write_atomic(path, out, o, err, errlen);
     free(buf);
     free(out);
-    return rc;
+    return rc == 0 ? 1 : -1;
+}
+
+int
+cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    return cnx_id_pins_edit(path, name, pk, err, errlen) == 1 ? 0 : -1;
+}
+
+int
+cnx_pins_remove(const char *path, const char *name, char *err,
+    size_t errlen)
+{
+    return cnx_id_pins_edit(path, name, NULL, err, errlen);
+}
+
+int
+cnx_pins_list(const char *path, cnx_pins_each_fn fn, void *ud, char *err,
+    size_t errlen)
+{
+    char        *buf, name[NAME_MAX_LEN + 1];
+    const char  *p, *eol, *sp;
+    uint8_t      pk[32];
+    size_t       len, n, klen;
+    int          rc, count = 0;
+
+    rc = cnx_id_pins_read(path, &buf, &len, err, errlen);
+    if (rc != 1) {
+        return rc;
+    }
+    for (p = buf; *p; p = *eol ? eol + 1 : eol) {
+        eol = strchr(p, '\n');
+        if (eol == NULL) {
+            eol = p + strlen(p);
+        }
+        if (*p == '#' || p == eol) {
+            continue;
+        }
+        sp = memchr(p, ' ', (size_t) (eol - p));
+        n = sp ? (size_t) (sp - p) : 0;
+        if (sp == NULL || n == 0 || n > NAME_MAX_LEN) {
+            continue;
+        }
+        klen = (size_t) (eol - sp - 1);
+        if (klen && sp[klen] == '\r') {
+            klen--;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (cnx_base64_decode(pk, 32, sp + 1, klen) != 32) {
+            continue;
+        }
+        count++;
+        if (fn != NULL) {
+            fn(ud, name, pk);
+        }
+    }
+    free(buf);
+    return count;
 }
 
 int

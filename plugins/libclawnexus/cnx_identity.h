@@ -58,6 +58,17 @@ int cnx_pins_lookup(const char *path, const char *name, uint8_t pk[32],
 /* Add or replace the pin of name (atomic rewrite, 0600). */
 int cnx_pins_set(const char *path, const char *name, const uint8_t pk[32],
     char *err, size_t errlen);
+/* Remove the pin of name: 1 removed, 0 there was none, -1 error. */
+int cnx_pins_remove(const char *path, const char *name, char *err,
+    size_t errlen);
+
+/* Call fn for every valid pin, in file order; returns the count (0 when
+ * the file is absent) or -1. */
+typedef void (*cnx_pins_each_fn)(void *ud, const char *name,
+    const uint8_t pk[32]);
+int cnx_pins_list(const char *path, cnx_pins_each_fn fn, void *ud,
+    char *err, size_t errlen);
+
 /* Compare pk with the pin of name; trust on first use when tofu != 0. */
 int cnx_pins_check(const char *path, const char *name, const uint8_t pk[32],
     int tofu, char *err, size_t errlen);

@@ -47,6 +47,9 @@
 #define CNX_STREAM_OPEN     0x01
 #define CNX_STREAM_FIN      0x02
 #define CNX_STREAM_RESET    0x04
+/* With OPEN: the sender uses per-stream windows (see docs/link.md);
+ * alone: a window update, the body a u32 big-endian byte count. */
+#define CNX_STREAM_WINDOW   0x08
 
 typedef struct {
     uint8_t         type;

@@ -127,6 +127,15 @@ link_auth_wipe(link_auth_t *a)
 }
 
 int
+link_name_canon(const char *name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s%s", name,
+                     strchr(name, '.') == NULL ? ".claw" : "");
+
+    return n < 0 || (size_t) n >= cap ? -1 : 0;
+}
+
+int
 link_id_valid(const char *id)
 {
     size_t i, n = strlen(id);

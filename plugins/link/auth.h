@@ -62,4 +62,11 @@ void link_auth_wipe(link_auth_t *a);
 /* 1 if id is a usable claw id (1..255 printable bytes, no spaces). */
 int link_id_valid(const char *id);
 
+/*
+ * The form under which a peer's key is pinned: a name without a dot is
+ * NAME.claw ("office" and "office.claw" are one peer).  Names on the relay
+ * stay as given.  Writes to out (cap bytes); -1 if it does not fit.
+ */
+int link_name_canon(const char *name, char *out, size_t cap);
+
 #endif

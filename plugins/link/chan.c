@@ -8,6 +8,7 @@
 
 #include "cnx_identity.h"
 #include "cnx_session.h"
+#include "auth.h"
 #include "chan.h"
 #include "link.h"
 
@@ -15,23 +16,23 @@ struct link_chan_s {
     cnx_session_t   *s;
     link_chan_cbs_t  cbs;
     void            *ud;
-    link_chan_tx     tx;
-    void            *carrier;
-    link_chan_reserve reserve;
-    link_chan_commit commit;
+    link_carrier_t   car;
     link_chan_plain_at plain_at;
     link_chan_plain_done plain_done;
     void            *plain_ud;
-    int              binary_ok;
     int              ready;
     int              failed;
     int              had_pin;
+    int              tofu;          /* may pin an unknown peer */
     const link_sec_t *sec;
     char             peer[256];
     uint8_t         *wire;          /* CNX_SESSION_WIRE_MAX */
     uint8_t         *plain;         /* CNX_RECORD_MAX + header */
     char            *reply;         /* CNX_SESSION_WIRE_MAX */
 };
+
+static int pin_lookup(const link_sec_t *sec, const char *name,
+    uint8_t pk[32], char *err, size_t errlen);
 
 int
 link_sec_mode(const char *s, cnx_session_mode_t *mode)
@@ -104,6 +105,7 @@ link_chan_new(const link_sec_t *sec, const char *peer, int initiator,
     ch->cbs = *cbs;
     ch->ud = ud;
     ch->sec = sec;
+    ch->tofu = sec->tofu;
     snprintf(ch->peer, sizeof(ch->peer), "%s", peer);
     ch->wire = malloc(CNX_SESSION_WIRE_MAX);
     ch->plain = malloc(CNX_RECORD_MAX + CNX_RECORD_HDR + 64);
@@ -117,7 +119,7 @@ link_chan_new(const link_sec_t *sec, const char *peer, int initiator,
     cfg.mode = sec->mode;
     cfg.static_sk = sec->have_static ? sec->static_sk : NULL;
     if (sec->have_static && peer[0] != '\0') {
-        rc = cnx_pins_lookup(sec->pins_path, peer, pin, err, sizeof(err));
+        rc = pin_lookup(sec, peer, pin, err, sizeof(err));
         if (rc < 0) {
             link_err("%s", err);
             link_chan_free(ch);
@@ -154,22 +156,9 @@ link_chan_free(link_chan_t *ch)
 }
 
 void
-link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
-    int binary_ok)
+link_chan_set_carrier(link_chan_t *ch, const link_carrier_t *car)
 {
-    ch->tx = tx;
-    ch->carrier = carrier;
-    ch->binary_ok = binary_ok;
-    ch->reserve = NULL;
-    ch->commit = NULL;
-}
-
-void
-link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
-    link_chan_commit commit)
-{
-    ch->reserve = reserve;
-    ch->commit = commit;
+    ch->car = *car;
 }
 
 void
@@ -232,33 +221,84 @@ link_chan_start(link_chan_t *ch)
         link_err("%s: %s", ch->peer, cnx_session_error(ch->s));
         return -1;
     }
-    return ch->tx(ch->carrier, (const uint8_t *) ch->reply, (size_t) n, 0);
+    return ch->car.ops->send(ch->car.c, (const uint8_t *) ch->reply,
+                             (size_t) n, 0);
 }
 
-/* After a v2 handshake: record the key of a peer seen for the first time. */
+/* The pin of name: under its canonical form, or (pins written before
+ * names were canonical) under the name as given.  1, 0 or -1. */
+static int
+pin_lookup(const link_sec_t *sec, const char *name, uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    char canon[300];
+    int  rc;
+
+    if (link_name_canon(name, canon, sizeof(canon)) != 0) {
+        snprintf(err, errlen, "'%s': name too long", name);
+        return -1;
+    }
+    rc = cnx_pins_lookup(sec->pins_path, canon, pk, err, errlen);
+    if (rc == 0 && strcmp(canon, name) != 0) {
+        rc = cnx_pins_lookup(sec->pins_path, name, pk, err, errlen);
+    }
+    return rc;
+}
+
+/* After a v2 handshake: check the peer's key against its pin, and pin a
+ * peer seen for the first time when the carrier authenticated its name. */
 static int
 chan_pin(link_chan_t *ch)
 {
     const uint8_t *pk = cnx_session_peer_static(ch->s);
-    char           err[512];
+    uint8_t        pinned[32];
+    char           err[512], fa[CNX_FINGERPRINT_LEN], fb[CNX_FINGERPRINT_LEN];
+    char           canon[300], line[900];
     int            rc;
 
     if (pk == NULL || !ch->sec->have_static || ch->peer[0] == '\0') {
         return 0;
     }
-    rc = cnx_pins_check(ch->sec->pins_path, ch->peer, pk, ch->sec->tofu,
-                        err, sizeof(err));
-    if (rc == CNX_PIN_MISMATCH || rc < 0) {
+    cnx_identity_fingerprint(fb, pk);
+    rc = pin_lookup(ch->sec, ch->peer, pinned, err, sizeof(err));
+    if (rc < 0) {
         chan_fail(ch, LINK_EXIT_SESSION, err);
         return -1;
     }
-    if (rc == CNX_PIN_NEW) {
-        char fp[CNX_FINGERPRINT_LEN];
-
-        cnx_identity_fingerprint(fp, pk);
-        link_debug("pinned %s to %s (first use)", ch->peer, fp);
+    if (rc == 1) {
+        if (cnx_ct_compare(pinned, pk, 32) == 0) {
+            cnx_memzero(pinned, sizeof(pinned));
+            return 0;
+        }
+        cnx_identity_fingerprint(fa, pinned);
+        cnx_memzero(pinned, sizeof(pinned));
+        snprintf(line, sizeof(line), "the key of %s changed: pinned %s, "
+                 "presented %s; refused.  If the change is expected "
+                 "(reinstalled peer): clawnexus-link forget %s", ch->peer,
+                 fa, fb, ch->peer);
+        chan_fail(ch, LINK_EXIT_SESSION, line);
+        return -1;
     }
+    if (!ch->tofu) {
+        link_debug("%s presented %s; not pinned (the name is not "
+                   "authenticated on this carrier)", ch->peer, fb);
+        return 0;
+    }
+    if (link_name_canon(ch->peer, canon, sizeof(canon)) != 0
+        || cnx_pins_set(ch->sec->pins_path, canon, pk, err, sizeof(err))
+           != 0)
+    {
+        chan_fail(ch, LINK_EXIT_SESSION, err);
+        return -1;
+    }
+    link_debug("pinned %s to %s (first use)", canon, fb);
     return 0;
+}
+
+void
+link_chan_no_pin(link_chan_t *ch)
+{
+    ch->tofu = 0;
 }
 
 void
@@ -307,16 +347,22 @@ link_chan_input(link_chan_t *ch, const uint8_t *p, size_t n, int binary)
         return;
     }
     if (rc < 0) {
-        char why[600];
+        char why[1100];
 
-        snprintf(why, sizeof(why), "session with %s failed: %s", ch->peer,
-                 cnx_session_error(ch->s));
+        snprintf(why, sizeof(why), "session with %s failed: %s%s%s",
+                 ch->peer, cnx_session_error(ch->s),
+                 rc == CNX_SE_PIN ? ".  If the change is expected "
+                                    "(reinstalled peer): clawnexus-link "
+                                    "forget " : "",
+                 rc == CNX_SE_PIN ? ch->peer : "");
         chan_fail(ch, rc == CNX_SE_INTERNAL || rc == CNX_SE_NOSPACE
                       ? LINK_EXIT_FAIL : LINK_EXIT_SESSION, why);
         return;
     }
     if (rc & CNX_SESSION_REPLY) {
-        if (ch->tx(ch->carrier, (const uint8_t *) ch->reply, rl, 0) != 0) {
+        if (ch->car.ops->send(ch->car.c, (const uint8_t *) ch->reply, rl, 0)
+            != 0)
+        {
             chan_fail(ch, LINK_EXIT_UNREACHABLE, "cannot send to the carrier");
             return;
         }
@@ -347,13 +393,13 @@ link_chan_send(link_chan_t *ch, const cnx_record_t *rec)
     if (!ch->ready || ch->failed) {
         return -1;
     }
-    bin = ch->binary_ok && cnx_session_version(ch->s) >= 2;
+    bin = ch->car.binary && cnx_session_version(ch->s) >= 2;
     rc = cnx_session_seal(ch->s, bin, ch->wire, CNX_SESSION_WIRE_MAX, &len,
                           rec);
     if (rc < 0) {
         return -1;
     }
-    return ch->tx(ch->carrier, ch->wire, len, bin);
+    return ch->car.ops->send(ch->car.c, ch->wire, len, bin);
 }
 
 int
@@ -363,7 +409,7 @@ link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
     size_t   len = 0, cap;
     int      rc;
 
-    if (!ch->ready || ch->failed || !ch->binary_ok
+    if (!ch->ready || ch->failed || !ch->car.binary
         || cnx_session_version(ch->s) < 2 || rec->len > CNX_RECORD_MAX)
     {
         return link_chan_send(ch, rec);
@@ -374,19 +420,20 @@ link_chan_send_room(link_chan_t *ch, const cnx_record_t *rec)
         return -1;
     }
     cap = CNX_RECORD_HDR + rec->len + CNX_AEAD_TAGBYTES;
-    out = ch->reserve != NULL ? ch->reserve(ch->carrier, cap) : NULL;
+    out = ch->car.ops->reserve != NULL ? ch->car.ops->reserve(ch->car.c, cap)
+                                       : NULL;
     if (out != NULL) {
         /* sealed straight into the carrier's output buffer */
         rc = cnx_session_seal_encoded(ch->s, out, cap, &len, enc,
                                       CNX_RECORD_HDR + rec->len);
-        return rc < 0 ? -1 : ch->commit(ch->carrier, len);
+        return rc < 0 ? -1 : ch->car.ops->commit(ch->car.c, len);
     }
     rc = cnx_session_seal_encoded(ch->s, ch->wire, CNX_SESSION_WIRE_MAX, &len,
                                   enc, CNX_RECORD_HDR + rec->len);
     if (rc < 0) {
         return -1;
     }
-    return ch->tx(ch->carrier, ch->wire, len, 1);
+    return ch->car.ops->send(ch->car.c, ch->wire, len, 1);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "carrier.h"
 #include "cnx_session.h"
 
 typedef struct link_chan_s link_chan_t;
@@ -33,10 +34,6 @@ void link_sec_wipe(link_sec_t *sec);
 /* "v1" | "v2" | "auto" -> mode; -1 if unknown. */
 int link_sec_mode(const char *s, cnx_session_mode_t *mode);
 
-/* Carrier: sends one payload (binary: raw bytes, else text). */
-typedef int (*link_chan_tx)(void *carrier, const uint8_t *p, size_t n,
-    int binary);
-
 typedef struct {
     void (*ready)(link_chan_t *ch, void *ud);
     void (*record)(link_chan_t *ch, const cnx_record_t *rec, void *ud);
@@ -48,20 +45,10 @@ link_chan_t *link_chan_new(const link_sec_t *sec, const char *peer,
     int initiator, const link_chan_cbs_t *cbs, void *ud);
 void link_chan_free(link_chan_t *ch);
 
-/* Attach the carrier; binary_ok: it can carry raw bytes. */
-void link_chan_carrier(link_chan_t *ch, link_chan_tx tx, void *carrier,
-    int binary_ok);
-
-/*
- * Optional: a carrier that can hand out room in its own output buffer, so
- * that records are sealed straight into it (see link_chan_send_room()).
- * reserve returns where up to n payload bytes go (or NULL); commit sends
- * the first n of them; nothing else is sent in between.
- */
-typedef uint8_t *(*link_chan_reserve)(void *carrier, size_t n);
-typedef int (*link_chan_commit)(void *carrier, size_t n);
-void link_chan_carrier_zc(link_chan_t *ch, link_chan_reserve reserve,
-    link_chan_commit commit);
+/* Attach the carrier (copied; see carrier.h).  Records whose data has
+ * room in front (link_chan_send_room()) are sealed straight into the
+ * carrier's output buffer when it offers reserve/commit. */
+void link_chan_set_carrier(link_chan_t *ch, const link_carrier_t *car);
 
 /*
  * Optional: where a received binary record (n bytes: header and body) may
@@ -74,6 +61,10 @@ typedef uint8_t *(*link_chan_plain_at)(void *ud, size_t n);
 typedef void (*link_chan_plain_done)(void *ud);
 void link_chan_plain(link_chan_t *ch, link_chan_plain_at at,
     link_chan_plain_done done, void *ud);
+
+/* The carrier does not authenticate the peer's name (a direct
+ * connection): check an existing pin, never create one. */
+void link_chan_no_pin(link_chan_t *ch);
 
 /* Send our KEY_EXCHANGE.  0 or -1. */
 int link_chan_start(link_chan_t *ch);

@@ -90,6 +90,18 @@ chat_tx(void *carrier, const uint8_t *p, size_t n, int binary)
     return link_relay_send_text(c->relay, c->room, (const char *) p, n);
 }
 
+static const link_carrier_ops_t chat_carrier_ops = { .send = chat_tx };
+
+/* The room of the chat on its relay connection. */
+static void
+chat_carrier(chat_t *c)
+{
+    link_carrier_t car = { &chat_carrier_ops, c,
+                           link_relay_binary(c->relay) };
+
+    link_chan_set_carrier(c->ch, &car);
+}
+
 static void
 chan_ready(link_chan_t *ch, void *ud)
 {
@@ -152,7 +164,7 @@ open_room(chat_t *c, const char *room, const char *peer, int initiator)
         chat_done(c, LINK_EXIT_SESSION);
         return -1;
     }
-    link_chan_carrier(c->ch, chat_tx, c, link_relay_binary(c->relay));
+    chat_carrier(c);
     if (link_chan_start(c->ch) != 0) {
         chat_done(c, LINK_EXIT_SESSION);
         return -1;
@@ -341,7 +353,7 @@ on_incoming(void *ud, const char *room, const char *from)
         chat_done(c, LINK_EXIT_SESSION);
         return;
     }
-    link_chan_carrier(c->ch, chat_tx, c, link_relay_binary(c->relay));
+    chat_carrier(c);
 }
 
 static void

@@ -398,22 +398,6 @@ on_joined(void *ud, const char *room, const char *peer)
 }
 
 static void
-on_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
-{
-    connect_t *c = ud;
-
-    link_app_relay_data(&c->app, room, b, n, binary);
-}
-
-static void
-on_peer_left(void *ud, const char *room)
-{
-    connect_t *c = ud;
-
-    link_app_relay_peer_left(&c->app, room);
-}
-
-static void
 on_error(void *ud, const char *code, const char *message)
 {
     connect_t *c = ud;
@@ -449,15 +433,6 @@ on_down(void *ud, const char *why)
 
     link_err("relay connection lost (%s)", why);
     c->joining = 0;
-    link_app_relay_down(&c->app);
-}
-
-static void
-on_writable(void *ud)
-{
-    connect_t *c = ud;
-
-    link_app_relay_writable(&c->app);
 }
 
 static void
@@ -474,8 +449,7 @@ on_unreachable(void *ud, const char *why)
 
 static const link_relay_cbs_t connect_relay_cbs = {
     .registered = on_registered, .incoming = on_incoming,
-    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
-    .error = on_error, .down = on_down, .writable = on_writable,
+    .joined = on_joined, .error = on_error, .down = on_down,
     .unreachable = on_unreachable
 };
 
@@ -486,8 +460,9 @@ start_relay(connect_t *c)
 
     c->via = LINK_VIA_RELAY;
     link_common_relay_cfg(c->o, &rc, c->local != NULL);
-    c->app.relay = link_relay_new(c->app.loop, &rc, &connect_relay_cbs, c);
-    if (c->app.relay == NULL || link_relay_start(c->app.relay) != 0) {
+    if (link_app_relay_new(&c->app, &rc, &connect_relay_cbs) == NULL
+        || link_relay_start(c->app.relay) != 0)
+    {
         link_err("out of memory");
         link_loop_stop(c->app.loop, LINK_EXIT_FAIL);
     }

@@ -120,22 +120,6 @@ on_joined(void *ud, const char *room, const char *peer)
 }
 
 static void
-on_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
-{
-    serve_t *s = ud;
-
-    link_app_relay_data(&s->app, room, b, n, binary);
-}
-
-static void
-on_peer_left(void *ud, const char *room)
-{
-    serve_t *s = ud;
-
-    link_app_relay_peer_left(&s->app, room);
-}
-
-static void
 on_error(void *ud, const char *code, const char *message)
 {
     serve_t *s = ud;
@@ -146,24 +130,13 @@ on_error(void *ud, const char *code, const char *message)
 static void
 on_down(void *ud, const char *why)
 {
-    serve_t *s = ud;
-
+    (void) ud;
     link_err("relay connection lost (%s); reconnecting", why);
-    link_app_relay_down(&s->app);
-}
-
-static void
-on_writable(void *ud)
-{
-    serve_t *s = ud;
-
-    link_app_relay_writable(&s->app);
 }
 
 static const link_relay_cbs_t serve_relay_cbs = {
     .registered = on_registered, .incoming = on_incoming,
-    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
-    .error = on_error, .down = on_down, .writable = on_writable
+    .joined = on_joined, .error = on_error, .down = on_down
 };
 
 static void
@@ -319,8 +292,8 @@ cmd_serve(int argc, char **argv)
     }
     if (o.relay != NULL) {
         link_common_relay_cfg(&o, &rc, 1);
-        s.app.relay = link_relay_new(s.app.loop, &rc, &serve_relay_cbs, &s);
-        if (s.app.relay == NULL) {
+        s.app.ud = &s;
+        if (link_app_relay_new(&s.app, &rc, &serve_relay_cbs) == NULL) {
             code = LINK_EXIT_FAIL;
             goto out;
         }

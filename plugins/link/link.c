@@ -22,6 +22,9 @@ static const struct {
     { "connect", cmd_connect, "open a stream to a served name" },
     { "list",    cmd_list,    "show known instances and their last path" },
     { "whoami",  cmd_whoami,  "print this instance's registry key" },
+    { "id",      cmd_id,      "print this instance's key fingerprint" },
+    { "peers",   cmd_peers,   "list pinned peers with their fingerprints" },
+    { "forget",  cmd_forget,  "remove a peer's pin (its key changed)" },
 };
 
 static void

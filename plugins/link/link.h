@@ -76,5 +76,8 @@ int cmd_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 #endif

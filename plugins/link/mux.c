@@ -28,6 +28,16 @@
 #define MUX_PIPE_SIZE    (1u << 20)
 #define MUX_WRITE_BATCH  (1u << 20)     /* write to the local side at once */
 #define MUX_FORWARD_MS   5000           /* connect to the forward target */
+/* Per-stream window: a peer may send this many bytes of a stream beyond
+ * what was written to the local side; credit goes back in WINDOW records
+ * once a quarter of it was written.  One slow local side holds back only
+ * its own stream.  What all streams of a session hold is bounded too:
+ * above MUX_SESSION_HIGH the carrier is not read (the old rule, for many
+ * streams that all stall). */
+#define MUX_WINDOW       (2u << 20)
+#define MUX_CREDIT_AT    (MUX_WINDOW / 4)
+#define MUX_SESSION_HIGH (32u << 20)
+#define MUX_SESSION_LOW  (16u << 20)
 
 typedef struct stream_s stream_t;
 
@@ -40,6 +50,10 @@ struct stream_s {
     int         wr_shut;        /* our write side is shut */
     int         congested;
     int         acked;
+    int         windowed;       /* both ends use windows for this stream */
+    int64_t     tx_win;         /* bytes we may still send */
+    int64_t     rx_allow;       /* bytes the peer may still send */
+    size_t      rx_done;        /* written locally, not yet credited */
     link_dial_t *dial;          /* serving side: forward connect pending */
     uint8_t    *out;
     size_t      off, len, cap;
@@ -49,8 +63,7 @@ struct stream_s {
 struct link_mux_s {
     link_loop_t              *loop;
     link_chan_t              *ch;
-    const link_mux_carrier_t *cops;
-    void                     *carrier;
+    link_carrier_t            car;
     char                      fhost[LINK_HOST_MAX];
     char                      fport[8];
     int                       server;
@@ -60,6 +73,8 @@ struct link_mux_s {
     uint32_t                  next_id;
     int                       paused;       /* carrier is full */
     int                       ncongested;   /* streams slow to drain */
+    size_t                    buffered;     /* bytes all streams hold */
+    int                       over;         /* buffered > SESSION_HIGH */
     size_t                    count;
     uint8_t                  *buf;
     stream_t                 *last;         /* took the last bytes */
@@ -98,8 +113,7 @@ rbuf_put(void)
 }
 
 link_mux_t *
-link_mux_new(link_loop_t *l, link_chan_t *ch,
-    const link_mux_carrier_t *carrier_ops, void *carrier,
+link_mux_new(link_loop_t *l, link_chan_t *ch, const link_carrier_t *car,
     const char *forward, const link_mux_cbs_t *cbs, void *ud)
 {
     link_mux_t *m = calloc(1, sizeof(*m));
@@ -114,8 +128,7 @@ link_mux_new(link_loop_t *l, link_chan_t *ch,
     }
     m->loop = l;
     m->ch = ch;
-    m->cops = carrier_ops;
-    m->carrier = carrier;
+    m->car = *car;
     m->cbs = *cbs;
     m->ud = ud;
     m->next_id = 1;
@@ -172,7 +185,7 @@ update(stream_t *s)
     link_mux_t *m = s->m;
     int         r = 0, w = 0;
 
-    if (!s->rd_done && !m->paused) {
+    if (!s->rd_done && !m->paused && (!s->windowed || s->tx_win > 0)) {
         r = POLLIN;
     }
     if (s->len > s->off) {
@@ -190,22 +203,40 @@ update(stream_t *s)
     }
 }
 
+/* One more (on) or one less reason to stop reading the carrier. */
+static void
+congest(link_mux_t *m, int on)
+{
+    m->ncongested += on ? 1 : -1;
+    if (m->car.ops->pause_read) {
+        if (on && m->ncongested == 1) {
+            m->car.ops->pause_read(m->car.c, 1);
+        } else if (!on && m->ncongested == 0) {
+            m->car.ops->pause_read(m->car.c, 0);
+        }
+    }
+}
+
 static void
 set_congested(stream_t *s, int on)
 {
-    link_mux_t *m = s->m;
-
-    if (s->congested == on) {
-        return;
+    if (s->congested != on) {
+        s->congested = on;
+        congest(s->m, on);
     }
-    s->congested = on;
-    m->ncongested += on ? 1 : -1;
-    if (m->cops->pause_read) {
-        if (on && m->ncongested == 1) {
-            m->cops->pause_read(m->carrier, 1);
-        } else if (!on && m->ncongested == 0) {
-            m->cops->pause_read(m->carrier, 0);
-        }
+}
+
+/* Account n more (add) or fewer bytes held by the session's streams. */
+static void
+buffered(link_mux_t *m, size_t n, int add)
+{
+    m->buffered = add ? m->buffered + n : m->buffered - n;
+    if (!m->over && m->buffered > MUX_SESSION_HIGH) {
+        m->over = 1;
+        congest(m, 1);
+    } else if (m->over && m->buffered <= MUX_SESSION_LOW) {
+        m->over = 0;
+        congest(m, 0);
     }
 }
 
@@ -223,6 +254,7 @@ stream_free(stream_t *s, int ok)
         }
     }
     set_congested(s, 0);
+    buffered(m, s->len - s->off, 0);
     if (m->last == s) {
         m->last = NULL;
     }
@@ -279,6 +311,26 @@ shut_write(stream_t *s)
     }
 }
 
+/* Give the peer back the window of what was written locally. */
+static int
+credit(stream_t *s)
+{
+    uint8_t b[4];
+    size_t  n = s->rx_done;
+
+    b[0] = (uint8_t) (n >> 24);
+    b[1] = (uint8_t) (n >> 16);
+    b[2] = (uint8_t) (n >> 8);
+    b[3] = (uint8_t) n;
+    s->rx_done = 0;
+    s->rx_allow += (int64_t) n;
+    if (send_rec(s->m, s->id, CNX_STREAM_WINDOW, b, 4) != 0) {
+        stream_reset(s, 0);
+        return -1;
+    }
+    return 0;
+}
+
 /* Write pending bytes to the local side; 0 ok, -1 stream gone. */
 static int
 flush(stream_t *s)
@@ -306,9 +358,14 @@ flush(stream_t *s)
             return -1;
         }
         s->off += (size_t) n;
+        s->rx_done += (size_t) n;
+        buffered(s->m, (size_t) n, 0);
         if ((size_t) n < want) {
             break;              /* full: wait for POLLOUT */
         }
+    }
+    if (s->windowed && s->rx_done >= MUX_CREDIT_AT && credit(s) != 0) {
+        return -1;
     }
     if (s->off == s->len) {
         s->off = s->len = 0;
@@ -335,7 +392,8 @@ append(stream_t *s, const uint8_t *p, size_t n)
     if (p == s->out + s->len && s->len + n <= s->cap) {
         /* decrypted in place (link_mux_plain_at()) */
         s->len += n;
-        if (s->len - s->off >= MUX_STREAM_HIGH) {
+        buffered(s->m, n, 1);
+        if (!s->windowed && s->len - s->off >= MUX_STREAM_HIGH) {
             set_congested(s, 1);
         }
         return 0;
@@ -365,7 +423,8 @@ append(stream_t *s, const uint8_t *p, size_t n)
     }
     memcpy(s->out + s->len, p, n);
     s->len += n;
-    if (s->len - s->off >= MUX_STREAM_HIGH) {
+    buffered(s->m, n, 1);
+    if (!s->windowed && s->len - s->off >= MUX_STREAM_HIGH) {
         set_congested(s, 1);
     }
     return 0;
@@ -433,8 +492,8 @@ carrier_check(link_mux_t *m)
 {
     stream_t *s;
 
-    if (!m->paused && m->cops->queued
-        && m->cops->queued(m->carrier) >= MUX_CARRIER_HIGH)
+    if (!m->paused && m->car.ops->queued
+        && m->car.ops->queued(m->car.c) >= MUX_CARRIER_HIGH)
     {
         m->paused = 1;
         for (s = m->streams; s != NULL; s = s->next) {
@@ -467,14 +526,24 @@ stream_read(stream_t *s)
     struct iovec  iov[MUX_READ_RECORDS];
     cnx_record_t  rec;
     ssize_t       n;
-    size_t        off;
+    size_t        off, left = (size_t) MUX_READ_RECORDS * MUX_CHUNK;
     int           i;
 
-    for (i = 0; i < MUX_READ_RECORDS; i++) {
-        iov[i].iov_base = m->buf + (size_t) i * MUX_SLOT + CNX_RECORD_HDR;
-        iov[i].iov_len = MUX_CHUNK;
+    if (s->windowed) {
+        if (s->tx_win <= 0) {
+            update(s);          /* wait for the peer's WINDOW */
+            return;
+        }
+        if ((int64_t) left > s->tx_win) {
+            left = (size_t) s->tx_win;
+        }
     }
-    n = readv(s->rfd, iov, MUX_READ_RECORDS);
+    for (i = 0; i < MUX_READ_RECORDS && left > 0; i++) {
+        iov[i].iov_base = m->buf + (size_t) i * MUX_SLOT + CNX_RECORD_HDR;
+        iov[i].iov_len = left < MUX_CHUNK ? left : MUX_CHUNK;
+        left -= iov[i].iov_len;
+    }
+    n = readv(s->rfd, iov, i);
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
@@ -508,6 +577,12 @@ stream_read(stream_t *s)
         if (link_chan_send_room(m->ch, &rec) != 0) {
             stream_reset(s, 0);
             return;
+        }
+    }
+    if (s->windowed) {
+        s->tx_win -= n;
+        if (s->tx_win <= 0) {
+            update(s);
         }
     }
     carrier_check(m);
@@ -547,7 +622,10 @@ link_mux_open(link_mux_t *m, int rfd, int wfd)
         }
         return 0;
     }
-    if (send_rec(m, id, CNX_STREAM_OPEN, NULL, 0) != 0) {
+    /* offer windows; the answer tells whether the peer uses them too */
+    s->windowed = 1;
+    s->tx_win = s->rx_allow = MUX_WINDOW;
+    if (send_rec(m, id, CNX_STREAM_OPEN | CNX_STREAM_WINDOW, NULL, 0) != 0) {
         stream_free(s, 0);
         return 0;
     }
@@ -580,7 +658,10 @@ forward_dialed(void *ud, link_conn_t *c, const char *why)
         return;
     }
     link_debug("stream %u -> %s:%s", (unsigned) s->id, m->fhost, m->fport);
-    if (send_rec(m, s->id, CNX_STREAM_OPEN, NULL, 0) != 0) {
+    if (send_rec(m, s->id, CNX_STREAM_OPEN
+                           | (s->windowed ? CNX_STREAM_WINDOW : 0), NULL, 0)
+        != 0)
+    {
         stream_reset(s, 0);
         return;
     }
@@ -613,6 +694,10 @@ serve_open(link_mux_t *m, const cnx_record_t *rec)
         send_rec(m, rec->stream, CNX_STREAM_RESET, NULL, 0);
         return;
     }
+    if (rec->flags & CNX_STREAM_WINDOW) {
+        s->windowed = 1;
+        s->tx_win = s->rx_allow = MUX_WINDOW;
+    }
     s->dial = link_dial_start(m->loop, m->fhost, m->fport, MUX_FORWARD_MS,
                               forward_dialed, s);
     if (s->dial == NULL || (rec->len > 0
@@ -623,6 +708,23 @@ serve_open(link_mux_t *m, const cnx_record_t *rec)
     }
     if (rec->len > 0) {
         m->last = s;
+    }
+}
+
+/* A WINDOW record: the peer wrote that many more bytes of the stream. */
+static void
+window_update(stream_t *s, const cnx_record_t *rec)
+{
+    uint32_t inc;
+
+    if (s == NULL || !s->windowed || rec->len != 4) {
+        return;                 /* a stream that ended meanwhile */
+    }
+    inc = (uint32_t) rec->data[0] << 24 | (uint32_t) rec->data[1] << 16
+          | (uint32_t) rec->data[2] << 8 | rec->data[3];
+    s->tx_win += inc;
+    if (s->tx_win > 0 && s->tx_win <= (int64_t) inc) {
+        update(s);              /* was closed: read the local side again */
     }
 }
 
@@ -643,6 +745,12 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
         return;
     }
     s = find(m, rec->stream);
+    if ((rec->flags & (CNX_STREAM_WINDOW | CNX_STREAM_OPEN))
+        == CNX_STREAM_WINDOW)
+    {
+        window_update(s, rec);
+        return;
+    }
     if (s == NULL) {
         if ((rec->flags & CNX_STREAM_OPEN) && !(rec->flags & CNX_STREAM_RESET))
         {
@@ -665,6 +773,10 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
     }
     if ((rec->flags & CNX_STREAM_OPEN) && !m->server && !s->acked) {
         s->acked = 1;
+        if (!(rec->flags & CNX_STREAM_WINDOW)) {
+            s->windowed = 0;    /* an older peer: no windows */
+            update(s);
+        }
         if (m->cbs.opened) {
             m->cbs.opened(m, s->id, 1, m->ud);
             if (find(m, rec->stream) != s) {
@@ -676,6 +788,15 @@ link_mux_record(link_mux_t *m, const cnx_record_t *rec)
         if (s->wr_fin || s->wr_shut) {
             stream_reset(s, 1);
             return;
+        }
+        if (s->windowed) {
+            s->rx_allow -= (int64_t) rec->len;
+            if (s->rx_allow < 0) {
+                link_debug("stream %u: the peer overran its window",
+                           (unsigned) s->id);
+                stream_reset(s, 1);
+                return;
+            }
         }
         if (append(s, rec->data, rec->len) != 0) {
             stream_reset(s, 1);

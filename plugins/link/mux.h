@@ -9,6 +9,9 @@
  *   (none) bytes of the stream
  *   FIN    the sender will send no more bytes (half close)
  *   RESET  the stream is aborted
+ *   WINDOW with OPEN: the sender uses per-stream windows (the serving side
+ *          answers OPEN|WINDOW when it does too); alone: credit, the body
+ *          a u32 big-endian byte count written to the local side
  * Stream 0 is an echo: OPEN on stream 0 asks the peer to answer FIN on
  * stream 0 (used to measure the round-trip time).
  */
@@ -28,13 +31,6 @@ typedef struct link_mux_s link_mux_t;
 #define LINK_MUX_MAX_STREAMS  256
 
 typedef struct {
-    /* Bytes queued in the carrier (for backpressure). */
-    size_t (*queued)(void *carrier);
-    /* Stop (1) / resume (0) reading from the carrier. */
-    void   (*pause_read)(void *carrier, int pause);
-} link_mux_carrier_t;
-
-typedef struct {
     /* A stream ended (ok: both directions finished cleanly). */
     void (*stream_done)(link_mux_t *m, uint32_t id, int ok, void *ud);
     /* The first answer to an OPEN we sent (ok = OPEN, 0 = RESET). */
@@ -48,8 +44,8 @@ typedef struct {
  * NULL on the connecting side (an OPEN from the peer is then refused).
  */
 link_mux_t *link_mux_new(link_loop_t *l, link_chan_t *ch,
-    const link_mux_carrier_t *carrier_ops, void *carrier,
-    const char *forward, const link_mux_cbs_t *cbs, void *ud);
+    const link_carrier_t *car, const char *forward,
+    const link_mux_cbs_t *cbs, void *ud);
 void link_mux_free(link_mux_t *m);      /* closes all stream fds */
 
 /* Hand a record of the channel to the mux. */

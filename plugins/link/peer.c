@@ -11,44 +11,6 @@
 
 static void peer_gone(link_peer_t *p, int code, const char *why);
 
-/* carriers */
-
-static int
-relay_tx(void *carrier, const uint8_t *b, size_t n, int binary)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return -1;
-    }
-    if (binary) {
-        return link_relay_send_bin(p->app->relay, p->room, b, n);
-    }
-    return link_relay_send_text(p->app->relay, p->room, (const char *) b, n);
-}
-
-static uint8_t *
-relay_reserve(void *carrier, size_t n)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return NULL;
-    }
-    return link_relay_reserve_bin(p->app->relay, p->room, n);
-}
-
-static int
-relay_commit(void *carrier, size_t n)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->app->relay == NULL) {
-        return -1;
-    }
-    return link_relay_commit_bin(p->app->relay, n);
-}
-
 static uint8_t *
 plain_at(void *ud, size_t n)
 {
@@ -66,61 +28,6 @@ plain_done(void *ud)
         link_mux_plain_done(p->mux);
     }
 }
-
-static size_t
-relay_queued(void *carrier)
-{
-    link_peer_t *p = carrier;
-
-    return p->app->relay ? link_relay_queued(p->app->relay) : 0;
-}
-
-static void
-relay_pause(void *carrier, int pause)
-{
-    link_peer_t *p = carrier;
-    link_app_t  *a = p->app;
-
-    a->relay_paused += pause ? 1 : -1;
-    if (a->relay) {
-        link_relay_pause_read(a->relay, a->relay_paused > 0);
-    }
-}
-
-static const link_mux_carrier_t relay_carrier = { relay_queued, relay_pause };
-
-static int
-direct_tx(void *carrier, const uint8_t *b, size_t n, int binary)
-{
-    link_peer_t *p = carrier;
-
-    if (p->dead || p->d == NULL) {
-        return -1;
-    }
-    return link_direct_send(p->d, b, n, binary);
-}
-
-static size_t
-direct_queued(void *carrier)
-{
-    link_peer_t *p = carrier;
-
-    return p->d ? link_direct_queued(p->d) : 0;
-}
-
-static void
-direct_pause(void *carrier, int pause)
-{
-    link_peer_t *p = carrier;
-
-    if (p->d) {
-        link_direct_pause_read(p->d, pause);
-    }
-}
-
-static const link_mux_carrier_t direct_carrier = {
-    direct_queued, direct_pause
-};
 
 /* channel callbacks */
 
@@ -221,23 +128,26 @@ link_peer_new(link_app_t *a, int via, const char *name, int initiator)
 static int
 peer_session(link_peer_t *p)
 {
-    link_app_t *a = p->app;
+    link_app_t     *a = p->app;
+    link_carrier_t  car;
 
     p->ch = link_chan_new(&a->o->sec, p->name, p->initiator, &chan_cbs, p);
     if (p->ch == NULL) {
         return -1;
     }
+    car.c = p;
     if (p->via == LINK_VIA_RELAY) {
-        link_chan_carrier(p->ch, relay_tx, p,
-                          a->relay && link_relay_binary(a->relay));
-        link_chan_carrier_zc(p->ch, relay_reserve, relay_commit);
-        p->mux = link_mux_new(a->loop, p->ch, &relay_carrier, p,
-                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+        car.ops = &link_carrier_relay;
+        car.binary = a->relay && link_relay_binary(a->relay);
     } else {
-        link_chan_carrier(p->ch, direct_tx, p, 1);
-        p->mux = link_mux_new(a->loop, p->ch, &direct_carrier, p,
-                              p->initiator ? NULL : a->forward, &mux_cbs, p);
+        /* the name in a direct hello is only a claim */
+        link_chan_no_pin(p->ch);
+        car.ops = &link_carrier_direct;
+        car.binary = 1;
     }
+    link_chan_set_carrier(p->ch, &car);
+    p->mux = link_mux_new(a->loop, p->ch, &car,
+                          p->initiator ? NULL : a->forward, &mux_cbs, p);
     if (p->mux == NULL) {
         return -1;
     }
@@ -245,10 +155,48 @@ peer_session(link_peer_t *p)
     return 0;
 }
 
+static size_t
+room_bucket(const char *room)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+
+    while (*room) {
+        h = (h ^ (uint8_t) *room++) * 16777619u;
+    }
+    return h % LINK_ROOM_BUCKETS;
+}
+
+static void
+room_unlink(link_peer_t *p)
+{
+    link_peer_t **pp;
+
+    if (p->room[0] == '\0') {
+        return;
+    }
+    for (pp = &p->app->rooms[room_bucket(p->room)]; *pp != NULL;
+         pp = &(*pp)->room_next)
+    {
+        if (*pp == p) {
+            *pp = p->room_next;
+            break;
+        }
+    }
+    p->room[0] = '\0';
+}
+
 int
 link_peer_relay(link_peer_t *p, const char *room, int start)
 {
-    snprintf(p->room, sizeof(p->room), "%s", room);
+    if (strcmp(p->room, room) != 0) {
+        size_t b;
+
+        room_unlink(p);
+        snprintf(p->room, sizeof(p->room), "%s", room);
+        b = room_bucket(p->room);
+        p->room_next = p->app->rooms[b];
+        p->app->rooms[b] = p;
+    }
     if (p->ch == NULL && peer_session(p) != 0) {
         return -1;
     }
@@ -370,6 +318,7 @@ link_peer_free(link_peer_t *p)
             break;
         }
     }
+    room_unlink(p);
     link_loop_cancel(a->loop, p->free_timer);
     link_loop_cancel(a->loop, p->hello_timer);
     link_loop_cancel(a->loop, p->left_timer);
@@ -428,16 +377,15 @@ link_app_find_room(link_app_t *a, const char *room)
 {
     link_peer_t *p;
 
-    for (p = a->peers; p != NULL; p = p->next) {
-        if (!p->dead && p->via == LINK_VIA_RELAY && strcmp(p->room, room) == 0)
-        {
+    for (p = a->rooms[room_bucket(room)]; p != NULL; p = p->room_next) {
+        if (!p->dead && strcmp(p->room, room) == 0) {
             return p;
         }
     }
     return NULL;
 }
 
-void
+static void
 link_app_relay_data(link_app_t *a, const char *room, const uint8_t *b,
     size_t n, int binary)
 {
@@ -463,7 +411,7 @@ left_fire(link_loop_t *l, void *ud)
 /* PEER_LEFT: on a reload the relay may tell us before it closes our own
  * connection; that close (link_app_relay_down()) wins if it comes within
  * LINK_LEFT_GRACE_MS. */
-void
+static void
 link_app_relay_peer_left(link_app_t *a, const char *room)
 {
     link_peer_t *p = link_app_find_room(a, room);
@@ -474,7 +422,7 @@ link_app_relay_peer_left(link_app_t *a, const char *room)
     }
 }
 
-void
+static void
 link_app_relay_down(link_app_t *a)
 {
     link_peer_t *p;
@@ -486,7 +434,7 @@ link_app_relay_down(link_app_t *a)
     }
 }
 
-void
+static void
 link_app_relay_writable(link_app_t *a)
 {
     link_peer_t *p;
@@ -589,4 +537,103 @@ link_app_accept_direct(link_app_t *a, link_conn_t *c, const char *src)
         return -1;
     }
     return 0;
+}
+
+/* The relay callbacks of every app (ud = the app). */
+
+static void
+app_registered(void *ud, int binary)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.registered) {
+        a->relay_cbs.registered(a->ud, binary);
+    }
+}
+
+static void
+app_incoming(void *ud, const char *room, const char *from)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.incoming) {
+        a->relay_cbs.incoming(a->ud, room, from);
+    } else {
+        link_relay_reject(a->relay, room);
+    }
+}
+
+static void
+app_joined(void *ud, const char *room, const char *peer)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.joined) {
+        a->relay_cbs.joined(a->ud, room, peer);
+    }
+}
+
+static void
+app_data(void *ud, const char *room, const uint8_t *b, size_t n, int binary)
+{
+    link_app_relay_data(ud, room, b, n, binary);
+}
+
+static void
+app_peer_left(void *ud, const char *room)
+{
+    link_app_relay_peer_left(ud, room);
+}
+
+static void
+app_error(void *ud, const char *code, const char *message)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.error) {
+        a->relay_cbs.error(a->ud, code, message);
+    }
+}
+
+static void
+app_down(void *ud, const char *why)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.down) {
+        a->relay_cbs.down(a->ud, why);
+    }
+    link_app_relay_down(a);
+}
+
+static void
+app_writable(void *ud)
+{
+    link_app_relay_writable(ud);
+}
+
+static void
+app_unreachable(void *ud, const char *why)
+{
+    link_app_t *a = ud;
+
+    if (a->relay_cbs.unreachable) {
+        a->relay_cbs.unreachable(a->ud, why);
+    }
+}
+
+static const link_relay_cbs_t app_relay_cbs = {
+    .registered = app_registered, .incoming = app_incoming,
+    .joined = app_joined, .data = app_data, .peer_left = app_peer_left,
+    .error = app_error, .down = app_down, .writable = app_writable,
+    .unreachable = app_unreachable
+};
+
+link_relay_t *
+link_app_relay_new(link_app_t *a, const link_relay_cfg_t *rc,
+    const link_relay_cbs_t *cbs)
+{
+    a->relay_cbs = *cbs;
+    a->relay = link_relay_new(a->loop, rc, &app_relay_cbs, a);
+    return a->relay;
 }

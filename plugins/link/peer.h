@@ -39,6 +39,7 @@ struct link_peer_s {
     char           src[64];         /* direct, serving side: peer address */
     uint64_t       hello_timer;     /* direct, serving side: deadline */
     uint64_t       left_timer;      /* PEER_LEFT seen (see peer.c) */
+    link_peer_t   *room_next;       /* chain of its room's hash bucket */
     link_peer_t   *next;
 };
 
@@ -58,14 +59,20 @@ typedef struct {
     void (*pong)(link_peer_t *p);
 } link_app_hooks_t;
 
+/* Rooms to peers: a hash of the room id (ids are 128 random bits, so the
+ * buckets stay short). */
+#define LINK_ROOM_BUCKETS 256
+
 struct link_app_s {
     link_loop_t      *loop;
+    link_peer_t      *rooms[LINK_ROOM_BUCKETS];
     link_common_t    *o;
     link_relay_t     *relay;
     int               relay_paused;
     const char       *forward;      /* serving side */
     link_peer_t      *peers;
     link_app_hooks_t  hooks;
+    link_relay_cbs_t  relay_cbs;    /* the command's own relay decisions */
     void             *ud;
 };
 
@@ -88,13 +95,16 @@ link_peer_t *link_app_find_room(link_app_t *a, const char *room);
 /* Free the peers, the relay client and the loop (after the loop ran). */
 void link_app_free(link_app_t *a);
 
-/* Relay callbacks that route to the peers (serve and connect share them;
- * the app may wrap them). */
-void link_app_relay_data(link_app_t *a, const char *room, const uint8_t *p,
-    size_t n, int binary);
-void link_app_relay_peer_left(link_app_t *a, const char *room);
-void link_app_relay_down(link_app_t *a);
-void link_app_relay_writable(link_app_t *a);
+/*
+ * The relay client of the app.  DATA, PEER_LEFT, the writable signal and
+ * the loss of the connection are routed to the peers here (one set of
+ * relay callbacks for serve and connect); cbs holds what the command
+ * decides itself (registered, incoming, joined, error, unreachable, and a
+ * down notice before the peers are told), called with a->ud.  NULL when
+ * out of memory.
+ */
+link_relay_t *link_app_relay_new(link_app_t *a, const link_relay_cfg_t *rc,
+    const link_relay_cbs_t *cbs);
 
 /* A direct connection accepted by a listener (serving side); src names
  * the peer's address (for the per-address limit). */

@@ -77,6 +77,28 @@ link_kill $apid
     grep -q "SHA256:.*SHA256:" "$dir/t2.b.err" ||
     { cat "$dir/t2.b.err" >&2; cnx_fail "the refusal does not show both fingerprints"; }
 [ -s "$dir/t2.a.out" ] && cnx_fail "A printed messages from a refused session"
+grep -q "clawnexus-link forget alpha.claw" "$dir/t2.b.err" ||
+    { cat "$dir/t2.b.err" >&2; cnx_fail "the refusal does not say how to accept the new key"; }
+
+# id, peers, forget: B's pin of alpha.claw is A's fingerprint; "alpha" and
+# "alpha.claw" are one name; after forget the new key is accepted.
+fa=$(HOME="$dir/ha" "$CNX_LINK" id) || cnx_fail "id failed"
+case $fa in SHA256:*) ;; *) cnx_fail "id printed '$fa'" ;; esac
+HOME="$dir/hb" "$CNX_LINK" peers > "$dir/peers.out" || cnx_fail "peers failed"
+grep -qx "alpha.claw $fa" "$dir/peers.out" || { cat "$dir/peers.out" >&2; cnx_fail "peers does not show alpha.claw $fa"; }
+HOME="$dir/hb" "$CNX_LINK" forget nobody > /dev/null 2>&1; [ $? -eq 5 ] || cnx_fail "forget of an unknown name did not exit 5"
+HOME="$dir/hb" "$CNX_LINK" forget alpha 2> "$dir/forget.err" || { cat "$dir/forget.err" >&2; cnx_fail "forget alpha failed"; }
+HOME="$dir/hb" "$CNX_LINK" peers | grep -q "^alpha.claw " && cnx_fail "alpha.claw still pinned after forget"
+chat_pair t2b "$dir/hc" "$dir/hb" --session auto
+link_wait_grep "$dir/t2b.a.out" "second line from B" 15 ||
+    { cat "$dir/t2b.a.err" "$dir/t2b.b.err" >&2; cnx_fail "after forget: A did not receive B's lines"; }
+echo "a line from A" >&7
+wait $bpid; rc=$?
+exec 7>&-
+link_kill $apid
+[ $rc -eq 0 ] || { cat "$dir/t2b.b.err" >&2; cnx_fail "B exited $rc after forget (expected 0)"; }
+fc=$(HOME="$dir/hc" "$CNX_LINK" id)
+HOME="$dir/hb" "$CNX_LINK" peers | grep -qx "alpha.claw $fc" || cnx_fail "the new key of alpha.claw was not pinned after forget"
 
 # 3. A v2-only endpoint refuses a v1-only peer (no silent downgrade).
 chat_pair t3 "$dir/ha" "$dir/hb" --session v1

@@ -51,6 +51,24 @@ cnx_log "largest gap in the first stream while a second one connects: $gap ms"
 [ "$gap" -lt 1000 ] || cnx_fail "the first stream stalled for $gap ms while the forward target was slow"
 link_kill "$cpid"
 
+# 1b. A stream whose forward target stops reading must hold back only
+#     itself: another stream of the same session keeps flowing (windows
+#     per stream, not a pause of the whole carrier).
+stall_port=$(cnx_free_port)
+python3 "$probe" stalltarget "$stall_port" "$dir/stall.ready" & cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/stall.ready" ready || cnx_fail "stalling target did not start"
+serve_bg tpid stall.claw "127.0.0.1:$stall_port"
+lport=$(cnx_free_port)
+HOME="$dir/hc" "$CNX_LINK" connect --relay "$RELAY_URL" --id client.claw "${S[@]}" \
+    --local "127.0.0.1:$lport" stall.claw 2> "$dir/stall-c.err" &
+cpid=$!; cnx_on_exit "link_kill $cpid"
+link_wait_grep "$dir/stall-c.err" "established" || { cat "$dir/stall-c.err" >&2; cnx_fail "no session with stall.claw"; }
+python3 "$probe" stall "$lport" "$dir/stallgap" || cnx_fail "stall probe failed"
+gap=$(cat "$dir/stallgap")
+cnx_log "largest gap in a stream while another one's target does not read: $gap ms"
+[ "$gap" -lt 1000 ] || cnx_fail "a stream whose target does not read held back another one ($gap ms)"
+link_kill "$cpid"
+
 # 2. A direct address that accepts TCP but is not an endpoint: the relay
 #    within the same 3 s budget, each attempt on stderr with -v.
 mute_port=$(cnx_free_port)
@@ -98,4 +116,30 @@ cnx_log "serve CPU with 500 idle connections: $cpu % of a core"
 [ "$cpu" -lt 20 ] || cnx_fail "serve uses $cpu % CPU with idle connections (spinning?)"
 kill -0 "$ipid" 2>/dev/null || cnx_fail "serve idle.claw died"
 
-cnx_log "slow forward target, mute direct address and idle connections handled"
+# 4. Direct hellos only claim a name: one claiming a pinned name with
+#    another key is refused; one claiming a name serve has not seen is
+#    served but never pinned, so the real owner is still accepted later.
+pin_direct=$(cnx_free_port)
+serve_bg ppid pin.claw "127.0.0.1:$echo_port" --listen "127.0.0.1:$pin_direct"
+via_relay() { # HOME ID: one echo through the relay
+    echo "hi from $2" | HOME="$1" timeout 20 "$CNX_LINK" connect --relay "$RELAY_URL" \
+        --id "$2" "${S[@]}" pin.claw 2>> "$dir/pin.err"
+}
+via_direct() { # HOME ID: one echo directly
+    echo "hi from $2" | HOME="$1" timeout 20 "$CNX_LINK" connect --id "$2" \
+        --direct "127.0.0.1:$pin_direct" pin.claw 2>> "$dir/pin.err"
+}
+pins="$dir/hs/.clawnexus/edge/known_peers"
+[ "$(via_relay "$dir/hk" known.claw)" = "hi from known.claw" ] || { cat "$dir/pin.err" >&2; cnx_fail "known.claw via the relay failed"; }
+grep -q "^known.claw " "$pins" || cnx_fail "the relay-authenticated known.claw was not pinned"
+via_direct "$dir/hx" known.claw > "$dir/x1.out"
+rc=$?
+[ $rc -ne 0 ] || { cat "$dir/pin.err" >&2; cnx_fail "a direct hello claiming known.claw with another key succeeded"; }
+[ -s "$dir/x1.out" ] && cnx_fail "a direct hello claiming known.claw with another key was served"
+via_direct "$dir/hx" victim.claw > "$dir/x2.out"
+grep -q "^victim.claw " "$pins" && cnx_fail "an unauthenticated direct hello pinned victim.claw"
+[ "$(via_relay "$dir/hv" victim.claw)" = "hi from victim.claw" ] ||
+    { cat "$dir/pin.err" "$dir/serve-pin.claw.err" >&2; cnx_fail "the real victim.claw was refused after a stranger claimed its name"; }
+grep -q "^victim.claw " "$pins" || cnx_fail "the relay-authenticated victim.claw was not pinned"
+
+cnx_log "slow forward target, mute direct address, idle connections and direct name claims handled"

@@ -6,6 +6,13 @@
 #                           20 ms on one connection, echoed back; after 1 s
 #                           a second connection is opened; after 5 s the
 #                           largest gap between two echoes (ms) goes to OUT
+#   stalltarget PORT READY  a forward target that never reads its first
+#                           connection and echoes the others
+#   stall PORT OUT          through PORT (connect --local): one connection
+#                           pushes 32 MB that nobody reads; meanwhile a
+#                           second one sends a line every 20 ms for 3 s;
+#                           the largest gap between its echoes (ms, 9999
+#                           when none came) goes to OUT
 #   mute PORT READY         accepts TCP and never answers (not an endpoint)
 #   idle PORT N SECONDS READY  N idle connections to PORT (from 127.0.0.x,
 #                           x = 2..9) held for SECONDS; READY is written
@@ -27,12 +34,66 @@ def ready(path):
     os.rename(path + ".tmp", path)
 
 
-def slowtarget(port, rdy):
+def listener(port, backlog, rdy):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
-    s.listen(1)
+    s.listen(backlog)
     ready(rdy)
+    return s
+
+
+def tick(sock, seconds):
+    """A line every 20 ms on sock for seconds, each echoed back; the largest
+    gap between two echoes in ms (9999 when none came)."""
+    sock.settimeout(0.2)
+    t0 = time.monotonic()
+    last, gap, got, buf, n = t0, 0.0, False, b"", 0
+    while time.monotonic() - t0 < seconds:
+        sock.sendall(b"tick %d\n" % n)
+        n += 1
+        try:
+            d = sock.recv(65536)
+            if not d:
+                break
+            buf += d
+            if b"\n" in buf:
+                buf = buf[buf.rindex(b"\n") + 1:]
+                now = time.monotonic()
+                if got:
+                    gap = max(gap, now - last)
+                got, last = True, now
+        except socket.timeout:
+            pass
+        time.sleep(0.02)
+    if not got:
+        return 9999
+    return int(max(gap, time.monotonic() - last - 0.25) * 1000)
+
+
+def write_result(out, v):
+    with open(out, "w") as f:
+        f.write("%d\n" % v)
+
+
+def ticker(port, out):
+    a = socket.create_connection(("127.0.0.1", port))
+
+    def second():
+        time.sleep(1.0)
+        b = socket.socket()
+        b.setblocking(False)
+        try:
+            b.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        time.sleep(3600)
+    threading.Thread(target=second, daemon=True).start()
+    write_result(out, tick(a, 5.0))
+
+
+def slowtarget(port, rdy):
+    s = listener(port, 1, rdy)
     c, _ = s.accept()
     fillers = []
     for _ in range(4):
@@ -43,57 +104,43 @@ def slowtarget(port, rdy):
         except BlockingIOError:
             pass
         fillers.append(f)
+    echo_conn(c)
+    time.sleep(3600)
+
+
+def stalltarget(port, rdy):
+    s = listener(port, 16, rdy)
+    held, _ = s.accept()
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+
+
+def echo_conn(c):
     while True:
         d = c.recv(65536)
         if not d:
             break
         c.sendall(d)
-    time.sleep(3600)
+    c.close()
 
 
-def ticker(port, out):
+def stall(port, out):
     a = socket.create_connection(("127.0.0.1", port))
-    a.settimeout(0.5)
-    t0 = time.monotonic()
-    last = None
-    gap = 0.0
-    second = None
-    buf = b""
-    n = 0
-    while time.monotonic() - t0 < 5.0:
-        a.sendall(b"tick %d\n" % n)
-        n += 1
-        if second is None and time.monotonic() - t0 > 1.0:
-            second = socket.socket()
-            second.setblocking(False)
-            try:
-                second.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
+
+    def push():
         try:
-            while b"\n" not in buf:
-                d = a.recv(65536)
-                if not d:
-                    raise SystemExit("stream ended")
-                buf += d
-            buf = buf[buf.rindex(b"\n") + 1:]
-            now = time.monotonic()
-            if last is not None:
-                gap = max(gap, now - last)
-            last = now
-        except socket.timeout:
+            a.sendall(b"x" * (32 << 20))
+        except OSError:
             pass
-        time.sleep(0.02)
-    with open(out, "w") as f:
-        f.write("%d\n" % int(gap * 1000))
+    threading.Thread(target=push, daemon=True).start()
+    time.sleep(1.0)
+    b = socket.create_connection(("127.0.0.1", port))
+    write_result(out, tick(b, 3.0))
 
 
 def mute(port, rdy):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(16)
-    ready(rdy)
+    s = listener(port, 16, rdy)
     held = []
     while True:
         c, _ = s.accept()
@@ -146,6 +193,10 @@ if __name__ == "__main__":
         slowtarget(int(sys.argv[2]), sys.argv[3])
     elif m == "ticker":
         ticker(int(sys.argv[2]), sys.argv[3])
+    elif m == "stalltarget":
+        stalltarget(int(sys.argv[2]), sys.argv[3])
+    elif m == "stall":
+        stall(int(sys.argv[2]), sys.argv[3])
     elif m == "mute":
         mute(int(sys.argv[2]), sys.argv[3])
     elif m == "idle":

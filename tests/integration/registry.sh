@@ -103,12 +103,12 @@ conf off > "$dir/nginx.conf"
 printf 'ed25519:1234\n' > "$dir/bad-keys"
 sed 's|allow_file allowed-keys|allow_file bad-keys|' "$dir/nginx.conf" \
     > "$dir/bad.conf"
-out=$("$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
+out=$(env $(cnx_nginx_env) "$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
     cnx_fail "nginx -t accepted a malformed allow file"
 case "$out" in *'bad-keys", line 1: expected "ed25519:'*) ;;
     *) cnx_fail "allow file error does not name the line: $out";; esac
 sed '/relay_hint/d' "$dir/nginx.conf" > "$dir/bad.conf"
-out=$("$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
+out=$(env $(cnx_nginx_env) "$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
     cnx_fail "nginx -t accepted a registry without relay_hint"
 case "$out" in *'needs "clawnexus_registry_relay_hint"'*) ;;
     *) cnx_fail "missing relay_hint not reported: $out";; esac

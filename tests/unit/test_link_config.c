@@ -145,6 +145,22 @@ START_TEST(claw_ids)
 }
 END_TEST
 
+/* Pins use one form per name: "office" is "office.claw". */
+START_TEST(canonical_names)
+{
+    char out[300];
+
+    ck_assert_int_eq(link_name_canon("office", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "office.claw");
+    ck_assert_int_eq(link_name_canon("office.claw", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "office.claw");
+    ck_assert_int_eq(link_name_canon("node.example", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "node.example");
+    ck_assert_int_eq(link_name_canon("office", out, 11), -1);
+    ck_assert_int_eq(link_name_canon("office", out, 12), 0);
+}
+END_TEST
+
 static int
 parse(link_config_t *c, const char *s, char *why)
 {
@@ -487,6 +503,7 @@ suite(void)
     tcase_add_test(t, url_too_long);
     tcase_add_test(t, hostport);
     tcase_add_test(t, claw_ids);
+    tcase_add_test(t, canonical_names);
     tcase_add_test(t, config_full);
     tcase_add_test(t, config_defaults);
     tcase_add_test(t, config_bad);

@@ -999,6 +999,17 @@ START_TEST(test_identity_signing)
 }
 END_TEST
 
+static int pins_seen;
+
+static void
+pins_count(void *ud, const char *name, const uint8_t pk[32])
+{
+    (void) ud;
+    (void) pk;
+    ck_assert(name[0] != '\0');
+    pins_seen++;
+}
+
 START_TEST(test_pins)
 {
     char         path[400], err[512], line[256], fa[CNX_FINGERPRINT_LEN],
@@ -1072,7 +1083,24 @@ START_TEST(test_pins)
     fclose(f);
     ck_assert_int_eq(cnx_pins_check(path, "bad.claw", a, 1, err,
                                     sizeof(err)), -1);
+    /* Listing skips comments and broken lines; removing keeps the rest. */
+    pins_seen = 0;
+    ck_assert_int_eq(cnx_pins_list(path, pins_count, NULL, err, sizeof(err)),
+                     2);
+    ck_assert_int_eq(pins_seen, 2);
+    ck_assert_int_eq(cnx_pins_remove(path, "office.claw", err, sizeof(err)),
+                     1);
+    ck_assert_int_eq(cnx_pins_remove(path, "office.claw", err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(cnx_pins_lookup(path, "office.claw", got, err,
+                                     sizeof(err)), 0);
+    ck_assert_int_eq(cnx_pins_lookup(path, "home.claw", got, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(cnx_pins_list(path, NULL, NULL, err, sizeof(err)), 1);
     rmtmp();
+    ck_assert_int_eq(cnx_pins_remove(path, "home.claw", err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(cnx_pins_list(path, NULL, NULL, err, sizeof(err)), 0);
 }
 END_TEST
 
