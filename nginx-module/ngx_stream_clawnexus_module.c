@@ -446,6 +446,8 @@ static char *ngx_stream_clawnexus_secret_file(ngx_conf_t *cf,
 static char *ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_stream_clawnexus_add_zone(ngx_conf_t *cf);
+static char *ngx_stream_clawnexus_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_stream_clawnexus_status_handler(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_clawnexus_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
@@ -456,6 +458,13 @@ static void ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_stream_clawnexus_commands[] = {
+
+    { ngx_string("clawnexus_zone"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_stream_clawnexus_zone_directive,
+      0,
+      0,
+      NULL },
 
     { ngx_string("clawnexus_relay"),
       NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS,
@@ -652,6 +661,8 @@ static ngx_stream_clawnexus_stats_t    ngx_stream_clawnexus_dummy_stats;
 static ngx_stream_clawnexus_stats_t   *ngx_stream_clawnexus_stats =
     &ngx_stream_clawnexus_dummy_stats;
 static ngx_shm_zone_t                 *ngx_stream_clawnexus_zone;
+static ngx_str_t                       ngx_stream_clawnexus_zone_name;
+static size_t                          ngx_stream_clawnexus_zone_size;
 static ngx_uint_t                      ngx_stream_clawnexus_relays;
 static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
 static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
@@ -4094,6 +4105,8 @@ ngx_stream_clawnexus_add_variables(ngx_conf_t *cf)
 
     /* set again by this cycle's directives, if any */
     ngx_stream_clawnexus_zone = NULL;
+    ngx_str_set(&ngx_stream_clawnexus_zone_name, "clawnexus");
+    ngx_stream_clawnexus_zone_size = 32 * 1024 * 1024;
     ngx_stream_clawnexus_relays = 0;
 
     for (v = ngx_stream_clawnexus_vars; v->name.len; v++) {
@@ -4598,7 +4611,6 @@ ngx_stream_clawnexus_init_zone(ngx_shm_zone_t *zone, void *data)
 static ngx_int_t
 ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
 {
-    ngx_str_t        name = ngx_string("clawnexus");
     ngx_shm_zone_t  *zone;
 
     if (ngx_stream_clawnexus_zone) {
@@ -4606,7 +4618,8 @@ ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
     }
 
     /* names and counters; untouched pages cost no memory */
-    zone = ngx_shared_memory_add(cf, &name, 32 * 1024 * 1024,
+    zone = ngx_shared_memory_add(cf, &ngx_stream_clawnexus_zone_name,
+                                 ngx_stream_clawnexus_zone_size,
                                  &ngx_stream_clawnexus_module);
     if (zone == NULL) {
         return NGX_ERROR;
@@ -4616,6 +4629,51 @@ ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
     ngx_stream_clawnexus_zone = zone;
 
     return NGX_OK;
+}
+
+
+/* clawnexus_zone name:size; before the first relay or status server. */
+static char *
+ngx_stream_clawnexus_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, s;
+
+    value = cf->args->elts;
+
+    if (ngx_stream_clawnexus_zone) {
+        return "must come before the first \"clawnexus_relay\" or "
+               "\"clawnexus_status\"";
+    }
+
+    p = (u_char *) ngx_strlchr(value[1].data, value[1].data + value[1].len,
+                               ':');
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", expected name:size",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+    size = ngx_parse_size(&s);
+
+    /* the per-address table alone takes about 2.2 MiB */
+    if (size == NGX_ERROR || size < 4 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\": size must be at least 4m",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_stream_clawnexus_zone_name.data = value[1].data;
+    ngx_stream_clawnexus_zone_name.len = p - value[1].data;
+    ngx_stream_clawnexus_zone_size = (size_t) size;
+
+    return NGX_CONF_OK;
 }
 
 
