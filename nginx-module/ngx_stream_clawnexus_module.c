@@ -245,13 +245,17 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
 /*
  * Entries up to OUT_STEP are sized to the frame (in steps of OUT_SMALL),
- * so that a queue of mid-size frames takes about what it holds.  Larger
+ * so that a queue of mid-size frames takes about what it holds, and kept
+ * by size, OUT_MID_KEEP bytes of them per worker.  Larger
  * entries are allocated in steps of OUT_STEP, and those up to
  * OUT_LARGE are kept too, OUT_LARGE_KEEP bytes of them per worker: a
  * stream of 64 KiB frames otherwise grew and trimmed the heap with every
  * burst (a brk() and page faults for each).
  */
 #define NGX_STREAM_CLAWNEXUS_OUT_STEP        (16 * 1024)
+#define NGX_STREAM_CLAWNEXUS_OUT_MIDS                                         \
+    (NGX_STREAM_CLAWNEXUS_OUT_STEP / NGX_STREAM_CLAWNEXUS_OUT_SMALL)
+#define NGX_STREAM_CLAWNEXUS_OUT_MID_KEEP    (1024 * 1024)
 #define NGX_STREAM_CLAWNEXUS_OUT_LARGE       (256 * 1024)
 #define NGX_STREAM_CLAWNEXUS_OUT_LARGE_KEEP  (2 * 1024 * 1024)
 /* a datagram that records are added to is allocated this big */
@@ -338,6 +342,9 @@ typedef struct {
     ngx_uint_t                          out_nfree;
     ngx_stream_clawnexus_out_t         *out_large;  /* large, for reuse */
     size_t                              out_large_bytes;
+    /* mid-size, for reuse, by size in steps of OUT_SMALL */
+    ngx_stream_clawnexus_out_t *out_mid[NGX_STREAM_CLAWNEXUS_OUT_MIDS];
+    size_t                              out_mid_bytes;
     /* sessions given frames in the receive buffer during one bulk() */
     uint64_t        borrowers[NGX_STREAM_CLAWNEXUS_BORROWERS];
     ngx_uint_t                          nborrowers;
@@ -2185,6 +2192,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
 static ngx_stream_clawnexus_out_t *
 ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
 {
+    ngx_uint_t                      i;
     ngx_stream_clawnexus_out_t     *o, **prev;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
@@ -2201,6 +2209,14 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
     } else if (size < NGX_STREAM_CLAWNEXUS_OUT_STEP) {
         /* sized to the frame: what a socket's queue keeps is counted */
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_SMALL);
+        i = size / NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+
+        if (i < NGX_STREAM_CLAWNEXUS_OUT_MIDS && w->out_mid[i]) {
+            o = w->out_mid[i];
+            w->out_mid[i] = o->next;
+            w->out_mid_bytes -= size;
+            return o;
+        }
 
     } else if (size <= NGX_STREAM_CLAWNEXUS_OUT_LARGE) {
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_STEP);
@@ -2232,6 +2248,7 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
 static void
 ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
 {
+    ngx_uint_t                      i;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
     o->ext = NULL;
@@ -2242,6 +2259,18 @@ ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
         o->next = w->out_free;
         w->out_free = o;
         w->out_nfree++;
+        return;
+    }
+
+    if (o->cap > NGX_STREAM_CLAWNEXUS_OUT_SMALL
+        && o->cap < NGX_STREAM_CLAWNEXUS_OUT_STEP
+        && o->cap % NGX_STREAM_CLAWNEXUS_OUT_SMALL == 0
+        && w->out_mid_bytes + o->cap <= NGX_STREAM_CLAWNEXUS_OUT_MID_KEEP)
+    {
+        i = o->cap / NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+        o->next = w->out_mid[i];
+        w->out_mid[i] = o;
+        w->out_mid_bytes += o->cap;
         return;
     }
 
@@ -4476,6 +4505,16 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
     }
 
     w->out_large_bytes = 0;
+
+    for (j = 0; j < NGX_STREAM_CLAWNEXUS_OUT_MIDS; j++) {
+        while (w->out_mid[j]) {
+            o = w->out_mid[j];
+            w->out_mid[j] = o->next;
+            ngx_free(o);
+        }
+    }
+
+    w->out_mid_bytes = 0;
 
     for (j = 0; w->asms && j < w->n; j++) {
         ngx_free(w->asms[j].data);
