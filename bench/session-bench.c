@@ -7,18 +7,25 @@
  *   - whole v2 session setups (cnx_session: both KEY_EXCHANGE messages,
  *     then Noise XX carried in text DATA payloads, as two endpoints run
  *     it), reported the same way;
- *   - bulk AEAD: the session's AES-256-GCM (cnx_aead, the primitive the v2
- *     transport seals every record with, on the backend cnx_crypto_init()
- *     chose) against OpenSSL EVP AES-256-GCM called directly, at 1 KiB and
- *     16 KiB records, measured alternately in several rounds;
- *   - the X25519 primitives a handshake is made of: one variable-base
- *     scalar multiplication (cnx_x25519_dh on the backend in use; the
- *     libsodium backend and OpenSSL's EVP_PKEY_derive for comparison) and
- *     one key generation (cnx_x25519_keypair; the libsodium backend's), in
- *     microseconds of CPU, and the bound they put on handshakes per side:
- *     Noise XX costs each side 3 DH and 1 key generation, whatever else
- *     the code does (with the backend in use, and with the faster of the
- *     two libraries alone).
+ *   - bulk AEAD: the session's AES-256-GCM (cnx_aead, the wrapper of
+ *     OpenSSL EVP the v2 transport seals every record with) against OpenSSL
+ *     EVP AES-256-GCM called directly, at 1 KiB and 16 KiB records,
+ *     measured alternately in several rounds;
+ *   - the X25519 primitives a handshake is made of, called on libsodium
+ *     directly: one variable-base scalar multiplication
+ *     (crypto_scalarmult) and one key generation (randombytes_buf and
+ *     crypto_scalarmult_base), in microseconds of CPU, and the bound they
+ *     put on handshakes per side: Noise XX costs each side 3 DH and 1 key
+ *     generation, whatever else the code does.  The same through the
+ *     library's wrappers, and OpenSSL's EVP_PKEY_derive for comparison.
+ *     All handshake figures and the bound come from the same run;
+ *     xx_bound_ratio is the measured handshakes per side over the bound;
+ *   - the KDF of a Noise handshake step (two 32-byte outputs from a
+ *     chaining key and a DH result) and one HMAC-SHA256 of 33 bytes under a
+ *     32-byte key, as composed in cnx_hash.c and as one call of a library:
+ *     OpenSSL's EVP_KDF "HKDF" and EVP_MAC "HMAC" (the algorithm fetched
+ *     once, a context per call) and libsodium's crypto_auth_hmacsha256; the
+ *     figures behind the choice docs/codecs.md explains.
  *
  * CPU time is CLOCK_PROCESS_CPUTIME_ID (single thread), so the figures hold
  * on a busy machine.  Prints one line of key=value pairs.
@@ -30,7 +37,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <sodium.h>
 
 #include "cnx_crypto.h"
 #include "cnx_noise.h"
@@ -200,7 +210,8 @@ session_setup(const keys_t *k)
 
 /* Microseconds of CPU per X25519 operation: which = 0 variable-base DH
  * (cnx_x25519_dh), 1 key generation (cnx_x25519_keypair), 2 OpenSSL's
- * EVP_PKEY_derive with the contexts made once. */
+ * EVP_PKEY_derive with the contexts made once, 3 libsodium's
+ * crypto_scalarmult, 4 a key generation on libsodium directly. */
 static double
 bench_x25519(int which, double secs)
 {
@@ -229,10 +240,10 @@ bench_x25519(int which, double secs)
             if ((which == 0 && cnx_x25519_dh(out, sk, pk) < 0)
                 || (which == 1 && cnx_x25519_keypair(out, sk) < 0)
                 || (which == 2 && EVP_PKEY_derive(ctx, out, &olen) != 1)
-                || (which == 3
-                    && cnx_x25519_dh_with(out, sk, pk, "libsodium") < 0)
+                || (which == 3 && crypto_scalarmult(out, sk, pk) != 0)
                 || (which == 4
-                    && cnx_x25519_public_with(out, sk, "libsodium") < 0))
+                    && (randombytes_buf(sk, 32),
+                        crypto_scalarmult_base(out, sk) != 0)))
             {
                 fprintf(stderr, "cnx-session-bench: X25519 failed\n");
                 exit(1);
@@ -246,6 +257,68 @@ bench_x25519(int which, double secs)
     EVP_PKEY_free(b);
     cnx_memzero(sk, 32);
     cnx_memzero(out, 32);
+    return t / n * 1e6;
+}
+
+/* Microseconds of CPU per call: which = 0 cnx_hkdf_noise, 1 the same
+ * through EVP_KDF, 2 cnx_hmac_sha256, 3 EVP_MAC, 4 libsodium's HMAC. */
+static double
+bench_kdf(int which, double secs)
+{
+    static const uint8_t  ck[32] = { 1 }, ikm[33] = { 2 };
+    EVP_KDF              *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_MAC              *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    uint8_t               out[64];
+    double                t0, t;
+    long                  n = 0;
+    size_t                olen;
+    int                   ok = 1;
+
+    t0 = cpu_now();
+    do {
+        for (int i = 0; i < 50 && ok; i++, n++) {
+            if (which == 0) {
+                ok = cnx_hkdf_noise(out, out + 32, NULL, ck, ikm, 32) == 0;
+            } else if (which == 1) {
+                EVP_KDF_CTX  *c = EVP_KDF_CTX_new(kdf);
+                OSSL_PARAM    p[] = {
+                    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                                     "SHA256", 0),
+                    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                      (void *) ck, 32),
+                    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                      (void *) ikm, 32),
+                    OSSL_PARAM_construct_end()
+                };
+
+                ok = c != NULL && EVP_KDF_derive(c, out, 64, p) == 1;
+                EVP_KDF_CTX_free(c);
+            } else if (which == 2) {
+                ok = cnx_hmac_sha256(out, ck, 32, ikm, 33) == 0;
+            } else if (which == 3) {
+                EVP_MAC_CTX  *c = EVP_MAC_CTX_new(mac);
+                OSSL_PARAM    p[] = {
+                    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     "SHA256", 0),
+                    OSSL_PARAM_construct_end()
+                };
+
+                ok = c != NULL && EVP_MAC_init(c, ck, 32, p) == 1
+                     && EVP_MAC_update(c, ikm, 33) == 1
+                     && EVP_MAC_final(c, out, &olen, 32) == 1;
+                EVP_MAC_CTX_free(c);
+            } else {
+                ok = crypto_auth_hmacsha256(out, ikm, 33, ck) == 0;
+            }
+        }
+        t = cpu_now() - t0;
+    } while (ok && t < secs);
+    EVP_KDF_free(kdf);
+    EVP_MAC_free(mac);
+    if (!ok) {
+        fprintf(stderr, "cnx-session-bench: KDF %d failed\n", which);
+        exit(1);
+    }
     return t / n * 1e6;
 }
 
@@ -326,7 +399,7 @@ int
 main(int argc, char **argv)
 {
     static const size_t recs[2] = { 1024, 16384 };
-    double secs = 0.3, xx, ik, dh, dh_ossl, dh_na, kg, kg_na, best;
+    double secs = 0.3, xx, ik, dh, dh_ossl, dh_na, kg, kg_na, bound;
     int rounds = 5, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 
     if (argc > 1 && !quick) {
@@ -342,26 +415,35 @@ main(int argc, char **argv)
         fprintf(stderr, "cnx-session-bench: crypto init failed\n");
         return 1;
     }
+    /* The primitives first and again after the handshakes, so that the
+     * bound and the handshakes see the same machine; the faster of the
+     * two measurements of each primitive counts. */
+    dh_na = bench_x25519(3, secs);
+    kg_na = bench_x25519(4, secs);
     xx = per_cpu_second(CNX_NOISE_XX, handshake, "handshake", secs * 3);
     ik = per_cpu_second(CNX_NOISE_IK, handshake, "handshake", secs * 3);
-    printf("backend=%s xx_handshakes_per_s=%.0f ik_handshakes_per_s=%.0f"
-           " handshakes_per_s=%.0f", cnx_crypto_aead_backend(), xx, ik,
-           2 * xx);
+    dh = bench_x25519(3, secs);
+    kg = bench_x25519(4, secs);
+    dh_na = dh < dh_na ? dh : dh_na;
+    kg_na = kg < kg_na ? kg : kg_na;
+    bound = 1e6 / (3 * dh_na + kg_na);
+    printf("xx_handshakes_per_s=%.0f ik_handshakes_per_s=%.0f"
+           " handshakes_per_s=%.0f", xx, ik, 2 * xx);
+    printf(" x25519_dh_libsodium_us=%.2f x25519_keygen_libsodium_us=%.2f"
+           " xx_side_bound_per_s=%.0f xx_bound_ratio=%.3f", dh_na, kg_na,
+           bound, 2 * xx / bound);
     printf(" session_setups_per_s=%.0f",
            2 * per_cpu_second(CNX_NOISE_XX, session_setup, "session setup",
                               secs * 3));
     dh = bench_x25519(0, secs);
-    dh_na = bench_x25519(3, secs);
-    dh_ossl = bench_x25519(2, secs);
     kg = bench_x25519(1, secs);
-    kg_na = bench_x25519(4, secs);
-    best = dh_ossl > 0 && dh_ossl < dh_na ? dh_ossl : dh_na;
-    printf(" x25519_backend=%s x25519_dh_us=%.2f x25519_keygen_us=%.2f"
-           " xx_side_bound_per_s=%.0f", cnx_crypto_x25519_backend(), dh, kg,
-           1e6 / (3 * dh + kg));
-    printf(" x25519_dh_libsodium_us=%.2f x25519_dh_openssl_us=%.2f"
-           " x25519_keygen_libsodium_us=%.2f xx_side_bound_libraries_per_s=%.0f",
-           dh_na, dh_ossl, kg_na, 1e6 / (3 * best + kg_na));
+    dh_ossl = bench_x25519(2, secs);
+    printf(" x25519_dh_us=%.2f x25519_keygen_us=%.2f x25519_dh_openssl_us=%.2f",
+           dh, kg, dh_ossl);
+    printf(" hkdf_noise_us=%.3f hkdf_evp_kdf_us=%.3f hmac_us=%.3f"
+           " hmac_evp_mac_us=%.3f hmac_libsodium_us=%.3f",
+           bench_kdf(0, secs), bench_kdf(1, secs), bench_kdf(2, secs),
+           bench_kdf(3, secs), bench_kdf(4, secs));
     for (int k = 0; k < 2; k++) {
         double s[16], e[16], ratio[16];
 

@@ -2,7 +2,8 @@
 # clawnexus-wg with 1,000 named peers on a userspace WireGuard interface
 # (wireguard-go in a private network namespace): CPU seconds (user+sys of
 # the clawnexus-wg process: perf stat task-clock) of the first sync (adds
-# 1,000 peers), a second sync (nothing to change), `show` and `show --json`.
+# 1,000 peers and their routes, writes the export file), a second sync
+# (nothing to change), `show`, `show --json` and `export`.
 # The CPU wireguard-go spends answering is reported beside it (from
 # /proc/PID/stat).  Prints key=value lines, one per run:
 #
@@ -97,6 +98,8 @@ for (( r=1; r<=runs; r++ )); do
     done
     [ -S "/var/run/wireguard/$ifn.sock" ] || die "wireguard-go did not start"
     ip netns exec "$ns" wg set "$ifn" private-key <(wg genkey) listen-port 51999
+    ip -n "$ns" link set "$ifn" up     # routes need it, as after wg-quick up
+    export CLAWNEXUS_WG_EXPORT="$tmp/export.json"
     line="test=wg backend=uapi peers=$peers run=$r ok=1"
     line+=$(cpu sync_add "$CNX_WG" --names "$tmp/names.conf" sync "$ifn") || die "sync failed"
     got=$(ip netns exec "$ns" wg show "$ifn" peers | wc -l)
@@ -106,6 +109,9 @@ for (( r=1; r<=runs; r++ )); do
     shown=$(grep -c 'peer-' "$tmp/out")
     [ "$shown" -ge "$peers" ] || die "show listed $shown named peers"
     line+=$(cpu show_json "$CNX_WG" --names "$tmp/names.conf" show "$ifn" --json) || die "show --json failed"
+    line+=$(cpu export "$CNX_WG" --names "$tmp/names.conf" export "$ifn") || die "export failed"
+    [ "$(grep -o '"name"' "$tmp/out" | wc -l)" = "$peers" ] || die "export lacks peers"
+    [ -s "$tmp/export.json" ] || die "sync wrote no export file"
     echo "$line errors=0"
     kill "$wgpid"
     wait "$wgpid" 2>/dev/null

@@ -5,10 +5,13 @@
  * A stream server with "clawnexus_relay;" speaks WebSocket (RFC 6455) on
  * /relay and the ClawNexus relay protocol in its messages: names are bound
  * by REGISTER, rooms are made by JOIN/ACCEPT and DATA is forwarded between
- * the two members of a room.  The codecs (HTTP upgrade, frames, JSON, JWT)
- * live in plugins/libclawnexus; the name and room directory in
- * cnx_relay_dir.c.  This file is the nginx glue: directives, the event
- * handlers of a session, the outbound queues and their backpressure.
+ * the two members of a room.  The codecs (HTTP upgrade, frames, JSON, JWT),
+ * the protocol's rules and rooms (cnx_relay_core) and the record between
+ * workers (cnx_relay_rec) live in plugins/libclawnexus.  This file is the
+ * nginx glue: directives, the event handlers of a session, the outbound
+ * queues and their backpressure, the member operations of the core for a
+ * session of this worker and for a socket of another worker, the shared
+ * name directory and the channels between workers.
  */
 
 #include <ngx_config.h>
@@ -24,11 +27,10 @@
 #include "cnx_relay_msg.h"
 #include "cnx_utf8.h"
 #include "cnx_ws.h"
-#include "cnx_relay_dir.h"
+#include "cnx_relay_core.h"
 #include "ngx_clawnexus_secret.h"
 
 
-#define NGX_STREAM_CLAWNEXUS_ROOM_BYTES  16     /* 128 random bits */
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
 /* control messages: two escaped names (<= 510 bytes each) fit easily */
 #define NGX_STREAM_CLAWNEXUS_MSG_MAX     2048
@@ -69,6 +71,9 @@ typedef struct {
     ngx_uint_t                  max_conns_per_ip;
     ngx_uint_t                  max_auth_failures;
     time_t                      auth_failure_window;
+    ngx_uint_t                  max_incoming;
+    ngx_uint_t                  max_pair;
+    cnx_relay_limits_t          limits;     /* for the relay core */
 } ngx_stream_clawnexus_srv_conf_t;
 
 
@@ -123,9 +128,7 @@ struct ngx_stream_clawnexus_ctx_s {
     size_t                              end;
     cnx_ws_reader_t                     reader;
 
-    cnx_dir_member_t                    member;
-    char                                claw_id[CNX_DIR_NAME_MAX + 1];
-    size_t                              claw_id_len;
+    cnx_relay_member_t                  member;     /* in the core */
 
     ngx_stream_clawnexus_out_t         *out;
     ngx_stream_clawnexus_out_t         *out_last;
@@ -140,9 +143,7 @@ struct ngx_stream_clawnexus_ctx_s {
     ngx_uint_t                          rooms;      /* rooms taken part in */
     const char                         *close_reason;
 
-    unsigned                            registered:1;
     unsigned                            counted:1;  /* in stats->active */
-    unsigned                            binary:1;
     unsigned                            failed:1;   /* internal error */
     unsigned                            cleaned:1;
     unsigned                            in_conns:1;
@@ -159,18 +160,23 @@ struct ngx_stream_clawnexus_ctx_s {
 
 
 /*
- * The remote member of a room whose other member is a socket of another
- * worker; member.session is NULL for proxies.
+ * A member of a room that is a socket of another worker (its address is
+ * in member.addr).
  */
 typedef struct {
-    cnx_dir_member_t                    member;
+    cnx_relay_member_t                  member;
     ngx_queue_t                         link;       /* worker's proxies */
-    ngx_int_t                           worker;
-    ngx_pid_t                           pid;
-    uint64_t                            conn;
-    unsigned                            binary:1;
     unsigned                            remote_half:1;  /* see gauges */
 } ngx_stream_clawnexus_proxy_t;
+
+
+/*
+ * A session does not read while a queue it sends into is full: a local
+ * receiver's or a channel's (wait), or a member of one of its rooms, in
+ * any worker (the core's flow count).
+ */
+#define ngx_stream_clawnexus_held(ctx)                                        \
+    ((ctx)->wait.on != NULL || (ctx)->member.nblocked > 0)
 
 
 /* Where a socket lives: worker index, process, connection id. */
@@ -197,26 +203,12 @@ typedef struct {
  */
 typedef struct {
     uint32_t                            gen;
-    uint16_t                            type;
-    uint16_t                            more;       /* chunks follow */
+    uint32_t                            more;       /* chunks follow */
     int32_t                             src_worker;
     int32_t                             src_pid;
     int32_t                             dst_pid;
     uint32_t                            len;        /* chunk body bytes */
-    uint64_t                            src_conn;
-    uint64_t                            dst_conn;
 } ngx_stream_clawnexus_ipc_hdr_t;
-
-
-enum {
-    NGX_STREAM_CLAWNEXUS_IPC_INCOMING = 1,
-    NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED,
-    NGX_STREAM_CLAWNEXUS_IPC_JOINED,
-    NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT,
-    NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT,
-    NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN,
-    NGX_STREAM_CLAWNEXUS_IPC_REPLACED
-};
 
 #define NGX_STREAM_CLAWNEXUS_IPC_CHUNK  (60 * 1024)
 /*
@@ -347,7 +339,7 @@ typedef struct {
 
 
 typedef struct {
-    cnx_dir_t                          *dir;        /* rooms */
+    cnx_relay_core_t                   *core;       /* rules and rooms */
     size_t                              rooms;      /* last count published */
     size_t                              remote_halves;
     ngx_rbtree_t                        conns;      /* id -> session */
@@ -361,7 +353,6 @@ typedef struct {
     ngx_pid_t                          *seen;       /* [n] */
     ngx_connection_t                   *ipc_in;
     u_char                             *ipc_buf;
-    ngx_stream_clawnexus_waiter_t       ipc_wait;
     ngx_event_t                         reaper;
     ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */
     ngx_uint_t                          out_nfree;
@@ -415,6 +406,8 @@ static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
     unsigned code, const char *reason);
 static void ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx,
     const char *code, const char *message);
+static void ngx_stream_clawnexus_publish(void);
+static const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops;
 
 static void *ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent,
@@ -498,6 +491,20 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       ngx_conf_set_num_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_clawnexus_srv_conf_t, max_pending),
+      NULL },
+
+    { ngx_string("clawnexus_max_incoming"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_incoming),
+      NULL },
+
+    { ngx_string("clawnexus_max_pending_per_target"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, max_pair),
       NULL },
 
     { ngx_string("clawnexus_idle_timeout"),
@@ -644,7 +651,9 @@ ngx_stream_clawnexus_gauges(void)
      * A room whose members live in two workers is kept by both; only the
      * initiator's worker counts it.
      */
-    n = w->dir ? cnx_dir_room_count(w->dir) - w->remote_halves : 0;
+    n = w->core ? cnx_dir_room_count(cnx_relay_core_dir(w->core))
+                  - w->remote_halves
+                : 0;
     if (n != w->rooms) {
         ngx_stream_clawnexus_my_gauge->rooms = n;
         w->rooms = n;
@@ -817,17 +826,6 @@ ngx_stream_clawnexus_names_reap(ngx_pid_t pid)
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
-}
-
-
-static void
-ngx_stream_clawnexus_me(ngx_stream_clawnexus_ctx_t *ctx,
-    ngx_stream_clawnexus_addr_t *a)
-{
-    a->worker = ngx_worker;
-    a->pid = ngx_pid;
-    a->conn = ctx->node.key;
-    a->gen = ngx_stream_clawnexus_worker.gen;
 }
 
 
@@ -1032,70 +1030,6 @@ ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
 }
 
 
-/* Proxies ------------------------------------------------------------------ */
-
-
-static ngx_stream_clawnexus_proxy_t *
-ngx_stream_clawnexus_proxy(cnx_dir_member_t *m)
-{
-    if (m == NULL || m->session != NULL) {
-        return NULL;
-    }
-
-    return (ngx_stream_clawnexus_proxy_t *) ((u_char *) m
-               - offsetof(ngx_stream_clawnexus_proxy_t, member));
-}
-
-
-static ngx_stream_clawnexus_proxy_t *
-ngx_stream_clawnexus_proxy_new(ngx_int_t worker, ngx_pid_t pid,
-    uint64_t conn, ngx_uint_t binary)
-{
-    ngx_stream_clawnexus_proxy_t  *px;
-
-    px = ngx_calloc(sizeof(ngx_stream_clawnexus_proxy_t), ngx_cycle->log);
-    if (px == NULL) {
-        return NULL;
-    }
-
-    cnx_dir_member_init(&px->member, NULL);
-    px->worker = worker;
-    px->pid = pid;
-    px->conn = conn;
-    px->binary = binary ? 1 : 0;
-    ngx_queue_insert_tail(&ngx_stream_clawnexus_worker.proxies, &px->link);
-
-    return px;
-}
-
-
-/* Removes a room; frees a proxy member that has no room left. */
-static void
-ngx_stream_clawnexus_room_remove(cnx_dir_room_t *r)
-{
-    ngx_uint_t                     i;
-    cnx_dir_member_t              *m[2];
-    ngx_stream_clawnexus_proxy_t  *px;
-
-    m[0] = r->member[0];
-    m[1] = r->member[1];
-
-    cnx_dir_room_remove(ngx_stream_clawnexus_worker.dir, r);
-
-    for (i = 0; i < 2; i++) {
-        px = ngx_stream_clawnexus_proxy(m[i]);
-        if (px && px->member.nrooms == 0) {
-            if (px->remote_half) {
-                ngx_stream_clawnexus_worker.remote_halves--;
-            }
-
-            ngx_queue_remove(&px->link);
-            ngx_free(px);
-        }
-    }
-}
-
-
 /* Backpressure --------------------------------------------------------------- */
 
 
@@ -1224,14 +1158,12 @@ ngx_stream_clawnexus_ipc_write_handler(ngx_event_t *ev)
 
 
 /*
- * Queue a message for the socket at dst (another worker).  The body is
- * room (room_len bytes, may be 0), then a and b.  Returns the channel, or
- * NULL if dst cannot be reached.
+ * Queue a record (cnx_relay_rec: its head a, then its payload b) for
+ * worker (process pid).  Returns the channel, or NULL if that worker
+ * cannot be reached.
  */
 static ngx_stream_clawnexus_chan_t *
-ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
-    ngx_int_t worker, ngx_pid_t pid, uint64_t conn,
-    const char *room, size_t room_len,
+ngx_stream_clawnexus_ipc_send(ngx_int_t worker, ngx_pid_t pid,
     const u_char *a, size_t alen, const u_char *b, size_t blen)
 {
     u_char                          *p;
@@ -1250,7 +1182,7 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
     }
 
     ch = &w->chans[worker];
-    total = 1 + room_len + alen + blen;
+    total = alen + blen;
     off = 0;
 
     do {
@@ -1292,14 +1224,11 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
 
         ngx_memzero(&h, sizeof(h));
         h.gen = (uint32_t) w->gen;
-        h.type = (uint16_t) type;
         h.more = (off + chunk < total);
         h.src_worker = (int32_t) ngx_worker;
         h.src_pid = (int32_t) ngx_pid;
         h.dst_pid = (int32_t) pid;
         h.len = (uint32_t) chunk;
-        h.src_conn = src_conn;
-        h.dst_conn = conn;
         ngx_memcpy(o->data + o->last, &h, sizeof(h));
 
         /* copy bytes [off, off + chunk) of the virtual body */
@@ -1317,12 +1246,6 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
             n -= ngx_min(n, (size_t) (slen));                                 \
         }
 
-        {
-            u_char  rl = (u_char) room_len;
-
-            cnx_ipc_copy(&rl, (size_t) 1)
-        }
-        cnx_ipc_copy(room, room_len)
         cnx_ipc_copy(a, alen)
         cnx_ipc_copy(b, blen)
 
@@ -1342,8 +1265,7 @@ ngx_stream_clawnexus_ipc_send(ngx_uint_t type, uint64_t src_conn,
 }
 
 
-static void ngx_stream_clawnexus_ipc_dispatch(
-    const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
+static void ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len);
 
 
 /*
@@ -1420,7 +1342,7 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
         return;                 /* for a predecessor of this worker */
     }
 
-    ngx_stream_clawnexus_ipc_dispatch(&h, body, len);
+    ngx_stream_clawnexus_ipc_dispatch(body, len);
 }
 
 
@@ -1438,11 +1360,6 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 
     /* a budget of datagrams and records, then the others get a turn */
     for (i = 0; i < 512; i++) {
-
-        if (w->ipc_wait.on) {
-            /* a local receiver is full: resumed when it drains */
-            return;
-        }
 
         n = recv(c->fd, w->ipc_buf, sizeof(h) + NGX_STREAM_CLAWNEXUS_IPC_CHUNK,
                  0);
@@ -1465,10 +1382,6 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
             return;
         }
 
-        /*
-         * Every record of a datagram is delivered, even after one of them
-         * paused the reader: the overshoot is bounded by a datagram.
-         */
         for (off = 0; (size_t) n - off >= sizeof(h); off += sizeof(h) + len) {
             ngx_memcpy(&h, w->ipc_buf + off, sizeof(h));
 
@@ -1500,6 +1413,7 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 {
     size_t                             n;
     ngx_connection_t                  *c;
+    cnx_relay_addr_t                   addr;
     ngx_pool_cleanup_t                *cln;
     ngx_stream_clawnexus_ctx_t        *ctx;
     ngx_stream_clawnexus_srv_conf_t   *cscf;
@@ -1509,7 +1423,7 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 
     cscf = ngx_stream_get_module_srv_conf(s, ngx_stream_clawnexus_module);
 
-    if (ngx_stream_clawnexus_worker.dir == NULL) {
+    if (ngx_stream_clawnexus_worker.core == NULL) {
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -1528,7 +1442,6 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     ctx->close_reason = "handshake";
     ngx_queue_init(&ctx->waiters);
     ctx->wait.ev = c->read;
-    cnx_dir_member_init(&ctx->member, ctx);
     cnx_ws_reader_init(&ctx->reader, cscf->max_message, 1);
 
     ctx->buf = ngx_palloc(c->pool, cscf->buffer_size);
@@ -1550,6 +1463,14 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
     ngx_rbtree_insert(&ngx_stream_clawnexus_worker.conns, &ctx->node);
     ctx->in_conns = 1;
+
+    ngx_memzero(&addr, sizeof(cnx_relay_addr_t));
+    addr.gen = (uint32_t) ngx_stream_clawnexus_worker.gen;
+    addr.worker = (int32_t) ngx_worker;
+    addr.pid = (int32_t) ngx_pid;
+    addr.conn = ctx->node.key;
+    cnx_relay_member_init(&ctx->member, &ngx_stream_clawnexus_local_ops,
+                          &cscf->limits, ctx, &addr, 0);
 
     ngx_stream_set_ctx(s, ctx, ngx_stream_clawnexus_module);
 
@@ -1662,7 +1583,7 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
             goto done;
         }
 
-        if (ctx->wait.on) {
+        if (ngx_stream_clawnexus_held(ctx)) {
             /* backpressure: a receiver is full; resumed when it drains */
             goto done;
         }
@@ -1746,7 +1667,7 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         if (total >= NGX_STREAM_CLAWNEXUS_READ_BURST) {
             if (ngx_stream_clawnexus_process(ctx) == NGX_OK
-                && ctx->wait.on == NULL && !c->read->posted)
+                && !ngx_stream_clawnexus_held(ctx) && !c->read->posted)
             {
                 ngx_post_event(c->read, &ngx_posted_events);
             }
@@ -2177,7 +2098,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
      * then gets at most that buffer (384 KiB) past its limit.
      */
     while (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
-           && (ctx->wait.on == NULL || ctx->bulk) && !ctx->failed)
+           && (!ngx_stream_clawnexus_held(ctx) || ctx->bulk) && !ctx->failed)
     {
         rc = cnx_ws_reader_next(&ctx->reader, ctx->buf + ctx->start,
                                 ctx->end - ctx->start, &consumed, &msg);
@@ -2419,7 +2340,7 @@ ngx_stream_clawnexus_borrow(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
     if (!ctx->bulk || to == ctx || to->state != NGX_STREAM_CLAWNEXUS_OPEN
-        || !to->binary || to->c->ssl || n < NGX_STREAM_CLAWNEXUS_BORROW_MIN)
+        || !to->member.binary || to->c->ssl || n < NGX_STREAM_CLAWNEXUS_BORROW_MIN)
     {
         return NGX_DECLINED;
     }
@@ -2589,6 +2510,14 @@ static void
 ngx_stream_clawnexus_wake(ngx_stream_clawnexus_ctx_t *ctx)
 {
     ngx_stream_clawnexus_release(&ctx->waiters);
+
+    /* the members sending into its rooms, here or elsewhere, go on */
+    if (ctx->member.full && ngx_stream_clawnexus_worker.core
+        && ctx->state != NGX_STREAM_CLAWNEXUS_DONE)
+    {
+        cnx_relay_core_flow(ngx_stream_clawnexus_worker.core, &ctx->member,
+                            0);
+    }
 }
 
 
@@ -2916,15 +2845,7 @@ ngx_stream_clawnexus_cleanup(void *data)
 {
     ngx_stream_clawnexus_ctx_t  *ctx = data;
 
-    char                           msg[256];
-    int                            n;
-    cnx_dir_t                     *dir;
-    cnx_dir_room_t                *r;
-    cnx_dir_member_t              *peer;
-    ngx_stream_clawnexus_ctx_t    *p;
     ngx_stream_clawnexus_out_t    *o;
-    ngx_stream_clawnexus_addr_t    me;
-    ngx_stream_clawnexus_proxy_t  *px;
 
     if (ctx->cleaned) {
         return;
@@ -2932,7 +2853,6 @@ ngx_stream_clawnexus_cleanup(void *data)
 
     ctx->cleaned = 1;
     ctx->state = NGX_STREAM_CLAWNEXUS_DONE;
-    dir = ngx_stream_clawnexus_worker.dir;
 
     if (ctx->ping_ev.timer_set) {
         ngx_del_timer(&ctx->ping_ev);
@@ -2942,34 +2862,10 @@ ngx_stream_clawnexus_cleanup(void *data)
         ngx_delete_posted_event(&ctx->ping_ev);
     }
 
-    if (ctx->registered && ngx_stream_clawnexus_sh) {
-        ngx_stream_clawnexus_me(ctx, &me);
-        ngx_stream_clawnexus_name_release(ctx->claw_id, ctx->claw_id_len,
-                                          &me);
-    }
-
-    if (dir) {
-        while ((r = cnx_dir_member_first(&ctx->member)) != NULL) {
-            peer = cnx_dir_room_peer(r, &ctx->member);
-            px = ngx_stream_clawnexus_proxy(peer);
-            p = peer ? peer->session : NULL;
-
-            if (px) {
-                (void) ngx_stream_clawnexus_ipc_send(
-                           NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT, ctx->node.key,
-                           px->worker, px->pid, px->conn, r->id, r->id_len,
-                           NULL, 0, NULL, 0);
-
-            } else if (p && p->state == NGX_STREAM_CLAWNEXUS_OPEN) {
-                n = cnx_relay_build_peer_left(msg, sizeof(msg), r->id);
-                if (n > 0) {
-                    ngx_stream_clawnexus_send_frame(p, CNX_WS_OP_TEXT,
-                                                    (u_char *) msg, n);
-                }
-            }
-
-            ngx_stream_clawnexus_room_remove(r);
-        }
+    /* its name is given up, its rooms end with PEER_LEFT */
+    if (ngx_stream_clawnexus_worker.core && ctx->member.ops) {
+        cnx_relay_core_leave(ngx_stream_clawnexus_worker.core, &ctx->member);
+        ngx_stream_clawnexus_publish();
     }
 
     if (ctx->in_conns) {
@@ -3002,7 +2898,7 @@ ngx_stream_clawnexus_cleanup(void *data)
 
 
 
-/* Relay protocol ----------------------------------------------------------- */
+/* Relay protocol: the core's member and host operations ------------------- */
 
 
 static void
@@ -3039,380 +2935,6 @@ ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx, const char *code,
 
     ngx_stream_clawnexus_send_text(ctx, out,
         cnx_relay_build_error(out, sizeof(out), code, message));
-    ngx_stream_clawnexus_backpressure(ctx, ctx);
-}
-
-
-static int
-ngx_stream_clawnexus_auth(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m)
-{
-    int                                rc;
-    cnx_jwt_expect_t                   want;
-    ngx_stream_clawnexus_srv_conf_t   *conf = ctx->conf;
-
-    if (ngx_stream_clawnexus_peer_auth(ctx, 0) == NGX_DECLINED) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_RATE_LIMITED,
-                                   "too many failed authentications from "
-                                   "this address");
-        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
-                                   "too many failed authentications");
-        ctx->close_reason = "rate limited";
-        return -1;
-    }
-
-    want.sub = m->claw_id_s;
-    want.iss = conf->jwt_issuer.len ? (const char *) conf->jwt_issuer.data
-                                    : NULL;
-    want.leeway = conf->jwt_leeway;
-    want.max_lifetime = conf->jwt_max_lifetime;
-
-    rc = cnx_jwt_verify(m->auth_token.p, m->auth_token.len,
-                        conf->jwt_secret.data, conf->jwt_secret.len,
-                        &want, (int64_t) ngx_time(), NULL);
-
-    if (rc != CNX_JWT_OK) {
-        ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
-                      "clawnexus: token refused for \"%s\": %s",
-                      m->claw_id_s, cnx_jwt_strerror(rc));
-        ngx_stream_clawnexus_count(auth_failures, 1);
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_AUTH_FAILED,
-                                   cnx_jwt_strerror(rc));
-        (void) ngx_stream_clawnexus_peer_auth(ctx, 1);
-        return -1;
-    }
-
-    return 0;
-}
-
-
-static void
-ngx_stream_clawnexus_register(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m)
-{
-    int                           n;
-    size_t                        len;
-    char                          out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
-    ngx_stream_clawnexus_ctx_t   *o;
-    ngx_stream_clawnexus_addr_t   me, old;
-
-    if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
-        /*
-         * A refused REGISTER closes the socket: a client whose token went
-         * stale then reconnects and fetches a new one instead of waiting
-         * on a socket where nothing will happen.
-         */
-        if (ctx->close_reason == NULL) {
-            ctx->close_reason = "authentication failed";
-        }
-        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
-                                   "authentication failed");
-        return;
-    }
-
-    len = ngx_strlen(m->claw_id_s);
-    ngx_stream_clawnexus_me(ctx, &me);
-
-    /* a socket that registers another name gives up its previous one */
-    if (ctx->registered
-        && (len != ctx->claw_id_len
-            || ngx_memcmp(ctx->claw_id, m->claw_id_s, len) != 0))
-    {
-        ngx_stream_clawnexus_name_release(ctx->claw_id, ctx->claw_id_len,
-                                          &me);
-        ctx->registered = 0;
-    }
-
-    if (ngx_stream_clawnexus_name_set(m->claw_id_s, len, &me, &old)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, ctx->c->log, 0,
-                      "clawnexus: cannot bind a name: shared zone full");
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                   "cannot register");
-        return;
-    }
-
-    ngx_memcpy(ctx->claw_id, m->claw_id_s, len + 1);
-    ctx->claw_id_len = len;
-    ctx->registered = 1;
-    ctx->binary = (m->binary == 1);
-
-    if (old.pid && !(old.pid == me.pid && old.conn == me.conn)) {
-        ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
-                      "clawnexus: \"%s\" registered again, "
-                      "the newer socket owns it", ctx->claw_id);
-
-        /* the older socket keeps its rooms until it closes */
-        if (old.pid == ngx_pid) {
-            o = ngx_stream_clawnexus_conn_find(old.conn);
-
-            if (o) {
-                o->registered = 0;
-                n = cnx_relay_build_error(out, sizeof(out),
-                                          CNX_RELAY_ERR_REPLACED,
-                                          "this name was registered by a "
-                                          "newer connection");
-                ngx_stream_clawnexus_send_text(o, out, n);
-            }
-
-        } else if (old.gen == me.gen) {
-            (void) ngx_stream_clawnexus_ipc_send(
-                       NGX_STREAM_CLAWNEXUS_IPC_REPLACED, me.conn,
-                       old.worker, old.pid, old.conn, NULL, 0,
-                       NULL, 0, NULL, 0);
-        }
-    }
-
-    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
-                  "clawnexus: registered \"%s\"", ctx->claw_id);
-    ngx_stream_clawnexus_count(registrations, 1);
-
-    ngx_stream_clawnexus_send_text(ctx, out,
-        cnx_relay_build_registered(out, sizeof(out), ctx->claw_id,
-                                   ctx->binary));
-}
-
-
-static void
-ngx_stream_clawnexus_join(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m)
-{
-    int                            i;
-    u_char                         flag;
-    char                           out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
-    char                           id[CNX_RELAY_ROOM_ID_NEW_LEN + 1];
-    size_t                         tlen;
-    cnx_dir_t                     *dir = ngx_stream_clawnexus_worker.dir;
-    cnx_dir_room_t                *r;
-    cnx_dir_member_t              *t;
-    ngx_stream_clawnexus_ctx_t    *target;
-    ngx_stream_clawnexus_chan_t   *ch;
-    ngx_stream_clawnexus_addr_t    owner;
-    ngx_stream_clawnexus_proxy_t  *px;
-
-    if (!ctx->registered) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_NOT_REGISTERED,
-                                   "REGISTER first");
-        return;
-    }
-
-    if (ngx_strcmp(m->claw_id_s, ctx->claw_id) != 0) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_AUTH_FAILED,
-                                   "claw_id is not the registered one");
-        return;
-    }
-
-    if (ngx_stream_clawnexus_auth(ctx, m) != 0) {
-        return;
-    }
-
-    tlen = ngx_strlen(m->target_claw_id_s);
-    ngx_stream_clawnexus_name_get(m->target_claw_id_s, tlen, &owner);
-
-    target = NULL;
-    px = NULL;
-
-    if (owner.pid == ngx_pid) {
-        target = ngx_stream_clawnexus_conn_find(owner.conn);
-
-        if (target == ctx) {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
-                                       "cannot join yourself");
-            return;
-        }
-
-        if (target && target->state != NGX_STREAM_CLAWNEXUS_OPEN) {
-            target = NULL;
-        }
-
-    } else if (owner.pid && owner.gen == ngx_stream_clawnexus_worker.gen
-               && owner.worker >= 0
-               && (ngx_uint_t) owner.worker < ngx_stream_clawnexus_worker.n)
-    {
-        px = ngx_stream_clawnexus_proxy_new(owner.worker, owner.pid,
-                                            owner.conn, 0);
-        if (px == NULL) {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                       "out of memory");
-            return;
-        }
-    }
-
-    if (target == NULL && px == NULL) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TARGET_OFFLINE,
-                                   "target is not connected");
-        return;
-    }
-
-    t = target ? &target->member : &px->member;
-
-    if (ctx->member.npending >= ctx->conf->max_pending
-        || ctx->member.nrooms >= ctx->conf->max_rooms
-        || (target && t->nrooms >= ctx->conf->max_rooms))
-    {
-        if (px) {
-            ngx_queue_remove(&px->link);
-            ngx_free(px);
-        }
-
-        if (ctx->member.npending >= ctx->conf->max_pending) {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TOO_MANY_PENDING,
-                                       "too many JOINs waiting for an "
-                                       "answer");
-        } else {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TOO_MANY_ROOMS,
-                                       "too many rooms");
-        }
-        return;
-    }
-
-    r = NULL;
-
-    for (i = 0; i < 4; i++) {
-        cnx_relay_room_id_new(id);
-        r = cnx_dir_room_create(dir, id, CNX_RELAY_ROOM_ID_NEW_LEN,
-                                &ctx->member, ctx->claw_id, ctx->claw_id_len,
-                                t, m->target_claw_id_s, tlen);
-        if (r) {
-            break;
-        }
-    }
-
-    if (r == NULL) {
-        if (px) {
-            ngx_queue_remove(&px->link);
-            ngx_free(px);
-        }
-
-        ngx_log_error(NGX_LOG_ERR, ctx->c->log, 0,
-                      "clawnexus: cannot create a room (out of memory)");
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                   "cannot create a room");
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
-                  "clawnexus: \"%s\" joins \"%s\"%s", ctx->claw_id,
-                  m->target_claw_id_s, px ? " in another worker" : "");
-
-    if (target) {
-        ngx_stream_clawnexus_send_text(target, out,
-            cnx_relay_build_incoming(out, sizeof(out), id, ctx->claw_id));
-        ngx_stream_clawnexus_backpressure(ctx, target);
-        return;
-    }
-
-    flag = ctx->binary;
-    ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_INCOMING,
-                                       ctx->node.key, px->worker, px->pid,
-                                       px->conn, id, CNX_RELAY_ROOM_ID_NEW_LEN,
-                                       &flag, 1, (u_char *) ctx->claw_id,
-                                       ctx->claw_id_len);
-    if (ch == NULL) {
-        ngx_stream_clawnexus_room_remove(r);
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_TARGET_OFFLINE,
-                                   "target is not reachable");
-        return;
-    }
-
-    ngx_stream_clawnexus_chan_backpressure(ctx, ch);
-}
-
-
-/* The room named id if ctx is its member in the wanted state. */
-static cnx_dir_room_t *
-ngx_stream_clawnexus_room(ngx_stream_clawnexus_ctx_t *ctx, const char *id,
-    size_t len, int side, cnx_dir_room_state_e state)
-{
-    cnx_dir_room_t  *r;
-
-    if (!ctx->registered && ctx->member.nrooms == 0) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_NOT_REGISTERED,
-                                   "REGISTER first");
-        return NULL;
-    }
-
-    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, id, len);
-
-    if (r == NULL || r->state != state
-        || (side >= 0 && cnx_dir_room_side(r, &ctx->member) != side)
-        || (side < 0 && cnx_dir_room_side(r, &ctx->member) < 0))
-    {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_ROOM_NOT_FOUND,
-                                   "no such room for this connection");
-        return NULL;
-    }
-
-    return r;
-}
-
-
-static void
-ngx_stream_clawnexus_accept(ngx_stream_clawnexus_ctx_t *ctx,
-    const cnx_relay_msg_t *m, int reject)
-{
-    u_char                          flag;
-    char                            out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
-    cnx_dir_room_t                 *r;
-    ngx_stream_clawnexus_ctx_t     *ini;
-    ngx_stream_clawnexus_chan_t    *ch;
-    ngx_stream_clawnexus_proxy_t   *px;
-
-    r = ngx_stream_clawnexus_room(ctx, m->room_id_s,
-                                  ngx_strlen(m->room_id_s), 1,
-                                  CNX_DIR_ROOM_PENDING);
-    if (r == NULL) {
-        return;
-    }
-
-    px = ngx_stream_clawnexus_proxy(r->member[0]);
-    ini = r->member[0]->session;
-
-    if (reject) {
-        if (px) {
-            ch = ngx_stream_clawnexus_ipc_send(
-                     NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT, ctx->node.key,
-                     px->worker, px->pid, px->conn, r->id, r->id_len,
-                     NULL, 0, NULL, 0);
-            ngx_stream_clawnexus_chan_backpressure(ctx, ch);
-
-        } else {
-            ngx_stream_clawnexus_send_text(ini, out,
-                cnx_relay_build_peer_left(out, sizeof(out), r->id));
-            ngx_stream_clawnexus_backpressure(ctx, ini);
-        }
-
-        ngx_stream_clawnexus_room_remove(r);
-        return;
-    }
-
-    cnx_dir_room_activate(r);
-    ngx_stream_clawnexus_count(rooms_total, 1);
-    ctx->rooms++;
-
-    /*
-     * The initiator learns the room id first, then the acceptor.  Across
-     * workers the JOINED and any DATA the acceptor sends next travel on
-     * the same channel, so the initiator still sees JOINED first.
-     */
-    if (px) {
-        flag = ctx->binary;
-        ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_JOINED,
-                                           ctx->node.key, px->worker, px->pid,
-                                           px->conn, r->id, r->id_len,
-                                           &flag, 1, NULL, 0);
-        ngx_stream_clawnexus_chan_backpressure(ctx, ch);
-
-    } else {
-        ini->rooms++;
-        ngx_stream_clawnexus_send_text(ini, out,
-            cnx_relay_build_joined(out, sizeof(out), r->id, r->name[1]));
-        ngx_stream_clawnexus_backpressure(ctx, ini);
-    }
-
-    ngx_stream_clawnexus_send_text(ctx, out,
-        cnx_relay_build_joined(out, sizeof(out), r->id, r->name[0]));
     ngx_stream_clawnexus_backpressure(ctx, ctx);
 }
 
@@ -3467,7 +2989,7 @@ ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
         return NGX_OK;
     }
 
-    if (to->binary) {
+    if (to->member.binary) {
         o = ngx_stream_clawnexus_out_alloc(to, CNX_RELAY_BIN_HEADER_MAX + len);
         if (o == NULL) {
             return NGX_ERROR;
@@ -3512,57 +3034,625 @@ ngx_stream_clawnexus_deliver_bin(ngx_stream_clawnexus_ctx_t *to,
 }
 
 
-/* Forward DATA for room id[0..len); payload is escaped JSON string content. */
-static void
-ngx_stream_clawnexus_data(ngx_stream_clawnexus_ctx_t *ctx, const char *id,
-    size_t len, const cnx_slice_t *payload)
-{
-    cnx_dir_room_t                *r;
-    cnx_dir_member_t              *peer;
-    ngx_stream_clawnexus_ctx_t    *to;
-    ngx_stream_clawnexus_chan_t   *ch;
-    ngx_stream_clawnexus_proxy_t  *px;
+#define ngx_stream_clawnexus_ctx_of(m)                                        \
+    ((ngx_stream_clawnexus_ctx_t *) (m)->data)
 
-    r = ngx_stream_clawnexus_room(ctx, id, len, -1, CNX_DIR_ROOM_ACTIVE);
-    if (r == NULL) {
+/* The session of a member in this worker that acted, or NULL. */
+#define ngx_stream_clawnexus_local(m)                                         \
+    ((m) != NULL && !(m)->remote ? ngx_stream_clawnexus_ctx_of(m) : NULL)
+
+
+/* After queueing to "to": hold back the local sender, tell the core. */
+static void
+ngx_stream_clawnexus_queued(cnx_relay_member_t *from,
+    ngx_stream_clawnexus_ctx_t *to)
+{
+    ngx_stream_clawnexus_ctx_t  *fc = ngx_stream_clawnexus_local(from);
+
+    if (fc) {
+        ngx_stream_clawnexus_backpressure(fc, to);
+    }
+
+    if (to->out_bytes > to->conf->send_queue && !to->member.full
+        && ngx_stream_clawnexus_worker.core)
+    {
+        cnx_relay_core_flow(ngx_stream_clawnexus_worker.core, &to->member, 1);
+    }
+}
+
+
+static int
+ngx_stream_clawnexus_local_incoming(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    cnx_relay_member_t *from)
+{
+    char                         out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                  "clawnexus: \"%s\" joins \"%s\"%s", r->name[0], r->name[1],
+                  from->remote ? " from another worker" : "");
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_incoming(out, sizeof(out), r->id, r->name[0]));
+    ngx_stream_clawnexus_queued(from, ctx);
+
+    return CNX_RELAY_OP_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_local_joined(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    cnx_relay_member_t *from)
+{
+    char                         out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    ctx->rooms++;
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_joined(out, sizeof(out), r->id,
+                               r->name[cnx_dir_room_side(r, &from->dir)]));
+    ngx_stream_clawnexus_queued(from, ctx);
+}
+
+
+static void
+ngx_stream_clawnexus_local_peer_left(cnx_relay_member_t *to,
+    cnx_dir_room_t *r, cnx_relay_member_t *from)
+{
+    char                         out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_peer_left(out, sizeof(out), r->id));
+
+    if (!from->left) {
+        ngx_stream_clawnexus_queued(from, ctx);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_local_refused(cnx_relay_member_t *to, const char *id,
+    size_t len, const char *code, const cnx_relay_addr_t *from)
+{
+    /* the core answers a local initiator itself */
+}
+
+
+static int
+ngx_stream_clawnexus_local_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    cnx_relay_member_t *from, int binary, const uint8_t *p, size_t n)
+{
+    size_t                       h;
+    ngx_int_t                    rc;
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+    ngx_stream_clawnexus_ctx_t  *fc = ngx_stream_clawnexus_local(from);
+
+    if (!binary) {
+        rc = ngx_stream_clawnexus_deliver_text(ctx, r->id, r->id_len,
+                                               (const char *) p, n);
+
+    } else {
+        rc = NGX_DECLINED;
+
+        if (fc) {
+            /* the sender's frame: its header, then p (see the core) */
+            h = 2 + r->id_len;
+            rc = ngx_stream_clawnexus_borrow(fc, ctx, (u_char *) p - h,
+                                             n + h);
+        }
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_stream_clawnexus_deliver_bin(ctx, r->id, r->id_len,
+                                                  p, n);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        if (fc == NULL) {
+            ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                          "clawnexus: DATA from another worker dropped");
+        }
+        return CNX_RELAY_OP_ERROR;
+    }
+
+    if (fc) {
+        fc->messages++;
+    }
+
+    ngx_stream_clawnexus_queued(from, ctx);
+
+    return CNX_RELAY_OP_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_local_replaced(cnx_relay_member_t *to,
+    cnx_relay_member_t *by)
+{
+    char                         out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                  "clawnexus: \"%s\" registered again, "
+                  "the newer socket owns it", to->name);
+
+    ngx_stream_clawnexus_send_text(ctx, out,
+        cnx_relay_build_error(out, sizeof(out), CNX_RELAY_ERR_REPLACED,
+                              "this name was registered by a newer "
+                              "connection"));
+}
+
+
+/* A member to's socket sends into is full or drained: pause or resume. */
+static void
+ngx_stream_clawnexus_local_flow(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    int full)
+{
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    if (to->nblocked == 0 && ctx->wait.on == NULL
+        && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN && !ctx->c->read->posted)
+    {
+        ngx_post_event(ctx->c->read, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_local_reply(cnx_relay_member_t *to,
+    cnx_relay_type_t type, const char *code, const char *text)
+{
+    char                         out[NGX_STREAM_CLAWNEXUS_MSG_MAX];
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(to);
+
+    switch (type) {
+
+    case CNX_RELAY_REGISTERED:
+        ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
+                      "clawnexus: registered \"%s\"", to->name);
+        ngx_stream_clawnexus_send_text(ctx, out,
+            cnx_relay_build_registered(out, sizeof(out), to->name,
+                                       to->binary));
+        break;
+
+    case CNX_RELAY_PONG:
+        ngx_stream_clawnexus_send_text(ctx, out,
+                                       cnx_relay_build_pong(out, sizeof(out)));
+        break;
+
+    default:
+        ngx_stream_clawnexus_error(ctx, code, text);
         return;
     }
 
-    peer = cnx_dir_room_peer(r, &ctx->member);
-    px = ngx_stream_clawnexus_proxy(peer);
+    ngx_stream_clawnexus_backpressure(ctx, ctx);
+}
 
-    if (px) {
-        ch = ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT,
-                                           ctx->node.key, px->worker, px->pid,
-                                           px->conn, r->id, r->id_len,
-                                           (const u_char *) payload->p,
-                                           payload->len, NULL, 0);
-        if (ch == NULL) {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                       "cannot forward");
-            return;
-        }
 
-        ngx_stream_clawnexus_chan_backpressure(ctx, ch);
+static void
+ngx_stream_clawnexus_local_unused(cnx_relay_member_t *m)
+{
+    /* a session is freed with its connection */
+}
 
-    } else {
-        to = peer->session;
 
-        if (ngx_stream_clawnexus_deliver_text(to, r->id, r->id_len,
-                                              payload->p, payload->len)
-            != NGX_OK)
-        {
-            ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                       "cannot forward");
-            return;
-        }
+static const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops = {
+    ngx_stream_clawnexus_local_incoming,
+    ngx_stream_clawnexus_local_joined,
+    ngx_stream_clawnexus_local_peer_left,
+    ngx_stream_clawnexus_local_refused,
+    ngx_stream_clawnexus_local_data,
+    ngx_stream_clawnexus_local_replaced,
+    ngx_stream_clawnexus_local_flow,
+    ngx_stream_clawnexus_local_reply,
+    ngx_stream_clawnexus_local_unused
+};
 
-        ngx_stream_clawnexus_backpressure(ctx, to);
+
+/*
+ * Members in another worker: each event becomes a record (cnx_relay_rec)
+ * on the channel to that worker.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
+    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
+    const char *room, size_t room_len, const char *name, unsigned flags,
+    const uint8_t *p, size_t n)
+{
+    long                          h;
+    u_char                        head[CNX_RELAY_REC_HEADER
+                                       + CNX_RELAY_ROOM_ID_MAX
+                                       + CNX_RELAY_CLAW_ID_MAX];
+    cnx_relay_rec_t               rec;
+    cnx_relay_member_t           *fm;
+    ngx_stream_clawnexus_ctx_t   *fc;
+    ngx_stream_clawnexus_chan_t  *ch;
+
+    ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
+    rec.type = type;
+    rec.flags = flags;
+    rec.src = *src;
+    rec.dst = to->addr;
+    rec.room = room;
+    rec.room_len = room_len;
+    rec.name = name;
+    rec.name_len = name ? ngx_strlen(name) : 0;
+    rec.payload = p;
+    rec.payload_len = n;
+
+    h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
+    if (h < 0) {
+        return NGX_ERROR;
     }
 
-    ctx->messages++;
-    ngx_stream_clawnexus_count(messages, 1);
-    ngx_stream_clawnexus_count(bytes, payload->len);
+    ch = ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
+                                       (size_t) h, p, n);
+    if (ch == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* a sender of DATA, a session here, is held back past 1 MiB */
+    if (type == CNX_RELAY_REC_DATA_TEXT || type == CNX_RELAY_REC_DATA_BIN) {
+        fc = ngx_stream_clawnexus_conn_find(src->conn);
+        fm = fc ? &fc->member : NULL;
+
+        if (fc && cnx_relay_addr_eq(&fm->addr, src)) {
+            ngx_stream_clawnexus_chan_backpressure(fc, ch);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_stream_clawnexus_remote_incoming(cnx_relay_member_t *to,
+    cnx_dir_room_t *r, cnx_relay_member_t *from)
+{
+    if (ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_INCOMING,
+            &from->addr, r->id, r->id_len, from->name,
+            from->binary ? CNX_RELAY_REC_F_SET : 0, NULL, 0)
+        != NGX_OK)
+    {
+        return CNX_RELAY_OP_ERROR;
+    }
+
+    return CNX_RELAY_OP_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_remote_joined(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    cnx_relay_member_t *from)
+{
+    (void) ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_JOINED,
+               &from->addr, r->id, r->id_len, NULL,
+               from->binary ? CNX_RELAY_REC_F_SET : 0, NULL, 0);
+}
+
+
+static void
+ngx_stream_clawnexus_remote_peer_left(cnx_relay_member_t *to,
+    cnx_dir_room_t *r, cnx_relay_member_t *from)
+{
+    (void) ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_PEER_LEFT,
+               &from->addr, r->id, r->id_len, NULL, 0, NULL, 0);
+}
+
+
+static void
+ngx_stream_clawnexus_remote_refused(cnx_relay_member_t *to, const char *id,
+    size_t len, const char *code, const cnx_relay_addr_t *from)
+{
+    (void) ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_REFUSED, from,
+                                            id, len, code, 0, NULL, 0);
+}
+
+
+static int
+ngx_stream_clawnexus_remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    cnx_relay_member_t *from, int binary, const uint8_t *p, size_t n)
+{
+    if (ngx_stream_clawnexus_remote_send(to,
+            binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
+            &from->addr, r->id, r->id_len, NULL, 0, p, n)
+        != NGX_OK)
+    {
+        return CNX_RELAY_OP_ERROR;
+    }
+
+    if (!from->remote) {
+        ngx_stream_clawnexus_ctx_of(from)->messages++;
+    }
+
+    return CNX_RELAY_OP_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_remote_replaced(cnx_relay_member_t *to,
+    cnx_relay_member_t *by)
+{
+    (void) ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_REPLACED,
+                                            &by->addr, NULL, 0, by->name, 0,
+                                            NULL, 0);
+}
+
+
+static void
+ngx_stream_clawnexus_remote_flow(cnx_relay_member_t *to, cnx_dir_room_t *r,
+    int full)
+{
+    cnx_dir_member_t  *from = cnx_dir_room_peer(r, &to->dir);
+
+    (void) ngx_stream_clawnexus_remote_send(to, CNX_RELAY_REC_FLOW,
+               &((cnx_relay_member_t *) from->session)->addr, r->id,
+               r->id_len, NULL, full ? CNX_RELAY_REC_F_SET : 0, NULL, 0);
+}
+
+
+static void
+ngx_stream_clawnexus_remote_reply(cnx_relay_member_t *to,
+    cnx_relay_type_t type, const char *code, const char *text)
+{
+    /* never called for a member elsewhere */
+}
+
+
+static void
+ngx_stream_clawnexus_remote_unused(cnx_relay_member_t *m)
+{
+    ngx_stream_clawnexus_proxy_t  *px = m->data;
+
+    if (px->remote_half) {
+        ngx_stream_clawnexus_worker.remote_halves--;
+    }
+
+    ngx_queue_remove(&px->link);
+    ngx_free(px);
+}
+
+
+static const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops = {
+    ngx_stream_clawnexus_remote_incoming,
+    ngx_stream_clawnexus_remote_joined,
+    ngx_stream_clawnexus_remote_peer_left,
+    ngx_stream_clawnexus_remote_refused,
+    ngx_stream_clawnexus_remote_data,
+    ngx_stream_clawnexus_remote_replaced,
+    ngx_stream_clawnexus_remote_flow,
+    ngx_stream_clawnexus_remote_reply,
+    ngx_stream_clawnexus_remote_unused
+};
+
+
+static cnx_relay_member_t *
+ngx_stream_clawnexus_proxy_new(const ngx_stream_clawnexus_addr_t *a,
+    ngx_uint_t binary)
+{
+    cnx_relay_addr_t               addr;
+    ngx_stream_clawnexus_proxy_t  *px;
+
+    if (a->gen != ngx_stream_clawnexus_worker.gen || a->worker < 0
+        || (ngx_uint_t) a->worker >= ngx_stream_clawnexus_worker.n)
+    {
+        return NULL;                    /* another generation: stale */
+    }
+
+    px = ngx_calloc(sizeof(ngx_stream_clawnexus_proxy_t), ngx_cycle->log);
+    if (px == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&addr, sizeof(cnx_relay_addr_t));
+    addr.gen = (uint32_t) a->gen;
+    addr.worker = (int32_t) a->worker;
+    addr.pid = (int32_t) a->pid;
+    addr.conn = a->conn;
+
+    cnx_relay_member_init(&px->member, &ngx_stream_clawnexus_remote_ops,
+                          NULL, px, &addr, 1);
+    px->member.binary = binary ? 1 : 0;
+    ngx_queue_insert_tail(&ngx_stream_clawnexus_worker.proxies, &px->link);
+
+    return &px->member;
+}
+
+
+/* The member for a socket at a: a session of this worker, or a proxy. */
+static cnx_relay_member_t *
+ngx_stream_clawnexus_member_at(const ngx_stream_clawnexus_addr_t *a)
+{
+    ngx_stream_clawnexus_ctx_t  *ctx;
+
+    if (a->pid == 0) {
+        return NULL;
+    }
+
+    if (a->pid == ngx_pid) {
+        ctx = ngx_stream_clawnexus_conn_find(a->conn);
+
+        if (ctx == NULL || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+            return NULL;
+        }
+
+        return &ctx->member;
+    }
+
+    return ngx_stream_clawnexus_proxy_new(a, 0);
+}
+
+
+static cnx_relay_member_t *
+ngx_stream_clawnexus_host_lookup(void *host, const char *name, size_t len)
+{
+    ngx_stream_clawnexus_addr_t  owner;
+
+    ngx_stream_clawnexus_name_get(name, len, &owner);
+
+    return ngx_stream_clawnexus_member_at(&owner);
+}
+
+
+static void
+ngx_stream_clawnexus_me(cnx_relay_member_t *m,
+    ngx_stream_clawnexus_addr_t *a)
+{
+    a->worker = ngx_worker;
+    a->pid = ngx_pid;
+    a->conn = m->addr.conn;
+    a->gen = ngx_stream_clawnexus_worker.gen;
+}
+
+
+static int
+ngx_stream_clawnexus_host_bind(void *host, cnx_relay_member_t *m,
+    cnx_relay_member_t **old)
+{
+    ngx_stream_clawnexus_addr_t  me, prev;
+
+    ngx_stream_clawnexus_me(m, &me);
+    *old = NULL;
+
+    if (ngx_stream_clawnexus_name_set(m->name, m->name_len, &me, &prev)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_stream_clawnexus_ctx_of(m)->c->log, 0,
+                      "clawnexus: cannot bind a name: shared zone full");
+        return -1;
+    }
+
+    if (prev.pid && !(prev.pid == me.pid && prev.conn == me.conn)) {
+        *old = ngx_stream_clawnexus_member_at(&prev);
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_stream_clawnexus_host_unbind(void *host, cnx_relay_member_t *m)
+{
+    ngx_stream_clawnexus_addr_t  me;
+
+    if (ngx_stream_clawnexus_sh) {
+        ngx_stream_clawnexus_me(m, &me);
+        ngx_stream_clawnexus_name_release(m->name, m->name_len, &me);
+    }
+}
+
+
+static cnx_relay_member_t *
+ngx_stream_clawnexus_host_remote(void *host, const cnx_relay_addr_t *a,
+    int binary)
+{
+    cnx_relay_member_t           *m;
+    ngx_stream_clawnexus_addr_t   at;
+
+    if (a->node != 0) {
+        return NULL;
+    }
+
+    at.worker = a->worker;
+    at.pid = a->pid;
+    at.conn = a->conn;
+    at.gen = a->gen;
+
+    m = ngx_stream_clawnexus_proxy_new(&at, binary);
+
+    if (m) {
+        /* the room is counted by the initiator's worker (see gauges) */
+        ((ngx_stream_clawnexus_proxy_t *) m->data)->remote_half = 1;
+        ngx_stream_clawnexus_worker.remote_halves++;
+    }
+
+    return m;
+}
+
+
+static int
+ngx_stream_clawnexus_host_auth_limit(void *host, cnx_relay_member_t *m,
+    int failed)
+{
+    ngx_stream_clawnexus_ctx_t  *ctx = ngx_stream_clawnexus_ctx_of(m);
+
+    return ngx_stream_clawnexus_peer_auth(ctx, failed) == NGX_DECLINED ? -1
+                                                                        : 0;
+}
+
+
+static int64_t
+ngx_stream_clawnexus_host_now(void *host)
+{
+    return (int64_t) ngx_time();
+}
+
+
+static const cnx_relay_host_ops_t  ngx_stream_clawnexus_host_ops = {
+    ngx_stream_clawnexus_host_lookup,
+    ngx_stream_clawnexus_host_bind,
+    ngx_stream_clawnexus_host_unbind,
+    ngx_stream_clawnexus_host_remote,
+    ngx_stream_clawnexus_host_auth_limit,
+    ngx_stream_clawnexus_host_now
+};
+
+
+/* Counters of the core, added to the shared ones since the last call. */
+static void
+ngx_stream_clawnexus_publish(void)
+{
+    static cnx_relay_stats_t   last;
+    const cnx_relay_stats_t   *st;
+
+    if (ngx_stream_clawnexus_worker.core == NULL) {
+        return;
+    }
+
+    st = cnx_relay_core_stats(ngx_stream_clawnexus_worker.core);
+
+    if (st->messages != last.messages) {
+        ngx_stream_clawnexus_count(messages, st->messages - last.messages);
+        ngx_stream_clawnexus_count(bytes, st->bytes - last.bytes);
+    }
+
+    if (st->registrations != last.registrations) {
+        ngx_stream_clawnexus_count(registrations,
+                                   st->registrations - last.registrations);
+    }
+
+    if (st->auth_failures != last.auth_failures) {
+        ngx_stream_clawnexus_count(auth_failures,
+                                   st->auth_failures - last.auth_failures);
+    }
+
+    if (st->rooms_total != last.rooms_total) {
+        ngx_stream_clawnexus_count(rooms_total,
+                                   st->rooms_total - last.rooms_total);
+    }
+
+    last = *st;
+    ngx_stream_clawnexus_gauges();
+}
+
+
+/* What the core decided for the socket after one of its messages. */
+static void
+ngx_stream_clawnexus_verdict(ngx_stream_clawnexus_ctx_t *ctx, int rc,
+    const char *why)
+{
+    ngx_stream_clawnexus_publish();
+
+    if (rc == CNX_RELAY_CLOSE) {
+        ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,
+                                   why ? why : "policy");
+        if (ctx->close_reason == NULL
+            || ngx_strcmp(ctx->close_reason, "open") == 0)
+        {
+            ctx->close_reason = why;
+        }
+    }
 }
 
 
@@ -3570,352 +3660,53 @@ static void
 ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx, const u_char *p,
     size_t n)
 {
-    int               rc;
-    char              out[64];
-    cnx_relay_msg_t   m;
-    cnx_relay_data_t  d;
+    int          rc;
+    const char  *why;
 
-    /* most messages are DATA in the usual shape: no full parse needed */
-    if (cnx_relay_data_parse((const char *) p, n, &d)) {
-        ngx_stream_clawnexus_data(ctx, d.room_id.p, d.room_id.len,
-                                  &d.payload);
-        ngx_stream_clawnexus_gauges();
-        return;
-    }
-
-    rc = cnx_relay_msg_parse((const char *) p, n, &m);
-
-    if (rc != CNX_RELAY_OK) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
-            rc == CNX_RELAY_EJSON ? "not a JSON object"
-            : rc == CNX_RELAY_ETYPE ? "unknown or missing type"
-            : "missing or invalid field");
-        return;
-    }
-
-    switch (m.type) {
-
-    case CNX_RELAY_PING:
-        ngx_stream_clawnexus_send_text(ctx, out,
-                                       cnx_relay_build_pong(out, sizeof(out)));
-        ngx_stream_clawnexus_backpressure(ctx, ctx);
-        break;
-
-    case CNX_RELAY_REGISTER:
-        ngx_stream_clawnexus_register(ctx, &m);
-        break;
-
-    case CNX_RELAY_JOIN:
-        ngx_stream_clawnexus_join(ctx, &m);
-        break;
-
-    case CNX_RELAY_ACCEPT:
-        ngx_stream_clawnexus_accept(ctx, &m, 0);
-        break;
-
-    case CNX_RELAY_REJECT:
-        ngx_stream_clawnexus_accept(ctx, &m, 1);
-        break;
-
-    case CNX_RELAY_DATA:
-        ngx_stream_clawnexus_data(ctx, m.room_id_s, ngx_strlen(m.room_id_s),
-                                  &m.payload);
-        break;
-
-    case CNX_RELAY_PONG:
-        break;
-
-    default:
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
-                                   "a client cannot send this type");
-        break;
-    }
-
-    ngx_stream_clawnexus_gauges();
+    rc = cnx_relay_core_text(ngx_stream_clawnexus_worker.core, &ctx->member,
+                             (const char *) p, n, &why);
+    ngx_stream_clawnexus_verdict(ctx, rc, why);
 }
 
 
-/* Binary DATA (extension): 0x01 | L | room id | bytes. */
 static void
 ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx, u_char *p, size_t n)
 {
-    size_t                         room_len, len;
-    ngx_int_t                      rc;
-    const uint8_t                 *room, *payload;
-    cnx_dir_room_t                *r;
-    cnx_dir_member_t              *peer;
-    ngx_stream_clawnexus_ctx_t    *to;
-    ngx_stream_clawnexus_chan_t   *ch;
-    ngx_stream_clawnexus_proxy_t  *px;
+    int          rc;
+    const char  *why;
 
-    if (cnx_relay_bin_parse(p, n, &room, &room_len, &payload, &len) != 0) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
-                                   "bad binary frame");
-        return;
-    }
-
-    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir,
-                         (const char *) room, room_len);
-
-    if (r == NULL || r->state != CNX_DIR_ROOM_ACTIVE
-        || cnx_dir_room_side(r, &ctx->member) < 0)
-    {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_ROOM_NOT_FOUND,
-                                   "no such room for this connection");
-        return;
-    }
-
-    peer = cnx_dir_room_peer(r, &ctx->member);
-    px = ngx_stream_clawnexus_proxy(peer);
-
-    if (px) {
-        if (!px->binary && !cnx_utf8_valid(payload, len)) {
-            rc = NGX_DECLINED;
-
-        } else {
-            ch = ngx_stream_clawnexus_ipc_send(
-                     NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN, ctx->node.key,
-                     px->worker, px->pid, px->conn, r->id, r->id_len,
-                     payload, len, NULL, 0);
-            rc = ch ? NGX_OK : NGX_ERROR;
-            ngx_stream_clawnexus_chan_backpressure(ctx, ch);
-        }
-
-    } else {
-        to = peer->session;
-
-        /* the frame carries the room id that the peer is sent */
-        rc = ngx_stream_clawnexus_borrow(ctx, to, p, n);
-
-        if (rc == NGX_DECLINED) {
-            rc = ngx_stream_clawnexus_deliver_bin(to, r->id, r->id_len,
-                                                  payload, len);
-        }
-
-        ngx_stream_clawnexus_backpressure(ctx, to);
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_BAD_MESSAGE,
-                                   "peer reads JSON only and the payload "
-                                   "is not UTF-8");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_stream_clawnexus_error(ctx, CNX_RELAY_ERR_INTERNAL,
-                                   "cannot forward");
-        return;
-    }
-
-    ctx->messages++;
-    ngx_stream_clawnexus_count(messages, 1);
-    ngx_stream_clawnexus_count(bytes, len);
-    ngx_stream_clawnexus_gauges();
+    rc = cnx_relay_core_binary(ngx_stream_clawnexus_worker.core, &ctx->member,
+                               p, n, &why);
+    ngx_stream_clawnexus_verdict(ctx, rc, why);
 }
 
 
-/* IPC messages from other workers ------------------------------------------ */
-
-
-/* The room id names a room of ctx whose other member is the sender. */
-static cnx_dir_room_t *
-ngx_stream_clawnexus_ipc_room(ngx_stream_clawnexus_ctx_t *ctx,
-    const char *id, size_t id_len, const ngx_stream_clawnexus_ipc_hdr_t *h)
-{
-    cnx_dir_room_t                *r;
-    ngx_stream_clawnexus_proxy_t  *px;
-
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    r = cnx_dir_room_get(ngx_stream_clawnexus_worker.dir, id, id_len);
-    if (r == NULL) {
-        return NULL;
-    }
-
-    px = ngx_stream_clawnexus_proxy(cnx_dir_room_peer(r, &ctx->member));
-
-    if (px == NULL || px->pid != h->src_pid || px->conn != h->src_conn) {
-        return NULL;
-    }
-
-    return r;
-}
-
-
+/* A record from another worker. */
 static void
-ngx_stream_clawnexus_ipc_fail(const ngx_stream_clawnexus_ipc_hdr_t *h,
-    const char *room, size_t room_len, const char *code)
+ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
 {
-    (void) ngx_stream_clawnexus_ipc_send(NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED,
-                                         h->dst_conn, h->src_worker,
-                                         h->src_pid, h->src_conn, room,
-                                         room_len, (const u_char *) code,
-                                         ngx_strlen(code), NULL, 0);
-}
-
-
-static void
-ngx_stream_clawnexus_ipc_dispatch(const ngx_stream_clawnexus_ipc_hdr_t *h,
-    u_char *body, size_t len)
-{
-    int                             n;
-    char                            out[NGX_STREAM_CLAWNEXUS_MSG_MAX], id[CNX_DIR_ROOM_ID_MAX + 1];
-    char                            code[CNX_RELAY_CODE_MAX + 1];
-    char                            name[CNX_DIR_NAME_MAX + 1];
-    u_char                         *rest;
-    size_t                          room_len, rlen, nlen;
-    ngx_int_t                       rc;
-    cnx_dir_room_t                 *r;
+    cnx_relay_rec_t                 rec;
+    cnx_relay_member_t             *to;
     ngx_stream_clawnexus_ctx_t     *ctx;
-    ngx_stream_clawnexus_proxy_t   *px;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
-    if (len < 1 || (size_t) body[0] + 1 > len
-        || body[0] > CNX_DIR_ROOM_ID_MAX)
+    if (cnx_relay_rec_decode(body, len, NGX_MAX_INT32_VALUE, &rec) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "clawnexus: a malformed record from another worker");
+        return;
+    }
+
+    if (rec.dst.pid != (int32_t) ngx_pid || rec.dst.gen != (uint32_t) w->gen
+        || rec.src.gen != (uint32_t) w->gen || rec.dst.node != 0)
     {
         return;
     }
 
-    room_len = body[0];
-    ngx_memcpy(id, body + 1, room_len);
-    id[room_len] = '\0';
-    rest = body + 1 + room_len;
-    rlen = len - 1 - room_len;
+    ctx = ngx_stream_clawnexus_conn_find(rec.dst.conn);
+    to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
 
-    ctx = ngx_stream_clawnexus_conn_find(h->dst_conn);
-
-    switch (h->type) {
-
-    case NGX_STREAM_CLAWNEXUS_IPC_INCOMING:
-        nlen = rlen - 1;
-        if (rlen < 2 || nlen > CNX_DIR_NAME_MAX || room_len == 0) {
-            return;
-        }
-
-        if (ctx == NULL || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
-            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
-                                          CNX_RELAY_ERR_TARGET_OFFLINE);
-            return;
-        }
-
-        if (ctx->member.nrooms >= ctx->conf->max_rooms) {
-            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
-                                          CNX_RELAY_ERR_TOO_MANY_ROOMS);
-            return;
-        }
-
-        px = ngx_stream_clawnexus_proxy_new(h->src_worker, h->src_pid,
-                                            h->src_conn, rest[0]);
-        if (px == NULL) {
-            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
-                                          CNX_RELAY_ERR_INTERNAL);
-            return;
-        }
-
-        ngx_memcpy(name, rest + 1, nlen);
-        name[nlen] = '\0';
-
-        r = cnx_dir_room_create(w->dir, id, room_len, &px->member, name, nlen,
-                                &ctx->member, ctx->claw_id, ctx->claw_id_len);
-        if (r == NULL) {
-            ngx_queue_remove(&px->link);
-            ngx_free(px);
-            ngx_stream_clawnexus_ipc_fail(h, id, room_len,
-                                          CNX_RELAY_ERR_INTERNAL);
-            return;
-        }
-
-        px->remote_half = 1;
-        w->remote_halves++;
-
-        ngx_stream_clawnexus_send_text(ctx, out,
-            cnx_relay_build_incoming(out, sizeof(out), id, name));
-        break;
-
-    case NGX_STREAM_CLAWNEXUS_IPC_JOIN_FAILED:
-        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
-        if (r == NULL || rlen == 0 || rlen > CNX_RELAY_CODE_MAX) {
-            return;
-        }
-
-        ngx_memcpy(code, rest, rlen);
-        code[rlen] = '\0';
-        ngx_stream_clawnexus_room_remove(r);
-        ngx_stream_clawnexus_error(ctx, code, "the target cannot take "
-                                   "this room");
-        break;
-
-    case NGX_STREAM_CLAWNEXUS_IPC_JOINED:
-        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
-        if (r == NULL || r->state != CNX_DIR_ROOM_PENDING || rlen < 1) {
-            return;
-        }
-
-        px = ngx_stream_clawnexus_proxy(r->member[1]);
-        px->binary = rest[0] ? 1 : 0;
-        cnx_dir_room_activate(r);
-        ctx->rooms++;
-        ngx_stream_clawnexus_send_text(ctx, out,
-            cnx_relay_build_joined(out, sizeof(out), r->id, r->name[1]));
-        break;
-
-    case NGX_STREAM_CLAWNEXUS_IPC_PEER_LEFT:
-        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
-        if (r == NULL) {
-            return;
-        }
-
-        ngx_stream_clawnexus_send_text(ctx, out,
-            cnx_relay_build_peer_left(out, sizeof(out), r->id));
-        ngx_stream_clawnexus_room_remove(r);
-        break;
-
-    case NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT:
-    case NGX_STREAM_CLAWNEXUS_IPC_DATA_BIN:
-        r = ngx_stream_clawnexus_ipc_room(ctx, id, room_len, h);
-        if (r == NULL || r->state != CNX_DIR_ROOM_ACTIVE) {
-            return;
-        }
-
-        if (h->type == NGX_STREAM_CLAWNEXUS_IPC_DATA_TEXT) {
-            rc = ngx_stream_clawnexus_deliver_text(ctx, r->id, r->id_len,
-                                                   (const char *) rest, rlen);
-        } else {
-            rc = ngx_stream_clawnexus_deliver_bin(ctx, r->id, r->id_len,
-                                                  rest, rlen);
-        }
-
-        if (rc != NGX_OK) {
-            ngx_log_error(NGX_LOG_INFO, ctx->c->log, 0,
-                          "clawnexus: DATA from another worker dropped");
-        }
-        break;
-
-    case NGX_STREAM_CLAWNEXUS_IPC_REPLACED:
-        if (ctx == NULL || !ctx->registered) {
-            return;
-        }
-
-        ctx->registered = 0;
-        n = cnx_relay_build_error(out, sizeof(out), CNX_RELAY_ERR_REPLACED,
-                                  "this name was registered by a newer "
-                                  "connection");
-        ngx_stream_clawnexus_send_text(ctx, out, n);
-        break;
-
-    default:
-        return;
-    }
-
-    /* a full local receiver stops the whole IPC reader until it drains */
-    if (ctx && ctx->out_bytes > ctx->conf->send_queue) {
-        ngx_stream_clawnexus_pause(&w->ipc_wait, &ctx->waiters, ctx);
-    }
-
-    ngx_stream_clawnexus_gauges();
+    cnx_relay_core_record(w->core, to, &rec);
+    ngx_stream_clawnexus_publish();
 }
 
 
@@ -3945,6 +3736,8 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
     conf->max_message = NGX_CONF_UNSET_SIZE;
     conf->max_rooms = NGX_CONF_UNSET_UINT;
     conf->max_pending = NGX_CONF_UNSET_UINT;
+    conf->max_incoming = NGX_CONF_UNSET_UINT;
+    conf->max_pair = NGX_CONF_UNSET_UINT;
     conf->idle_timeout = NGX_CONF_UNSET_MSEC;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
@@ -3981,6 +3774,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_rooms, prev->max_rooms, 64);
     ngx_conf_merge_uint_value(conf->max_pending, prev->max_pending, 16);
+    ngx_conf_merge_uint_value(conf->max_incoming, prev->max_incoming, 32);
+    ngx_conf_merge_uint_value(conf->max_pair, prev->max_pair, 4);
     ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout,
                               120000);
     ngx_conf_merge_msec_value(conf->handshake_timeout,
@@ -4032,6 +3827,17 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"clawnexus_jwt_secret_file\"");
         return NGX_CONF_ERROR;
     }
+
+    conf->limits.max_rooms = (unsigned) conf->max_rooms;
+    conf->limits.max_pending = (unsigned) conf->max_pending;
+    conf->limits.max_incoming = (unsigned) conf->max_incoming;
+    conf->limits.max_pair = (unsigned) conf->max_pair;
+    conf->limits.jwt_key = conf->jwt_secret.data;
+    conf->limits.jwt_key_len = conf->jwt_secret.len;
+    conf->limits.jwt_issuer = conf->jwt_issuer.len
+                              ? (const char *) conf->jwt_issuer.data : NULL;
+    conf->limits.jwt_leeway = conf->jwt_leeway;
+    conf->limits.jwt_max_lifetime = conf->jwt_max_lifetime;
 
     return NGX_CONF_OK;
 }
@@ -4132,7 +3938,7 @@ ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
 
     case NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID:
     case NGX_STREAM_CLAWNEXUS_VAR_CLOSE_REASON:
-        str = (data == NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID) ? ctx->claw_id
+        str = (data == NGX_STREAM_CLAWNEXUS_VAR_CLAW_ID) ? ctx->member.name
                                                          : ctx->close_reason;
         v->len = ngx_strlen(str);
         v->data = (u_char *) str;
@@ -4270,13 +4076,7 @@ ngx_stream_clawnexus_ipc_dummy(ngx_event_t *ev)
 static void
 ngx_stream_clawnexus_drop_proxies(ngx_pid_t pid)
 {
-    char                           msg[256];
-    int                            n;
-    ngx_uint_t                     i, k;
     ngx_queue_t                   *q, *next;
-    cnx_dir_room_t                *r;
-    cnx_dir_member_t              *m;
-    ngx_stream_clawnexus_ctx_t    *ctx;
     ngx_stream_clawnexus_proxy_t  *px;
 
     for (q = ngx_queue_head(&ngx_stream_clawnexus_worker.proxies);
@@ -4286,28 +4086,14 @@ ngx_stream_clawnexus_drop_proxies(ngx_pid_t pid)
         next = ngx_queue_next(q);
         px = ngx_queue_data(q, ngx_stream_clawnexus_proxy_t, link);
 
-        if (px->pid != pid) {
-            continue;
-        }
-
-        /* the last room_remove() frees px */
-        k = px->member.nrooms;
-
-        for (i = 0; i < k; i++) {
-            r = cnx_dir_member_first(&px->member);
-            m = cnx_dir_room_peer(r, &px->member);
-            ctx = m ? m->session : NULL;
-
-            if (ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
-                n = cnx_relay_build_peer_left(msg, sizeof(msg), r->id);
-                ngx_stream_clawnexus_send_text(ctx, msg, n);
-            }
-
-            ngx_stream_clawnexus_room_remove(r);
+        /* the core ends its rooms and gives px back (unused) */
+        if (px->member.addr.pid == (int32_t) pid) {
+            cnx_relay_core_leave(ngx_stream_clawnexus_worker.core,
+                                 &px->member);
         }
     }
 
-    ngx_stream_clawnexus_gauges();
+    ngx_stream_clawnexus_publish();
 }
 
 
@@ -4401,8 +4187,8 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
         ngx_stream_clawnexus_my_gauge->pid = ngx_pid;
     }
 
-    w->dir = cnx_dir_new();
-    if (w->dir == NULL) {
+    w->core = cnx_relay_core_new(&ngx_stream_clawnexus_host_ops, NULL);
+    if (w->core == NULL) {
         return NGX_ERROR;
     }
 
@@ -4476,7 +4262,6 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
     ipc->fd[ngx_worker][0] = (ngx_socket_t) -1;
     c->read->handler = ngx_stream_clawnexus_ipc_read_handler;
     w->ipc_in = c;
-    w->ipc_wait.ev = c->read;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         return NGX_ERROR;
@@ -4554,8 +4339,8 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
     w->seen = NULL;
     w->ipc_buf = NULL;
 
-    cnx_dir_free(w->dir);
-    w->dir = NULL;
+    cnx_relay_core_free(w->core);
+    w->core = NULL;
     ngx_stream_clawnexus_my_gauge->pid = 0;
     ngx_stream_clawnexus_my_gauge->active = 0;
     ngx_stream_clawnexus_my_gauge->rooms = 0;

@@ -1,10 +1,10 @@
 /*
  * clawnexus-wg: the kernel backend, generic netlink family "wireguard"
- * (include/uapi/linux/wireguard.h), sockets and family lookup through
- * libnl-genl-3.
- *
- * Messages are built and parsed here over plain byte buffers so that the
- * tricky parts are unit-tested without a kernel:
+ * (include/uapi/linux/wireguard.h), through libnl-genl-3: messages are
+ * built with libnl's message and attribute API (genlmsg_put, nla_put,
+ * nla_nest_start) and read with it (nlmsg_ok, nla_parse with policies,
+ * nla_for_each_nested), over plain buffers so that the tricky parts are
+ * unit-tested without a kernel:
  *  - a GET dump may split one peer over several messages (the next message
  *    repeats the public key with more allowed IPs): adjacent entries with
  *    the same key are merged; type-0 padding attributes are skipped; a
@@ -27,8 +27,10 @@
 #include <linux/netlink.h>
 #include <linux/wireguard.h>
 
+#include <netlink/attr.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
@@ -37,104 +39,56 @@
 #include "backend.h"
 #include "nlwire.h"
 
-#define ALIGN4(n)	(((n) + 3U) & ~(size_t)3U)
-#define NLA_HDR		4U
 #define GENL_HDR_TOTAL	(NLMSG_HDRLEN + GENL_HDRLEN)
 
 /* ---- writer ---- */
 
-struct nlw {
-	uint8_t *p;
-	size_t len;
-	size_t cap;
-};
+/* A request of at most maxlen bytes (libnl refuses to grow it). */
+static struct nl_msg *
+msg_new(uint16_t family, int flags, uint8_t cmd, size_t maxlen)
+{
+	struct nl_msg *m = nlmsg_alloc_size(maxlen);
+
+	if (!m)
+		return NULL;
+	if (!genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, flags, cmd,
+			 WG_GENL_VERSION)) {
+		nlmsg_free(m);
+		return NULL;
+	}
+	return m;
+}
 
 static size_t
-attr_size(size_t payload)
+msg_len(struct nl_msg *m)
 {
-	return ALIGN4(NLA_HDR + payload);
+	return nlmsg_hdr(m)->nlmsg_len;
 }
 
-static int
-nlw_put(struct nlw *w, uint16_t type, const void *data, size_t n)
-{
-	struct nlattr *a;
-	size_t sz = attr_size(n);
-
-	if (w->len + sz > w->cap)
-		return -EMSGSIZE;
-	a = (struct nlattr *)(w->p + w->len);
-	a->nla_len = (uint16_t)(NLA_HDR + n);
-	a->nla_type = type;
-	if (n)
-		memcpy(w->p + w->len + NLA_HDR, data, n);
-	memset(w->p + w->len + NLA_HDR + n, 0, sz - NLA_HDR - n);
-	w->len += sz;
-	return 0;
-}
-
-static int
-nlw_u16(struct nlw *w, uint16_t type, uint16_t v)
-{
-	return nlw_put(w, type, &v, sizeof(v));
-}
-
-static int
-nlw_u32(struct nlw *w, uint16_t type, uint32_t v)
-{
-	return nlw_put(w, type, &v, sizeof(v));
-}
-
-/* Open a nest (strict kernels require NLA_F_NESTED); returns its offset. */
-static ssize_t
-nlw_nest(struct nlw *w, uint16_t type)
-{
-	size_t off = w->len;
-
-	if (nlw_put(w, type | NLA_F_NESTED, NULL, 0) < 0)
-		return -EMSGSIZE;
-	return (ssize_t)off;
-}
-
+/* Secrets (private and preshared keys) may be inside: wipe, then free. */
 static void
-nlw_nest_end(struct nlw *w, ssize_t off)
+msg_free(struct nl_msg *m)
 {
-	struct nlattr *a = (struct nlattr *)(w->p + off);
-
-	a->nla_len = (uint16_t)(w->len - (size_t)off);
-}
-
-static void
-nlw_header(struct nlw *w, uint16_t family, uint16_t flags, uint8_t cmd)
-{
-	struct nlmsghdr *h = (struct nlmsghdr *)w->p;
-	struct genlmsghdr *g = (struct genlmsghdr *)(w->p + NLMSG_HDRLEN);
-
-	memset(w->p, 0, GENL_HDR_TOTAL);
-	h->nlmsg_type = family;
-	h->nlmsg_flags = flags;
-	g->cmd = cmd;
-	g->version = WG_GENL_VERSION;
-	w->len = GENL_HDR_TOTAL;
-}
-
-static void
-nlw_finish(struct nlw *w)
-{
-	((struct nlmsghdr *)w->p)->nlmsg_len = (uint32_t)w->len;
+	sodium_memzero(nlmsg_hdr(m), msg_len(m));
+	nlmsg_free(m);
 }
 
 size_t
 wg_nl_build_get(uint8_t *buf, size_t cap, uint16_t family, const char *ifname)
 {
-	struct nlw w = { buf, 0, cap };
+	struct nl_msg *m = msg_new(family, NLM_F_REQUEST | NLM_F_DUMP,
+				   WG_CMD_GET_DEVICE, cap);
+	size_t n = 0;
 
-	if (cap < GENL_HDR_TOTAL + attr_size(WG_IFNAME_MAX + 1))
+	if (!m)
 		return 0;
-	nlw_header(&w, family, NLM_F_REQUEST | NLM_F_DUMP, WG_CMD_GET_DEVICE);
-	nlw_put(&w, WGDEVICE_A_IFNAME, ifname, strlen(ifname) + 1);
-	nlw_finish(&w);
-	return w.len;
+	if (nla_put_string(m, WGDEVICE_A_IFNAME, ifname) == 0 &&
+	    msg_len(m) <= cap) {
+		n = msg_len(m);
+		memcpy(buf, nlmsg_hdr(m), n);
+	}
+	nlmsg_free(m);
+	return n;
 }
 
 void
@@ -151,44 +105,51 @@ wg_nl_msgs_free(struct wg_nl_msgs *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Append a copy of the finished message to out; m is wiped and freed. */
 static int
-msgs_push(struct wg_nl_msgs *m, uint8_t *p, size_t len)
+msgs_push(struct wg_nl_msgs *out, struct nl_msg *m)
 {
-	uint8_t **nm = realloc(m->msg, (m->n + 1) * sizeof(*nm));
-	size_t *nl;
+	uint8_t **nm = realloc(out->msg, (out->n + 1) * sizeof(*nm));
+	size_t *nl, len = msg_len(m);
+	uint8_t *p;
 
-	if (!nm)
+	if (nm)
+		out->msg = nm;
+	nl = nm ? realloc(out->len, (out->n + 1) * sizeof(*nl)) : NULL;
+	if (nl)
+		out->len = nl;
+	p = nl ? malloc(len) : NULL;
+	if (!p) {
+		msg_free(m);
 		return -ENOMEM;
-	m->msg = nm;
-	nl = realloc(m->len, (m->n + 1) * sizeof(*nl));
-	if (!nl)
-		return -ENOMEM;
-	m->len = nl;
-	m->msg[m->n] = p;
-	m->len[m->n] = len;
-	m->n++;
+	}
+	memcpy(p, nlmsg_hdr(m), len);
+	msg_free(m);
+	out->msg[out->n] = p;
+	out->len[out->n] = len;
+	out->n++;
 	return 0;
 }
 
 static size_t
 ip_entry_size(const struct wg_allowedip *ip)
 {
-	return NLA_HDR + attr_size(2) +
-	       attr_size(ip->family == AF_INET ? 4 : 16) + attr_size(1);
+	return NLA_HDRLEN + nla_total_size(2) +
+	       nla_total_size(ip->family == AF_INET ? 4 : 16) +
+	       nla_total_size(1);
 }
 
 static int
-put_ip(struct nlw *w, const struct wg_allowedip *ip)
+put_ip(struct nl_msg *m, const struct wg_allowedip *ip)
 {
-	ssize_t n = nlw_nest(w, 0);
-	uint8_t cidr = ip->cidr;
+	struct nlattr *n = nla_nest_start(m, 0);
 
-	if (n < 0 || nlw_u16(w, WGALLOWEDIP_A_FAMILY, ip->family) < 0 ||
-	    nlw_put(w, WGALLOWEDIP_A_IPADDR, &ip->ip4,
-		    ip->family == AF_INET ? 4 : 16) < 0 ||
-	    nlw_put(w, WGALLOWEDIP_A_CIDR_MASK, &cidr, 1) < 0)
+	if (!n || nla_put_u16(m, WGALLOWEDIP_A_FAMILY, ip->family) < 0 ||
+	    nla_put(m, WGALLOWEDIP_A_IPADDR, ip->family == AF_INET ? 4 : 16,
+		    &ip->ip4) < 0 ||
+	    nla_put_u8(m, WGALLOWEDIP_A_CIDR_MASK, ip->cidr) < 0)
 		return -EMSGSIZE;
-	nlw_nest_end(w, n);
+	nla_nest_end(m, n);
 	return 0;
 }
 
@@ -196,25 +157,25 @@ put_ip(struct nlw *w, const struct wg_allowedip *ip)
 static size_t
 peer_head_size(const struct wg_peer *p, int first)
 {
-	size_t s = NLA_HDR + attr_size(WG_KEY_LEN) + attr_size(4);
+	size_t s = NLA_HDRLEN + nla_total_size(WG_KEY_LEN) + nla_total_size(4);
 
 	if (!first || (p->flags & WGPEER_REMOVE_ME))
-		return s + NLA_HDR;
+		return s + NLA_HDRLEN;
 	if (p->flags & WGPEER_HAS_PRESHARED_KEY)
-		s += attr_size(WG_KEY_LEN);
+		s += nla_total_size(WG_KEY_LEN);
 	if (p->flags & WGPEER_HAS_ENDPOINT)
-		s += attr_size(sizeof(struct sockaddr_in6));
+		s += nla_total_size(sizeof(struct sockaddr_in6));
 	if (p->flags & WGPEER_HAS_KEEPALIVE)
-		s += attr_size(2);
-	return s + NLA_HDR;	/* the ALLOWEDIPS nest header */
+		s += nla_total_size(2);
+	return s + NLA_HDRLEN;	/* the ALLOWEDIPS nest header */
 }
 
 static int
-put_peer_head(struct nlw *w, const struct wg_peer *p, int first)
+put_peer_head(struct nl_msg *m, const struct wg_peer *p, int first)
 {
 	uint32_t flags = 0;
 
-	if (nlw_put(w, WGPEER_A_PUBLIC_KEY, p->public_key, WG_KEY_LEN) < 0)
+	if (nla_put(m, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->public_key) < 0)
 		return -EMSGSIZE;
 	if (p->flags & WGPEER_REMOVE_ME)
 		flags |= WGPEER_F_REMOVE_ME;
@@ -222,25 +183,43 @@ put_peer_head(struct nlw *w, const struct wg_peer *p, int first)
 		flags |= WGPEER_F_UPDATE_ONLY;	/* in every fragment */
 	if (first && (p->flags & WGPEER_REPLACE_ALLOWEDIPS))
 		flags |= WGPEER_F_REPLACE_ALLOWEDIPS;
-	if (nlw_u32(w, WGPEER_A_FLAGS, flags) < 0)
+	if (nla_put_u32(m, WGPEER_A_FLAGS, flags) < 0)
 		return -EMSGSIZE;
 	if (!first || (p->flags & WGPEER_REMOVE_ME))
 		return 0;
 	if ((p->flags & WGPEER_HAS_PRESHARED_KEY) &&
-	    nlw_put(w, WGPEER_A_PRESHARED_KEY, p->preshared_key,
-		    WG_KEY_LEN) < 0)
+	    nla_put(m, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN,
+		    p->preshared_key) < 0)
 		return -EMSGSIZE;
-	if (p->flags & WGPEER_HAS_ENDPOINT) {
-		size_t n = p->endpoint.addr.sa_family == AF_INET ?
-			   sizeof(struct sockaddr_in) :
-			   sizeof(struct sockaddr_in6);
-
-		if (nlw_put(w, WGPEER_A_ENDPOINT, &p->endpoint, n) < 0)
-			return -EMSGSIZE;
-	}
+	if ((p->flags & WGPEER_HAS_ENDPOINT) &&
+	    nla_put(m, WGPEER_A_ENDPOINT,
+		    p->endpoint.addr.sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6),
+		    &p->endpoint) < 0)
+		return -EMSGSIZE;
 	if ((p->flags & WGPEER_HAS_KEEPALIVE) &&
-	    nlw_u16(w, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
-		    p->keepalive) < 0)
+	    nla_put_u16(m, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+			p->keepalive) < 0)
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int
+put_device(struct nl_msg *m, const struct wg_device *dev, int first_msg)
+{
+	if (nla_put_string(m, WGDEVICE_A_IFNAME, dev->name) < 0)
+		return -EMSGSIZE;
+	if (!first_msg)
+		return 0;
+	if (nla_put_u32(m, WGDEVICE_A_FLAGS, (dev->flags & WGDEV_REPLACE_PEERS) ?
+			WGDEVICE_F_REPLACE_PEERS : 0) < 0 ||
+	    ((dev->flags & WGDEV_HAS_PRIVATE_KEY) &&
+	     nla_put(m, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN,
+		     dev->private_key) < 0) ||
+	    ((dev->flags & WGDEV_HAS_LISTEN_PORT) &&
+	     nla_put_u16(m, WGDEVICE_A_LISTEN_PORT, dev->listen_port) < 0) ||
+	    ((dev->flags & WGDEV_HAS_FWMARK) &&
+	     nla_put_u32(m, WGDEVICE_A_FWMARK, dev->fwmark) < 0))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -255,78 +234,60 @@ wg_nl_build_set(const struct wg_device *dev, uint16_t family, size_t maxlen,
 	memset(out, 0, sizeof(*out));
 	/* the largest single step must fit: headers, device attributes,
 	 * one peer head and one allowed IP */
-	min = GENL_HDR_TOTAL + attr_size(WG_IFNAME_MAX + 1) + attr_size(4) +
-	      attr_size(WG_KEY_LEN) + attr_size(2) + attr_size(4) + NLA_HDR +
-	      NLA_HDR + 3 * attr_size(WG_KEY_LEN) + attr_size(4) +
-	      attr_size(sizeof(struct sockaddr_in6)) + attr_size(2) +
-	      NLA_HDR + 40;
+	min = GENL_HDR_TOTAL + nla_total_size(WG_IFNAME_MAX + 1) +
+	      nla_total_size(4) + nla_total_size(WG_KEY_LEN) +
+	      nla_total_size(2) + nla_total_size(4) + NLA_HDRLEN +
+	      NLA_HDRLEN + 3 * nla_total_size(WG_KEY_LEN) + nla_total_size(4) +
+	      nla_total_size(sizeof(struct sockaddr_in6)) +
+	      nla_total_size(2) + NLA_HDRLEN + 40;
 	if (maxlen < min || maxlen > 65535)
 		return -EINVAL;
 	do {
-		struct nlw w;
-		ssize_t peers = -1;
+		struct nl_msg *m = msg_new(family, NLM_F_REQUEST | NLM_F_ACK,
+					   WG_CMD_SET_DEVICE, maxlen);
+		struct nlattr *peers = NULL;
 
-		w.cap = maxlen;
-		w.p = calloc(1, maxlen);
-		if (!w.p) {
+		if (!m || put_device(m, dev, first_msg) < 0) {
+			if (m)
+				msg_free(m);
 			wg_nl_msgs_free(out);
 			return -ENOMEM;
 		}
-		nlw_header(&w, family, NLM_F_REQUEST | NLM_F_ACK,
-			   WG_CMD_SET_DEVICE);
-		nlw_put(&w, WGDEVICE_A_IFNAME, dev->name,
-			strlen(dev->name) + 1);
-		if (first_msg) {
-			uint32_t f = (dev->flags & WGDEV_REPLACE_PEERS) ?
-				     WGDEVICE_F_REPLACE_PEERS : 0;
-
-			nlw_u32(&w, WGDEVICE_A_FLAGS, f);
-			if (dev->flags & WGDEV_HAS_PRIVATE_KEY)
-				nlw_put(&w, WGDEVICE_A_PRIVATE_KEY,
-					dev->private_key, WG_KEY_LEN);
-			if (dev->flags & WGDEV_HAS_LISTEN_PORT)
-				nlw_u16(&w, WGDEVICE_A_LISTEN_PORT,
-					dev->listen_port);
-			if (dev->flags & WGDEV_HAS_FWMARK)
-				nlw_u32(&w, WGDEVICE_A_FWMARK, dev->fwmark);
-		}
 		if (pi < dev->npeers)
-			peers = nlw_nest(&w, WGDEVICE_A_PEERS);
-		while (pi < dev->npeers) {
+			peers = nla_nest_start(m, WGDEVICE_A_PEERS);
+		while (peers && pi < dev->npeers) {
 			const struct wg_peer *p = &dev->peers[pi];
 			int first = ii == 0;
-			ssize_t pn, ipn;
+			struct nlattr *pn, *ipn;
 			size_t need = peer_head_size(p, first);
 
 			if (!(p->flags & WGPEER_REMOVE_ME) && ii < p->nips)
 				need += ip_entry_size(&p->ips[ii]);
-			if (w.len + need > w.cap)
+			if (msg_len(m) + need > maxlen)
 				break;	/* next message */
-			pn = nlw_nest(&w, 0);
-			put_peer_head(&w, p, first);
+			pn = nla_nest_start(m, 0);
+			put_peer_head(m, p, first);
 			if ((p->flags & WGPEER_REMOVE_ME) || p->nips == 0) {
-				nlw_nest_end(&w, pn);
+				nla_nest_end(m, pn);
 				pi++;
 				ii = 0;
 				continue;
 			}
-			ipn = nlw_nest(&w, WGPEER_A_ALLOWEDIPS);
+			ipn = nla_nest_start(m, WGPEER_A_ALLOWEDIPS);
 			while (ii < p->nips &&
-			       w.len + ip_entry_size(&p->ips[ii]) <= w.cap)
-				put_ip(&w, &p->ips[ii++]);
-			nlw_nest_end(&w, ipn);
-			nlw_nest_end(&w, pn);
+			       msg_len(m) + ip_entry_size(&p->ips[ii]) <= maxlen)
+				put_ip(m, &p->ips[ii++]);
+			nla_nest_end(m, ipn);
+			nla_nest_end(m, pn);
 			if (ii < p->nips)
 				break;	/* the rest follows */
 			pi++;
 			ii = 0;
 		}
-		if (peers >= 0)
-			nlw_nest_end(&w, peers);
-		nlw_finish(&w);
-		r = msgs_push(out, w.p, w.len);
+		if (peers)
+			nla_nest_end(m, peers);
+		r = msgs_push(out, m);
 		if (r < 0) {
-			free(w.p);
 			wg_nl_msgs_free(out);
 			return r;
 		}
@@ -337,186 +298,165 @@ wg_nl_build_set(const struct wg_device *dev, uint16_t family, size_t maxlen,
 
 /* ---- parser ---- */
 
-struct attr {
-	uint16_t type;
-	const uint8_t *data;
-	size_t len;
+/* Exact sizes: libnl checks minlen and maxlen, and the NUL of strings. */
+#define LEN(n)	{ .minlen = (n), .maxlen = (n) }
+
+static struct nla_policy device_policy[WGDEVICE_A_MAX + 1] = {
+	[WGDEVICE_A_IFINDEX] = LEN(4),
+	[WGDEVICE_A_IFNAME] = { .type = NLA_STRING, .minlen = 1,
+				.maxlen = WG_IFNAME_MAX + 1 },
+	[WGDEVICE_A_PRIVATE_KEY] = LEN(WG_KEY_LEN),
+	[WGDEVICE_A_PUBLIC_KEY] = LEN(WG_KEY_LEN),
+	[WGDEVICE_A_FLAGS] = LEN(4),
+	[WGDEVICE_A_LISTEN_PORT] = LEN(2),
+	[WGDEVICE_A_FWMARK] = LEN(4),
+	[WGDEVICE_A_PEERS] = { .type = NLA_NESTED },
 };
 
-/* Iterate attributes in [p, p+n): 1 with *a filled, 0 at the end,
- * -EPROTO on a malformed header. */
-static int
-next_attr(const uint8_t **p, size_t *n, struct attr *a)
-{
-	struct nlattr h;
-	size_t step;
+static struct nla_policy peer_policy[WGPEER_A_MAX + 1] = {
+	[WGPEER_A_PUBLIC_KEY] = LEN(WG_KEY_LEN),
+	[WGPEER_A_PRESHARED_KEY] = LEN(WG_KEY_LEN),
+	[WGPEER_A_FLAGS] = LEN(4),
+	/* WGPEER_A_ENDPOINT: other sizes are ignored, as the kernel does */
+	[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = LEN(2),
+	[WGPEER_A_LAST_HANDSHAKE_TIME] = LEN(16),
+	[WGPEER_A_RX_BYTES] = LEN(8),
+	[WGPEER_A_TX_BYTES] = LEN(8),
+	[WGPEER_A_ALLOWEDIPS] = { .type = NLA_NESTED },
+};
 
-	if (*n == 0)
-		return 0;
-	if (*n < NLA_HDR)
+static struct nla_policy ip_policy[WGALLOWEDIP_A_MAX + 1] = {
+	[WGALLOWEDIP_A_FAMILY] = LEN(2),
+	[WGALLOWEDIP_A_IPADDR] = { .minlen = 4, .maxlen = 16 },
+	[WGALLOWEDIP_A_CIDR_MASK] = LEN(1),
+};
+
+/*
+ * nla_parse() with a policy, after checking that the attributes fill
+ * [head, head+len): nla_parse() stops quietly at an attribute cut short,
+ * which here is a malformed reply.  Only the last attribute may lack its
+ * padding.
+ */
+static int
+parse_attrs(struct nlattr **tb, int max, struct nlattr *head, int len,
+	    struct nla_policy *policy)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_attr(a, head, len, rem)
+		;
+	if (rem > 0)
 		return -EPROTO;
-	memcpy(&h, *p, sizeof(h));
-	if (h.nla_len < NLA_HDR || h.nla_len > *n)
-		return -EPROTO;
-	a->type = h.nla_type & NLA_TYPE_MASK;
-	a->data = *p + NLA_HDR;
-	a->len = h.nla_len - NLA_HDR;
-	step = ALIGN4(h.nla_len);
-	if (step > *n)
-		step = *n;	/* the last attribute may lack its padding */
-	*p += step;
-	*n -= step;
-	return 1;
+	return nla_parse(tb, max, head, len, policy) < 0 ? -EPROTO : 0;
 }
 
-#define EXPECT_LEN(a, n) do { if ((a).len != (n)) return -EPROTO; } while (0)
+/* The entries of a nested array must fill it the same way. */
+static int
+nest_complete(struct nlattr *nest)
+{
+	struct nlattr *e;
+	int rem;
+
+	nla_for_each_nested(e, nest, rem)
+		;
+	return rem > 0 ? -EPROTO : 0;
+}
 
 static int
-parse_ip(struct wg_peer *peer, const uint8_t *p, size_t n)
+parse_ip(struct wg_peer *peer, struct nlattr *entry)
 {
+	struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
 	struct wg_allowedip ip;
-	struct attr a;
-	int r, have_fam = 0, have_addr = 0, have_cidr = 0;
-	size_t alen = 0;
-	uint16_t fam = 0;
+	int alen;
 
+	if (parse_attrs(tb, WGALLOWEDIP_A_MAX, nla_data(entry), nla_len(entry),
+			ip_policy) < 0 || !tb[WGALLOWEDIP_A_FAMILY] ||
+	    !tb[WGALLOWEDIP_A_IPADDR] || !tb[WGALLOWEDIP_A_CIDR_MASK])
+		return -EPROTO;
 	memset(&ip, 0, sizeof(ip));
-	while ((r = next_attr(&p, &n, &a)) > 0) {
-		switch (a.type) {
-		case WGALLOWEDIP_A_FAMILY:
-			EXPECT_LEN(a, 2);
-			memcpy(&fam, a.data, 2);
-			have_fam = 1;
-			break;
-		case WGALLOWEDIP_A_IPADDR:
-			if (a.len != 4 && a.len != 16)
-				return -EPROTO;
-			memcpy(&ip.ip6, a.data, a.len);
-			alen = a.len;
-			have_addr = 1;
-			break;
-		case WGALLOWEDIP_A_CIDR_MASK:
-			EXPECT_LEN(a, 1);
-			ip.cidr = a.data[0];
-			have_cidr = 1;
-			break;
-		default:
-			break;	/* padding and newer attributes */
-		}
-	}
-	if (r < 0 || !have_fam || !have_addr || !have_cidr)
+	ip.family = nla_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
+	ip.cidr = nla_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
+	alen = nla_len(tb[WGALLOWEDIP_A_IPADDR]);
+	if (!((ip.family == AF_INET && alen == 4 && ip.cidr <= 32) ||
+	      (ip.family == AF_INET6 && alen == 16 && ip.cidr <= 128)))
 		return -EPROTO;
-	if (!((fam == AF_INET && alen == 4 && ip.cidr <= 32) ||
-	      (fam == AF_INET6 && alen == 16 && ip.cidr <= 128)))
-		return -EPROTO;
-	ip.family = fam;
+	nla_memcpy(&ip.ip6, tb[WGALLOWEDIP_A_IPADDR], alen);
 	return wg_peer_add_ip(peer, &ip);
 }
 
 static int
-parse_peer(struct wg_device *dev, const uint8_t *p, size_t n)
+parse_peer(struct wg_device *dev, struct nlattr *entry)
 {
-	struct wg_peer tmp, *peer;
-	const uint8_t *q = p;
-	size_t m = n;
-	struct attr a;
-	int r, have_key = 0;
+	struct nlattr *tb[WGPEER_A_MAX + 1], *a;
+	struct wg_peer *peer;
+	uint8_t key[WG_KEY_LEN];
+	uint32_t flags;
+	int rem, r;
 
-	/* find the key first: it decides whether this entry continues the
-	 * previous peer */
-	memset(&tmp, 0, sizeof(tmp));
-	while ((r = next_attr(&q, &m, &a)) > 0) {
-		if (a.type == WGPEER_A_PUBLIC_KEY) {
-			EXPECT_LEN(a, WG_KEY_LEN);
-			memcpy(tmp.public_key, a.data, WG_KEY_LEN);
-			have_key = 1;
-		}
-	}
-	if (r < 0 || !have_key)
+	if (parse_attrs(tb, WGPEER_A_MAX, nla_data(entry), nla_len(entry),
+			peer_policy) < 0 || !tb[WGPEER_A_PUBLIC_KEY])
 		return -EPROTO;
-	if (dev->npeers && wg_key_equal(dev->peers[dev->npeers - 1].public_key,
-					tmp.public_key)) {
+	/* the key decides whether this entry continues the previous peer */
+	nla_memcpy(key, tb[WGPEER_A_PUBLIC_KEY], WG_KEY_LEN);
+	if (dev->npeers &&
+	    wg_key_equal(dev->peers[dev->npeers - 1].public_key, key)) {
 		peer = &dev->peers[dev->npeers - 1];
 	} else {
-		peer = wg_device_add_peer(dev);
-		if (!peer)
+		if (!(peer = wg_device_add_peer(dev)))
 			return -ENOMEM;
-		memcpy(peer->public_key, tmp.public_key, WG_KEY_LEN);
+		memcpy(peer->public_key, key, WG_KEY_LEN);
 	}
-	while ((r = next_attr(&p, &n, &a)) > 0) {
-		uint32_t u32;
+	if ((a = tb[WGPEER_A_PRESHARED_KEY])) {
+		nla_memcpy(peer->preshared_key, a, WG_KEY_LEN);
+		if (!wg_key_is_zero(peer->preshared_key))
+			peer->flags |= WGPEER_HAS_PRESHARED_KEY;
+	}
+	if ((a = tb[WGPEER_A_FLAGS])) {
+		flags = nla_get_u32(a);
+		if (flags & WGPEER_F_REMOVE_ME)
+			peer->flags |= WGPEER_REMOVE_ME;
+		if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
+			peer->flags |= WGPEER_REPLACE_ALLOWEDIPS;
+		if (flags & WGPEER_F_UPDATE_ONLY)
+			peer->flags |= WGPEER_UPDATE_ONLY;
+	}
+	if ((a = tb[WGPEER_A_ENDPOINT]) &&
+	    (nla_len(a) == sizeof(struct sockaddr_in) ||
+	     nla_len(a) == sizeof(struct sockaddr_in6))) {
+		sa_family_t f;
 
-		switch (a.type) {
-		case WGPEER_A_PRESHARED_KEY:
-			EXPECT_LEN(a, WG_KEY_LEN);
-			memcpy(peer->preshared_key, a.data, WG_KEY_LEN);
-			if (!wg_key_is_zero(peer->preshared_key))
-				peer->flags |= WGPEER_HAS_PRESHARED_KEY;
-			break;
-		case WGPEER_A_FLAGS:
-			EXPECT_LEN(a, 4);
-			memcpy(&u32, a.data, 4);
-			if (u32 & WGPEER_F_REMOVE_ME)
-				peer->flags |= WGPEER_REMOVE_ME;
-			if (u32 & WGPEER_F_REPLACE_ALLOWEDIPS)
-				peer->flags |= WGPEER_REPLACE_ALLOWEDIPS;
-			if (u32 & WGPEER_F_UPDATE_ONLY)
-				peer->flags |= WGPEER_UPDATE_ONLY;
-			break;
-		case WGPEER_A_ENDPOINT:
-			/* other sizes are ignored, as the kernel does */
-			if (a.len == sizeof(struct sockaddr_in) ||
-			    a.len == sizeof(struct sockaddr_in6)) {
-				sa_family_t f;
+		memcpy(&f, nla_data(a), sizeof(f));
+		if ((f == AF_INET && nla_len(a) == 16) ||
+		    (f == AF_INET6 && nla_len(a) == 28)) {
+			memset(&peer->endpoint, 0, sizeof(peer->endpoint));
+			nla_memcpy(&peer->endpoint, a, nla_len(a));
+			peer->flags |= WGPEER_HAS_ENDPOINT;
+		}
+	}
+	if ((a = tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])) {
+		peer->keepalive = nla_get_u16(a);
+		peer->flags |= WGPEER_HAS_KEEPALIVE;
+	}
+	if ((a = tb[WGPEER_A_LAST_HANDSHAKE_TIME])) {
+		memcpy(&peer->last_handshake_sec, nla_data(a), 8);
+		memcpy(&peer->last_handshake_nsec, (uint8_t *)nla_data(a) + 8,
+		       8);
+	}
+	if ((a = tb[WGPEER_A_RX_BYTES]))
+		peer->rx_bytes = nla_get_u64(a);
+	if ((a = tb[WGPEER_A_TX_BYTES]))
+		peer->tx_bytes = nla_get_u64(a);
+	if ((a = tb[WGPEER_A_ALLOWEDIPS])) {
+		struct nlattr *e;
 
-				memcpy(&f, a.data, sizeof(f));
-				if ((f == AF_INET && a.len == 16) ||
-				    (f == AF_INET6 && a.len == 28)) {
-					memset(&peer->endpoint, 0,
-					       sizeof(peer->endpoint));
-					memcpy(&peer->endpoint, a.data, a.len);
-					peer->flags |= WGPEER_HAS_ENDPOINT;
-				}
-			}
-			break;
-		case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
-			EXPECT_LEN(a, 2);
-			memcpy(&peer->keepalive, a.data, 2);
-			peer->flags |= WGPEER_HAS_KEEPALIVE;
-			break;
-		case WGPEER_A_LAST_HANDSHAKE_TIME:
-			EXPECT_LEN(a, 16);
-			memcpy(&peer->last_handshake_sec, a.data, 8);
-			memcpy(&peer->last_handshake_nsec, a.data + 8, 8);
-			break;
-		case WGPEER_A_RX_BYTES:
-			EXPECT_LEN(a, 8);
-			memcpy(&peer->rx_bytes, a.data, 8);
-			break;
-		case WGPEER_A_TX_BYTES:
-			EXPECT_LEN(a, 8);
-			memcpy(&peer->tx_bytes, a.data, 8);
-			break;
-		case WGPEER_A_ALLOWEDIPS: {
-			const uint8_t *ip = a.data;
-			size_t ipn = a.len;
-			struct attr e;
-
-			while ((r = next_attr(&ip, &ipn, &e)) > 0) {
-				int rr = parse_ip(peer, e.data, e.len);
-
-				if (rr < 0)
-					return rr;
-			}
-			if (r < 0)
+		if (nest_complete(a) < 0)
+			return -EPROTO;
+		nla_for_each_nested(e, a, rem)
+			if ((r = parse_ip(peer, e)) < 0)
 				return r;
-			break;
-		}
-		default:
-			break;	/* key, padding, version */
-		}
 	}
-	return r;
+	return 0;
 }
 
 /* One generic netlink message of the wireguard family (GET reply or a
@@ -524,71 +464,47 @@ parse_peer(struct wg_device *dev, const uint8_t *p, size_t n)
 int
 wg_nl_parse_device(struct wg_device *dev, const uint8_t *p, size_t n)
 {
-	struct attr a;
-	int r;
+	struct nlattr *tb[WGDEVICE_A_MAX + 1], *a;
+	int rem, r;
 
-	while ((r = next_attr(&p, &n, &a)) > 0) {
-		uint32_t u32;
-
-		switch (a.type) {
-		case WGDEVICE_A_IFINDEX:
-			EXPECT_LEN(a, 4);
-			memcpy(&dev->ifindex, a.data, 4);
-			break;
-		case WGDEVICE_A_IFNAME:
-			if (a.len == 0 || a.len > WG_IFNAME_MAX + 1 ||
-			    !memchr(a.data, '\0', a.len))
-				return -EPROTO;
-			strcpy(dev->name, (const char *)a.data);
-			break;
-		case WGDEVICE_A_PRIVATE_KEY:
-			EXPECT_LEN(a, WG_KEY_LEN);
-			memcpy(dev->private_key, a.data, WG_KEY_LEN);
-			if (!wg_key_is_zero(dev->private_key))
-				dev->flags |= WGDEV_HAS_PRIVATE_KEY;
-			break;
-		case WGDEVICE_A_PUBLIC_KEY:
-			EXPECT_LEN(a, WG_KEY_LEN);
-			memcpy(dev->public_key, a.data, WG_KEY_LEN);
-			if (!wg_key_is_zero(dev->public_key))
-				dev->flags |= WGDEV_HAS_PUBLIC_KEY;
-			break;
-		case WGDEVICE_A_FLAGS:
-			EXPECT_LEN(a, 4);
-			memcpy(&u32, a.data, 4);
-			if (u32 & WGDEVICE_F_REPLACE_PEERS)
-				dev->flags |= WGDEV_REPLACE_PEERS;
-			break;
-		case WGDEVICE_A_LISTEN_PORT:
-			EXPECT_LEN(a, 2);
-			memcpy(&dev->listen_port, a.data, 2);
-			dev->flags |= WGDEV_HAS_LISTEN_PORT;
-			break;
-		case WGDEVICE_A_FWMARK:
-			EXPECT_LEN(a, 4);
-			memcpy(&dev->fwmark, a.data, 4);
-			dev->flags |= WGDEV_HAS_FWMARK;
-			break;
-		case WGDEVICE_A_PEERS: {
-			const uint8_t *q = a.data;
-			size_t m = a.len;
-			struct attr e;
-
-			while ((r = next_attr(&q, &m, &e)) > 0) {
-				int rr = parse_peer(dev, e.data, e.len);
-
-				if (rr < 0)
-					return rr;
-			}
-			if (r < 0)
-				return r;
-			break;
-		}
-		default:
-			break;
-		}
+	if (n > 65535 || parse_attrs(tb, WGDEVICE_A_MAX, (struct nlattr *)p,
+				     (int)n, device_policy) < 0)
+		return -EPROTO;
+	if ((a = tb[WGDEVICE_A_IFINDEX]))
+		dev->ifindex = nla_get_u32(a);
+	if ((a = tb[WGDEVICE_A_IFNAME]))
+		nla_strlcpy(dev->name, a, sizeof(dev->name));
+	if ((a = tb[WGDEVICE_A_PRIVATE_KEY])) {
+		nla_memcpy(dev->private_key, a, WG_KEY_LEN);
+		if (!wg_key_is_zero(dev->private_key))
+			dev->flags |= WGDEV_HAS_PRIVATE_KEY;
 	}
-	return r;
+	if ((a = tb[WGDEVICE_A_PUBLIC_KEY])) {
+		nla_memcpy(dev->public_key, a, WG_KEY_LEN);
+		if (!wg_key_is_zero(dev->public_key))
+			dev->flags |= WGDEV_HAS_PUBLIC_KEY;
+	}
+	if ((a = tb[WGDEVICE_A_FLAGS]) &&
+	    (nla_get_u32(a) & WGDEVICE_F_REPLACE_PEERS))
+		dev->flags |= WGDEV_REPLACE_PEERS;
+	if ((a = tb[WGDEVICE_A_LISTEN_PORT])) {
+		dev->listen_port = nla_get_u16(a);
+		dev->flags |= WGDEV_HAS_LISTEN_PORT;
+	}
+	if ((a = tb[WGDEVICE_A_FWMARK])) {
+		dev->fwmark = nla_get_u32(a);
+		dev->flags |= WGDEV_HAS_FWMARK;
+	}
+	if ((a = tb[WGDEVICE_A_PEERS])) {
+		struct nlattr *e;
+
+		if (nest_complete(a) < 0)
+			return -EPROTO;
+		nla_for_each_nested(e, a, rem)
+			if ((r = parse_peer(dev, e)) < 0)
+				return r;
+	}
+	return 0;
 }
 
 void
@@ -604,59 +520,51 @@ wg_nl_dump_init(struct wg_nl_dump *st, struct wg_device *dev,
 int
 wg_nl_dump_feed(struct wg_nl_dump *st, const uint8_t *buf, size_t len)
 {
-	while (len) {
-		struct nlmsghdr h;
-		size_t step;
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	int rem = len > 0x7fffffff ? 0x7fffffff : (int)len;
+
+	for (; rem > 0; h = nlmsg_next(h, &rem)) {
 		int32_t e;
 
-		if (len < NLMSG_HDRLEN)
+		if (!nlmsg_ok(h, rem))
 			return -EPROTO;
-		memcpy(&h, buf, sizeof(h));
-		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len)
-			return -EPROTO;
-		step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step > len)
-			step = len;
-		if (st->seq && h.nlmsg_seq != st->seq)
-			goto next;	/* not an answer to our request */
-		if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+		if (st->seq && h->nlmsg_seq != st->seq)
+			continue;	/* not an answer to our request */
+		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 			st->intr = 1;
-		if (h.nlmsg_type == NLMSG_ERROR) {
-			if (h.nlmsg_len < NLMSG_HDRLEN + sizeof(e))
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			if (nlmsg_datalen(h) < (int)sizeof(e))
 				return -EPROTO;
-			memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
+			memcpy(&e, nlmsg_data(h), sizeof(e));
 			if (e > 0 || e < -4095)
 				return -EPROTO;
-			if (e < 0)
-				return e;
-			return 1;	/* an acknowledgement */
-		} else if (h.nlmsg_type == NLMSG_DONE) {
+			return e < 0 ? e : 1;	/* 0: an acknowledgement */
+		} else if (h->nlmsg_type == NLMSG_DONE) {
 			e = 0;
-			if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof(e))
-				memcpy(&e, buf + NLMSG_HDRLEN, sizeof(e));
+			if (nlmsg_datalen(h) >= (int)sizeof(e))
+				memcpy(&e, nlmsg_data(h), sizeof(e));
 			if (e < 0 && e >= -4095)
 				return e;
 			return st->intr ? -EINTR : 1;
-		} else if (h.nlmsg_type == NLMSG_NOOP) {
-			goto next;
-		} else if (h.nlmsg_type == st->family) {
+		} else if (h->nlmsg_type == NLMSG_NOOP) {
+			continue;
+		} else if (h->nlmsg_type == st->family) {
+			struct genlmsghdr *g = nlmsg_data(h);
 			int r;
 
-			if (h.nlmsg_len < GENL_HDR_TOTAL)
+			if (!genlmsg_valid_hdr(h, 0))
 				return -EPROTO;
-			r = wg_nl_parse_device(st->dev, buf + GENL_HDR_TOTAL,
-					       h.nlmsg_len - GENL_HDR_TOTAL);
+			r = wg_nl_parse_device(st->dev,
+					       (uint8_t *)genlmsg_attrdata(g, 0),
+					       (size_t)genlmsg_attrlen(g, 0));
 			if (r < 0)
 				return r;
 			st->messages++;
-			if (!(h.nlmsg_flags & NLM_F_MULTI))
+			if (!(h->nlmsg_flags & NLM_F_MULTI))
 				return st->intr ? -EINTR : 1;
 		} else {
 			return -EPROTO;
 		}
-next:
-		buf += step;
-		len -= step;
 	}
 	return 0;
 }

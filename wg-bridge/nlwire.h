@@ -1,7 +1,8 @@
 /*
  * clawnexus-wg: the kernel backend.  The generic netlink wire format of
- * the "wireguard" family, built and parsed over byte buffers (no socket
- * needed, unit-tested), and the backend's I/O.  Private to backend.c,
+ * the "wireguard" family, built and parsed with libnl's message and
+ * attribute API over byte buffers (no socket needed, unit-tested), and
+ * the backend's I/O.  Private to backend.c,
  * backend-netlink.c and the unit tests; the commands use backend.h.
  */
 

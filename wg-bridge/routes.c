@@ -13,6 +13,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include <netlink/handlers.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
@@ -165,6 +166,15 @@ wg_route_skipped(const struct wg_route_policy *p,
 	       (p->mode == WG_ROUTES_AUTO && ip->cidr == 0);
 }
 
+/* The kernel's errno, which libnl would turn into a coarser NLE_ code. */
+static int
+route_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	(void)nla;
+	*(int *)arg = e->error;
+	return NL_STOP;
+}
+
 int
 wg_route_apply(const char *ifname, const struct wg_route_policy *p,
 	       const struct wg_allowedip *ips, size_t n, int add,
@@ -173,7 +183,7 @@ wg_route_apply(const char *ifname, const struct wg_route_policy *p,
 	struct nl_sock *sk;
 	unsigned int ifindex;
 	size_t i;
-	int r, ret = 0;
+	int r, ret = 0, kerr;
 
 	if (p->mode == WG_ROUTES_OFF || n == 0)
 		return 0;
@@ -187,6 +197,7 @@ wg_route_apply(const char *ifname, const struct wg_route_policy *p,
 		nl_socket_free(sk);
 		return -EIO;
 	}
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, route_err, &kerr);
 	for (i = 0; i < n; i++) {
 		struct nl_msg *m;
 
@@ -196,17 +207,21 @@ wg_route_apply(const char *ifname, const struct wg_route_policy *p,
 			ret = -ENOMEM;
 			break;
 		}
+		kerr = 0;
 		r = nl_send_auto(sk, m);
 		nlmsg_free(m);
 		if (r >= 0)
 			r = nl_wait_for_ack(sk);
+		if (r >= 0 && kerr == 0)
+			continue;
 		/* already there (wg-quick added it, or an earlier run), or
 		 * already gone: both are what was asked for */
-		if (r >= 0 || (add && r == -NLE_EXIST) ||
-		    (!add && r == -NLE_OBJ_NOTFOUND))
+		if ((add && kerr == -EEXIST) ||
+		    (!add && (kerr == -ESRCH || kerr == -ENOENT)))
 			continue;
 		if (report)
-			report(ud, &ips[i], nl_geterror(r));
+			report(ud, &ips[i], kerr ? strerror(-kerr) :
+					    nl_geterror(r));
 		ret = -EIO;
 	}
 	nl_socket_free(sk);

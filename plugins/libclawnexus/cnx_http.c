@@ -454,6 +454,21 @@ cnx_http_build_request(char *out, size_t cap, const char *host,
     return cnx_http_fits(n, cap);
 }
 
+/* Status line: HTTP-version SP 3DIGIT SP [reason]; the code, and *e the
+ * offset of its CRLF, or CNX_HTTP_EBAD. */
+static int
+cnx_http_status_line(const char *buf, size_t *e)
+{
+    *e = cnx_http_eol(buf, 0);
+    if (*e < 12 || !cnx_http_version_ok(buf, 8) || buf[8] != ' '
+        || buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9'
+        || buf[11] < '0' || buf[11] > '9' || (*e > 12 && buf[12] != ' '))
+    {
+        return CNX_HTTP_EBAD;
+    }
+    return (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+}
+
 int
 cnx_http_parse_response(const char *buf, size_t len, const char key[25],
     int *status)
@@ -472,15 +487,10 @@ cnx_http_parse_response(const char *buf, size_t len, const char key[25],
         return head;
     }
 
-    /* Status line: HTTP-version SP 3DIGIT SP [reason] */
-    e = cnx_http_eol(buf, 0);
-    if (e < 12 || !cnx_http_version_ok(buf, 8) || buf[8] != ' '
-        || buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9'
-        || buf[11] < '0' || buf[11] > '9' || (e > 12 && buf[12] != ' '))
-    {
-        return CNX_HTTP_EBAD;
+    code = cnx_http_status_line(buf, &e);
+    if (code < 0) {
+        return code;
     }
-    code = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (status != NULL) {
         *status = code;
     }
@@ -526,6 +536,84 @@ cnx_http_parse_response(const char *buf, size_t len, const char key[25],
     }
     if (ext) {
         return CNX_HTTP_EEXT;
+    }
+    return head;
+}
+
+int
+cnx_http_build_call(char *out, size_t cap, const char *method,
+    const char *host, const char *path, const char *content_type,
+    size_t body_len)
+{
+    int  n;
+
+    if (out == NULL || method == NULL || host == NULL || path == NULL
+        || host[0] == '\0' || path[0] != '/' || !cnx_http_safe(method, 0)
+        || !cnx_http_safe(host, 0) || !cnx_http_safe(path, 0)
+        || (content_type != NULL && !cnx_http_safe(content_type, 1)))
+    {
+        return -1;
+    }
+    n = snprintf(out, cap,
+                 "%s %s HTTP/1.1\r\n"
+                 "Host: %s\r\n"
+                 "Accept: application/json\r\n"
+                 "Connection: close\r\n"
+                 "%s%s%s"
+                 "Content-Length: %zu\r\n"
+                 "\r\n", method, path, host,
+                 content_type ? "Content-Type: " : "",
+                 content_type ? content_type : "",
+                 content_type ? "\r\n" : "", body_len);
+    return cnx_http_fits(n, cap);
+}
+
+int
+cnx_http_parse_reply(const char *buf, size_t len, cnx_http_reply_t *r)
+{
+    cnx_http_hdr_t  h;
+    size_t          pos, e, i;
+    int             head, rc, code;
+    int64_t         v;
+
+    r->status = 0;
+    r->content_length = -1;
+
+    head = cnx_http_head_len(buf, len);
+    if (head <= 0) {
+        return head;
+    }
+    code = cnx_http_status_line(buf, &e);
+    if (code < 0) {
+        return code;
+    }
+    r->status = code;
+
+    pos = e + 2;
+    for ( ;; ) {
+        rc = cnx_http_next_header(buf, &pos, &h);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 0) {
+            break;
+        }
+        if (cnx_http_ieq(h.name, h.nlen, "transfer-encoding")) {
+            return CNX_HTTP_EBAD;           /* never sent by the servers
+                                               we call; refuse, don't guess */
+        }
+        if (cnx_http_ieq(h.name, h.nlen, "content-length")) {
+            if (r->content_length >= 0 || h.vlen == 0 || h.vlen > 15) {
+                return CNX_HTTP_EBAD;
+            }
+            for (i = 0, v = 0; i < h.vlen; i++) {
+                if (h.val[i] < '0' || h.val[i] > '9') {
+                    return CNX_HTTP_EBAD;
+                }
+                v = v * 10 + (h.val[i] - '0');
+            }
+            r->content_length = v;
+        }
     }
     return head;
 }

@@ -2,7 +2,8 @@
  * The HTTP/1.1 part of the WebSocket opening handshake (RFC 6455 section 4,
  * RFC 9112 message syntax): the server-side parser of the upgrade request,
  * the client-side parser of the 101 response, and the builders of both
- * sides' heads and of short error responses.
+ * sides' heads and of short error responses; and a plain request/response
+ * pair for JSON calls (the registry client).
  *
  * Parsers follow one convention: they look at buf[0..len) and return
  *   0   the head is not complete yet (no CRLF CRLF): read more, call again;
@@ -113,5 +114,30 @@ int cnx_http_build_request(char *out, size_t cap, const char *host,
  */
 int cnx_http_parse_response(const char *buf, size_t len, const char key[25],
     int *status);
+
+
+/* Plain HTTP/1.1 calls (the registry client) ----------------------------- */
+
+/*
+ * Write a request head: "METHOD path HTTP/1.1", Host, Accept:
+ * application/json, Connection: close, Content-Type when not NULL and
+ * Content-Length (also 0).  The body follows the head.  Returns the
+ * length or -1 (too small, or a control character in an argument).
+ */
+int cnx_http_build_call(char *out, size_t cap, const char *method,
+    const char *host, const char *path, const char *content_type,
+    size_t body_len);
+
+typedef struct {
+    int      status;
+    int64_t  content_length;    /* -1: absent (the body ends at EOF) */
+} cnx_http_reply_t;
+
+/*
+ * Parse a response head.  0 (need more), >0 (bytes of the head; the body
+ * follows), or CNX_HTTP_EBAD (also for Transfer-Encoding, a repeated or
+ * malformed Content-Length) / CNX_HTTP_ETOOBIG.
+ */
+int cnx_http_parse_reply(const char *buf, size_t len, cnx_http_reply_t *r);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cnx_base64.h"
 #include "cnx_crypto.h"
 #include "cnx_identity.h"
@@ -91,7 +93,10 @@ cnx_identity_fingerprint(char out[CNX_FINGERPRINT_LEN], const uint8_t pk[32])
     uint8_t  h[32];
     char     b64[CNX_BASE64_ENCODED_LEN(32) + 1];
 
-    cnx_sha256(h, pk, 32);
+    if (cnx_sha256(h, pk, 32) != 0) {
+        snprintf(out, CNX_FINGERPRINT_LEN, "SHA256:(unavailable)");
+        return;
+    }
     cnx_base64_encode(b64, sizeof(b64), h, sizeof(h));
     /* "SHA256:" and the 43 significant characters, without the '='. */
     memcpy(out, "SHA256:", 7);
@@ -239,9 +244,13 @@ cnx_id_read(const char *path, char *buf, size_t cap, size_t *len,
     return 0;
 }
 
-int
-cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
-    char *err, size_t errlen)
+/*
+ * Read the base64 32-byte secret at path into secret, or, when the file is
+ * absent, let make() fill secret and store it (0600, directory 0700).
+ */
+static int
+cnx_id_secret(const char *path, uint8_t secret[32],
+    int (*make)(uint8_t secret[32]), char *err, size_t errlen)
 {
     char     buf[128];
     size_t   len;
@@ -253,17 +262,15 @@ cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     rc = cnx_id_read(path, buf, sizeof(buf), &len, 1, err, errlen);
     if (rc == 1) {
         /* First use: make a key. */
-        if (cnx_id_mkdirs(path, err, errlen) != 0
-            || cnx_x25519_keypair(pk, sk) != 0)
-        {
+        if (cnx_id_mkdirs(path, err, errlen) != 0 || make(secret) != 0) {
             return -1;
         }
-        n = cnx_base64_encode(buf, sizeof(buf), sk, 32);
+        n = cnx_base64_encode(buf, sizeof(buf), secret, 32);
         buf[n] = '\n';
         rc = cnx_id_write_atomic(path, buf, (size_t) n + 1, err, errlen);
         cnx_memzero(buf, sizeof(buf));
         if (rc != 0) {
-            cnx_memzero(sk, 32);
+            cnx_memzero(secret, 32);
         }
         return rc;
     }
@@ -276,13 +283,63 @@ cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     {
         len--;
     }
-    n = cnx_base64_decode(sk, 32, buf, len);
+    n = cnx_base64_decode(secret, 32, buf, len);
     cnx_memzero(buf, sizeof(buf));
-    if (n != 32 || cnx_x25519_public(pk, sk) != 0) {
+    if (n != 32) {
+        cnx_memzero(secret, 32);
+        return cnx_id_err(err, errlen, "%s: not a key file (expected the "
+                          "base64 of 32 bytes)", path);
+    }
+    return 0;
+}
+
+static int
+cnx_id_make_x25519(uint8_t sk[32])
+{
+    uint8_t  pk[32];
+
+    return cnx_x25519_keypair(pk, sk);
+}
+
+int
+cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    if (cnx_id_secret(path, sk, cnx_id_make_x25519, err, errlen) != 0) {
+        return -1;
+    }
+    if (cnx_x25519_public(pk, sk) != 0) {
         cnx_memzero(sk, 32);
         return cnx_id_err(err, errlen, "%s: not a key file (expected the "
                           "base64 of 32 bytes)", path);
     }
+    return 0;
+}
+
+static int
+cnx_id_make_seed(uint8_t seed[32])
+{
+    randombytes_buf(seed, 32);
+    return 0;
+}
+
+int
+cnx_identity_default_signing(char *out, size_t outcap)
+{
+    return cnx_id_default_file(out, outcap, "registry.key");
+}
+
+int
+cnx_identity_load_signing(const char *path, uint8_t sk[64], uint8_t pk[32],
+    char *err, size_t errlen)
+{
+    uint8_t  seed[32];
+
+    if (cnx_id_secret(path, seed, cnx_id_make_seed, err, errlen) != 0) {
+        return -1;
+    }
+    crypto_sign_seed_keypair(pk, sk, seed);
+    cnx_memzero(seed, sizeof(seed));
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * cnx_identity: this instance's static X25519 key and the pins of peers.
+ * cnx_identity: this instance's static X25519 key, its Ed25519 registry
+ * key, and the pins of peers.
  *
  * Key file (default ~/.clawnexus/edge/static.key): one line, the base64 of
  * the 32-byte private key.  Created on first use with mode 0600 (written to
@@ -29,6 +30,15 @@ int cnx_identity_default_pins(char *out, size_t outcap);
 /* Load the key at path, creating it (and its directory, 0700) if absent. */
 int cnx_identity_load(const char *path, uint8_t sk[32], uint8_t pk[32],
     char *err, size_t errlen);
+
+/*
+ * This instance's Ed25519 signing key for the registry (default
+ * ~/.clawnexus/edge/registry.key): the same file format, holding the
+ * 32-byte seed; sk is libsodium's 64-byte secret key.
+ */
+int cnx_identity_default_signing(char *out, size_t outcap);
+int cnx_identity_load_signing(const char *path, uint8_t sk[64],
+    uint8_t pk[32], char *err, size_t errlen);
 
 /* "SHA256:" + unpadded base64 of SHA-256(pk). */
 void cnx_identity_fingerprint(char out[CNX_FINGERPRINT_LEN],

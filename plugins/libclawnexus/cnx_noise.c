@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "cnx_crypto.h"
+#include "cnx_internal.h"
 #include "cnx_noise.h"
 
 enum { T_E = 1, T_S, T_EE, T_ES, T_SE, T_SS, T_END = 0 };
@@ -56,16 +58,18 @@ cnx_noise_nonce(uint8_t nonce[12], uint64_t n)
     }
 }
 
-static void
+static int
 cnx_noise_mix_hash(cnx_noise_t *hs, const uint8_t *data, size_t len)
 {
-    cnx_sha256_2(hs->h, hs->h, 32, data, len);
+    return cnx_sha256_2(hs->h, hs->h, 32, data, len);
 }
 
 static int
 cnx_noise_mix_key(cnx_noise_t *hs, const uint8_t ikm[32])
 {
-    cnx_hkdf_noise(hs->ck, hs->k, NULL, hs->ck, ikm, 32);
+    if (cnx_hkdf_noise(hs->ck, hs->k, NULL, hs->ck, ikm, 32) != 0) {
+        return -1;
+    }
     hs->n = 0;
     hs->has_k = 1;
     if (hs->aead == NULL) {
@@ -110,8 +114,7 @@ cnx_noise_encrypt_and_hash(cnx_noise_t *hs, uint8_t *out, const uint8_t *in,
         hs->n++;
         *outlen = len + CNX_AEAD_TAGBYTES;
     }
-    cnx_noise_mix_hash(hs, out, *outlen);
-    return 0;
+    return cnx_noise_mix_hash(hs, out, *outlen);
 }
 
 static int
@@ -132,8 +135,7 @@ cnx_noise_decrypt_and_hash(cnx_noise_t *hs, uint8_t *out, const uint8_t *in,
         }
         hs->n++;
     }
-    cnx_noise_mix_hash(hs, in, len);
-    return 0;
+    return cnx_noise_mix_hash(hs, in, len);
 }
 
 /* ---- HandshakeState --------------------------------------------------- */
@@ -190,7 +192,9 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
                                    : "Noise_IK_25519_AESGCM_SHA256";
     memcpy(hs->h, name, strlen(name));
     memcpy(hs->ck, hs->h, 32);
-    cnx_noise_mix_hash(hs, prologue, prologue_len);
+    if (cnx_noise_mix_hash(hs, prologue, prologue_len) != 0) {
+        return cnx_noise_fail(hs);
+    }
 
     memcpy(hs->s_sk, s_sk, 32);
     if (s_pk != NULL) {
@@ -205,9 +209,11 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
         if (role == CNX_NOISE_INITIATOR) {
             memcpy(hs->rs, rs, 32);
             hs->has_rs = 1;
-            cnx_noise_mix_hash(hs, hs->rs, 32);
-        } else {
-            cnx_noise_mix_hash(hs, hs->s_pk, 32);
+            if (cnx_noise_mix_hash(hs, hs->rs, 32) != 0) {
+                return cnx_noise_fail(hs);
+            }
+        } else if (cnx_noise_mix_hash(hs, hs->s_pk, 32) != 0) {
+            return cnx_noise_fail(hs);
         }
     }
     hs->action = role == CNX_NOISE_INITIATOR ? CNX_NOISE_WRITE
@@ -215,25 +221,15 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     return 0;
 }
 
+/* Known-answer tests only (cnx_internal.h). */
 int
 cnx_noise_set_ephemeral(cnx_noise_t *hs, const uint8_t e_sk[32])
-{
-    return cnx_noise_set_ephemeral_keypair(hs, e_sk, NULL);
-}
-
-int
-cnx_noise_set_ephemeral_keypair(cnx_noise_t *hs, const uint8_t e_sk[32],
-    const uint8_t *e_pk)
 {
     if (hs->action == CNX_NOISE_FAILED || hs->msg_index != 0 || hs->has_e) {
         return -1;
     }
     memcpy(hs->e_sk, e_sk, 32);
     hs->fixed_e = 1;
-    if (e_pk != NULL) {
-        memcpy(hs->e_pk, e_pk, 32);
-        hs->fixed_e = 2;
-    }
     return 0;
 }
 
@@ -303,18 +299,17 @@ cnx_noise_write_message(cnx_noise_t *hs, uint8_t *out, size_t outcap,
             if (outcap - pos < 32) {
                 return cnx_noise_fail(hs);
             }
-            if (!hs->fixed_e) {
-                cnx_random(hs->e_sk, 32);
-            }
-            if (hs->fixed_e != 2
-                && cnx_x25519_public(hs->e_pk, hs->e_sk) != 0)
+            if (hs->fixed_e ? cnx_x25519_public(hs->e_pk, hs->e_sk) != 0
+                            : cnx_x25519_keypair(hs->e_pk, hs->e_sk) != 0)
             {
                 return cnx_noise_fail(hs);
             }
             hs->has_e = 1;
             memcpy(out + pos, hs->e_pk, 32);
             pos += 32;
-            cnx_noise_mix_hash(hs, hs->e_pk, 32);
+            if (cnx_noise_mix_hash(hs, hs->e_pk, 32) != 0) {
+                return cnx_noise_fail(hs);
+            }
             break;
         case T_S:
             need = 32 + (hs->has_k ? CNX_AEAD_TAGBYTES : 0);
@@ -372,7 +367,9 @@ cnx_noise_read_message(cnx_noise_t *hs, uint8_t *payload, size_t pcap,
             memcpy(hs->re, msg + pos, 32);
             hs->has_re = 1;
             pos += 32;
-            cnx_noise_mix_hash(hs, hs->re, 32);
+            if (cnx_noise_mix_hash(hs, hs->re, 32) != 0) {
+                return cnx_noise_fail(hs);
+            }
             break;
         case T_S:
             need = 32 + (hs->has_k ? CNX_AEAD_TAGBYTES : 0);
@@ -416,7 +413,10 @@ cnx_noise_split(cnx_noise_t *hs, cnx_noise_keys_t *keys)
         cnx_noise_wipe(hs);
         return -1;
     }
-    cnx_hkdf_noise(k1, k2, NULL, hs->ck, NULL, 0);
+    if (cnx_hkdf_noise(k1, k2, NULL, hs->ck, NULL, 0) != 0) {
+        cnx_noise_wipe(hs);
+        return -1;
+    }
     /* k1 protects initiator -> responder, k2 the other way. */
     if (hs->role == CNX_NOISE_INITIATOR) {
         memcpy(keys->send_key, k1, 32);

@@ -81,16 +81,6 @@ int cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     cnx_noise_role_t role, const uint8_t *prologue, size_t prologue_len,
     const uint8_t s_sk[32], const uint8_t *s_pk, const uint8_t *rs);
 
-/* Use a fixed ephemeral private key instead of a random one (test
- * vectors).  Call right after cnx_noise_init(). */
-int cnx_noise_set_ephemeral(cnx_noise_t *hs, const uint8_t e_sk[32]);
-
-/* The same with its public key (not recomputed; the caller vouches that it
- * is X25519(e_sk, 9)): for a fresh key pair made just before for this one
- * handshake, such as the session's KEY_EXCHANGE key.  e_pk may be NULL. */
-int cnx_noise_set_ephemeral_keypair(cnx_noise_t *hs, const uint8_t e_sk[32],
-    const uint8_t *e_pk);
-
 cnx_noise_action_t cnx_noise_action(const cnx_noise_t *hs);
 
 /* Write the next handshake message carrying payload (may be empty) into

@@ -11,7 +11,6 @@
 
 struct cnx_relay_core_s {
     cnx_dir_t             *dir;
-    cnx_relay_limits_t     lim;
     cnx_relay_host_ops_t   host;
     void                  *host_data;
     cnx_relay_stats_t      stats;
@@ -24,8 +23,7 @@ struct cnx_relay_core_s {
 
 
 cnx_relay_core_t *
-cnx_relay_core_new(const cnx_relay_limits_t *lim,
-    const cnx_relay_host_ops_t *host, void *host_data)
+cnx_relay_core_new(const cnx_relay_host_ops_t *host, void *host_data)
 {
     cnx_relay_core_t  *core;
 
@@ -38,7 +36,6 @@ cnx_relay_core_new(const cnx_relay_limits_t *lim,
         free(core);
         return NULL;
     }
-    core->lim = *lim;
     core->host = *host;
     core->host_data = host_data;
     return core;
@@ -72,12 +69,13 @@ cnx_relay_core_stats(const cnx_relay_core_t *core)
 
 void
 cnx_relay_member_init(cnx_relay_member_t *m,
-    const cnx_relay_member_ops_t *ops, void *data,
-    const cnx_relay_addr_t *addr, int remote)
+    const cnx_relay_member_ops_t *ops, const cnx_relay_limits_t *lim,
+    void *data, const cnx_relay_addr_t *addr, int remote)
 {
     memset(m, 0, sizeof(*m));
     cnx_dir_member_init(&m->dir, m);
     m->ops = ops;
+    m->lim = lim;
     m->data = data;
     if (addr != NULL) {
         m->addr = *addr;
@@ -119,7 +117,28 @@ release_if_unused(cnx_relay_member_t *m)
 }
 
 
-/* Side s of room r is full (1) or not (0): the other member is told. */
+/* Member s of r was held back for sending into r; it may go on. */
+static void
+release_held(cnx_dir_room_t *r, int s)
+{
+    cnx_relay_member_t  *o = member_of(r->member[s]);
+
+    if (!r->held[s]) {
+        return;
+    }
+    r->held[s] = 0;
+    o->nblocked--;
+    if (!o->remote) {
+        o->ops->flow(o, r, 0);
+    }
+}
+
+
+/*
+ * Member s of room r is full (1) or not (0).  A member elsewhere is told
+ * (it holds back its own socket there); a member here that was held back
+ * for sending into r goes on.
+ */
 static void
 set_full(cnx_dir_room_t *r, int s, int full)
 {
@@ -130,12 +149,29 @@ set_full(cnx_dir_room_t *r, int s, int full)
     }
     r->full[s] = (unsigned char) full;
     o = member_of(r->member[1 - s]);
-    if (full) {
-        o->nblocked++;
-    } else {
-        o->nblocked--;
+    if (o->remote) {
+        o->ops->flow(o, r, full);
+    } else if (!full) {
+        release_held(r, 1 - s);
     }
-    o->ops->flow(o, r, full);
+}
+
+
+/*
+ * m (side s) just sent DATA into r: while the other member is full, m is
+ * held back (its socket is not read) until that one drains.  Only senders
+ * into a full member wait; what else they take part in does not matter.
+ */
+static void
+hold_if_full(cnx_dir_room_t *r, int s)
+{
+    cnx_relay_member_t  *m = member_of(r->member[s]);
+
+    if (r->full[1 - s] && !r->held[s] && !m->remote) {
+        r->held[s] = 1;
+        m->nblocked++;
+        m->ops->flow(m, r, 1);
+    }
 }
 
 
@@ -154,11 +190,12 @@ room_remove(cnx_relay_core_t *core, cnx_dir_room_t *r,
         m[s] = member_of(r->member[s]);
     }
     for (s = 0; s < 2; s++) {
-        if (r->full[s]) {
-            r->full[s] = 0;
-            o = m[1 - s];
+        r->full[s] = 0;
+        if (r->held[s]) {
+            r->held[s] = 0;
+            o = m[s];
             o->nblocked--;
-            if (!o->remote && o->nblocked == 0) {
+            if (!o->remote) {
                 o->ops->flow(o, r, 0);
             }
         }
@@ -232,12 +269,12 @@ auth(cnx_relay_core_t *core, cnx_relay_member_t *m, const cnx_relay_msg_t *msg,
 
     memset(&want, 0, sizeof(want));
     want.sub = msg->claw_id_s;
-    want.iss = core->lim.jwt_issuer;
-    want.leeway = core->lim.jwt_leeway;
-    want.max_lifetime = core->lim.jwt_max_lifetime;
+    want.iss = m->lim->jwt_issuer;
+    want.leeway = m->lim->jwt_leeway;
+    want.max_lifetime = m->lim->jwt_max_lifetime;
 
     rc = cnx_jwt_verify(msg->auth_token.p, msg->auth_token.len,
-                        core->lim.jwt_key, core->lim.jwt_key_len, &want,
+                        m->lim->jwt_key, m->lim->jwt_key_len, &want,
                         core->host.now(h), NULL);
     if (rc != CNX_JWT_OK) {
         core->stats.auth_failures++;
@@ -333,9 +370,9 @@ do_register(cnx_relay_core_t *core, cnx_relay_member_t *m,
 
 /* Whether target t can take one more JOIN: NULL, or the ERROR code. */
 static const char *
-admits(cnx_relay_core_t *core, cnx_relay_member_t *t)
+admits(cnx_relay_member_t *t)
 {
-    if (t->dir.nincoming >= core->lim.max_incoming) {
+    if (t->dir.nincoming >= t->lim->max_incoming) {
         return CNX_RELAY_ERR_TOO_MANY_PENDING;
     }
     return NULL;
@@ -405,18 +442,18 @@ do_join(cnx_relay_core_t *core, cnx_relay_member_t *m,
 
     code = NULL;
     text = NULL;
-    if (m->dir.npending >= core->lim.max_pending) {
+    if (m->dir.npending >= m->lim->max_pending) {
         code = CNX_RELAY_ERR_TOO_MANY_PENDING;
         text = "too many JOINs waiting for an answer";
-    } else if (m->dir.nopened >= core->lim.max_rooms) {
+    } else if (m->dir.nopened >= m->lim->max_rooms) {
         code = CNX_RELAY_ERR_TOO_MANY_ROOMS;
         text = "too many rooms";
     } else if (pending_to(m, msg->target_claw_id_s, tlen)
-               >= core->lim.max_pair)
+               >= m->lim->max_pair)
     {
         code = CNX_RELAY_ERR_TOO_MANY_PENDING;
         text = "too many JOINs to this target waiting for an answer";
-    } else if (!t->remote && (code = admits(core, t)) != NULL) {
+    } else if (!t->remote && (code = admits(t)) != NULL) {
         text = "the target cannot take this room";
     }
     if (code != NULL) {
@@ -502,6 +539,7 @@ do_data(cnx_relay_core_t *core, cnx_relay_member_t *m, const char *id,
         reply_error(core, m, CNX_RELAY_ERR_INTERNAL, "cannot forward");
         return;
     }
+    hold_if_full(r, cnx_dir_room_side(r, &m->dir));
     core->stats.messages++;
     core->stats.bytes += n;
 }
@@ -634,7 +672,7 @@ rec_incoming(cnx_relay_core_t *core, cnx_relay_member_t *to,
     r = NULL;
     if (to == NULL) {
         code = CNX_RELAY_ERR_TARGET_OFFLINE;
-    } else if ((code = admits(core, to)) == NULL) {
+    } else if ((code = admits(to)) == NULL) {
         r = cnx_dir_room_create(core->dir, rec->room, rec->room_len,
                                 &px->dir, px->name, px->name_len, &to->dir,
                                 to->name, to->name_len);
@@ -670,9 +708,21 @@ cnx_relay_core_record(cnx_relay_core_t *core, cnx_relay_member_t *to,
         return;
 
     case CNX_RELAY_REC_REPLACED:
-        if (to != NULL) {
-            replaced_local(core, to, NULL);
+        /*
+         * Only if to still has that name and the directory says someone
+         * else owns it: the record may have crossed to's next REGISTER.
+         */
+        if (to == NULL || !to->registered || rec->name_len != to->name_len
+            || memcmp(rec->name, to->name, to->name_len) != 0)
+        {
+            return;
         }
+        p = core->host.lookup(core->host_data, to->name, to->name_len);
+        if (p == to) {
+            return;
+        }
+        release_if_unused(p);
+        replaced_local(core, to, NULL);
         return;
 
     default:

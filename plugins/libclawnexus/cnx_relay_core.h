@@ -36,10 +36,13 @@
  * room's other member is the record's sender before acting.
  *
  * Backpressure is per room: when a receiver's queue passes its high mark
- * the host calls cnx_relay_core_flow(m, 1); every member sending into
- * m's rooms gets flow(r, 1) (a local sender stops reading its socket while
- * its nblocked count is above 0; a remote one is told by a FLOW record and
- * its own core does the same there), and flow(r, 0) when m drains.
+ * the host calls cnx_relay_core_flow(m, 1), and (m, 0) when it drained.
+ * A member elsewhere in m's rooms is told at once (flow: a FLOW record).
+ * A local member that sends DATA into a room whose other member is full
+ * is held back: flow(r, 1), and its nblocked count rises; the host stops
+ * reading its socket while nblocked > 0.  flow(r, 0) when that member
+ * drains or the room ends.  Senders that do not send into the full member
+ * are never held back.
  */
 
 #ifndef CNX_RELAY_CORE_H
@@ -84,10 +87,11 @@ struct cnx_relay_member_ops_s {
     int   (*data)(cnx_relay_member_t *to, cnx_dir_room_t *r,
               cnx_relay_member_t *from, int binary, const uint8_t *p,
               size_t n);
-    /* to's name was registered by a newer socket (by; may be NULL). */
+    /* to's name was registered by a newer socket, by (by->name). */
     void  (*replaced)(cnx_relay_member_t *to, cnx_relay_member_t *by);
-    /* The other member of r is full (1) or takes DATA again (0);
-       to->nblocked counts to's rooms whose other member is full. */
+    /* Local to: held back (1) for sending into r, whose other member is
+       full, or free again in r (0); to->nblocked counts the rooms it is
+       held back in.  Remote to: the other member of r is full or not. */
     void  (*flow)(cnx_relay_member_t *to, cnx_dir_room_t *r, int full);
     /* A reply to to's own message: REGISTERED (to->name, to->binary),
        PONG, or ERROR with code and text. */
@@ -97,9 +101,25 @@ struct cnx_relay_member_ops_s {
     void  (*unused)(cnx_relay_member_t *m);
 };
 
+typedef struct {
+    unsigned        max_rooms;      /* rooms a member opened (either
+                                       state): TOO_MANY_ROOMS */
+    unsigned        max_pending;    /* its JOINs without an answer */
+    unsigned        max_incoming;   /* JOINs waiting for one target */
+    unsigned        max_pair;       /* JOINs from one member to one target
+                                       waiting (all TOO_MANY_PENDING) */
+    const uint8_t  *jwt_key;
+    size_t          jwt_key_len;
+    const char     *jwt_issuer;     /* NULL: not checked */
+    int64_t         jwt_leeway;
+    int64_t         jwt_max_lifetime;   /* 0: no limit */
+} cnx_relay_limits_t;
+
 struct cnx_relay_member_s {
     cnx_dir_member_t               dir;        /* rooms; dir.session = m */
     const cnx_relay_member_ops_t  *ops;
+    const cnx_relay_limits_t      *lim;        /* local members: the limits
+                                                  of their server */
     void                          *data;       /* the host's */
     cnx_relay_addr_t               addr;
     char                           name[CNX_RELAY_CLAW_ID_MAX + 1];
@@ -143,19 +163,6 @@ typedef struct {
     int64_t              (*now)(void *host);
 } cnx_relay_host_ops_t;
 
-typedef struct {
-    unsigned        max_rooms;      /* rooms a member opened (either
-                                       state): TOO_MANY_ROOMS */
-    unsigned        max_pending;    /* its JOINs without an answer */
-    unsigned        max_incoming;   /* JOINs waiting for one target */
-    unsigned        max_pair;       /* JOINs from one member to one target
-                                       waiting (all TOO_MANY_PENDING) */
-    const uint8_t  *jwt_key;
-    size_t          jwt_key_len;
-    const char     *jwt_issuer;     /* NULL: not checked */
-    int64_t         jwt_leeway;
-    int64_t         jwt_max_lifetime;   /* 0: no limit */
-} cnx_relay_limits_t;
 
 /* Counters a host may publish (monotonic, except rooms). */
 typedef struct {
@@ -171,12 +178,9 @@ typedef struct {
 #define CNX_RELAY_CONTINUE  0
 #define CNX_RELAY_CLOSE     1     /* flush the replies, then close (1008) */
 
-/*
- * A new core; lim is copied (the key and issuer are not: they must
- * outlive the core).  NULL when out of memory.
- */
-cnx_relay_core_t *cnx_relay_core_new(const cnx_relay_limits_t *lim,
-    const cnx_relay_host_ops_t *host, void *host_data);
+/* A new core; NULL when out of memory. */
+cnx_relay_core_t *cnx_relay_core_new(const cnx_relay_host_ops_t *host,
+    void *host_data);
 
 /* Frees the core and its rooms; members must have left. */
 void cnx_relay_core_free(cnx_relay_core_t *core);
@@ -186,10 +190,13 @@ cnx_dir_t *cnx_relay_core_dir(cnx_relay_core_t *core);
 
 const cnx_relay_stats_t *cnx_relay_core_stats(const cnx_relay_core_t *core);
 
-/* Prepare a member (zeroes it). */
+/*
+ * Prepare a member (zeroes it).  A local member needs lim (its server's
+ * limits and token settings, which must outlive it); a remote one NULL.
+ */
 void cnx_relay_member_init(cnx_relay_member_t *m,
-    const cnx_relay_member_ops_t *ops, void *data,
-    const cnx_relay_addr_t *addr, int remote);
+    const cnx_relay_member_ops_t *ops, const cnx_relay_limits_t *lim,
+    void *data, const cnx_relay_addr_t *addr, int remote);
 
 /*
  * One text message of a local member (a complete WebSocket text frame,

@@ -48,6 +48,8 @@ struct cnx_dir_room_s {
     cnx_dir_room_t        *prev[2];
     unsigned char          full[2];        /* member i takes no more DATA
                                               for now (cnx_relay_core) */
+    unsigned char          held[2];        /* member i waits until the
+                                              other one drains */
 };
 
 /* A new empty directory, or NULL when out of memory. */

@@ -130,6 +130,7 @@ fields_valid(int type, unsigned flags, const char *room, size_t room_len,
 
     switch (type) {
     case CNX_RELAY_REC_INCOMING:
+    case CNX_RELAY_REC_REPLACED:
         if (!cnx_relay_claw_id_valid(name, name_len)) {
             return 0;
         }

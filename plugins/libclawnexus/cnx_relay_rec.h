@@ -38,7 +38,7 @@ typedef enum {
     CNX_RELAY_REC_PEER_LEFT,
     CNX_RELAY_REC_DATA_TEXT,      /* payload: escaped JSON string content */
     CNX_RELAY_REC_DATA_BIN,       /* payload: raw bytes */
-    CNX_RELAY_REC_REPLACED,       /* no room: the name has a newer owner */
+    CNX_RELAY_REC_REPLACED,       /* no room; name: it has a newer owner */
     CNX_RELAY_REC_FLOW            /* flags = 1: the sender takes no more
                                      DATA in this room for now, 0: again */
 } cnx_relay_rec_type_t;
@@ -68,8 +68,9 @@ typedef struct {
     cnx_relay_addr_t      dst;
     const char           *room;         /* 1..64 chars; none for REPLACED */
     size_t                room_len;
-    const char           *name;         /* INCOMING: a claw_id; REFUSED: an
-                                           ERROR code; otherwise empty */
+    const char           *name;         /* INCOMING, REPLACED: a claw_id;
+                                           REFUSED: an ERROR code;
+                                           otherwise empty */
     size_t                name_len;
     const uint8_t        *payload;      /* DATA only */
     size_t                payload_len;

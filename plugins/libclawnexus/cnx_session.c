@@ -216,7 +216,6 @@ struct cnx_session {
     uint8_t              pin[32];
     int                  has_pin;
     uint8_t              e_sk[32], e_pk[32];     /* v1 KEY_EXCHANGE key */
-    int                  e_spent;                /* e_sk given to Noise */
     uint8_t              peer_e[32];
     int                  offered;                /* version we offered */
     cnx_noise_t          hs;
@@ -343,11 +342,9 @@ cnx_session_hs_payload(char *out, size_t outcap, const char *p,
     return cnx_json_buf_finish(&b);
 }
 
-/* Noise init with the prologue that binds both v1 KEY_EXCHANGE keys.  The
- * first handshake of the session takes our KEY_EXCHANGE key pair as its
- * ephemeral: it was made fresh for this session and, once v2 is agreed, is
- * used for nothing else (no v1 key is derived from it), so it saves making
- * another.  A second handshake (XX after a refused IK) makes its own. */
+/* Noise init with the prologue that binds both v1 KEY_EXCHANGE keys.  Noise
+ * makes its own ephemeral key: the KEY_EXCHANGE key pair belongs to v1 and
+ * takes part in no Noise key agreement. */
 static int
 cnx_session_hs_init(cnx_session_t *s, cnx_noise_pattern_t pattern)
 {
@@ -363,11 +360,6 @@ cnx_session_hs_init(cnx_session_t *s, cnx_noise_pattern_t pattern)
                                 s->s_sk, s->s_pk,
                                 pattern == CNX_NOISE_IK && init ? s->pin
                                                                 : NULL);
-    if (rc == 0 && !s->e_spent) {
-        rc = cnx_noise_set_ephemeral_keypair(&s->hs, s->e_sk, s->e_pk);
-        cnx_memzero(s->e_sk, sizeof(s->e_sk));
-        s->e_spent = 1;
-    }
     return rc;
 }
 
@@ -438,6 +430,8 @@ cnx_session_on_kex(cnx_session_t *s, const cnx_v1_kex_t *kex, char *reply,
     memcpy(s->peer_e, kex->pubkey, 32);
 
     if (s->offered >= 2 && kex->version >= 2) {
+        /* v2 from here on: the v1 private key has no use left. */
+        cnx_memzero(s->e_sk, sizeof(s->e_sk));
         s->state = ST_V2_HS;
         if (s->role == CNX_NOISE_RESPONDER) {
             return 0;           /* the initiator speaks first */

@@ -9,6 +9,7 @@
 
 #include "cnx_base64.h"
 #include "cnx_crypto.h"
+#include "cnx_internal.h"
 #include "cnx_json.h"
 #include "cnx_session_v1.h"
 

@@ -67,9 +67,6 @@ void cnx_v1_session_free(cnx_v1_session_t *s);     /* wipes the key */
  * CNX_V1_SEALED_LEN(mlen) + 1).  Returns the base64 length or -1. */
 int cnx_v1_seal(cnx_v1_session_t *s, char *out, size_t outcap,
     const uint8_t *m, size_t mlen);
-/* The same with a caller-chosen iv (known-answer tests only). */
-int cnx_v1_seal_with_iv(cnx_v1_session_t *s, char *out, size_t outcap,
-    const uint8_t *m, size_t mlen, const uint8_t iv[12]);
 
 /* Decrypt a base64 payload of b64len characters into m (mcap bytes; the
  * plaintext is at most b64len * 3 / 4 - 28 bytes).  *mlen gets the length.

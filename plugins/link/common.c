@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "link.h"
+#include "registry.h"
 
 int
 link_common_opt(link_common_t *o, int c, const char *arg)
@@ -31,8 +32,31 @@ link_common_opt(link_common_t *o, int c, const char *arg)
         o->export_file = arg;
         return 1;
     case 0x10c: o->no_tailscale = 1; return 1;
+    case 0x10d: o->registry = arg; return 1;
     default:    return 0;
     }
+}
+
+/* Register with the registry; its tokens become the relay tokens and its
+ * name our id. */
+static int
+link_common_registry(link_common_t *o)
+{
+    int  code = 0;
+
+    o->reg = link_registry_start(o->registry, o->id, o->ca_file,
+                                 o->reg_name, sizeof(o->reg_name),
+                                 o->reg_hint, sizeof(o->reg_hint), &code);
+    if (o->reg == NULL) {
+        return code;
+    }
+    memset(&o->auth, 0, sizeof(o->auth));
+    link_auth_set_source(&o->auth, link_registry_token, o->reg);
+    if (strcmp(o->reg_name, o->id) != 0) {
+        link_err("registry %s: registered as %s", o->registry, o->reg_name);
+    }
+    o->id = o->reg_name;
+    return 0;
 }
 
 int
@@ -54,7 +78,14 @@ link_common_setup(link_common_t *o, int need_relay)
         link_err("give only one of --token-file and --secret-file");
         return LINK_EXIT_USAGE;
     }
-    if (o->token_file == NULL && o->secret_file == NULL) {
+    if (o->registry == NULL && o->token_file == NULL
+        && o->secret_file == NULL && o->cfg.registry[0])
+    {
+        o->registry = o->cfg.registry;
+    }
+    if (o->token_file == NULL && o->secret_file == NULL
+        && o->registry == NULL)
+    {
         if (o->cfg.token_file[0]) {
             o->token_file = o->cfg.token_file;
         } else if (o->cfg.secret_file[0]) {
@@ -86,28 +117,49 @@ link_common_setup(link_common_t *o, int need_relay)
         link_err("--session: '%s' is not v1, v2 or auto", o->session);
         return LINK_EXIT_USAGE;
     }
+    if (o->registry != NULL && (o->token_file || o->secret_file)) {
+        link_err("give only one of --registry, --token-file and "
+                 "--secret-file");
+        return LINK_EXIT_USAGE;
+    }
+    if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {
+        link_err("CA file %s (%s): %s", o->ca_file,
+                 o->ca_from_cfg ? "edge.ca_file" : "--ca-file",
+                 strerror(errno));
+        return LINK_EXIT_FILE;
+    }
+    if (o->registry != NULL) {
+        /* like the daemon: the relay is wss://<relay_hint>/relay unless
+         * given */
+        code = link_common_registry(o);
+        if (code != 0) {
+            return code;
+        }
+        if (o->relay == NULL && o->reg_hint[0]) {
+            snprintf(o->reg_relay, sizeof(o->reg_relay), "wss://%s/relay",
+                     o->reg_hint);
+            o->relay = o->reg_relay;
+        }
+    }
     if (o->relay != NULL) {
         if (link_url_parse(o->relay, &o->url) != 0) {
             link_err("bad relay URL '%s' (expected ws://HOST[:PORT][/PATH] "
                      "or wss://...)", o->relay);
             return LINK_EXIT_ADDR;
         }
-        if (o->token_file == NULL && o->secret_file == NULL) {
-            link_err("no relay credentials: give --token-file or "
-                     "--secret-file (or edge.token_file / edge.secret_file "
-                     "in the config)");
-            return LINK_EXIT_USAGE;
-        }
-        code = link_auth_init_code(&o->auth, o->token_file, o->secret_file,
-                                   o->issuer, 300);
-        if (code != 0) {
-            return code;
-        }
-        if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {
-            link_err("CA file %s (%s): %s", o->ca_file,
-                     o->ca_from_cfg ? "edge.ca_file" : "--ca-file",
-                     strerror(errno));
-            return LINK_EXIT_FILE;
+        if (o->registry == NULL) {
+            if (o->token_file == NULL && o->secret_file == NULL) {
+                link_err("no relay credentials: give --registry, "
+                         "--token-file or --secret-file (or edge.registry, "
+                         "edge.token_file or edge.secret_file in the "
+                         "config)");
+                return LINK_EXIT_USAGE;
+            }
+            code = link_auth_init_code(&o->auth, o->token_file,
+                                       o->secret_file, o->issuer, 300);
+            if (code != 0) {
+                return code;
+            }
         }
     } else if (need_relay) {
         link_err("no relay: give --relay URL (or relay.url in the config)");
@@ -122,6 +174,8 @@ link_common_setup(link_common_t *o, int need_relay)
 void
 link_common_wipe(link_common_t *o)
 {
+    link_registry_stop(o->reg);
+    o->reg = NULL;
     link_auth_wipe(&o->auth);
     link_sec_wipe(&o->sec);
 }

@@ -28,6 +28,11 @@ typedef struct {
     int           no_binary;
     int           no_tailscale;
     int           ca_from_cfg;   /* ca_file came from edge.ca_file */
+    const char   *registry;      /* --registry URL */
+    struct link_registry_s *reg; /* its client, when used */
+    char          reg_name[256]; /* the name the registry gave */
+    char          reg_hint[300]; /* its relay_hint */
+    char          reg_relay[320]; /* wss://HINT/relay */
 
     link_config_t cfg;
     link_url_t    url;
@@ -48,7 +53,8 @@ typedef struct {
     { "export-file", required_argument, NULL, 0x109 }, \
     { "no-binary",   no_argument,       NULL, 0x10a }, \
     { "names-file",  required_argument, NULL, 0x10b }, \
-    { "no-tailscale", no_argument,      NULL, 0x10c }
+    { "no-tailscale", no_argument,      NULL, 0x10c }, \
+    { "registry",    required_argument, NULL, 0x10d }
 
 #define LINK_COMMON_HELP \
     "  --relay URL         relay WebSocket URL, ws:// or wss:// (config:\n" \
@@ -57,6 +63,8 @@ typedef struct {
     "  --token-file F      file holding a relay token (JWT), re-read at\n" \
     "                      every REGISTER/JOIN\n" \
     "  --secret-file F     shared relay secret: mint 5-minute tokens\n" \
+    "  --registry URL      register --id with this registry and take relay\n" \
+    "                      tokens from it (config: edge.registry)\n" \
     "  --issuer ISS        iss claim of minted tokens\n" \
     "  --session MODE      v1, v2 or auto (default auto: v2 when the peer\n" \
     "                      offers it, else v1 unless its key is pinned)\n" \

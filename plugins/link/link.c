@@ -9,6 +9,7 @@
 
 #include "clawnexus.h"
 #include "link.h"
+#include "registry.h"
 
 static const struct {
     const char *name;
@@ -20,6 +21,7 @@ static const struct {
     { "serve",   cmd_serve,   "publish a TCP service under a claw id" },
     { "connect", cmd_connect, "open a stream to a served name" },
     { "list",    cmd_list,    "show known instances and their last path" },
+    { "whoami",  cmd_whoami,  "print this instance's registry key" },
     { "id",      cmd_id,      "print this instance's key fingerprint" },
     { "peers",   cmd_peers,   "list pinned peers with their fingerprints" },
     { "forget",  cmd_forget,  "remove a peer's pin (its key changed)" },

@@ -19,7 +19,7 @@
  * "relay" section and the top level are shared with ClawNexus). */
 static const char *const edge_keys[] = {
     "id", "token_file", "secret_file", "issuer", "ca_file", "names_file",
-    "export_file", "tailscale", "peers", NULL
+    "export_file", "tailscale", "registry", "peers", NULL
 };
 static const char *const peer_keys[] = { "direct", "cross_network", NULL };
 
@@ -205,7 +205,9 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
             || get_str(text, t, n, edge, "export_file", cfg->export_file,
                        sizeof(cfg->export_file), why, whycap) != 0
             || get_bool(text, t, n, edge, "tailscale", &cfg->tailscale, why,
-                        whycap) != 0)
+                        whycap) != 0
+            || get_str(text, t, n, edge, "registry", cfg->registry,
+                       sizeof(cfg->registry), why, whycap) != 0)
         {
             goto done;
         }

@@ -10,6 +10,7 @@
  *       "export_file": "...",        clawnexus-wg export JSON
  *                                    ("names_file": older name)
  *       "tailscale": true,           ask `tailscale status` too
+ *       "registry": "https://...",   registry for names and relay tokens
  *       "peers": {
  *         "office.claw": { "direct": "10.7.0.2:7473",
  *                          "cross_network": false }
@@ -46,6 +47,7 @@ typedef struct {
     char            ca_file[LINK_CFG_STR];
     char            export_file[LINK_CFG_STR];
     int             tailscale;      /* default 1 */
+    char            registry[LINK_CFG_STR]; /* registry URL, "" = none */
     link_peer_cfg_t peers[LINK_CFG_PEERS];
     size_t          npeers;
     /* "LINE:COL: unknown key ..." for keys of our sections we do not know */

@@ -1,5 +1,6 @@
 # The two-sites lab: the relay in vps, clawnexus-link at both sites, the
-# stand-in gateway at site-b, and the seven scenarios of docs/lab.md.
+# stand-in gateway at site-b (and the real OpenClaw gateway for scenario
+# 8), and the eight scenarios of docs/lab.md.
 # Sourced after tests/lib.sh and tests/e2e/topology.sh by
 # tests/e2e/two-sites.sh (make check) and by scripts/demo --lab.
 #
@@ -469,6 +470,55 @@ e2e_s7() {
     lab_say "    sha256 equal both ends: $(cut -c1-16 "$LAB_DIR/bulk.out")…, $ms ms ($(( LAB_BULK_MB * 1000 / (ms + 1) )) MiB/s)"
 }
 
+# Scenario 8: the real OpenClaw gateway at site-b (token auth) on
+# LAB_OC_PORT, reached from site-a on LAB_OC_LOCAL.
+LAB_OC_PORT=18790
+LAB_OC_LOCAL=28789
+
+e2e_s8() {
+    lab_say "[8] the real OpenClaw gateway at site-b, by name through the relay"
+    local t0 pid out
+    # the other scenarios still count without it: say so and go on
+    if ! cnx_have_openclaw; then
+        lab_say "    SKIPPED: needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
+        return 0
+    fi
+    t0=$(date +%s%N)
+    LAB_OC_TOKEN="lab-gw-$$-$RANDOM$RANDOM"
+    cnx_openclaw_start "$NS_B" "$LAB_DIR/oc" "$LAB_OC_PORT" \
+        --auth token --token "$LAB_OC_TOKEN" ||
+        cnx_fail "s8: the OpenClaw gateway did not answer /health at site-b"
+    lab_say "    openclaw gateway run --auth token at site-b (127.0.0.1:$LAB_OC_PORT), up in $(lab_ms_since "$t0") ms"
+    ip netns exec "$NS_B" env HOME="$LAB_DIR/b" "$CNX_LINK" -v serve \
+        --relay "$LAB_WSS" "${LAB_CRED[@]}" --id openclaw \
+        --forward "127.0.0.1:$LAB_OC_PORT" 2> "$LAB_DIR/serve-openclaw.err" &
+    pid=$!
+    cnx_on_exit "lab_stop $pid"
+    lab_wait_grep "$LAB_DIR/serve-openclaw.err" "registered as openclaw" 15 ||
+        { cat "$LAB_DIR/serve-openclaw.err" >&2; cnx_fail "s8: serve openclaw did not register"; }
+    ip netns exec "$NS_A" env HOME="$LAB_DIR/a" "$CNX_LINK" -v connect \
+        --relay "$LAB_WSS" "${LAB_CRED[@]}" --id home \
+        --config "$LAB_DIR/a/cross.json" --local "127.0.0.1:$LAB_OC_LOCAL" \
+        openclaw 2> "$LAB_DIR/oc-local.err" &
+    pid=$!
+    cnx_on_exit "lab_stop $pid"
+    lab_wait_grep "$LAB_DIR/oc-local.err" "established" 15 ||
+        { cat "$LAB_DIR/oc-local.err" >&2; cnx_fail "s8: connect --local to openclaw did not establish"; }
+    lab_say "    site-a: openclaw $(lab_established "$LAB_DIR/oc-local.err" relay 2)"
+    out=$(lab_ns "$NS_A" curl -sf "http://127.0.0.1:$LAB_OC_LOCAL/health") ||
+        cnx_fail "s8: GET /health through the tunnel failed"
+    case "$out" in *'"ok":true'*) ;; *) cnx_fail "s8: /health answered '$out'";; esac
+    lab_say "    GET /health from site-a: $out"
+    out=$(lab_ns "$NS_A" /usr/bin/python3 "$abs_top_srcdir/tests/e2e/openclaw_ws.py" \
+          "ws://127.0.0.1:$LAB_OC_LOCAL" "$LAB_OC_TOKEN" 2>&1) ||
+        { echo "$out" >&2; cnx_fail "s8: the gateway's WebSocket protocol through the relay failed"; }
+    lab_say "$(sed 's/^/    WebSocket: /' <<< "$out")"
+    out=$(lab_ns "$NS_A" /usr/bin/python3 "$abs_top_srcdir/tests/e2e/openclaw_ws.py" \
+          "ws://127.0.0.1:$LAB_OC_LOCAL" "not-the-token" --bad 2>&1) ||
+        { echo "$out" >&2; cnx_fail "s8: a wrong token was not refused"; }
+    lab_say "    a wrong token through the tunnel: $(tail -1 <<< "$out")"
+}
+
 # lab_main SCENARIO...: the whole run of a test script: requirements (a
 # missing one skips with the reason), the lab, the scenarios in the order
 # given, the relay's error log.
@@ -482,7 +532,7 @@ lab_main() {
     [ -x "$CNX_LINK" ] || cnx_fail "clawnexus-link not built: $CNX_LINK"
     [ -x "$CNX_WG" ] || cnx_fail "clawnexus-wg not built: $CNX_WG"
     for s in "$@"; do
-        declare -F "e2e_s$s" > /dev/null || cnx_fail "no scenario '$s' (1-7)"
+        declare -F "e2e_s$s" > /dev/null || cnx_fail "no scenario '$s' (1-8)"
     done
     case " $* " in *" 5 "*) cnx_need_node_client ;; esac
 

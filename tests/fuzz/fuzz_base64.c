@@ -1,9 +1,10 @@
 /*
- * Fuzz target: base64 and base64url decoders (cnx_base64.h).
+ * Fuzz target: base64, base64url and hex decoders (cnx_base64.h).
  *
- * Both decoders are strict (exactly one accepted encoding per byte
+ * The base64 decoders are strict (exactly one accepted encoding per byte
  * string), so whatever decodes must encode back to the same text, and
- * whatever is encoded must decode back to the same bytes.
+ * whatever is encoded must decode back to the same bytes.  Hex accepts
+ * either case: what decodes encodes back to the same text in lowercase.
  */
 
 #include <stdint.h>
@@ -91,6 +92,42 @@ check_encode(const uint8_t *in, size_t n, int url)
     free(back);
 }
 
+static void
+check_hex(const char *in, size_t n, const uint8_t *data)
+{
+    uint8_t *out = malloc(n + 1);
+    char    *txt = malloc(2 * n + 1);
+    size_t   i;
+    int      got;
+
+    if (out == NULL || txt == NULL) {
+        abort();
+    }
+    /* any text: what decodes is the lowercase spelling of its bytes */
+    got = cnx_hex_decode(out, n + 1, in, n);
+    if (got >= 0) {
+        if ((size_t) got * 2 != n
+            || cnx_hex_encode(txt, 2 * n + 1, out, (size_t) got) != (int) n)
+        {
+            abort();
+        }
+        for (i = 0; i < n; i++) {
+            if (txt[i] != (in[i] >= 'A' && in[i] <= 'F' ? in[i] + 32 : in[i])) {
+                abort();
+            }
+        }
+    }
+    /* any bytes: encode, decode back */
+    if (cnx_hex_encode(txt, 2 * n + 1, data, n) != (int) (2 * n)
+        || cnx_hex_decode(out, n + 1, txt, 2 * n) != (int) n
+        || memcmp(out, data, n) != 0)
+    {
+        abort();
+    }
+    free(out);
+    free(txt);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -107,6 +144,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_decode(copy, size, 1);
     check_encode(data, size, 0);
     check_encode(data, size, 1);
+    check_hex(copy, size, data);
 
     free(copy);
     return 0;

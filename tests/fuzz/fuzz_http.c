@@ -6,7 +6,8 @@
  *               an accepted request must have a 16-byte key and version
  *               13, every shorter prefix must say "need more", and the 101
  *               built for it must satisfy our own client parser.
- *   bit 0 = 1   client side: cnx_http_parse_response() on a response to
+ *   bit 0 = 1   client side: cnx_http_parse_response() (and the plain
+ *               cnx_http_parse_reply()) on a response to
  *               a request sent with the RFC 6455 section 1.3 sample key.
  * Also: a request built by cnx_http_build_request() from input-derived
  * host and path parses on the server side with the same path.
@@ -115,6 +116,23 @@ check_client(const char *buf, size_t len)
         }
     } else if (rc < 0 && rc < CNX_HTTP_EEXT) {
         abort();
+    }
+
+    /* the registry client's plain reply parser on the same bytes */
+    {
+        cnx_http_reply_t  r;
+
+        rc = cnx_http_parse_reply(buf, len, &r);
+        if (rc > 0) {
+            if ((size_t) rc > len || memcmp(buf + rc - 4, "\r\n\r\n", 4) != 0
+                || r.status < 100 || r.status > 599
+                || r.content_length < -1)
+            {
+                abort();
+            }
+        } else if (rc < 0 && rc != CNX_HTTP_EBAD && rc != CNX_HTTP_ETOOBIG) {
+            abort();
+        }
     }
 }
 

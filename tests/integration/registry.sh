@@ -39,6 +39,18 @@ check() {
 # keys A and B (admitted) and a stranger; the allow file lists A and B
 "$PY" "$abs_top_srcdir/tests/integration/registry_check.py" keys - - \
     "$dir/state" > "$dir/allowed-keys" || cnx_fail "cannot make keys"
+# and two clawnexus-link instances, by what their whoami prints
+mkdir -p "$dir/la" "$dir/lb" "$dir/lc"
+for h in la lb; do
+    HOME=$dir/$h "$CNX_LINK" whoami >> "$dir/allowed-keys" ||
+        cnx_fail "clawnexus-link whoami failed"
+done
+[ "$(stat -c %a "$dir/la/.clawnexus/edge/registry.key")" = 600 ] ||
+    cnx_fail "the registry key is not mode 0600"
+grep -Eq '^ed25519:[0-9a-f]{64}$' <(HOME=$dir/la "$CNX_LINK" whoami) ||
+    cnx_fail "whoami does not print ed25519:<64 hex>"
+[ "$(HOME=$dir/la "$CNX_LINK" whoami)" = "$(tail -2 "$dir/allowed-keys" | head -1)" ] ||
+    cnx_fail "whoami printed another key the second time"
 
 conf() {  # conf ADDR_RATE
     cat <<CONF
@@ -69,6 +81,13 @@ http {
             clawnexus_registry_relay_hint localhost:$relay_port;
             clawnexus_registry_allow_file allowed-keys;
         }
+        location /short/ {
+            clawnexus_registry;
+            clawnexus_registry_db db/registry.db;
+            clawnexus_registry_relay_hint localhost:$relay_port;
+            clawnexus_registry_allow_file allowed-keys;
+            clawnexus_registry_token_ttl 60s;
+        }
         location /open/ {
             clawnexus_registry;
             clawnexus_registry_db db/registry.db;
@@ -84,12 +103,12 @@ conf off > "$dir/nginx.conf"
 printf 'ed25519:1234\n' > "$dir/bad-keys"
 sed 's|allow_file allowed-keys|allow_file bad-keys|' "$dir/nginx.conf" \
     > "$dir/bad.conf"
-out=$("$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
+out=$(env $(cnx_nginx_env) "$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
     cnx_fail "nginx -t accepted a malformed allow file"
 case "$out" in *'bad-keys", line 1: expected "ed25519:'*) ;;
     *) cnx_fail "allow file error does not name the line: $out";; esac
 sed '/relay_hint/d' "$dir/nginx.conf" > "$dir/bad.conf"
-out=$("$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
+out=$(env $(cnx_nginx_env) "$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log" 2>&1) &&
     cnx_fail "nginx -t accepted a registry without relay_hint"
 case "$out" in *'needs "clawnexus_registry_relay_hint"'*) ;;
     *) cnx_fail "missing relay_hint not reported: $out";; esac
@@ -108,6 +127,54 @@ mode=$(stat -c '%a %U' "$dir/db/registry.db")
 cnx_log "the database is created 0600, owned by the worker user"
 
 check first
+
+# two clawnexus-link chats with registry tokens only (no relay secret);
+# the relay comes from the registry's relay_hint, as for the daemon
+reg_url="https://localhost:$reg_port/clawnexus"
+mkfifo "$dir/la.in"
+# A's tokens live 60 s: renewed in the background 10 s after the first
+HOME=$dir/la "$CNX_LINK" -v chat --registry "https://localhost:$reg_port/short" \
+    --ca-file "$dir/tls.crt" --id linka < "$dir/la.in" > "$dir/la.out" 2> "$dir/la.err" &
+la_pid=$!
+cnx_on_exit "kill $la_pid"
+exec 7> "$dir/la.in"
+for (( i=0; i<200; i++ )); do
+    grep -q "registered as linka.claw" "$dir/la.err" && break
+    kill -0 $la_pid 2>/dev/null || break
+    sleep 0.05
+done
+grep -q "registered as linka.claw" "$dir/la.err" ||
+    { cat "$dir/la.err" >&2; cnx_fail "link A did not register through the registry"; }
+for (( i=0; i<300; i++ )); do
+    [ "$(grep -c 'token for linka.claw, valid 60s' "$dir/la.err")" -ge 2 ] && break
+    sleep 0.1
+done
+[ "$(grep -c 'token for linka.claw, valid 60s' "$dir/la.err")" -ge 2 ] ||
+    { cat "$dir/la.err" >&2; cnx_fail "link A did not renew its 60 s token"; }
+cnx_log "clawnexus-link renews its registry token before it expires"
+printf 'hello from B\n' | HOME=$dir/lb timeout 20 "$CNX_LINK" chat \
+    --registry "$reg_url" --ca-file "$dir/tls.crt" --id linkb.claw \
+    --to linka.claw > "$dir/lb.out" 2> "$dir/lb.err" ||
+    { cat "$dir/lb.err" >&2; cnx_fail "link B could not chat with linka.claw"; }
+grep -qx 'hello from B' "$dir/la.out" ||
+    { cat "$dir/la.err" >&2; cnx_fail "link A did not get B's line"; }
+cnx_log "clawnexus-link chat --registry: names and tokens from the registry, relay from its hint"
+exec 7>&-
+wait $la_pid
+
+# a key the allow file does not list: a clear refusal, exit code 7
+HOME=$dir/lc "$CNX_LINK" chat --registry "$reg_url" --ca-file "$dir/tls.crt" \
+    --id linkc < /dev/null > /dev/null 2> "$dir/lc.err"
+rc=$?
+[ $rc -eq 7 ] && grep -q "/register linkc: 403 public key not admitted" "$dir/lc.err" ||
+    { cat "$dir/lc.err" >&2; cnx_fail "unadmitted link: exit $rc"; }
+# and a name another key owns
+HOME=$dir/lb "$CNX_LINK" chat --registry "$reg_url" --ca-file "$dir/tls.crt" \
+    --id linka.claw < /dev/null > /dev/null 2> "$dir/lc.err"
+rc=$?
+[ $rc -eq 7 ] && grep -q "409 name already registered by another key" "$dir/lc.err" ||
+    { cat "$dir/lc.err" >&2; cnx_fail "taken name: exit $rc"; }
+cnx_log "clawnexus-link names the registry's 403 and 409 and exits 7"
 
 cnx_nginx_stop "$dir"
 cnx_nginx_start "$dir"

@@ -340,6 +340,9 @@ async def protocol_checks():
     await lone.send(json.dumps({"type": "DATA", "room_id": room,
                                 "payload": "x"}))
     await expect_error(lone, "NOT_REGISTERED", "DATA before REGISTER")
+    # binary DATA follows the same rule as text DATA
+    await lone.send(bytes([1, len(room)]) + room.encode() + b"x")
+    await expect_error(lone, "NOT_REGISTERED", "binary DATA before REGISTER")
 
     cid = "lone.id.claw"
     bad_tokens = {
@@ -480,6 +483,41 @@ async def protocol_checks():
     ok("protocol checks done")
 
 
+async def quota_checks():
+    """Strangers cannot use up a target's rooms: with the default limits
+    (64 rooms, 16 pending JOINs per socket), 16 strangers send 4 JOINs
+    each to one target and leave them unanswered; the target still joins
+    others, and the JOINs waiting for it are capped (32, then
+    TOO_MANY_PENDING)."""
+    t = await client("quota-t.id.claw")
+    x = await client("quota-x.id.claw")
+    strangers = [await client(f"quota-s{i}.id.claw") for i in range(16)]
+    for i, s in enumerate(strangers):
+        for _ in range(4):
+            await s.send(json.dumps({"type": "JOIN",
+                                     "claw_id": f"quota-s{i}.id.claw",
+                                     "target_claw_id": "quota-t.id.claw",
+                                     "auth_token": mint(f"quota-s{i}.id.claw")}))
+    incoming = 0
+    try:
+        while True:
+            m, _ = await asyncio.wait_for(recv_json(t), 1)
+            if m.get("type") == "INCOMING":
+                incoming += 1
+    except asyncio.TimeoutError:
+        pass
+    expect(incoming == 32, f"JOINs waiting for one target are capped "
+           f"({incoming} INCOMING of 64)")
+    await t.send(json.dumps({"type": "JOIN", "claw_id": "quota-t.id.claw",
+                             "target_claw_id": "quota-x.id.claw",
+                             "auth_token": mint("quota-t.id.claw")}))
+    m, _ = await recv_json(x)
+    expect(m.get("type") == "INCOMING",
+           f"a target flooded with JOINs still joins others (got {m})")
+    for ws in [t, x] + strangers:
+        await ws.close()
+
+
 async def limit_checks():
     url = f"ws://{HOST}:{LIMITS_PORT}/relay"
 
@@ -537,6 +575,7 @@ def main():
     handshake_checks()
     frame_checks()
     asyncio.run(protocol_checks())
+    asyncio.run(quota_checks())
     asyncio.run(limit_checks())
     print("relay edge cases: all passed")
 

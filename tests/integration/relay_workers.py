@@ -286,6 +286,14 @@ async def main():
     expect(len(sp) == 1, "a JSON cross-worker pair")
     x, y = sp[0]
     sroom = await pair(x, y)
+    # another pair into y's worker, to check that a stalled receiver holds
+    # back only the senders into it (not the worker's whole IPC reader)
+    others = [c for c in smalls if c not in (x, y)]
+    v = next((c for c in others if c.pid == y.pid), None)
+    u = next((c for c in others if c.pid not in (None, y.pid)), None)
+    expect(u is not None and v is not None,
+           "another cross-worker pair into the stalled receiver's worker")
+    uvroom = await pair(u, v)
     filler = "0123456789abcdef" * 55
     scount = 48000                      # about 45 MB of frames
     ssent = 0
@@ -307,6 +315,15 @@ async def main():
            f"small JSON sender held back across workers "
            f"({ssent}/{scount} accepted)")
     stalled_rss_bounded(rss_kb() - rss0)
+    await u.ws.send(json.dumps({"type": "DATA", "room_id": uvroom,
+                                "payload": "past the stalled receiver"}))
+    try:
+        m = await recv_json(v.ws, 5)
+    except asyncio.TimeoutError:
+        raise AssertionError("a stalled receiver in a worker holds back "
+                             "DATA to other sockets of that worker")
+    expect(m.get("payload") == "past the stalled receiver",
+           "while one receiver stalls, other rooms into its worker flow")
     for i in range(scount):
         m = json.loads(await asyncio.wait_for(y.ws.recv(), 30))
         if m != {"type": "DATA", "room_id": sroom,

@@ -19,6 +19,7 @@
 
 #include "cnx_base64.h"
 #include "cnx_crypto.h"
+#include "cnx_internal.h"
 #include "cnx_session_v1.h"
 
 #define LINE_MAX_BYTES (1 << 20)

@@ -6,6 +6,11 @@
 reads the serial console of the guest and checks every step against
 `wg show dump` taken in the guest, and against what was asked.
 
+Also: routes for a peer whose allowed IPs lie outside the interface's
+subnet (checked with `ip route`, and a TCP connection through them to a
+second namespace), and an interface managed elsewhere (set up with `wg set`
+as a control plane would, then only named).
+
 The split-reply cases follow the WireGuard kernel selftest scenarios: one
 peer with thousands of allowed IPs, 40 peers with 52 allowed IPs each,
 many empty peers followed by one with addresses, IPv6 prefixes.
@@ -109,12 +114,53 @@ def gen(d):
           "step remove-office %s remove wg0 office" % W,
           "step dump-final wg show wg0 dump",
           "step resolve-gone %s resolve office" % W,
+          # routes for a peer whose allowed IPs lie outside the subnet:
+          # wgB lives in a second namespace (its UDP socket stays in the
+          # first, so the endpoints are 127.0.0.1)
+          "ip netns add peerns || echo 'KTEST FATAL ip netns add'",
+          "ip link add wgA type wireguard",
+          "ip link add wgB type wireguard",
+          "ip link set wgB netns peerns",
+          "wg genkey >/tmp/ka; wg genkey >/tmp/kb",
+          "PA=$(wg pubkey </tmp/ka); PB=$(wg pubkey </tmp/kb)",
+          "wg set wgA private-key /tmp/ka listen-port 51830",
+          "ip addr add 10.60.0.1/24 dev wgA; ip link set wgA up",
+          "ip netns exec peerns wg set wgB private-key /tmp/kb listen-port 51831 "
+          "peer \"$PA\" allowed-ips 10.60.0.1/32 endpoint 127.0.0.1:51830",
+          "ip -n peerns addr add 10.60.0.2/24 dev wgB",
+          "ip -n peerns addr add 172.31.60.2/32 dev wgB",
+          "ip -n peerns link set lo up; ip -n peerns link set wgB up",
+          "step route-before ip route show 172.31.60.0/24",
+          "step add-office2 %s add wgA office2 --public-key \"$PB\" "
+          "--allowed-ips 10.60.0.2/32,172.31.60.0/24 --endpoint 127.0.0.1:51831" % W,
+          "step route-after ip route show 172.31.60.0/24",
+          "(echo hello-from-b | ip netns exec peerns nc -l -p 7000 >/dev/null) &",
+          "sleep 1",
+          "step tcp timeout 30 bash -c 'exec 3<>/dev/tcp/172.31.60.2/7000; head -1 <&3'",
+          "step remove-office2 %s remove wgA office2" % W,
+          "step route-gone ip route show 172.31.60.0/24",
+          # an interface managed elsewhere: the script stands in for the
+          # control plane (wg set), clawnexus-wg only names its peer
+          "ip link add wgM type wireguard",
+          "wg genkey >/tmp/km; PHONE=$(wg genkey | wg pubkey)",
+          "wg set wgM private-key /tmp/km peer \"$PHONE\" allowed-ips 10.61.0.5/32,10.61.9.0/24",
+          "ip link set wgM up",
+          "wg show wgM dump >/tmp/m-before",
+          "step name-phone %s name wgM phone --public-key \"$PHONE\"" % W,
+          "step resolve-phone %s resolve phone" % W,
+          "step sync-managed %s sync wgM" % W,
+          "step add-managed %s add wgM x --public-key \"$PB\" --allowed-ips 10.61.0.7/32" % W,
+          "step hook-managed %s hook up wgM --file /tmp/hosts" % W,
+          "step export-managed %s export wgM" % W,
+          "step managed-same bash -c 'wg show wgM dump | cmp - /tmp/m-before && echo same'",
+          "step managed-routes ip route show dev wgM",
           # 1,000 peers: CPU time of sync and show (emulated CPU: slower
           # than real hardware; reported, not asserted)
-          "ip link add wg1 type wireguard",
+          "ip link add wg1 type wireguard; ip link set wg1 up",
           "export TIMEFORMAT='cpu %3U user %3S sys'",
           "step perf-sync bash -c 'time clawnexus-wg --names /data/perf.conf sync wg1'",
           "step perf-show bash -c 'time clawnexus-wg --names /data/perf.conf show wg1 --json >/tmp/o'",
+          "step perf-export bash -c 'time clawnexus-wg --names /data/perf.conf export wg1 >/tmp/o'",
           "step perf-count bash -c 'wg show wg1 peers | wc -l'"]
     with open(os.path.join(d, "guest.sh"), "w") as f:
         f.write("\n".join(s) + "\n")
@@ -291,9 +337,40 @@ def check(log, d):
         dp = dump_peers(dump)
         c.ok(p["office"] not in dp, "office still present after remove")
         c.ok(len(dp) == 1 + 40 + 29 + 1, "unexpected peer count %d after remove" % len(dp))
-    c.step("resolve-gone", 2)
+    c.step("resolve-gone", 5)
+
+    out = c.step("route-before")
+    c.ok(out is not None and out.strip() == "", "a route for 172.31.60.0/24 before add: %r" % out)
+    c.step("add-office2")
+    out = c.step("route-after")
+    c.ok(out is not None and re.match(r"172\.31\.60\.0/24 dev wgA\b", out.strip()),
+         "no route 172.31.60.0/24 dev wgA after add: %r" % out)
+    out = c.step("tcp")
+    c.ok(out is not None and out.strip() == "hello-from-b",
+         "TCP to 172.31.60.2 through wgA said %r" % out)
+    c.step("remove-office2")
+    out = c.step("route-gone")
+    c.ok(out is not None and out.strip() == "", "remove left the route: %r" % out)
+
+    c.step("name-phone")
+    out = c.step("resolve-phone")
+    c.ok(out is not None and out.strip() == "10.61.0.5", "resolve phone printed %r" % out)
+    for s in ("sync-managed", "add-managed", "hook-managed"):
+        out = c.step(s, 1)
+        c.ok(out is not None and "interface wgM is managed elsewhere" in out,
+             "%s said %r" % (s, out))
+    out = c.step("export-managed")
+    if out is not None:
+        e = json.loads(out)["peers"][0]
+        c.ok(e["name"] == "phone" and e["address"] == "10.61.0.5" and
+             e["status"] == "never" and e["managed_elsewhere"] is True,
+             "export of wgM: %r" % e)
+    out = c.step("managed-same")
+    c.ok(out is not None and out.strip() == "same", "wgM changed: %r" % out)
+    out = c.step("managed-routes")
+    c.ok(out is not None and out.strip() == "", "routes through wgM: %r" % out)
     perf = []
-    for s in ("perf-sync", "perf-show"):
+    for s in ("perf-sync", "perf-show", "perf-export"):
         out = c.step(s)
         if out is not None:
             perf.append("%s: %s" % (s, out.strip().split("\n")[-1]))

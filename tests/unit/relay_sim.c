@@ -251,7 +251,8 @@ remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
 static void
 remote_replaced(cnx_relay_member_t *to, cnx_relay_member_t *by)
 {
-    send_rec(to, CNX_RELAY_REC_REPLACED, by ? &by->addr : NULL, NULL, 0, NULL, 0, 0, NULL, 0);
+    send_rec(to, CNX_RELAY_REC_REPLACED, &by->addr, NULL, 0, by->name,
+             by->name_len, 0, NULL, 0);
 }
 
 
@@ -310,7 +311,7 @@ remote_new(sim_t *sim, int proc, const cnx_relay_addr_t *a, int binary)
     if (x == NULL) {
         abort();
     }
-    cnx_relay_member_init(&x->m, &remote_ops, NULL, a, 1);
+    cnx_relay_member_init(&x->m, &remote_ops, NULL, NULL, a, 1);
     x->m.binary = binary ? 1 : 0;
     x->sim = sim;
     x->proc = proc;
@@ -331,6 +332,9 @@ host_member(sim_proc_t *p, int owner)
 {
     sim_sock_t  *s = &p->sim->sock[owner];
 
+    if (!s->open) {
+        abort();                        /* a name outlived its socket */
+    }
     if (s->proc == p->proc) {
         return &s->m;
     }
@@ -446,25 +450,23 @@ static const cnx_relay_host_ops_t  host_ops = {
 void
 sim_init(sim_t *sim, int max_lifetime)
 {
-    int                 i;
-    cnx_relay_limits_t  lim;
+    int                  i;
+    cnx_relay_limits_t  *lim = &sim->lim;
 
     memset(sim, 0, sizeof(*sim));
-    memset(&lim, 0, sizeof(lim));
-    lim.max_rooms = 4;
-    lim.max_pending = 3;
-    lim.max_incoming = 3;
-    lim.max_pair = 2;
-    lim.jwt_key = (const uint8_t *) SIM_KEY;
-    lim.jwt_key_len = strlen(SIM_KEY);
-    lim.jwt_leeway = 30;
-    lim.jwt_max_lifetime = max_lifetime;
+    lim->max_rooms = 4;
+    lim->max_pending = 3;
+    lim->max_incoming = 3;
+    lim->max_pair = 2;
+    lim->jwt_key = (const uint8_t *) SIM_KEY;
+    lim->jwt_key_len = strlen(SIM_KEY);
+    lim->jwt_leeway = 30;
+    lim->jwt_max_lifetime = max_lifetime;
 
     for (i = 0; i < SIM_PROCS; i++) {
         sim->proc[i].sim = sim;
         sim->proc[i].proc = i;
-        sim->proc[i].core = cnx_relay_core_new(&lim, &host_ops,
-                                               &sim->proc[i]);
+        sim->proc[i].core = cnx_relay_core_new(&host_ops, &sim->proc[i]);
         if (sim->proc[i].core == NULL) {
             abort();
         }
@@ -501,7 +503,7 @@ sim_open(sim_t *sim, int id, int proc)
 
     memset(s, 0, sizeof(*s));
     sim_addr(sim, &a, proc);
-    cnx_relay_member_init(&s->m, &local_ops, s, &a, 0);
+    cnx_relay_member_init(&s->m, &local_ops, &sim->lim, s, &a, 0);
     s->sim = sim;
     s->proc = proc;
     s->id = id;

@@ -43,6 +43,7 @@ typedef struct {
 } sim_proc_t;
 
 struct sim_s {
+    cnx_relay_limits_t   lim;
     sim_proc_t           proc[SIM_PROCS];
     sim_sock_t           sock[SIM_SOCKS];
     struct {

@@ -178,6 +178,7 @@ START_TEST(config_full)
         "    \"id\": \"home.claw\", \"secret_file\": \"/etc/s\",\n"
         "    \"token_file\": \"/t\", \"issuer\": \"iss\", \"ca_file\": \"/ca\",\n"
         "    \"names_file\": \"/n.json\",\n"
+        "    \"registry\": \"https://reg.example/clawnexus\",\n"
         "    \"peers\": {\n"
         "      \"office.claw\": { \"direct\": \"10.7.0.2:7473\" },\n"
         "      \"lab\": { \"cross_network\": true, \"note\": {\"a\": [1]} },\n"
@@ -198,6 +199,7 @@ START_TEST(config_full)
     ck_assert_str_eq(c->ca_file, "/ca");
     ck_assert_str_eq(c->export_file, "/n.json");   /* the older key */
     ck_assert_int_eq(c->tailscale, 1);
+    ck_assert_str_eq(c->registry, "https://reg.example/clawnexus");
     ck_assert_uint_eq(c->npeers, 3);
     ck_assert_str_eq(c->peers[0].name, "office.claw");
     ck_assert_str_eq(c->peers[0].direct, "10.7.0.2:7473");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnx_internal.h"
 #include "cnx_noise.h"
 #include "cnx_session.h"
 

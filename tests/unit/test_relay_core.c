@@ -495,14 +495,27 @@ flow_rules(int pa, int pb)
     sim_clear(c);
     sim_clear(d);
 
+    /* b is full: nobody is held back until they send into it */
     cnx_relay_core_flow(sim.proc[pb].core, &b->m, 1);
+    sim_run(&sim);
+    expect_empty(a);
+    data(a, room, "one");
     sim_run(&sim);
     expect(a, "PAUSE");
     ck_assert_uint_eq(a->m.nblocked, 1);
+    expect(b, "DATA ");
     expect_empty(b);
-    expect_empty(c);
+    /* d, sending to c, goes on */
+    data(d, room2, "free");
+    sim_run(&sim);
+    expect(c, "DATA ");
     expect_empty(d);
-    /* twice is once */
+    /* held once, whatever else a sends */
+    data(a, room, "two");
+    sim_run(&sim);
+    expect_empty(a);
+    ck_assert_uint_eq(a->m.nblocked, 1);
+    /* full twice is full once */
     cnx_relay_core_flow(sim.proc[pb].core, &b->m, 1);
     sim_run(&sim);
     expect_empty(a);
@@ -511,15 +524,21 @@ flow_rules(int pa, int pb)
     sim_run(&sim);
     expect(a, "RESUME");
     ck_assert_uint_eq(a->m.nblocked, 0);
+    data(a, room, "three");
+    sim_run(&sim);
+    expect_empty(a);
 
-    /* a room the full member joins later starts held back */
+    /* a room the full member joins later holds back its sender too */
     cnx_relay_core_flow(sim.proc[pb].core, &b->m, 1);
     sim_run(&sim);
-    expect(a, "PAUSE");
     sim_join(&sim, d, "bob");
     sim_run(&sim);
     accept_next(b, room2);
+    data(d, room2, "x");
+    data(a, room, "y");
+    sim_run(&sim);
     expect(d, "PAUSE");
+    expect(a, "PAUSE");
 
     /* the full member leaves: its senders go on */
     sim_close(&sim, b);

@@ -51,6 +51,8 @@ START_TEST(test_roundtrip_every_type)
         } else if (t == CNX_RELAY_REC_REPLACED) {
             r.room = NULL;
             r.room_len = 0;
+            r.name = "alice.id.claw";
+            r.name_len = 13;
         } else if (t == CNX_RELAY_REC_FLOW || t == CNX_RELAY_REC_JOINED) {
             r.flags = CNX_RELAY_REC_F_SET;
         }
@@ -148,7 +150,9 @@ START_TEST(test_fields_checked)
     r.name = "lower";
     r.name_len = 5;
     ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
-    r = rec_of(CNX_RELAY_REC_REPLACED);
+    r = rec_of(CNX_RELAY_REC_REPLACED);             /* a room, no name */
+    ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
+    r.room_len = 0;
     ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
     r = rec_of((cnx_relay_rec_type_t) 0);
     ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);

@@ -4,6 +4,7 @@
  */
 
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -715,13 +716,14 @@ kex_key(uint8_t pk[32], const char *payload, int len)
     memcpy(pk, kex.pubkey, 32);
 }
 
-/* The first handshake's ephemeral keys are the two KEY_EXCHANGE keys; the
- * XX that follows a refused IK makes a new one (a key is never in two
- * handshakes). */
-START_TEST(test_kex_key_is_first_ephemeral)
+/* No key pair serves two protocols: the Noise ephemeral keys differ from
+ * the v1 KEY_EXCHANGE keys, in the first handshake (XX, IK) and in the XX
+ * that follows a refused IK, and the two ephemerals differ from each
+ * other. */
+START_TEST(test_kex_key_not_noise_ephemeral)
 {
     uint8_t       ask[32], apk[32], bsk[32], bpk[32], xsk[32], xpk[32];
-    uint8_t       ke_i[32], ke_r[32], e[32], plain[256];
+    uint8_t       ke_i[32], ke_r[32], e[32], e1[32], plain[256];
     char          ki[CNX_V1_KEX_MAX], kr[CNX_V1_KEX_MAX], m1[512], m2[512];
     size_t        l1, l2;
     cnx_record_t  rec;
@@ -747,15 +749,17 @@ START_TEST(test_kex_key_is_first_ephemeral)
                                           m1, sizeof(m1), &l1, plain,
                                           sizeof(plain), &rec),
                          CNX_SESSION_REPLY);
-        hs_e(e, m1);
-        ck_assert_mem_eq(e, ke_i, 32);
+        hs_e(e1, m1);
+        ck_assert_int_ne(memcmp(e1, ke_i, 32), 0);
+        ck_assert_int_ne(memcmp(e1, ke_r, 32), 0);
         ck_assert_int_eq(cnx_session_recv(r, (uint8_t *) m1, l1, 0, m2,
                                           sizeof(m2), &l2, plain,
                                           sizeof(plain), &rec),
                          CNX_SESSION_REPLY);
         if (pass == 0) {
             hs_e(e, m2);                    /* XX message 2 */
-            ck_assert_mem_eq(e, ke_r, 32);
+            ck_assert_int_ne(memcmp(e, ke_r, 32), 0);
+            ck_assert_int_ne(memcmp(e, ke_i, 32), 0);
         } else {
             /* the responder refused the IK; the initiator starts XX */
             ck_assert_ptr_nonnull(strstr(m2, "\"err\""));
@@ -765,6 +769,7 @@ START_TEST(test_kex_key_is_first_ephemeral)
                              CNX_SESSION_REPLY);
             hs_e(e, m1);
             ck_assert_int_ne(memcmp(e, ke_i, 32), 0);
+            ck_assert_int_ne(memcmp(e, e1, 32), 0);
         }
         cnx_session_free(i);
         cnx_session_free(r);
@@ -966,6 +971,34 @@ START_TEST(test_identity_key_file)
 }
 END_TEST
 
+/* The Ed25519 registry key: same file rules, a seed that signs. */
+START_TEST(test_identity_signing)
+{
+    char         path[400], err[512];
+    uint8_t      sk[64], pk[32], sk2[64], pk2[32], sig[64];
+    struct stat  st;
+
+    mktmp();
+    snprintf(path, sizeof(path), "%s/edge/registry.key", tmpdir);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk, pk, err,
+                                               sizeof(err)), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk2, pk2, err,
+                                               sizeof(err)), 0);
+    ck_assert_mem_eq(sk, sk2, 64);
+    ck_assert_mem_eq(pk, pk2, 32);
+    crypto_sign_detached(sig, NULL, (const unsigned char *) "x", 1, sk);
+    ck_assert_int_eq(crypto_sign_verify_detached(sig,
+                         (const unsigned char *) "x", 1, pk), 0);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_int_eq(cnx_identity_load_signing(path, sk2, pk2, err,
+                                               sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    rmtmp();
+}
+END_TEST
+
 static int pins_seen;
 
 static void
@@ -1102,12 +1135,13 @@ main(void)
     tcase_add_test(tc, test_seal_encoded);
     tcase_add_test(tc, test_tampered_handshake);
     tcase_add_test(tc, test_kex_substitution_detected);
-    tcase_add_test(tc, test_kex_key_is_first_ephemeral);
+    tcase_add_test(tc, test_kex_key_not_noise_ephemeral);
     tcase_add_test(tc, test_session_rekey_interop);
     tcase_add_test(tc, test_one_sided_strip);
     tcase_add_test(tc, test_garbage_input);
     tcase_add_test(tc, test_identity_key_file);
     tcase_add_test(tc, test_pins);
+    tcase_add_test(tc, test_identity_signing);
     tcase_add_test(tc, test_default_paths);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

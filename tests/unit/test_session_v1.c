@@ -11,6 +11,7 @@
 
 #include "cnx_base64.h"
 #include "cnx_crypto.h"
+#include "cnx_internal.h"
 #include "cnx_session_v1.h"
 
 #ifndef VECTOR_DIR

@@ -992,6 +992,53 @@ START_TEST(test_client_server_handshake)
 }
 END_TEST
 
+/* The plain request/response pair of the registry client. */
+START_TEST(test_http_call)
+{
+    char              out[512];
+    cnx_http_reply_t  r;
+    int               n;
+    static const char ok[] =
+        "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n"
+        "content-length: 13\r\n\r\n{\"error\":\"x\"}";
+
+    n = cnx_http_build_call(out, sizeof(out), "POST", "reg.example:8443",
+                            "/clawnexus/token", "application/json", 42);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(out, "POST /clawnexus/token HTTP/1.1\r\n"
+                     "Host: reg.example:8443\r\n"
+                     "Accept: application/json\r\n"
+                     "Connection: close\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: 42\r\n\r\n");
+    ck_assert_int_eq(cnx_http_build_call(out, sizeof(out), "GET", "h",
+                                         "/a\r\nX: y", NULL, 0), -1);
+    ck_assert_int_eq(cnx_http_build_call(out, 20, "GET", "h", "/", NULL, 0),
+                     -1);
+
+    n = cnx_http_parse_reply(ok, sizeof(ok) - 1, &r);
+    ck_assert_int_eq(n, (int) (sizeof(ok) - 1 - 13));
+    ck_assert_int_eq(r.status, 409);
+    ck_assert_int_eq(r.content_length, 13);
+    ck_assert_int_eq(cnx_http_parse_reply(ok, 20, &r), 0);
+
+#define PARSE(text)  cnx_http_parse_reply(text, strlen(text), &r)
+    n = PARSE("HTTP/1.1 200 OK\r\n\r\n");
+    ck_assert_int_eq(n, 19);
+    ck_assert_int_eq(r.content_length, -1);
+    ck_assert_int_eq(PARSE("HTTP/1.1 200 OK\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n"),
+                     CNX_HTTP_EBAD);
+    ck_assert_int_eq(PARSE("HTTP/1.1 200 OK\r\n"
+                           "Content-Length: 1\r\nContent-Length: 1\r\n\r\n"),
+                     CNX_HTTP_EBAD);
+    ck_assert_int_eq(PARSE("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
+                     CNX_HTTP_EBAD);
+    ck_assert_int_eq(PARSE("HTTQ/1.1 200 OK\r\n\r\n"), CNX_HTTP_EBAD);
+#undef PARSE
+}
+END_TEST
+
 START_TEST(test_client_response_errors)
 {
     const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -1204,6 +1251,7 @@ main(void)
     tcase_add_test(tc, test_http_builders);
     tcase_add_test(tc, test_client_server_handshake);
     tcase_add_test(tc, test_client_response_errors);
+    tcase_add_test(tc, test_http_call);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,196 @@
+/*
+ * cnx_aead: AES-256-GCM from OpenSSL EVP (see cnx_aead.h), the cipher
+ * fetched once by cnx_crypto_init().  OpenSSL picks its AES-NI/PCLMULQDQ
+ * code by itself at run time; nothing here chooses.
+ */
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "cnx_aead.h"
+#include "cnx_crypto.h"
+#include "cnx_internal.h"
+
+/*
+ * The two EVP contexts (seal, open) are made and keyed when first used
+ * after a key change: a Noise handshake seals and opens under a key a few
+ * times before the next one, and a transport direction only ever seals or
+ * only ever opens, so most contexts are never made.  Keying a context that
+ * already holds the cipher only redoes the key schedule.
+ */
+enum { CNX_SEAL = 0, CNX_OPEN = 1 };
+
+struct cnx_aead {
+    EVP_CIPHER_CTX  *ctx[2];
+    unsigned         keyed;             /* bit d: ctx[d] holds key */
+    uint8_t          key[32];
+};
+
+cnx_aead_t *
+cnx_aead_new(const uint8_t key[32])
+{
+    cnx_aead_t  *a;
+
+    if (cnx_crypto_aes256gcm() == NULL
+        || (a = calloc(1, sizeof(*a))) == NULL)
+    {
+        return NULL;
+    }
+    cnx_aead_set_key(a, key);
+    return a;
+}
+
+int
+cnx_aead_set_key(cnx_aead_t *a, const uint8_t key[32])
+{
+    memcpy(a->key, key, sizeof(a->key));
+    a->keyed = 0;
+    return 0;
+}
+
+void
+cnx_aead_free(cnx_aead_t *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    /* EVP_CIPHER_CTX_free() cleanses the key schedule. */
+    EVP_CIPHER_CTX_free(a->ctx[CNX_SEAL]);
+    EVP_CIPHER_CTX_free(a->ctx[CNX_OPEN]);
+    sodium_memzero(a, sizeof(*a));
+    free(a);
+}
+
+/* The context of direction d, keyed with the current key, or NULL. */
+static EVP_CIPHER_CTX *
+cnx_aead_ctx(cnx_aead_t *a, int d)
+{
+    const EVP_CIPHER  *cipher = NULL;
+    int                ok;
+
+    if (a->keyed & (1u << d)) {
+        return a->ctx[d];
+    }
+    if (a->ctx[d] == NULL) {
+        if ((a->ctx[d] = EVP_CIPHER_CTX_new()) == NULL) {
+            return NULL;
+        }
+        cipher = cnx_crypto_aes256gcm();
+    }
+    ok = d == CNX_SEAL
+         ? EVP_EncryptInit_ex2(a->ctx[d], cipher, a->key, NULL, NULL)
+         : EVP_DecryptInit_ex2(a->ctx[d], cipher, a->key, NULL, NULL);
+    if (ok != 1) {
+        EVP_CIPHER_CTX_free(a->ctx[d]);
+        a->ctx[d] = NULL;
+        return NULL;
+    }
+    a->keyed |= 1u << d;
+    return a->ctx[d];
+}
+
+/* An output that starts inside the input, after its start, would
+ * overwrite input before it is read: refused.  The same buffer (in place)
+ * or separate ones are what the interface allows. */
+static int
+cnx_aead_overlaps(const uint8_t *out, const uint8_t *in, size_t len)
+{
+    uintptr_t  o = (uintptr_t) out, i = (uintptr_t) in;
+
+    return o > i && o - i < len;
+}
+
+int
+cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
+    const uint8_t *m, size_t mlen, const uint8_t nonce[12],
+    const uint8_t *ad, size_t adlen)
+{
+    EVP_CIPHER_CTX  *ctx;
+    int              len;
+
+    if (mlen > INT_MAX - 32 || adlen > INT_MAX
+        || cnx_aead_overlaps(c, m, mlen)
+        || (ctx = cnx_aead_ctx(a, CNX_SEAL)) == NULL)
+    {
+        return -1;
+    }
+    if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1) {
+        return -1;
+    }
+    if (adlen && EVP_EncryptUpdate(ctx, NULL, &len, ad, (int) adlen) != 1) {
+        return -1;
+    }
+    if (mlen && EVP_EncryptUpdate(ctx, c, &len, m, (int) mlen) != 1) {
+        return -1;
+    }
+    if (EVP_EncryptFinal_ex(ctx, c + mlen, &len) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+    {
+        return -1;
+    }
+    return 0;
+}
+
+int
+cnx_aead_open_detached(cnx_aead_t *a, uint8_t *m, const uint8_t *c,
+    size_t clen, const uint8_t tag[16], const uint8_t nonce[12],
+    const uint8_t *ad, size_t adlen)
+{
+    EVP_CIPHER_CTX  *ctx;
+    uint8_t          t[16];
+    int              len;
+
+    if (clen > INT_MAX - 32 || adlen > INT_MAX
+        || cnx_aead_overlaps(m, c, clen)
+        || (ctx = cnx_aead_ctx(a, CNX_OPEN)) == NULL)
+    {
+        return -1;
+    }
+    /* The tag is copied first: it may sit in the buffer being decrypted
+     * in place. */
+    memcpy(t, tag, sizeof(t));
+    if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, t) != 1)
+    {
+        return -1;
+    }
+    if (adlen && EVP_DecryptUpdate(ctx, NULL, &len, ad, (int) adlen) != 1) {
+        goto failed;
+    }
+    if (clen && EVP_DecryptUpdate(ctx, m, &len, c, (int) clen) != 1) {
+        goto failed;
+    }
+    if (EVP_DecryptFinal_ex(ctx, m + clen, &len) != 1) {
+        goto failed;
+    }
+    return 0;
+
+failed:
+    /* OpenSSL wrote unauthenticated plaintext: do not leave it around. */
+    if (clen) {
+        sodium_memzero(m, clen);
+    }
+    return -1;
+}
+
+int
+cnx_aead_seal(cnx_aead_t *a, uint8_t *c, const uint8_t *m, size_t mlen,
+    const uint8_t nonce[12], const uint8_t *ad, size_t adlen)
+{
+    return cnx_aead_seal_detached(a, c, c + mlen, m, mlen, nonce, ad, adlen);
+}
+
+int
+cnx_aead_open(cnx_aead_t *a, uint8_t *m, const uint8_t *c, size_t clen,
+    const uint8_t nonce[12], const uint8_t *ad, size_t adlen)
+{
+    if (clen < CNX_AEAD_TAGBYTES) {
+        return -1;
+    }
+    clen -= CNX_AEAD_TAGBYTES;
+    return cnx_aead_open_detached(a, m, c, clen, c + clen, nonce, ad, adlen);
+}
