@@ -112,6 +112,8 @@ typedef struct lg_conn_s {
     size_t           chunk_fill;
     int              hello_done;
     SSL             *ssl;           /* --tls: the connection's TLS state */
+    int              big;           /* idle mode: sends one --big-size
+                                       message, then stays idle */
 } lg_conn_t;
 
 typedef struct {
@@ -139,6 +141,9 @@ typedef struct {
     char    *lat_out;          /* pair mode: samples, one per line (us) */
     int      wormhole;         /* raw mode through magic-wormhole's
                                   transit relay instead of a proxy */
+    unsigned big_pairs;        /* idle mode: pairs whose room carries one
+                                  --big-size message each way */
+    size_t   big_size;
     SSL_CTX *tls;              /* --tls: wss (certificate not verified:
                                   127.0.0.1 and a throwaway certificate) */
 } lg_conf_t;
@@ -555,7 +560,8 @@ fill_payload(uint8_t *p, size_t len, unsigned salt)
 static int
 conn_make_template(lg_conn_t *c)
 {
-    size_t plen = cf.size < LG_SEQ_LEN ? LG_SEQ_LEN : cf.size;
+    size_t size = c->big ? cf.big_size : cf.size;
+    size_t plen = size < LG_SEQ_LEN ? LG_SEQ_LEN : size;
     uint8_t *payload, *frame;
     size_t bodycap, h, body_len, i;
     long n;
@@ -1437,7 +1443,7 @@ thread_flush_all(lg_thread_t *th, int phase)
                 raw_pump(c);
             } else if (th->mode == MODE_IDLE) {
                 if (c->state == ST_JOINED && c->peer->state == ST_JOINED
-                    && c->tmpl != NULL)
+                    && c->tmpl != NULL && !(c->big && c->sent > 0))
                 {
                     conn_pump(c);
                 }
@@ -1557,6 +1563,7 @@ thread_init(lg_thread_t *th, int idx, int mode, unsigned npairs)
         c->th = th;
         c->id = i;
         c->initiator = (i % 2) == 0;
+        c->big = mode == MODE_IDLE && i / 2 < cf.big_pairs;
         c->peer = &th->conns[i ^ 1];
         snprintf(c->claw_id, sizeof(c->claw_id), "%s-t%d-%u%c", cf.prefix,
                  idx, i / 2, c->initiator ? 'a' : 'b');
@@ -1650,6 +1657,13 @@ usage(FILE *f)
 "  --rate N                    msgs load: N DATA/s in total (default: as\n"
 "                              fast as the window allows)\n"
 "  --count N                   idle mode: sockets (default 1000)\n"
+"  --split                     msgs mode, 2 relay processes in --pids:\n"
+"                              pair sockets across the two processes\n"
+"  --big-pairs N               idle mode: the rooms of the first N pairs\n"
+"                              carry one --big-size message each way, and\n"
+"                              no more (default 0)\n"
+"  --big-size BYTES            their payload (default 1048448: a frame\n"
+"                              just under 1 MiB)\n"
 "  --sink-port N               raw mode: port of the sink behind the proxy\n"
 "  --wormhole                  raw mode: pair through a magic-wormhole\n"
 "                              transit relay at --port (no sink)\n"
@@ -1704,16 +1718,17 @@ local_port(int fd)
  * /proc/net/tcp maps socket inodes to ports.  Returns the number of pairs
  * whose two sockets live in different processes, or -1 if unknown.
  */
-static long
-cross_pairs(lg_thread_t *th, int nth)
+/* owner[local port] = index in --pids of the relay process that holds
+ * the other end of our connection with that port, -1 if none. */
+static signed char owner[65536];
+
+static int
+fill_owner(void)
 {
-    static signed char owner[65536];
     unsigned long *inode_port;
     char line[512], path[340], link[64];
     unsigned long ino, rport, lport, st;
     size_t nmap = 0, cap = 1 << 16;
-    long cross = 0, known = 0;
-    unsigned k;
     int i;
     FILE *f;
 
@@ -1771,10 +1786,23 @@ cross_pairs(lg_thread_t *th, int nth)
         closedir(d);
     }
     free(inode_port);
+    return 0;
+}
+
+static long
+cross_pairs(lg_thread_t *th, int nth)
+{
+    long cross = 0, known = 0;
+    unsigned k;
+    int i;
+
+    if (fill_owner() < 0) {
+        return -1;
+    }
     for (i = 0; i < nth; i++) {
         for (k = 0; k < th[i].npairs; k++) {
             int a = local_port(th[i].conns[2 * k].fd);
-            int b = local_port(th[i].conns[2 * k + 1].fd);
+            int b = local_port(th[i].conns[2 * k].peer->fd);
 
             if (a && b && owner[a] >= 0 && owner[b] >= 0) {
                 known++;
@@ -1783,6 +1811,61 @@ cross_pairs(lg_thread_t *th, int nth)
         }
     }
     return known ? cross : -1;
+}
+
+/* --split: before any JOIN, pair every A side (even index, it sends
+ * the JOIN) held by relay process 0 with a B side held by process 1 and
+ * the other way round; only what is left over pairs within a process. */
+static void
+split_pairs(lg_thread_t *th)
+{
+    lg_conn_t **a[2], **b[2], **ra, **rb;
+    unsigned na[2] = { 0, 0 }, nb[2] = { 0, 0 }, k, n, nra = 0, nrb = 0;
+    int w, p;
+
+    if (fill_owner() < 0) {
+        return;
+    }
+    n = th->npairs;
+    a[0] = calloc(n, sizeof(*a[0])); a[1] = calloc(n, sizeof(*a[1]));
+    b[0] = calloc(n, sizeof(*b[0])); b[1] = calloc(n, sizeof(*b[1]));
+    ra = calloc(n, sizeof(*ra)); rb = calloc(n, sizeof(*rb));
+    if (!a[0] || !a[1] || !b[0] || !b[1] || !ra || !rb) {
+        goto done;
+    }
+    for (k = 0; k < 2 * n; k++) {
+        lg_conn_t *c = &th->conns[k];
+
+        p = local_port(c->fd);
+        w = p ? owner[p] : -1;
+        if (w < 0 || w > 1) {
+            w = 0;                          /* unknown: any side */
+        }
+        if (k % 2 == 0) {
+            a[w][na[w]++] = c;
+        } else {
+            b[w][nb[w]++] = c;
+        }
+    }
+    for (w = 0; w < 2; w++) {
+        for (k = 0; k < na[w]; k++) {
+            if (k < nb[1 - w]) {
+                a[w][k]->peer = b[1 - w][k];
+                b[1 - w][k]->peer = a[w][k];
+            } else {
+                ra[nra++] = a[w][k];
+            }
+        }
+        for (k = na[1 - w]; k < nb[w]; k++) {
+            rb[nrb++] = b[w][k];
+        }
+    }
+    for (k = 0; k < nra && k < nrb; k++) {
+        ra[k]->peer = rb[k];
+        rb[k]->peer = ra[k];
+    }
+done:
+    free(a[0]); free(a[1]); free(b[0]); free(b[1]); free(ra); free(rb);
 }
 
 static int
@@ -1814,6 +1897,7 @@ main(int argc, char **argv)
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
         { "lat-out", 1, NULL, 'L' }, { "wormhole", 0, NULL, 'W' },
         { "rate", 1, NULL, 'R' }, { "tls", 0, NULL, 'T' },
+        { "big-pairs", 1, NULL, 'B' }, { "split", 0, NULL, 'Y' }, { "big-size", 1, NULL, 'Z' },
         { NULL, 0, NULL, 0 }
     };
     lg_thread_t th[2];
@@ -1826,7 +1910,7 @@ main(int argc, char **argv)
     const char *first_error = NULL;
     char *p;
     struct rlimit rl;
-    int tls = 0;
+    int tls = 0, split = 0;
 
     cf.mode = MODE_MSGS;
     cf.size = 200;
@@ -1835,6 +1919,7 @@ main(int argc, char **argv)
     cf.duration = 3;
     cf.joins = 4;
     cf.count = 1000;
+    cf.big_size = 1048448;
     snprintf(cf.host, sizeof(cf.host), "127.0.0.1");
     snprintf(cf.prefix, sizeof(cf.prefix), "lg%d", (int) getpid());
 
@@ -1870,6 +1955,9 @@ main(int argc, char **argv)
         case 'W': cf.wormhole = 1; break;
         case 'R': cf.rate = atof(optarg); break;
         case 'T': tls = 1; break;
+        case 'Y': split = 1; break;
+        case 'B': cf.big_pairs = strtoul(optarg, NULL, 10); break;
+        case 'Z': cf.big_size = strtoul(optarg, NULL, 10); break;
         case 'x':
             for (p = optarg; *p && cf.npids < LG_MAX_PIDS; ) {
                 cf.pids[cf.npids++] = (pid_t) strtol(p, &p, 10);
@@ -1946,6 +2034,9 @@ main(int argc, char **argv)
         usleep(500000);
         rss1 = relay_rss_kb();
         atomic_store(&g_idle_rooms_go, 1);
+    }
+    if (split && cf.mode == MODE_MSGS && cf.npids == 2) {
+        split_pairs(&th[0]);
     }
     atomic_store(&g_phase, PH_JOIN);
 
@@ -2129,6 +2220,12 @@ stop:
                (double) (rss1 - rss0) / socks,
                (double) (rss2 - rss1) / cf.pairs,
                (double) (rss3 - rss1) / cf.pairs);
+        if (cf.big_pairs > 0) {
+            /* every socket, idle again, rooms and big senders included */
+            printf(" big_pairs=%u big_size=%zu per_socket_after_big_kb=%.2f",
+                   cf.big_pairs, cf.big_size,
+                   (double) (rss2 - rss0) / socks);
+        }
     }
     printf(" errors=%" PRIu64 "\n", errors);
     if (first_error != NULL) {

@@ -188,11 +188,61 @@ def main():
                         '%.0f%%' % (a[0] * 100) if a else 'not measured',
                         '%.2f' % (a[0] / 0.95) if a else '',
                         (a[0] >= 0.95) if a else None))
+    # issue 14: the Go baseline, wss, cross-worker, memory, no regression
+    def ratio_target(what, goal, a, b, need, fmt=fmt_count):
+        if a and b and b[0] > 0:
+            r = a[0] / b[0]
+            targets.append((what, goal, '%s vs %s: %.2fx' % (
+                fmt(a[0]), fmt(b[0]), r), '%.2f' % (r / need), r >= need))
+        else:
+            targets.append((what, goal, 'not measured', '', None))
+    gb_fmt = lambda x: '%.2f GB' % (x / 1e9)
+    ratio_target('JSON DATA 200 B, msgs per relay CPU-s vs Go gorilla',
+                 '>= 10x', mod200, med(select(rows, test='msgs', relay='go',
+                                              path='json', size=200),
+                                       'msgs_per_cpu_s'), 10)
+    for path, size, key, f in (('json', 200, 'msgs_per_cpu_s', fmt_count),
+                               ('binary', 65536, 'bytes_per_cpu_s', gb_fmt)):
+        ratio_target('wss %s %s B, %s per relay CPU-s vs Go crypto/tls'
+                     % (path, size, 'msgs' if path == 'json' else 'bytes'),
+                     '>= 5x',
+                     med(select(rows, test='tls', relay='module', path=path),
+                         key),
+                     med(select(rows, test='tls', relay='go', path=path),
+                         key), 5, f)
+    ratio_target('2 workers, every pair split across them, msgs per relay '
+                 'CPU-s vs 1 worker', '>= 70%',
+                 med(select(rows, test='split', workers=2), 'msgs_per_cpu_s'),
+                 med(select(rows, test='workers', workers=1),
+                     'msgs_per_cpu_s'), 0.7)
+    for what, test in (('memory per idle registered socket (10k)', 'idle'),
+                       ('memory per socket (10k) after 200 of them each '
+                        'sent one 1 MiB message, all idle again', 'idlebig')):
+        key = 'per_socket_kb' if test == 'idle' else 'per_socket_after_big_kb'
+        m = med(select(rows, test=test, relay='module', count=10000), key)
+        targets.append((what + ', relay redesign goal', '<= 4 KiB',
+                        '%.2f KiB' % m[0] if m else 'not measured',
+                        '%.2f' % (4 / m[0]) if m and m[0] > 0 else '',
+                        (m[0] <= 4) if m else None))
+    for test, path, key, f in (('msgs', 'json', 'msgs_per_cpu_s', fmt_count),
+                               ('bulk', 'binary', 'bytes_per_cpu_s', gb_fmt)):
+        kw = dict(test=test, path=path)
+        if test == 'msgs':
+            kw['size'] = 200
+        ratio_target('no regression: %s per relay CPU-s vs the module '
+                     'before the change (module-old), same run'
+                     % ('JSON 200 B msgs' if test == 'msgs'
+                        else 'binary 64 KiB bytes'), '>= 95%',
+                     med(select(rows, relay='module', **kw), key),
+                     med(select(rows, relay='module-old', **kw), key),
+                     0.95, f)
     w('@@TARGETS@@')
     targets_extra = []
 
     # --------------------------------------------------------------- messages
-    relays = [r for r in ('module', 'node') if select(rows, relay=r)]
+    relays = [r for r in ('module', 'module-old', 'go', 'node')
+              if select(rows, test='msgs', relay=r)
+              or select(rows, test='idle', relay=r)]
     w('## 1. Relayed DATA messages per relay CPU-second')
     w('')
     w('20 pairs, both directions, at most 128 messages in flight per '
@@ -278,11 +328,12 @@ def main():
     w('|---|---|---|---|')
     gb = lambda x: '%.2f' % x
     with open(os.path.join(outdir, 'bulk.dat'), 'w') as dat:
-        for r in ('module', 'node', 'proxy', 'wormhole'):
-            for path in (('binary', 'json') if r in ('module', 'node')
+        ws_relays = ('module', 'module-old', 'go', 'node')
+        for r in ws_relays + ('proxy', 'wormhole'):
+            for path in (('binary', 'json') if r in ws_relays
                          else ('raw',)):
                 sel = select(rows, test='bulk', relay=r)
-                if r in ('module', 'node'):
+                if r in ws_relays:
                     sel = select(sel, path=path)
                 if not sel:
                     continue
@@ -386,6 +437,17 @@ def main():
                 if ps and pr and pa:
                     dat.write('"%s %dk" %.2f %.2f %.2f\n' % (
                         r, count // 1000, ps[0], pr[0], pa[0]))
+    ib = select(rows, test='idlebig', relay='module')
+    if ib:
+        m = med(ib, 'per_socket_after_big_kb')
+        w('')
+        w('After big messages: a fresh module relay, 10,000 sockets '
+          'register, they pair into 5,000 rooms, the rooms of 100 pairs '
+          'each carry one 1 MiB binary message each way (1,048,448 B '
+          'payload, a frame just under the 1 MiB limit), the others one '
+          '64 B message; 0.5 s after the last delivery, RSS growth over '
+          'the base / 10,000 sockets: %s KiB per socket (rooms '
+          'included).' % ('%.2f' % m[0] if m else 'n/a'))
     w('')
     w('![memory per socket and per room](memory.png)')
     w('')
@@ -421,6 +483,50 @@ def main():
                     dat.write('%d %.0f %.0f\n' % (n, m[0], ws[0]))
         w('')
         w('![workers](workers.png)')
+        w('')
+
+    sp = select(rows, test='split')
+    if sp:
+        m = med(sp, 'msgs_per_cpu_s')
+        ws = med(sp, 'msgs_per_s')
+        xp = med(sp, 'cross_pairs')
+        w('Every pair split across the 2 workers (`cnx-loadgen --split`: '
+          'the registered sockets are re-paired by the worker that holds '
+          'them before any JOIN; only the imbalance pairs within a '
+          'worker): %s msgs per relay CPU-s, %s msgs/s wall, %s of 40 '
+          'pairs cross-worker (median).' % (
+              cell(m), cell(ws), '%.0f' % xp[0] if xp else 'n/a'))
+        w('')
+
+    # -------------------------------------------------------------------- tls
+    tl = select(rows, test='tls')
+    if tl:
+        w('## 5b. wss: the relays behind TLS')
+        w('')
+        w('The generator speaks TLS through OpenSSL (`--tls`); nginx with '
+          '`listen ... ssl` (the stock OpenSSL of the distribution), the Go '
+          'relay with crypto/tls, Node with `https`; a P-256 certificate, '
+          'TLS 1.3 as negotiated by both sides.  JSON 200 B: 20 pairs, '
+          'window 128; binary 64 KiB: 4 pairs, window 8.  Relay pinned to '
+          'CPU 1 (so the Go runtime runs with GOMAXPROCS 1).')
+        w('')
+        w('| path | relay | msgs per relay CPU-s | GB per relay CPU-s | '
+          'msgs/s (wall) | relay busy |')
+        w('|---|---|---|---|---|---|')
+        gb = lambda x: '%.2f' % x
+        for path in ('json', 'binary'):
+            for r in ('module', 'go', 'node'):
+                sel = select(tl, relay=r, path=path)
+                if not sel:
+                    continue
+                busy = med([dict(d, busy=str(num(d, 'relay_cpu') /
+                                             max(num(d, 'wall'), 1e-9)))
+                            for d in sel], 'busy')
+                w('| %s | %s | %s | %s | %s | %s |' % (
+                    path, r, cell(med(sel, 'msgs_per_cpu_s')),
+                    cell(med(sel, 'bytes_per_cpu_s'), 1e-9, gb),
+                    cell(med(sel, 'msgs_per_s')),
+                    '%.0f%%' % (busy[0] * 100) if busy else 'n/a'))
         w('')
 
     # ---------------------------------------------------------------- session

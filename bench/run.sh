@@ -523,6 +523,17 @@ if want idle; then
                     --count "$count"
                 nginx_stop "$tmp/ngx-idle-$count"
             fi
+            # the same after 100 pairs (200 sockets) each moved one 1 MiB
+            # binary message each way: per socket once all are idle again
+            PORT=$(free_port)
+            if [ $count = 10000 ] &&
+               nginx_start "$tmp/ngx-big-$count" 1 relay "$PORT"; then
+                wait_port "$PORT"
+                run "test=idlebig relay=module count=$count run=1" --mode idle \
+                    --port "$PORT" --pids "$(nginx_workers "$tmp/ngx-big-$count")" \
+                    --count "$count" --path binary --big-pairs 100
+                nginx_stop "$tmp/ngx-big-$count"
+            fi
         fi
     done
 fi
@@ -540,6 +551,12 @@ if want workers && [ $MOD_OK = 1 ]; then
             run "test=workers relay=module workers=$w run=$r" --mode msgs \
                 --port "$PORT" --pids "$WP" --path json --size 200 \
                 --pairs 40 --window 128 --duration "$dur"
+            # every pair split across the two workers (--split re-pairs
+            # the registered sockets by the worker that holds them)
+            [ "$w" = 2 ] &&
+                run "test=split relay=module workers=2 run=$r" --mode msgs \
+                    --split --port "$PORT" --pids "$WP" --path json \
+                    --size 200 --pairs 40 --window 128 --duration "$dur"
             PIN_GEN=$PIN_GEN_SAVE
         done
         nginx_stop "$tmp/ngx-w$w"
