@@ -20,8 +20,8 @@ Checked at the end:
     duplicate, no reordering), and every acknowledged number was sent;
   - the /status gauges websockets, names and rooms return to 0 once every
     client has closed;
-  - the workers' private memory (RssAnon) after the run is within 10% of
-    what it was after a warm-up (not enforced when CNX_RSS_CHECK=0, which
+  - the workers' private memory (RssAnon) after the run is within 10% (at
+    least 1.5 MiB) of what it was after a warm-up (not enforced when CNX_RSS_CHECK=0, which
     soak.sh sets in sanitizer builds).
 Exit status 0 only if everything held.
 """
@@ -374,10 +374,13 @@ async def main():
           f"({(rss1 - rss0) * 100.0 / max(rss0, 1):+.1f}%)", flush=True)
     if len(w1) != len(w0):
         errors.append(f"worker count changed: {w0} -> {w1}")
-    if rss1 > rss0 * 1.10:
+    # 10%, but at least 1.5 MiB: each worker keeps sent queue entries for
+    # reuse (docs/relay.md), and how full those lists are after the run
+    # depends on the last bursts, not on a leak
+    if rss1 > max(rss0 * 1.10, rss0 + 1536):
         if RSS_CHECK:
             errors.append(f"worker RssAnon grew from {rss0} to {rss1} KiB "
-                          "(>10%)")
+                          "(>10% and >1.5 MiB)")
         else:
             print("soak: note: memory bound not enforced (sanitizer build: "
                   "ASan keeps freed memory in quarantine)", flush=True)
