@@ -59,7 +59,7 @@
 typedef struct {
     ngx_flag_t                  relay;
     ngx_str_t                   jwt_secret;     /* raw bytes of the file */
-    ngx_str_t                   jwt_secret_file;
+    ngx_str_t                   jwt_prev_secret;  /* being rotated out */
     ngx_str_t                   jwt_issuer;     /* NUL-terminated copy */
     time_t                      jwt_leeway;
     time_t                      jwt_max_lifetime;
@@ -478,7 +478,14 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_stream_clawnexus_secret_file,
       NGX_STREAM_SRV_CONF_OFFSET,
-      0,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_secret),
+      NULL },
+
+    { ngx_string("clawnexus_jwt_previous_secret_file"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_clawnexus_secret_file,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_prev_secret),
       NULL },
 
     { ngx_string("clawnexus_jwt_issuer"),
@@ -3921,7 +3928,7 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *     conf->jwt_secret = { 0, NULL };
-     *     conf->jwt_secret_file = { 0, NULL };
+     *     conf->jwt_prev_secret = { 0, NULL };
      *     conf->jwt_issuer = { 0, NULL };
      */
 
@@ -3958,7 +3965,10 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->jwt_secret.data == NULL) {
         conf->jwt_secret = prev->jwt_secret;
-        conf->jwt_secret_file = prev->jwt_secret_file;
+    }
+
+    if (conf->jwt_prev_secret.data == NULL) {
+        conf->jwt_prev_secret = prev->jwt_prev_secret;
     }
 
     ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
@@ -4029,6 +4039,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->limits.max_pair = (unsigned) conf->max_pair;
     conf->limits.jwt_key = conf->jwt_secret.data;
     conf->limits.jwt_key_len = conf->jwt_secret.len;
+    conf->limits.jwt_prev_key = conf->jwt_prev_secret.data;
+    conf->limits.jwt_prev_key_len = conf->jwt_prev_secret.len;
     conf->limits.jwt_issuer = conf->jwt_issuer.len
                               ? (const char *) conf->jwt_issuer.data : NULL;
     conf->limits.jwt_leeway = conf->jwt_leeway;
@@ -4067,23 +4079,21 @@ ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* clawnexus_jwt_secret_file, clawnexus_jwt_previous_secret_file */
 static char *
 ngx_stream_clawnexus_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_stream_clawnexus_srv_conf_t  *ccf = conf;
-
+    ngx_str_t  *secret = (ngx_str_t *) ((char *) conf + cmd->offset);
     ngx_str_t  *value;
 
-    if (ccf->jwt_secret.data) {
+    if (secret->data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    ccf->jwt_secret_file = value[1];
 
-    return ngx_clawnexus_read_secret(cf, &ccf->jwt_secret_file,
-                                     &ccf->jwt_secret);
+    return ngx_clawnexus_read_secret(cf, &value[1], secret);
 }
 
 
