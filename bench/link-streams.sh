@@ -109,7 +109,7 @@ with open(out, "w") as f:
         f.write("%d\n" % v)
 PY
 cat > "$tmp/source.py" <<'PY'
-# STREAMS connections spread over the local ports, each sending zeros in
+# N connections spread over the local ports, each sending zeros in
 # 64 KiB blocks until the time is up.
 import socket, sys, threading, time
 ports = [int(p) for p in sys.argv[1].split(",")]
@@ -147,7 +147,14 @@ for (( r=1; r<=runs; r++ )); do
         ports="${ports:+$ports,}$lp"
     done
     s0=$(ticks "$spid")
-    python3 "$tmp/source.py" "$ports" "$streams" "$(( secs + 2 ))"
+    # one source process per peer (threads of one interpreter would share
+    # its lock and make the streams unequal before they reach us)
+    srcs=()
+    for lp in ${ports//,/ }; do
+        python3 "$tmp/source.py" "$lp" "$(( streams / peers ))" "$(( secs + 2 ))" &
+        srcs+=("$!")
+    done
+    wait "${srcs[@]}"
     wait "$sinkpid"
     s1=$(ticks "$spid")
     python3 - "$tmp/counts" "$secs" "$r" "$peers" "$streams" "$(( s1 - s0 ))" "$(getconf CLK_TCK)" <<'PY'

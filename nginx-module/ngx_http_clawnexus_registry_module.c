@@ -1402,8 +1402,9 @@ ngx_http_clawnexus_registry_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     if (i < rmcf->dbs.nelts
         && (db[i].password.len != conf->db_password.len
-            || ngx_memcmp(db[i].password.data, conf->db_password.data,
-                          conf->db_password.len) != 0))
+            || (conf->db_password.len
+                && ngx_memcmp(db[i].password.data, conf->db_password.data,
+                              conf->db_password.len) != 0)))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "two locations give the registry database \"%V\" "

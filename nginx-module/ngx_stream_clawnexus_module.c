@@ -11,7 +11,9 @@
  * nginx glue: directives, the event handlers of a session, the outbound
  * queues and their backpressure, the member operations of the core for a
  * session of this worker and for a socket of another worker, the shared
- * name directory and the channels between workers.
+ * name directory and the channels between workers.  The status server is
+ * a module of its own in the same .so (ngx_stream_clawnexus_status_module.c,
+ * sharing the zone through ngx_stream_clawnexus.h).
  */
 
 #include <ngx_config.h>
@@ -32,6 +34,7 @@
 #include "ngx_stream_clawnexus_cluster.h"
 #include "cnx_relay_core.h"
 #include "cnx_relay_limit.h"
+#include "ngx_stream_clawnexus.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
@@ -245,13 +248,17 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
 /*
  * Entries up to OUT_STEP are sized to the frame (in steps of OUT_SMALL),
- * so that a queue of mid-size frames takes about what it holds.  Larger
+ * so that a queue of mid-size frames takes about what it holds, and kept
+ * by size, OUT_MID_KEEP bytes of them per worker.  Larger
  * entries are allocated in steps of OUT_STEP, and those up to
  * OUT_LARGE are kept too, OUT_LARGE_KEEP bytes of them per worker: a
  * stream of 64 KiB frames otherwise grew and trimmed the heap with every
  * burst (a brk() and page faults for each).
  */
 #define NGX_STREAM_CLAWNEXUS_OUT_STEP        (16 * 1024)
+#define NGX_STREAM_CLAWNEXUS_OUT_MIDS                                         \
+    (NGX_STREAM_CLAWNEXUS_OUT_STEP / NGX_STREAM_CLAWNEXUS_OUT_SMALL)
+#define NGX_STREAM_CLAWNEXUS_OUT_MID_KEEP    (1024 * 1024)
 #define NGX_STREAM_CLAWNEXUS_OUT_LARGE       (256 * 1024)
 #define NGX_STREAM_CLAWNEXUS_OUT_LARGE_KEEP  (2 * 1024 * 1024)
 /* a datagram that records are added to is allocated this big */
@@ -298,7 +305,7 @@ typedef struct {
 
 
 /* ERROR codes counted in the metrics, in this order. */
-static const char  *ngx_stream_clawnexus_error_codes[] = {
+const char  *ngx_stream_clawnexus_error_codes[NGX_STREAM_CLAWNEXUS_NERRORS] = {
     CNX_RELAY_ERR_AUTH_FAILED, CNX_RELAY_ERR_NOT_REGISTERED,
     CNX_RELAY_ERR_TARGET_OFFLINE, CNX_RELAY_ERR_ROOM_NOT_FOUND,
     CNX_RELAY_ERR_BAD_MESSAGE, CNX_RELAY_ERR_TOO_LARGE,
@@ -307,61 +314,14 @@ static const char  *ngx_stream_clawnexus_error_codes[] = {
     CNX_RELAY_ERR_INTERNAL
 };
 
-#define NGX_STREAM_CLAWNEXUS_NERRORS                                          \
-    (sizeof(ngx_stream_clawnexus_error_codes) / sizeof(char *))
-
 /* WebSocket close codes the relay sends, counted in the metrics. */
-static const unsigned  ngx_stream_clawnexus_close_codes[] = {
+const unsigned  ngx_stream_clawnexus_close_codes[NGX_STREAM_CLAWNEXUS_NCLOSES] = {
     1000, 1001, 1002, 1007, 1008, 1009, 1011
 };
-
-#define NGX_STREAM_CLAWNEXUS_NCLOSES                                          \
-    (sizeof(ngx_stream_clawnexus_close_codes) / sizeof(unsigned))
-
-
-/* Counters shared by all workers (atomics in a shared zone). */
-typedef struct {
-    ngx_atomic_t                        connections;
-    ngx_atomic_t                        active;
-    ngx_atomic_t                        handshake_failures;
-    ngx_atomic_t                        names;
-    ngx_atomic_t                        registrations;
-    ngx_atomic_t                        rooms;
-    ngx_atomic_t                        rooms_total;
-    ngx_atomic_t                        messages;
-    ngx_atomic_t                        bytes;
-    ngx_atomic_t                        auth_failures;
-    ngx_atomic_t                        paused;
-    ngx_atomic_t                        errors[NGX_STREAM_CLAWNEXUS_NERRORS];
-    ngx_atomic_t                        closes[NGX_STREAM_CLAWNEXUS_NCLOSES];
-} ngx_stream_clawnexus_stats_t;
 
 
 /* Addresses the per-address limits track at a time (cnx_relay_limit). */
 #define NGX_STREAM_CLAWNEXUS_PEERS   8192
-
-
-/*
- * Gauges of one process, indexed by its nginx process slot; summed over
- * the processes still alive, so that a killed worker's sockets stop
- * counting.
- */
-typedef struct {
-    ngx_pid_t                           pid;
-    ngx_atomic_t                        active;
-    ngx_atomic_t                        rooms;
-} ngx_stream_clawnexus_gauge_t;
-
-
-typedef struct {
-    ngx_rbtree_t                        rbtree;     /* names */
-    ngx_rbtree_node_t                   sentinel;
-    ngx_uint_t                          nnames;
-    ngx_stream_clawnexus_stats_t        stats;
-    ngx_pid_t                           workers[NGX_MAX_PROCESSES];
-    cnx_limit_table_t                  *limits;     /* per address */
-    ngx_stream_clawnexus_gauge_t        gauges[NGX_MAX_PROCESSES];
-} ngx_stream_clawnexus_shm_t;
 
 
 typedef struct {
@@ -385,19 +345,13 @@ typedef struct {
     ngx_uint_t                          out_nfree;
     ngx_stream_clawnexus_out_t         *out_large;  /* large, for reuse */
     size_t                              out_large_bytes;
+    /* mid-size, for reuse, by size in steps of OUT_SMALL */
+    ngx_stream_clawnexus_out_t *out_mid[NGX_STREAM_CLAWNEXUS_OUT_MIDS];
+    size_t                              out_mid_bytes;
     /* sessions given frames in the receive buffer during one bulk() */
     uint64_t        borrowers[NGX_STREAM_CLAWNEXUS_BORROWERS];
     ngx_uint_t                          nborrowers;
 } ngx_stream_clawnexus_worker_t;
-
-
-typedef struct {
-    u_char                             *buf;
-    size_t                              end;
-    u_char                             *out;
-    size_t                              out_pos;
-    size_t                              out_len;
-} ngx_stream_clawnexus_status_ctx_t;
 
 
 static void ngx_stream_clawnexus_handler(ngx_stream_session_t *s);
@@ -446,10 +400,8 @@ static char *ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_stream_clawnexus_secret_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static ngx_int_t ngx_stream_clawnexus_add_zone(ngx_conf_t *cf);
-static void ngx_stream_clawnexus_status_handler(ngx_stream_session_t *s);
+static char *ngx_stream_clawnexus_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_stream_clawnexus_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
     ngx_stream_variable_value_t *v, uintptr_t data);
@@ -460,16 +412,16 @@ static void ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle);
 
 static ngx_command_t  ngx_stream_clawnexus_commands[] = {
 
-    { ngx_string("clawnexus_relay"),
-      NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS,
-      ngx_stream_clawnexus_relay,
-      NGX_STREAM_SRV_CONF_OFFSET,
+    { ngx_string("clawnexus_zone"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_stream_clawnexus_zone_directive,
+      0,
       0,
       NULL },
 
-    { ngx_string("clawnexus_status"),
+    { ngx_string("clawnexus_relay"),
       NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS,
-      ngx_stream_clawnexus_status,
+      ngx_stream_clawnexus_relay,
       NGX_STREAM_SRV_CONF_OFFSET,
       0,
       NULL },
@@ -659,11 +611,13 @@ ngx_module_t  ngx_stream_clawnexus_module = {
 
 static ngx_stream_clawnexus_worker_t   ngx_stream_clawnexus_worker;
 static ngx_stream_clawnexus_stats_t    ngx_stream_clawnexus_dummy_stats;
-static ngx_stream_clawnexus_stats_t   *ngx_stream_clawnexus_stats =
+ngx_stream_clawnexus_stats_t          *ngx_stream_clawnexus_stats =
     &ngx_stream_clawnexus_dummy_stats;
-static ngx_shm_zone_t                 *ngx_stream_clawnexus_zone;
+ngx_shm_zone_t                        *ngx_stream_clawnexus_zone;
+static ngx_str_t                       ngx_stream_clawnexus_zone_name;
+static size_t                          ngx_stream_clawnexus_zone_size;
 static ngx_uint_t                      ngx_stream_clawnexus_relays;
-static ngx_stream_clawnexus_shm_t     *ngx_stream_clawnexus_sh;
+ngx_stream_clawnexus_shm_t            *ngx_stream_clawnexus_sh;
 static ngx_stream_clawnexus_ipc_t     *ngx_stream_clawnexus_ipc;
 static ngx_uint_t                      ngx_stream_clawnexus_generation;
 /* what open sessions receive into, see ngx_stream_clawnexus_bulk() */
@@ -701,7 +655,7 @@ ngx_stream_clawnexus_gauges(void)
 /* Shared name directory ---------------------------------------------------- */
 
 
-static ngx_int_t
+ngx_int_t
 ngx_stream_clawnexus_alive(ngx_pid_t pid)
 {
     if (pid <= 0) {
@@ -2248,6 +2202,7 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
 static ngx_stream_clawnexus_out_t *
 ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
 {
+    ngx_uint_t                      i;
     ngx_stream_clawnexus_out_t     *o, **prev;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
@@ -2264,6 +2219,14 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
     } else if (size < NGX_STREAM_CLAWNEXUS_OUT_STEP) {
         /* sized to the frame: what a socket's queue keeps is counted */
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_SMALL);
+        i = size / NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+
+        if (i < NGX_STREAM_CLAWNEXUS_OUT_MIDS && w->out_mid[i]) {
+            o = w->out_mid[i];
+            w->out_mid[i] = o->next;
+            w->out_mid_bytes -= size;
+            return o;
+        }
 
     } else if (size <= NGX_STREAM_CLAWNEXUS_OUT_LARGE) {
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_STEP);
@@ -2295,6 +2258,7 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
 static void
 ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
 {
+    ngx_uint_t                      i;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
     o->ext = NULL;
@@ -2305,6 +2269,18 @@ ngx_stream_clawnexus_out_put(ngx_stream_clawnexus_out_t *o)
         o->next = w->out_free;
         w->out_free = o;
         w->out_nfree++;
+        return;
+    }
+
+    if (o->cap > NGX_STREAM_CLAWNEXUS_OUT_SMALL
+        && o->cap < NGX_STREAM_CLAWNEXUS_OUT_STEP
+        && o->cap % NGX_STREAM_CLAWNEXUS_OUT_SMALL == 0
+        && w->out_mid_bytes + o->cap <= NGX_STREAM_CLAWNEXUS_OUT_MID_KEEP)
+    {
+        i = o->cap / NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+        o->next = w->out_mid[i];
+        w->out_mid[i] = o;
+        w->out_mid_bytes += o->cap;
         return;
     }
 
@@ -4104,6 +4080,8 @@ ngx_stream_clawnexus_add_variables(ngx_conf_t *cf)
 
     /* set again by this cycle's directives, if any */
     ngx_stream_clawnexus_zone = NULL;
+    ngx_str_set(&ngx_stream_clawnexus_zone_name, "clawnexus");
+    ngx_stream_clawnexus_zone_size = 32 * 1024 * 1024;
     ngx_stream_clawnexus_relays = 0;
 
     for (v = ngx_stream_clawnexus_vars; v->name.len; v++) {
@@ -4133,7 +4111,7 @@ ngx_stream_clawnexus_variable(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
     cscf = ngx_stream_get_module_srv_conf(s, ngx_stream_clawnexus_module);
 
-    /* a status server keeps another ctx type */
+    /* not a relay server, or no session yet */
     if (ctx == NULL || cscf->relay != 1) {
         v->not_found = 1;
         return NGX_OK;
@@ -4541,6 +4519,16 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
 
     w->out_large_bytes = 0;
 
+    for (j = 0; j < NGX_STREAM_CLAWNEXUS_OUT_MIDS; j++) {
+        while (w->out_mid[j]) {
+            o = w->out_mid[j];
+            w->out_mid[j] = o->next;
+            ngx_free(o);
+        }
+    }
+
+    w->out_mid_bytes = 0;
+
     for (j = 0; w->asms && j < w->n; j++) {
         ngx_free(w->asms[j].data);
     }
@@ -4564,7 +4552,7 @@ ngx_stream_clawnexus_exit_process(ngx_cycle_t *cycle)
 
 
 
-/* Status server and shared counters ---------------------------------------- */
+/* Shared zone ---------------------------------------------------------------- */
 
 
 static ngx_int_t
@@ -4608,10 +4596,9 @@ ngx_stream_clawnexus_init_zone(ngx_shm_zone_t *zone, void *data)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
 {
-    ngx_str_t        name = ngx_string("clawnexus");
     ngx_shm_zone_t  *zone;
 
     if (ngx_stream_clawnexus_zone) {
@@ -4619,7 +4606,8 @@ ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
     }
 
     /* names and counters; untouched pages cost no memory */
-    zone = ngx_shared_memory_add(cf, &name, 32 * 1024 * 1024,
+    zone = ngx_shared_memory_add(cf, &ngx_stream_clawnexus_zone_name,
+                                 ngx_stream_clawnexus_zone_size,
                                  &ngx_stream_clawnexus_module);
     if (zone == NULL) {
         return NGX_ERROR;
@@ -4632,356 +4620,46 @@ ngx_stream_clawnexus_add_zone(ngx_conf_t *cf)
 }
 
 
+/* clawnexus_zone name:size; before the first relay or status server. */
 static char *
-ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_stream_clawnexus_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
-    ngx_stream_core_srv_conf_t  *cscf;
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, s;
 
-    cscf = ngx_stream_conf_get_module_srv_conf(cf, ngx_stream_core_module);
+    value = cf->args->elts;
 
-    if (cscf->handler) {
-        return "conflicts with another content handler in this server";
+    if (ngx_stream_clawnexus_zone) {
+        return "must come before the first \"clawnexus_relay\" or "
+               "\"clawnexus_status\"";
     }
 
-    cscf->handler = ngx_stream_clawnexus_status_handler;
-
-    if (ngx_stream_clawnexus_add_zone(cf) != NGX_OK) {
+    p = (u_char *) ngx_strlchr(value[1].data, value[1].data + value[1].len,
+                               ':');
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", expected name:size",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+    size = ngx_parse_size(&s);
+
+    /* the per-address table alone takes about 2.2 MiB */
+    if (size == NGX_ERROR || size < 4 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\": size must be at least 4m",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_stream_clawnexus_zone_name.data = value[1].data;
+    ngx_stream_clawnexus_zone_name.len = p - value[1].data;
+    ngx_stream_clawnexus_zone_size = (size_t) size;
+
     return NGX_CONF_OK;
-}
-
-
-#define NGX_STREAM_CLAWNEXUS_STATUS_HEAD  4096
-#define NGX_STREAM_CLAWNEXUS_STATUS_BODY  8192
-
-#define ngx_stream_clawnexus_val(field)                                       \
-    ((ngx_atomic_int_t) ngx_stream_clawnexus_stats->field)
-
-
-/* Sum a gauge over the processes that are alive. */
-static ngx_atomic_int_t
-ngx_stream_clawnexus_gauge_sum(ngx_uint_t rooms)
-{
-    ngx_uint_t                     i;
-    ngx_atomic_int_t               sum;
-    ngx_stream_clawnexus_gauge_t  *g;
-
-    if (ngx_stream_clawnexus_sh == NULL) {
-        return 0;
-    }
-
-    sum = 0;
-
-    for (i = 0; i < NGX_MAX_PROCESSES; i++) {
-        g = &ngx_stream_clawnexus_sh->gauges[i];
-
-        if (g->pid && ngx_stream_clawnexus_alive(g->pid)) {
-            sum += (ngx_atomic_int_t) (rooms ? g->rooms : g->active);
-        }
-    }
-
-    return sum;
-}
-
-
-static u_char *
-ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
-{
-    ngx_uint_t  i;
-
-    p = ngx_slprintf(p, last,
-        "# HELP clawnexus_connections_total TCP connections accepted by "
-        "relay servers.\n"
-        "# TYPE clawnexus_connections_total counter\n"
-        "clawnexus_connections_total %A\n"
-        "# HELP clawnexus_websockets Open relay WebSockets.\n"
-        "# TYPE clawnexus_websockets gauge\n"
-        "clawnexus_websockets %A\n"
-        "# HELP clawnexus_handshake_failures_total Refused WebSocket "
-        "upgrades.\n"
-        "# TYPE clawnexus_handshake_failures_total counter\n"
-        "clawnexus_handshake_failures_total %A\n"
-        "# HELP clawnexus_names Registered names.\n"
-        "# TYPE clawnexus_names gauge\n"
-        "clawnexus_names %A\n"
-        "# HELP clawnexus_registrations_total Successful REGISTERs.\n"
-        "# TYPE clawnexus_registrations_total counter\n"
-        "clawnexus_registrations_total %A\n"
-        "# HELP clawnexus_rooms Rooms (pending and active).\n"
-        "# TYPE clawnexus_rooms gauge\n"
-        "clawnexus_rooms %A\n"
-        "# HELP clawnexus_rooms_total Rooms accepted.\n"
-        "# TYPE clawnexus_rooms_total counter\n"
-        "clawnexus_rooms_total %A\n"
-        "# HELP clawnexus_messages_total DATA messages relayed.\n"
-        "# TYPE clawnexus_messages_total counter\n"
-        "clawnexus_messages_total %A\n"
-        "# HELP clawnexus_bytes_total DATA payload bytes relayed.\n"
-        "# TYPE clawnexus_bytes_total counter\n"
-        "clawnexus_bytes_total %A\n"
-        "# HELP clawnexus_auth_failures_total Refused tokens.\n"
-        "# TYPE clawnexus_auth_failures_total counter\n"
-        "clawnexus_auth_failures_total %A\n"
-        "# HELP clawnexus_backpressure_pauses_total Times a sender was "
-        "paused because a receiver fell behind.\n"
-        "# TYPE clawnexus_backpressure_pauses_total counter\n"
-        "clawnexus_backpressure_pauses_total %A\n"
-        "# HELP clawnexus_errors_total ERROR messages sent, by code.\n"
-        "# TYPE clawnexus_errors_total counter\n",
-        ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_gauge_sum(0),
-        ngx_stream_clawnexus_val(handshake_failures),
-        ngx_stream_clawnexus_val(names),
-        ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_gauge_sum(1),
-        ngx_stream_clawnexus_val(rooms_total),
-        ngx_stream_clawnexus_val(messages),
-        ngx_stream_clawnexus_val(bytes),
-        ngx_stream_clawnexus_val(auth_failures),
-        ngx_stream_clawnexus_val(paused));
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
-        p = ngx_slprintf(p, last, "clawnexus_errors_total{code=\"%s\"} %A\n",
-                         ngx_stream_clawnexus_error_codes[i],
-                         ngx_stream_clawnexus_val(errors[i]));
-    }
-
-    p = ngx_slprintf(p, last,
-        "# HELP clawnexus_closes_total WebSocket close frames sent by the "
-        "relay, by code.\n"
-        "# TYPE clawnexus_closes_total counter\n");
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
-        p = ngx_slprintf(p, last, "clawnexus_closes_total{code=\"%ui\"} %A\n",
-                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
-                         ngx_stream_clawnexus_val(closes[i]));
-    }
-
-    return p;
-}
-
-
-static u_char *
-ngx_stream_clawnexus_status_json(u_char *p, u_char *last)
-{
-    ngx_uint_t  i;
-
-    p = ngx_slprintf(p, last,
-        "{\"connections\":%A,\"websockets\":%A,\"handshake_failures\":%A,"
-        "\"names\":%A,\"registrations\":%A,\"rooms\":%A,\"rooms_total\":%A,"
-        "\"messages\":%A,\"bytes\":%A,\"auth_failures\":%A,"
-        "\"backpressure_pauses\":%A,\"errors\":{",
-        ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_gauge_sum(0),
-        ngx_stream_clawnexus_val(handshake_failures),
-        ngx_stream_clawnexus_val(names),
-        ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_gauge_sum(1),
-        ngx_stream_clawnexus_val(rooms_total),
-        ngx_stream_clawnexus_val(messages),
-        ngx_stream_clawnexus_val(bytes),
-        ngx_stream_clawnexus_val(auth_failures),
-        ngx_stream_clawnexus_val(paused));
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
-        p = ngx_slprintf(p, last, "%s\"%s\":%A", i ? "," : "",
-                         ngx_stream_clawnexus_error_codes[i],
-                         ngx_stream_clawnexus_val(errors[i]));
-    }
-
-    p = ngx_slprintf(p, last, "},\"closes\":{");
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
-        p = ngx_slprintf(p, last, "%s\"%ui\":%A", i ? "," : "",
-                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
-                         ngx_stream_clawnexus_val(closes[i]));
-    }
-
-    return ngx_slprintf(p, last, "}}\n");
-}
-
-
-static void
-ngx_stream_clawnexus_status_write(ngx_event_t *ev)
-{
-    ssize_t                             n;
-    ngx_connection_t                   *c;
-    ngx_stream_session_t               *s;
-    ngx_stream_clawnexus_status_ctx_t  *st;
-
-    c = ev->data;
-    s = c->data;
-    st = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
-
-    if (ev->timedout) {
-        ngx_stream_finalize_session(s, NGX_STREAM_OK);
-        return;
-    }
-
-    while (st->out_pos < st->out_len) {
-        n = c->send(c, st->out + st->out_pos, st->out_len - st->out_pos);
-
-        if (n == NGX_AGAIN) {
-            ngx_add_timer(ev, 10000);
-            if (ngx_handle_write_event(ev, 0) != NGX_OK) {
-                ngx_stream_finalize_session(s, NGX_STREAM_OK);
-            }
-            return;
-        }
-
-        if (n <= 0) {
-            ngx_stream_finalize_session(s, NGX_STREAM_OK);
-            return;
-        }
-
-        st->out_pos += n;
-    }
-
-    ngx_stream_finalize_session(s, NGX_STREAM_OK);
-}
-
-
-static void
-ngx_stream_clawnexus_status_read(ngx_event_t *ev)
-{
-    u_char                             *p, *last, *body, *eol;
-    ssize_t                             n;
-    const char                         *status, *type;
-    ngx_connection_t                   *c;
-    ngx_stream_session_t               *s;
-    ngx_stream_clawnexus_status_ctx_t  *st;
-
-    c = ev->data;
-    s = c->data;
-    st = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
-
-    if (ev->timedout || c->close) {
-        ngx_stream_finalize_session(s, NGX_STREAM_OK);
-        return;
-    }
-
-    for ( ;; ) {
-        eol = ngx_strlchr(st->buf, st->buf + st->end, '\n');
-        if (eol) {
-            break;
-        }
-
-        if (st->end == NGX_STREAM_CLAWNEXUS_STATUS_HEAD) {
-            ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
-            return;
-        }
-
-        n = c->recv(c, st->buf + st->end,
-                    NGX_STREAM_CLAWNEXUS_STATUS_HEAD - st->end);
-
-        if (n == NGX_AGAIN) {
-            if (!ev->timer_set) {
-                ngx_add_timer(ev, 10000);
-            }
-
-            if (ngx_handle_read_event(ev, 0) != NGX_OK) {
-                ngx_stream_finalize_session(s, NGX_STREAM_OK);
-            }
-            return;
-        }
-
-        if (n <= 0) {
-            ngx_stream_finalize_session(s, NGX_STREAM_OK);
-            return;
-        }
-
-        st->end += n;
-    }
-
-    if (ev->timer_set) {
-        ngx_del_timer(ev);
-    }
-
-    /* only the request line matters: "GET /metrics HTTP/1.x" */
-    st->out = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_BODY + 256);
-    body = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_BODY);
-    if (st->out == NULL || body == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    status = "200 OK";
-    last = body + NGX_STREAM_CLAWNEXUS_STATUS_BODY;
-
-#define cnx_starts(lit)                                                       \
-    ((size_t) (eol - st->buf) >= sizeof(lit) - 1                              \
-     && ngx_strncmp(st->buf, lit, sizeof(lit) - 1) == 0)
-
-    if (cnx_starts("GET /metrics ") || cnx_starts("GET /metrics\r")) {
-        type = "text/plain; version=0.0.4";
-        p = ngx_stream_clawnexus_metrics(body, last);
-        p = ngx_stream_clawnexus_cluster_metrics(p, last);
-
-    } else if (cnx_starts("GET /status ") || cnx_starts("GET /status\r")) {
-        type = "application/json";
-        p = ngx_stream_clawnexus_status_json(body, last);
-
-    } else if (cnx_starts("GET ")) {
-        status = "404 Not Found";
-        type = "text/plain";
-        p = ngx_cpymem(body, "not found: use /metrics or /status\n",
-                       sizeof("not found: use /metrics or /status\n") - 1);
-
-    } else {
-        status = "405 Method Not Allowed";
-        type = "text/plain";
-        p = ngx_cpymem(body, "only GET\n", sizeof("only GET\n") - 1);
-    }
-
-#undef cnx_starts
-
-    st->out_len = ngx_sprintf(st->out,
-                              "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
-                              "Content-Length: %uz\r\n"
-                              "Cache-Control: no-store\r\n"
-                              "Connection: close\r\n\r\n%*s",
-                              status, type, (size_t) (p - body),
-                              (size_t) (p - body), body)
-                  - st->out;
-    st->out_pos = 0;
-
-    c->write->handler = ngx_stream_clawnexus_status_write;
-    ngx_stream_clawnexus_status_write(c->write);
-}
-
-
-static void
-ngx_stream_clawnexus_status_handler(ngx_stream_session_t *s)
-{
-    ngx_connection_t                   *c;
-    ngx_stream_clawnexus_status_ctx_t  *st;
-
-    c = s->connection;
-    c->log->action = "answering a ClawNexus status request";
-
-    st = ngx_pcalloc(c->pool, sizeof(ngx_stream_clawnexus_status_ctx_t));
-    if (st == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    st->buf = ngx_pnalloc(c->pool, NGX_STREAM_CLAWNEXUS_STATUS_HEAD);
-    if (st->buf == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_stream_set_ctx(s, st, ngx_stream_clawnexus_module);
-
-    if (ngx_stream_clawnexus_zone && ngx_stream_clawnexus_zone->data) {
-        ngx_stream_clawnexus_sh = ngx_stream_clawnexus_zone->data;
-        ngx_stream_clawnexus_stats = &ngx_stream_clawnexus_sh->stats;
-    }
-
-    c->read->handler = ngx_stream_clawnexus_status_read;
-    c->write->handler = ngx_stream_clawnexus_status_write;
-
-    ngx_stream_clawnexus_status_read(c->read);
 }

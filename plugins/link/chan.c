@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "chan.h"
 #include "link.h"
+#include "link_config.h"
 
 struct link_chan_s {
     cnx_session_t   *s;
@@ -254,6 +255,7 @@ chan_pin(link_chan_t *ch)
     uint8_t        pinned[32];
     char           err[512], fa[CNX_FINGERPRINT_LEN], fb[CNX_FINGERPRINT_LEN];
     char           canon[300], line[900];
+    const link_peer_cfg_t *pc;
     int            rc;
 
     if (pk == NULL || !ch->sec->have_static || ch->peer[0] == '\0') {
@@ -279,7 +281,18 @@ chan_pin(link_chan_t *ch)
         chan_fail(ch, LINK_EXIT_SESSION, line);
         return -1;
     }
-    if (!ch->tofu) {
+    pc = ch->sec->cfg ? link_config_peer(ch->sec->cfg, ch->peer) : NULL;
+    if (pc != NULL && pc->key[0] != '\0') {
+        /* a key the user configured authenticates the name on any
+         * carrier */
+        if (strcmp(pc->key, fb) != 0) {
+            snprintf(line, sizeof(line), "%s presented %s, but the "
+                     "configuration says its key is %s; refused", ch->peer,
+                     fb, pc->key);
+            chan_fail(ch, LINK_EXIT_SESSION, line);
+            return -1;
+        }
+    } else if (!ch->tofu) {
         link_debug("%s presented %s; not pinned (the name is not "
                    "authenticated on this carrier)", ch->peer, fb);
         return 0;

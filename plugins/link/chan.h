@@ -23,6 +23,7 @@ typedef struct {
     uint8_t            static_pk[32];
     char               pins_path[1024];
     int                tofu;            /* pin unknown peers on first use */
+    const struct link_config_s *cfg;    /* configured keys, or NULL */
 } link_sec_t;
 
 /*

@@ -168,6 +168,7 @@ link_common_setup(link_common_t *o, int need_relay)
     if (link_sec_init(&o->sec, mode) != 0) {
         return LINK_EXIT_FILE;
     }
+    o->sec.cfg = &o->cfg;
     return 0;
 }
 

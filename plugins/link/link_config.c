@@ -14,6 +14,7 @@
 
 #define CFG_MAX_BYTES  (256 * 1024)
 #define CFG_MAX_TOKS   4096
+#define CFG_FINGERPRINT_LEN 50      /* "SHA256:" + 43 base64 characters */
 
 /* Keys of our own sections; anything else there draws a warning (the
  * "relay" section and the top level are shared with ClawNexus). */
@@ -21,7 +22,9 @@ static const char *const edge_keys[] = {
     "id", "token_file", "secret_file", "issuer", "ca_file", "names_file",
     "export_file", "tailscale", "registry", "peers", NULL
 };
-static const char *const peer_keys[] = { "direct", "cross_network", NULL };
+static const char *const peer_keys[] = {
+    "direct", "cross_network", "key", NULL
+};
 
 /* "LINE:COLUMN" of byte offset off (both from 1). */
 static void
@@ -248,8 +251,20 @@ link_config_parse(link_config_t *cfg, const char *text, size_t len,
                 if (get_str(text, t, n, v, "direct", p->direct,
                             sizeof(p->direct), why, whycap) != 0
                     || get_bool(text, t, n, v, "cross_network",
-                                &p->cross_network, why, whycap) != 0)
+                                &p->cross_network, why, whycap) != 0
+                    || get_str(text, t, n, v, "key", p->key, sizeof(p->key),
+                               why, whycap) != 0)
                 {
+                    goto done;
+                }
+                if (p->key[0] != '\0'
+                    && (strncmp(p->key, "SHA256:", 7) != 0
+                        || strlen(p->key) != CFG_FINGERPRINT_LEN))
+                {
+                    set_why_at(why, whycap, text, tok_at(&t[v]),
+                               "peer \"%s\": \"key\" must be a fingerprint "
+                               "SHA256:... as printed by clawnexus-link id",
+                               p->name);
                     goto done;
                 }
                 cfg->npeers++;

@@ -13,7 +13,8 @@
  *       "registry": "https://...",   registry for names and relay tokens
  *       "peers": {
  *         "office.claw": { "direct": "10.7.0.2:7473",
- *                          "cross_network": false }
+ *                          "cross_network": false,
+ *                          "key": "SHA256:..." }     its fingerprint
  *       }
  *     }
  *   }
@@ -35,9 +36,10 @@ typedef struct {
     char name[256];
     char direct[LINK_CFG_STR];      /* "" if none */
     int  cross_network;
+    char key[64];                   /* "SHA256:..." configured, or "" */
 } link_peer_cfg_t;
 
-typedef struct {
+typedef struct link_config_s {
     char            relay_url[LINK_CFG_STR];
     int             relay_enabled;  /* default 1 */
     char            id[256];

@@ -119,8 +119,12 @@ kill -0 "$ipid" 2>/dev/null || cnx_fail "serve idle.claw died"
 # 4. Direct hellos only claim a name: one claiming a pinned name with
 #    another key is refused; one claiming a name serve has not seen is
 #    served but never pinned, so the real owner is still accepted later.
+#    A key the user configured (edge.peers[NAME].key, the fingerprint
+#    `clawnexus-link id` prints) authenticates a name on the direct carrier.
 pin_direct=$(cnx_free_port)
-serve_bg ppid pin.claw "127.0.0.1:$echo_port" --listen "127.0.0.1:$pin_direct"
+ft=$(HOME="$dir/ht" "$CNX_LINK" id) || cnx_fail "id failed"
+printf '{"edge": {"peers": {"trusted": {"key": "%s"}}}}\n' "$ft" > "$dir/serve-pin.json"
+serve_bg ppid pin.claw "127.0.0.1:$echo_port" --listen "127.0.0.1:$pin_direct" --config "$dir/serve-pin.json"
 via_relay() { # HOME ID: one echo through the relay
     echo "hi from $2" | HOME="$1" timeout 20 "$CNX_LINK" connect --relay "$RELAY_URL" \
         --id "$2" "${S[@]}" pin.claw 2>> "$dir/pin.err"
@@ -141,5 +145,11 @@ grep -q "^victim.claw " "$pins" && cnx_fail "an unauthenticated direct hello pin
 [ "$(via_relay "$dir/hv" victim.claw)" = "hi from victim.claw" ] ||
     { cat "$dir/pin.err" "$dir/serve-pin.claw.err" >&2; cnx_fail "the real victim.claw was refused after a stranger claimed its name"; }
 grep -q "^victim.claw " "$pins" || cnx_fail "the relay-authenticated victim.claw was not pinned"
+via_direct "$dir/hx" trusted.claw > "$dir/x3.out"
+[ -s "$dir/x3.out" ] && cnx_fail "a direct hello claiming trusted.claw with another key than configured was served"
+grep -q "^trusted.claw " "$pins" && cnx_fail "a wrong key was pinned for trusted.claw"
+[ "$(via_direct "$dir/ht" trusted.claw)" = "hi from trusted.claw" ] ||
+    { cat "$dir/pin.err" "$dir/serve-pin.claw.err" >&2; cnx_fail "trusted.claw with its configured key was refused"; }
+grep -q "^trusted.claw " "$pins" || cnx_fail "trusted.claw (configured key) was not pinned"
 
 cnx_log "slow forward target, mute direct address, idle connections and direct name claims handled"

@@ -20,6 +20,7 @@ relay_secret "$dir" edge-secret
 cat > "$dir/nginx.conf" <<CONF
 $(cnx_nginx_conf_head 1 256)
 stream {
+    clawnexus_zone edge_names:8m;
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer edge-issuer.test;
     server {

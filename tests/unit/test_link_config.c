@@ -180,7 +180,8 @@ START_TEST(config_full)
         "    \"names_file\": \"/n.json\",\n"
         "    \"registry\": \"https://reg.example/clawnexus\",\n"
         "    \"peers\": {\n"
-        "      \"office.claw\": { \"direct\": \"10.7.0.2:7473\" },\n"
+        "      \"office.claw\": { \"direct\": \"10.7.0.2:7473\",\n"
+        "        \"key\": \"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\" },\n"
         "      \"lab\": { \"cross_network\": true, \"note\": {\"a\": [1]} },\n"
         "      \"caf\\u00e9.claw\": {}\n"
         "    }\n"
@@ -204,6 +205,9 @@ START_TEST(config_full)
     ck_assert_str_eq(c->peers[0].name, "office.claw");
     ck_assert_str_eq(c->peers[0].direct, "10.7.0.2:7473");
     ck_assert_int_eq(c->peers[0].cross_network, 0);
+    ck_assert_str_eq(c->peers[0].key,
+                     "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
+    ck_assert_str_eq(c->peers[1].key, "");
     ck_assert_str_eq(c->peers[1].name, "lab");
     ck_assert_int_eq(c->peers[1].cross_network, 1);
     ck_assert_str_eq(c->peers[2].name, "caf\xc3\xa9.claw");
@@ -258,6 +262,8 @@ START_TEST(config_bad)
         { "{\"edge\": {\"peers\": {\"a\": {\"direct\": 1}}}}", "\"direct\"" },
         { "{\"edge\": {\"id\": \"a\\u0000b\"}}", "\"id\"" },
         { "{\"a\":1} x", "not valid JSON" },
+        { "{\"edge\": {\"peers\": {\"a\": {\"key\": \"abc\"}}}}",
+          "must be a fingerprint" },
     };
     link_config_t *c = malloc(sizeof(*c));
     char           why[128];
