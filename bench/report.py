@@ -95,7 +95,7 @@ def main():
     w('| | |')
     w('|---|---|')
     for k in ('date', 'host_cpu', 'ncpu', 'kernel', 'nginx', 'node', 'ws',
-              'wormhole',
+              'wormhole', 'go', 'gorilla_websocket', 'module_old',
               'pinning', 'loadavg_start', 'loadavg_end'):
         w('| %s | %s |' % (k, env.get(k, '')))
     w('')
@@ -506,7 +506,7 @@ def main():
         w('The generator speaks TLS through OpenSSL (`--tls`); nginx with '
           '`listen ... ssl` (the stock OpenSSL of the distribution), the Go '
           'relay with crypto/tls, Node with `https`; a P-256 certificate, '
-          'TLS 1.3 as negotiated by both sides.  JSON 200 B: 20 pairs, '
+          'the TLS version both sides\' defaults negotiate.  JSON 200 B: 20 pairs, '
           'window 128; binary 64 KiB: 4 pairs, window 8.  Relay pinned to '
           'CPU 1 (so the Go runtime runs with GOMAXPROCS 1).')
         w('')

@@ -7,9 +7,11 @@
 #
 # LIST is a comma list of: msgs,bulk,pair,idle,workers,tls,session,wg,
 # stream,syscalls (default all).  CNX_MODULE_OLD=PATH adds a second build
-# of the module ("module-old", e.g. an earlier commit) to msgs and bulk.  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
-# and the generator to CPU 0 (when there are two CPUs); CPU time is read
-# from /proc/PID/stat of the relay processes around each measured interval.
+# of the module ("module-old", e.g. an earlier commit) to msgs and bulk;
+# CNX_MODULE_OLD_LABEL names it in env.txt and results.md.  Every relay
+# runs on 127.0.0.1 only.  The relay is pinned to CPU 1 and the generator
+# to CPU 0 (when there are two CPUs); CPU time is read from /proc/PID/stat
+# of the relay processes around each measured interval.
 set -u
 
 usage() {
@@ -351,7 +353,7 @@ if [ $MOD_OK = 1 ] && [ -n "$CNX_MODULE_OLD" ]; then
     else
         log "old module ($CNX_MODULE_OLD) fails to start or the smoke run"
     fi
-    echo "module_old=$CNX_MODULE_OLD ok=$OLD_OK" >> "$tmp/env.txt"
+    echo "module_old=${CNX_MODULE_OLD_LABEL:-$(basename "$CNX_MODULE_OLD")} ok=$OLD_OK" >> "$tmp/env.txt"
 fi
 
 # relays[] = "name port pids" for the comparisons

@@ -11,8 +11,10 @@
 // being read while its peer has more than 1 MiB queued.  No per-message
 // logging.
 //
-// usage: go-relay -port N [-host 127.0.0.1] -secret-file F [-issuer ISS]
-//                 [-leeway S] [-max-message BYTES] [-cert PEM -key PEM]
+// Usage:
+//
+//	go-relay -port N [-host 127.0.0.1] -secret-file F [-issuer ISS]
+//	    [-leeway S] [-max-message BYTES] [-cert PEM -key PEM]
 package main
 
 import (
