@@ -50,6 +50,8 @@
 #include <sys/random.h>
 
 #include <sodium.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cnx_http.h"
 #include "cnx_jwt.h"
@@ -109,6 +111,7 @@ typedef struct lg_conn_s {
     /* raw mode: stream reassembly */
     size_t           chunk_fill;
     int              hello_done;
+    SSL             *ssl;           /* --tls: the connection's TLS state */
 } lg_conn_t;
 
 typedef struct {
@@ -136,6 +139,8 @@ typedef struct {
     char    *lat_out;          /* pair mode: samples, one per line (us) */
     int      wormhole;         /* raw mode through magic-wormhole's
                                   transit relay instead of a proxy */
+    SSL_CTX *tls;              /* --tls: wss (certificate not verified:
+                                  127.0.0.1 and a throwaway certificate) */
 } lg_conf_t;
 
 struct lg_thread_s {
@@ -329,6 +334,10 @@ conn_wspace(lg_conn_t *c, size_t n)
 static void
 conn_close(lg_conn_t *c)
 {
+    if (c->ssl != NULL) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
     if (c->fd >= 0) {
         epoll_ctl(c->th->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -362,13 +371,47 @@ conn_send_frame(lg_conn_t *c, int opcode, const void *data, size_t len)
     return 0;
 }
 
+/* TLS: one SSL_write (the handshake included); the result as send()
+ * would give it, with errno EAGAIN when OpenSSL must wait for the socket:
+ * for reading (*rd set, EPOLLIN retries) or for writing. */
+static ssize_t
+conn_tls_write(lg_conn_t *c, int *rd)
+{
+    int n, e;
+
+    ERR_clear_error();
+    n = SSL_write(c->ssl, c->wbuf + c->woff, (int) (c->wlen - c->woff));
+    if (n > 0) {
+        return n;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *rd = (e == SSL_ERROR_WANT_READ);
+        errno = EAGAIN;
+        return -1;
+    }
+    errno = EPROTO;
+    return -1;
+}
+
 static int
 conn_flush(lg_conn_t *c)
 {
     ssize_t n;
+    int rd;
 
     while (c->woff < c->wlen) {
+        if (c->ssl != NULL) {
+            rd = 0;
+            n = conn_tls_write(c, &rd);
+            if (n < 0 && errno == EAGAIN && rd) {
+                conn_want_out(c, 0);        /* EPOLLIN brings us back */
+                return 0;
+            }
+            goto sent;
+        }
         n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+    sent:
         if (n > 0) {
             c->woff += n;
             continue;
@@ -938,6 +981,34 @@ conn_upgrade(lg_conn_t *c)
     return conn_frames(c);
 }
 
+/* TLS: one SSL_read; -2 when it must wait (a write the handshake left
+ * pending is retried here), else as recv() would return. */
+static ssize_t
+conn_tls_read(lg_conn_t *c)
+{
+    int n, e;
+
+    ERR_clear_error();
+    n = SSL_read(c->ssl, c->rbuf + c->rlen, (int) (LG_RBUF - c->rlen));
+    if (n > 0) {
+        return n;
+    }
+    e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (e == SSL_ERROR_WANT_WRITE) {
+            conn_want_out(c, 1);
+        } else if (c->woff < c->wlen && conn_flush(c) < 0) {
+            conn_fail(c, "TLS write failed");
+        }
+        return -2;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        return 0;
+    }
+    errno = EPROTO;
+    return -1;
+}
+
 static void
 conn_readable(lg_conn_t *c)
 {
@@ -948,7 +1019,14 @@ conn_readable(lg_conn_t *c)
             conn_fail(c, "receive buffer full (frame header too large?)");
             return;
         }
-        n = recv(c->fd, c->rbuf + c->rlen, LG_RBUF - c->rlen, 0);
+        if (c->ssl != NULL) {
+            n = conn_tls_read(c);
+            if (n == -2) {
+                return;
+            }
+        } else {
+            n = recv(c->fd, c->rbuf + c->rlen, LG_RBUF - c->rlen, 0);
+        }
         if (n == 0) {
             if (atomic_load(&g_phase) < PH_STOP) {
                 conn_fail(c, "relay closed the connection");
@@ -977,7 +1055,7 @@ conn_readable(lg_conn_t *c)
             conn_close(c);
             return;
         }
-        if ((size_t) n < LG_RBUF / 2) {
+        if (c->ssl == NULL && (size_t) n < LG_RBUF / 2) {
             return;                 /* drained for now (level-triggered) */
         }
     }
@@ -996,6 +1074,16 @@ conn_connected(lg_conn_t *c)
                  strerror(err));
         conn_close(c);
         return;
+    }
+    if (cf.tls != NULL) {
+        c->ssl = SSL_new(cf.tls);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+            conn_fail(c, "SSL_new failed");
+            return;
+        }
+        SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE
+                     | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_set_connect_state(c->ssl);
     }
     cnx_http_client_key(c->ws_key);
     w = conn_wspace(c, 1024);
@@ -1569,6 +1657,8 @@ usage(FILE *f)
 "  --prefix S                  claw_id prefix (default lg<pid>)\n"
 "  --verbose                   print every error\n"
 "  --lat-out FILE              pair mode: write every sample (microseconds)\n"
+"  --tls                       wss: TLS (OpenSSL) to the relay; the relay's\n"
+"                              certificate is not verified (benchmark only)\n"
 
 "Prints one line of key=value results; exit 0 only if all checks pass.\n");
 }
@@ -1723,7 +1813,7 @@ main(int argc, char **argv)
         { "pids", 1, NULL, 'x' }, { "prefix", 1, NULL, 'f' },
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
         { "lat-out", 1, NULL, 'L' }, { "wormhole", 0, NULL, 'W' },
-        { "rate", 1, NULL, 'R' },
+        { "rate", 1, NULL, 'R' }, { "tls", 0, NULL, 'T' },
         { NULL, 0, NULL, 0 }
     };
     lg_thread_t th[2];
@@ -1736,6 +1826,7 @@ main(int argc, char **argv)
     const char *first_error = NULL;
     char *p;
     struct rlimit rl;
+    int tls = 0;
 
     cf.mode = MODE_MSGS;
     cf.size = 200;
@@ -1778,6 +1869,7 @@ main(int argc, char **argv)
         case 'L': cf.lat_out = optarg; break;
         case 'W': cf.wormhole = 1; break;
         case 'R': cf.rate = atof(optarg); break;
+        case 'T': tls = 1; break;
         case 'x':
             for (p = optarg; *p && cf.npids < LG_MAX_PIDS; ) {
                 cf.pids[cf.npids++] = (pid_t) strtol(p, &p, 10);
@@ -1801,6 +1893,19 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (tls) {
+        if (cf.mode == MODE_RAW) {
+            fprintf(stderr, "cnx-loadgen: --tls is for the WebSocket modes, "
+                    "not raw\n");
+            return 2;
+        }
+        cf.tls = SSL_CTX_new(TLS_client_method());
+        if (cf.tls == NULL) {
+            fprintf(stderr, "cnx-loadgen: SSL_CTX_new failed\n");
+            return 2;
+        }
+        SSL_CTX_set_verify(cf.tls, SSL_VERIFY_NONE, NULL);
+    }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);

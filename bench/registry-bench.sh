@@ -8,7 +8,9 @@
 #   bench/registry-bench.sh [SECONDS] [CONNECTIONS]     (defaults 10, 16)
 #
 # Prints one line per endpoint: requests/s, requests per CPU-second of the
-# worker (the per-core figure, robust to a busy machine), p50, p99.  Needs root only for
+# worker (the per-core figure, robust to a busy machine), p50 and p99 as
+# wrk saw them, and the p99 of nginx's $request_time (the server side,
+# 1 ms resolution).  Needs root only for
 # the worker user's database directory.
 . "$abs_top_srcdir/tests/lib.sh"
 
@@ -33,7 +35,9 @@ worker_processes 1;
 events { worker_connections 1024; }
 error_log logs/error.log warn;
 http {
-    access_log off;
+    # the server side of each request: \$request_time (ms resolution)
+    log_format rt '\$request_time';
+    access_log logs/rt.log rt buffer=256k flush=1s;
     clawnexus_registry_rate_limit off off;
     server {
         listen 127.0.0.1:$port;
@@ -100,19 +104,29 @@ worker=$(pgrep -P "$(cnx_nginx_pid "$dir")" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$worker/stat"; }
 hz=$(getconf CLK_TCK)
 
+# p99 of $request_time over the log lines after line $1 (in ms)
+server_p99() {
+    sleep 1.2                               # the log buffer's flush
+    tail -n +"$(( $1 + 1 ))" "$dir/logs/rt.log" | sort -n |
+        awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1;
+                                  printf "%.0fms", v[i] * 1000 }'
+}
+
 run() {  # run LABEL PATH SCRIPT BODY
-    local out t0 t1 n
+    local out t0 t1 n l0
+    sleep 1.2
+    l0=$(wc -l < "$dir/logs/rt.log")
     t0=$(cpu_ticks)
     out=$(BODY=$4 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$dir/$3" \
           "http://127.0.0.1:$port/clawnexus$2" 2>&1) ||
         { echo "$out" >&2; cnx_fail "wrk failed"; }
     t1=$(cpu_ticks)
     n=$(awk '/requests in/ {print $1}' <<< "$out")
-    printf '%-24s %8s req/s %8s req/worker-CPU-s   p50 %-9s p99 %-9s (%s)\n' "$1" \
+    printf '%-24s %8s req/s %8s req/worker-CPU-s   p50 %-9s p99 %-9s server p99 %-5s (%s)\n' "$1" \
         "$(awk '/^Requests\/sec/ {printf "%d", $2}' <<< "$out")" \
         "$(awk -v n="$n" -v t=$((t1 - t0)) -v hz="$hz" 'BEGIN {printf "%d", t ? n * hz / t : 0}')" \
         "$(awk '$1 == "50%" {print $2}' <<< "$out")" \
-        "$(awk '$1 == "99%" {print $2}' <<< "$out")" \
+        "$(awk '$1 == "99%" {print $2}' <<< "$out")" "$(server_p99 "$l0")" \
         "$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<< "$out" || echo 'all 200')"
 }
 

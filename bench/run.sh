@@ -5,14 +5,15 @@
 #
 #   bench/run.sh [--quick] [--runs N] [--only LIST] [--out DIR]
 #
-# LIST is a comma list of: msgs,bulk,pair,idle,workers,session,wg,stream,
-# syscalls (default all).  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
+# LIST is a comma list of: msgs,bulk,pair,idle,workers,tls,session,wg,
+# stream,syscalls (default all).  CNX_MODULE_OLD=PATH adds a second build
+# of the module ("module-old", e.g. an earlier commit) to msgs and bulk.  Every relay runs on 127.0.0.1 only.  The relay is pinned to CPU 1
 # and the generator to CPU 0 (when there are two CPUs); CPU time is read
 # from /proc/PID/stat of the relay processes around each measured interval.
 set -u
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
@@ -40,6 +41,8 @@ out=${BENCH_OUT:-}
 LOADGEN=$build/bench/cnx-loadgen
 SESSION_BENCH=$build/bench/cnx-session-bench
 NODE_RELAY=$src/bench/baselines/node-relay.js
+GO_RELAY=$build/bench/cnx-go-relay
+CNX_MODULE_OLD=${CNX_MODULE_OLD:-}
 export NODE_PATH=$src/tests/node/node_modules
 
 if [ $quick = 1 ]; then dur=1; else dur=2; fi
@@ -55,6 +58,23 @@ fi
 if want session && [ ! -x "$SESSION_BENCH" ]; then
     make -C "$build" bench/cnx-session-bench >&2 2>/dev/null ||
         log "session benchmark not built (session layer missing?)"
+fi
+# The Go baseline: Debian's golang-go and golang-github-gorilla-websocket-dev,
+# built offline in GOPATH mode from /usr/share/gocode.
+GO_OK=0
+if command -v go >/dev/null &&
+   [ -d /usr/share/gocode/src/github.com/gorilla/websocket ]; then
+    mkdir -p "$build/bench"
+    if (cd "$src/bench/baselines/go-relay" &&
+        GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off \
+        GOCACHE=${GOCACHE:-$build/bench/.gocache} \
+        go build -o "$GO_RELAY" .) >&2; then
+        GO_OK=1
+    else
+        log "Go baseline did not build: skipped"
+    fi
+else
+    log "go or gorilla/websocket missing (golang-go, golang-github-gorilla-websocket-dev): Go baseline skipped"
 fi
 command -v node >/dev/null || die "needs node (for the baseline relay)"
 [ -f "$NODE_PATH/ws/package.json" ] || die "needs ws in $NODE_PATH"
@@ -131,16 +151,31 @@ timed() {
     pids_to_kill+=("$TIMED_PID")
 }
 
-# node_start VAR_PID VAR_PORT [NAME]: the Node baseline relay, pinned.
+# node_start VAR_PID VAR_PORT [NAME [TLS-ARGS...]]: the Node baseline
+# relay, pinned.
 node_start() {
-    local port pid
+    local port pid v1=$1 v2=$2 name=${3:-}
+    shift 2; shift $(( $# > 0 ))
     port=$(free_port)
-    timed "${3:-node-$port}" $PIN_RELAY node "$NODE_RELAY" --port "$port" \
-        --secret-file "$tmp/secret" > "$tmp/node-$port.log" 2>&1
+    timed "${name:-node-$port}" $PIN_RELAY node "$NODE_RELAY" --port "$port" \
+        --secret-file "$tmp/secret" "$@" > "$tmp/node-$port.log" 2>&1
     pid=$TIMED_PID
     wait_port "$port" || die "node relay did not listen (see log)"
-    printf -v "$1" '%s' "$pid"
-    printf -v "$2" '%s' "$port"
+    printf -v "$v1" '%s' "$pid"
+    printf -v "$v2" '%s' "$port"
+}
+
+# go_start VAR_PID VAR_PORT NAME [-cert PEM -key PEM]: the Go baseline.
+go_start() {
+    local port pid v1=$1 v2=$2 name=$3
+    shift 3
+    port=$(free_port)
+    timed "$name" $PIN_RELAY "$GO_RELAY" -port "$port" \
+        -secret-file "$tmp/secret" "$@" > "$tmp/go-$port.log" 2>&1
+    pid=$TIMED_PID
+    wait_port "$port" || die "go relay did not listen (see $tmp/go-$port.log)"
+    printf -v "$v1" '%s' "$pid"
+    printf -v "$v2" '%s' "$port"
 }
 
 node_stop() {
@@ -158,20 +193,28 @@ node_stop() {
 }
 
 # nginx_start DIR WORKERS KIND(relay|proxy) PORT [SINK]: stock nginx.
+# NGX_SO=PATH loads another build of the module; NGX_TLS=1 listens with
+# TLS (the certificate made for the tls part).
 nginx_start() {
     local dir=$1 workers=$2 kind=$3 port=$4 sink=${5:-} pin=$PIN_RELAY
-    local reuse="" i
+    local reuse="" i so=${NGX_SO:-$CNX_MODULE}
     mkdir -p "$dir/logs"
     [ "$workers" -gt 1 ] && { reuse=" reuseport"; pin=$NICE; }
     {
         echo "load_module $NGINX_MODULES/ngx_stream_module.so;"
-        [ "$kind" = relay ] && echo "load_module $CNX_MODULE;"
+        [ "$kind" = relay ] && echo "load_module $so;"
         echo "worker_processes $workers;"
         echo "worker_rlimit_nofile 65536;"
         echo "events { worker_connections 32768; }"
         echo "stream {"
         echo "  server {"
-        echo "    listen 127.0.0.1:$port$reuse;"
+        if [ "${NGX_TLS:-0}" = 1 ]; then
+            echo "    listen 127.0.0.1:$port$reuse ssl;"
+            echo "    ssl_certificate $tmp/cert.pem;"
+            echo "    ssl_certificate_key $tmp/key.pem;"
+        else
+            echo "    listen 127.0.0.1:$port$reuse;"
+        fi
         if [ "$kind" = relay ]; then
             echo "    clawnexus_relay;"
             echo "    clawnexus_jwt_secret_file $tmp/secret;"
@@ -254,6 +297,12 @@ mkdir -p "$out"
 # --- relays ----------------------------------------------------------------
 node_start NODE_PID NODE_PORT node
 log "node relay pid $NODE_PID port $NODE_PORT"
+if [ $GO_OK = 1 ]; then
+    go_start GO_PID GO_PORT go
+    log "go relay pid $GO_PID port $GO_PORT"
+fi
+echo "go=$( [ $GO_OK = 1 ] && go version | cut -d' ' -f3 || echo 'not built')" >> "$tmp/env.txt"
+echo "gorilla_websocket=$(dpkg-query -W -f '${Version}' golang-github-gorilla-websocket-dev 2>/dev/null)" >> "$tmp/env.txt"
 
 MOD_OK=0
 if [ -f "$CNX_MODULE" ] && [ -x "$NGINX_BIN" ]; then
@@ -282,9 +331,34 @@ else
 fi
 echo "module_ok=$MOD_OK" >> "$tmp/env.txt"
 
+# smoke_ok PORT [--tls]: one pair, both paths, passes the generator's checks
+smoke_ok() {
+    $PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --port "$1" ${2:-} \
+        --pairs 2 --duration 0.3 >/dev/null 2>"$tmp/smoke.err" &&
+    $PIN_GEN "$LOADGEN" --secret-file "$tmp/secret" --port "$1" ${2:-} \
+        --pairs 2 --duration 0.3 --path binary >/dev/null 2>>"$tmp/smoke.err"
+}
+
+# A second build of the module (the tree before a change), same run.
+OLD_OK=0
+if [ $MOD_OK = 1 ] && [ -n "$CNX_MODULE_OLD" ]; then
+    OLD_PORT=$(free_port)
+    if NGX_SO=$CNX_MODULE_OLD nginx_start "$tmp/ngx-old" 1 relay "$OLD_PORT" &&
+       wait_port "$OLD_PORT" && smoke_ok "$OLD_PORT"; then
+        OLD_OK=1
+        OLD_PIDS=$(nginx_workers "$tmp/ngx-old")
+        log "old module relay workers $OLD_PIDS port $OLD_PORT"
+    else
+        log "old module ($CNX_MODULE_OLD) fails to start or the smoke run"
+    fi
+    echo "module_old=$CNX_MODULE_OLD ok=$OLD_OK" >> "$tmp/env.txt"
+fi
+
 # relays[] = "name port pids" for the comparisons
 relays=("node $NODE_PORT $NODE_PID")
+[ $GO_OK = 1 ] && relays+=("go $GO_PORT $GO_PID")
 [ $MOD_OK = 1 ] && relays+=("module $MOD_PORT $MOD_PIDS")
+[ $OLD_OK = 1 ] && relays+=("module-old $OLD_PORT $OLD_PIDS")
 
 # 1. messages per relay CPU-second
 if want msgs; then
@@ -434,6 +508,12 @@ if want idle; then
         run "test=idle relay=node count=$count run=1" --mode idle \
             --port "$PORT" --pids "$P" --count "$count"
         node_stop "$P"
+        if [ $GO_OK = 1 ]; then
+            go_start P PORT "go-idle-$count"
+            run "test=idle relay=go count=$count run=1" --mode idle \
+                --port "$PORT" --pids "$P" --count "$count"
+            node_stop "$P"
+        fi
         if [ $MOD_OK = 1 ]; then
             PORT=$(free_port)
             if nginx_start "$tmp/ngx-idle-$count" 1 relay "$PORT"; then
@@ -464,6 +544,46 @@ if want workers && [ $MOD_OK = 1 ]; then
         done
         nginx_stop "$tmp/ngx-w$w"
     done
+fi
+
+# 5b. wss: the relays behind TLS (nginx `listen ... ssl`, Go crypto/tls,
+# Node https), the generator speaking TLS through OpenSSL.  A throwaway
+# P-256 certificate; the generator does not verify it (127.0.0.1 only).
+if want tls; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
+        -subj /CN=127.0.0.1 2>/dev/null
+    chmod 600 "$tmp/key.pem"
+    tls_relays=()
+    node_start TN_PID TN_PORT node-tls --cert "$tmp/cert.pem" --key "$tmp/key.pem"
+    smoke_ok "$TN_PORT" --tls && tls_relays+=("node $TN_PORT $TN_PID")
+    if [ $GO_OK = 1 ]; then
+        go_start TG_PID TG_PORT go-tls -cert "$tmp/cert.pem" -key "$tmp/key.pem"
+        smoke_ok "$TG_PORT" --tls && tls_relays+=("go $TG_PORT $TG_PID")
+    fi
+    if [ $MOD_OK = 1 ]; then
+        TM_PORT=$(free_port)
+        if NGX_TLS=1 nginx_start "$tmp/ngx-tls" 1 relay "$TM_PORT" &&
+           wait_port "$TM_PORT" && smoke_ok "$TM_PORT" --tls; then
+            tls_relays+=("module $TM_PORT $(nginx_workers "$tmp/ngx-tls")")
+        else
+            log "module relay over TLS fails: $(head -2 "$tmp/smoke.err" | tr '\n' ' ')"
+        fi
+    fi
+    for (( r=1; r<=runs; r++ )); do
+        for rel in "${tls_relays[@]}"; do
+            set -- $rel
+            run "test=tls relay=$1 run=$r" --tls --mode msgs --port "$2" \
+                --pids "$3" --path json --size 200 --pairs 20 --window 128 \
+                --duration "$dur"
+            run "test=tls relay=$1 run=$r" --tls --mode msgs --port "$2" \
+                --pids "$3" --path binary --size 65536 --pairs 4 --window 8 \
+                --duration "$dur"
+        done
+    done
+    node_stop "$TN_PID"
+    [ $GO_OK = 1 ] && node_stop "$TG_PID"
+    [ $MOD_OK = 1 ] && nginx_stop "$tmp/ngx-tls"
 fi
 
 # 6. session layer (v2 handshakes, AEAD vs OpenSSL EVP)
@@ -689,6 +809,7 @@ echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp/env.txt"
 [ $MOD_OK = 1 ] && echo "module_worker_vmhwm_kb=$(for p in ${MOD_PIDS//,/ }; do
     sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status"; done | paste -sd+ - | bc)" >> "$tmp/env.txt"
 node_stop "$NODE_PID" 2>/dev/null
+[ $GO_OK = 1 ] && node_stop "$GO_PID" 2>/dev/null
 for f in "$tmp"/time-*.txt; do
     [ -f "$f" ] || continue
     n=$(basename "$f" .txt); n=${n#time-}

@@ -7,9 +7,8 @@
  * clawnexus_registry_db value, chosen by cnx_reg_store_open():
  *   FILE          SQLite (cnx_registry_sqlite.c): one database file shared
  *                 by every worker, WAL, created 0600;
- *   redis://...   reserved for a Redis backend shared by several nodes
- *                 (a new cnx_registry_<backend>.c with the same ops and a
- *                 case in cnx_reg_store_setup()/cnx_reg_store_open()).
+ *   redis://...   Redis (cnx_registry_redis.c): one Redis shared by the
+ *                 registries of several relay nodes (docs/cluster.md).
  * The rules (first come first served, 409, idempotent renewal) are the
  * backends' only job, written once per backend as one atomic claim.
  */
@@ -68,10 +67,21 @@ int cnx_reg_store_setup(const char *spec, uid_t uid, gid_t gid, char *err,
 cnx_reg_store_t *cnx_reg_store_open(const char *spec, char *err,
     size_t errlen);
 
+/* The same with a password for a store that takes one (redis://: AUTH;
+ * pass NULL or len 0: none).  The store keeps a copy, wiped at close. */
+cnx_reg_store_t *cnx_reg_store_open_auth(const char *spec,
+    const uint8_t *pass, size_t pass_len, char *err, size_t errlen);
+
 /* The SQLite backend (spec = a file path). */
 int cnx_reg_sqlite_setup(const char *path, uid_t uid, gid_t gid, char *err,
     size_t errlen);
 cnx_reg_store_t *cnx_reg_sqlite_open(const char *path, char *err,
     size_t errlen);
+
+/* The Redis backend (spec = redis://[USER@]HOST[:PORT]); setup checks
+ * only the address, so nginx starts while Redis is down. */
+int cnx_reg_redis_setup(const char *spec, char *err, size_t errlen);
+cnx_reg_store_t *cnx_reg_redis_open(const char *spec, const uint8_t *pass,
+    size_t pass_len, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * The relay's JWT secret file, read once at configuration time.
+ * Secret files (the relay's JWT secret, the cluster's Redis password),
+ * read once at configuration time.
  */
 
 #include <ngx_config.h>
@@ -24,6 +25,14 @@ ngx_clawnexus_wipe_secret(void *data)
 char *
 ngx_clawnexus_read_secret(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out)
 {
+    return ngx_clawnexus_read_secret_file(cf, name, "JWT secret", 16, out);
+}
+
+
+char *
+ngx_clawnexus_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
+    const char *what, size_t short_len, ngx_str_t *out)
+{
     u_char              *buf;
     ssize_t              n;
     ngx_fd_t             fd;
@@ -37,21 +46,21 @@ ngx_clawnexus_read_secret(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out)
     fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open JWT secret file \"%V\"", name);
+                           "cannot open %s file \"%V\"", what, name);
         return NGX_CONF_ERROR;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot stat JWT secret file \"%V\"", name);
+                           "cannot stat %s file \"%V\"", what, name);
         ngx_close_file(fd);
         return NGX_CONF_ERROR;
     }
 
     if (fi.st_mode & (S_IROTH | S_IWOTH)) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "JWT secret file \"%V\" is accessible by other "
-                           "users; chmod 0600 or 0640 it", name);
+                           "%s file \"%V\" is accessible by other "
+                           "users; chmod 0600 or 0640 it", what, name);
     }
 
     buf = ngx_pnalloc(cf->pool, NGX_CLAWNEXUS_SECRET_MAX + 1);
@@ -76,14 +85,14 @@ ngx_clawnexus_read_secret(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out)
 
     if (n < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read JWT secret file \"%V\"", name);
+                           "cannot read %s file \"%V\"", what, name);
         return NGX_CONF_ERROR;
     }
 
     if (n > NGX_CLAWNEXUS_SECRET_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "JWT secret file \"%V\" is larger than %d bytes",
-                           name, NGX_CLAWNEXUS_SECRET_MAX);
+                           "%s file \"%V\" is larger than %d bytes",
+                           what, name, NGX_CLAWNEXUS_SECRET_MAX);
         return NGX_CONF_ERROR;
     }
 
@@ -94,14 +103,14 @@ ngx_clawnexus_read_secret(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *out)
 
     if (n == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "JWT secret file \"%V\" is empty", name);
+                           "%s file \"%V\" is empty", what, name);
         return NGX_CONF_ERROR;
     }
 
-    if (n < 16) {
+    if ((size_t) n < short_len) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "JWT secret in \"%V\" is shorter than 16 bytes",
-                           name);
+                           "%s in \"%V\" is shorter than %uz bytes",
+                           what, name, short_len);
     }
 
     out->len = n;

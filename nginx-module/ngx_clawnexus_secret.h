@@ -1,6 +1,7 @@
 /*
- * Reading the relay's JWT secret file at configuration time, for every
- * module of this project (core nginx only: no stream or http types).
+ * Reading secret files at configuration time (the relay's JWT secret, the
+ * cluster's Redis password), for every module of this project (core
+ * nginx only: no stream or http types).
  */
 
 #ifndef NGX_CLAWNEXUS_SECRET_H
@@ -20,5 +21,12 @@
  */
 char *ngx_clawnexus_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *out);
+
+/*
+ * The same for any secret: what names it in messages ("Redis password"),
+ * and one shorter than short_len bytes is warned about (0: never).
+ */
+char *ngx_clawnexus_read_secret_file(ngx_conf_t *cf, ngx_str_t *name,
+    const char *what, size_t short_len, ngx_str_t *out);
 
 #endif

@@ -30,6 +30,7 @@
 
 typedef struct {
     ngx_str_t                   spec;       /* clawnexus_registry_db */
+    ngx_str_t                   password;   /* for a redis:// store */
     cnx_reg_store_t            *store;      /* per worker */
 } ngx_http_clawnexus_registry_db_t;
 
@@ -52,6 +53,8 @@ typedef struct {
 typedef struct {
     ngx_flag_t                  enable;
     ngx_str_t                   db;
+    ngx_str_t                   db_password;
+    ngx_str_t                   db_password_file;
     ngx_int_t                   db_index;
     ngx_str_t                   relay_hint;
     time_t                      token_ttl;
@@ -104,6 +107,8 @@ static char *ngx_http_clawnexus_registry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_clawnexus_registry_allow(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_clawnexus_registry_db_password(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_clawnexus_registry_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_clawnexus_registry_hint(ngx_conf_t *cf,
@@ -150,6 +155,13 @@ static ngx_command_t  ngx_http_clawnexus_registry_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_clawnexus_registry_loc_conf_t, token_ttl),
+      NULL },
+
+    { ngx_string("clawnexus_registry_db_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_clawnexus_registry_db_password,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("clawnexus_registry_allow_file"),
@@ -322,15 +334,24 @@ ngx_http_clawnexus_registry_handler(ngx_http_request_t *r)
         ngx_memcpy(ctx->name, path.data, path.len);
         ctx->name_len = path.len;
 
+        /* the reply finalizes the request later (or inline, without
+         * threads): hold it until then */
         r->main->count++;
 
         rc = ngx_http_clawnexus_registry_run(r, ctx);
-        if (rc != NGX_OK) {
-            r->main->count--;
-            return rc;
+        if (rc == NGX_OK) {
+            return NGX_DONE;
         }
 
-        return NGX_DONE;
+        r->main->count--;
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_clawnexus_registry_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "registry database unavailable");
+        }
+
+        return rc;
     }
 
     if (r->method != NGX_HTTP_POST) {
@@ -531,6 +552,11 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
     }
 
     rc = ngx_http_clawnexus_registry_run(r, ctx);
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_clawnexus_registry_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "registry database unavailable");
+    }
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
     }
@@ -589,6 +615,11 @@ ngx_http_clawnexus_registry_task(void *data, ngx_log_t *log)
 #endif
 
 
+/*
+ * Hand the store work to the thread pool.  NGX_OK: posted (the reply
+ * follows from the pool's event); NGX_DECLINED: no database in this
+ * worker; an HTTP status on failure.
+ */
 static ngx_int_t
 ngx_http_clawnexus_registry_run(ngx_http_request_t *r,
     ngx_http_clawnexus_registry_ctx_t *ctx)
@@ -609,9 +640,7 @@ ngx_http_clawnexus_registry_run(ngx_http_request_t *r,
     ctx->now = ngx_time();
 
     if (ctx->store == NULL) {
-        return ngx_http_clawnexus_registry_error(r,
-                                          NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "registry database unavailable");
+        return NGX_DECLINED;
     }
 
     r->write_event_handler = ngx_http_clawnexus_registry_reply;
@@ -1295,6 +1324,11 @@ ngx_http_clawnexus_registry_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->jwt_secret = prev->jwt_secret;
     }
 
+    if (conf->db_password.data == NULL) {
+        conf->db_password = prev->db_password;
+        conf->db_password_file = prev->db_password_file;
+    }
+
     if (!conf->enable) {
         return NGX_CONF_OK;
     }
@@ -1357,12 +1391,33 @@ ngx_http_clawnexus_registry_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
     }
 
+    if (conf->db_password.data
+        && ngx_strncmp(spec.data, "redis://", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"clawnexus_registry_db_password_file\" is for "
+                           "a redis:// database, not \"%V\"", &spec);
+        return NGX_CONF_ERROR;
+    }
+
+    if (i < rmcf->dbs.nelts
+        && (db[i].password.len != conf->db_password.len
+            || ngx_memcmp(db[i].password.data, conf->db_password.data,
+                          conf->db_password.len) != 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "two locations give the registry database \"%V\" "
+                           "different password files", &spec);
+        return NGX_CONF_ERROR;
+    }
+
     if (i == rmcf->dbs.nelts) {
         db = ngx_array_push(&rmcf->dbs);
         if (db == NULL) {
             return NGX_CONF_ERROR;
         }
         db->spec = spec;
+        db->password = conf->db_password;
         db->store = NULL;
     }
 
@@ -1370,6 +1425,27 @@ ngx_http_clawnexus_registry_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->db_index = i;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_clawnexus_registry_db_password(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_clawnexus_registry_loc_conf_t  *rlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (rlcf->db_password.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    rlcf->db_password_file = value[1];
+
+    return ngx_clawnexus_read_secret_file(cf, &rlcf->db_password_file,
+                                          "Redis password", 0,
+                                          &rlcf->db_password);
 }
 
 
@@ -1447,8 +1523,10 @@ ngx_http_clawnexus_registry_init_process(ngx_cycle_t *cycle)
     db = rmcf->dbs.elts;
 
     for (i = 0; i < rmcf->dbs.nelts; i++) {
-        db[i].store = cnx_reg_store_open((char *) db[i].spec.data, err,
-                                         sizeof(err));
+        db[i].store = cnx_reg_store_open_auth((char *) db[i].spec.data,
+                                              db[i].password.data,
+                                              db[i].password.len, err,
+                                              sizeof(err));
         if (db[i].store == NULL) {
             /* requests get 503 and this line says why */
             ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,

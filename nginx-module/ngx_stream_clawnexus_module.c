@@ -27,8 +27,11 @@
 #include "cnx_relay_msg.h"
 #include "cnx_utf8.h"
 #include "cnx_ws.h"
-#include "cnx_relay_core.h"
+#include "cnx_relay_dir.h"
 #include "ngx_clawnexus_secret.h"
+#include "ngx_stream_clawnexus_cluster.h"
+#include "cnx_relay_core.h"
+#include "cnx_relay_limit.h"
 
 
 #define NGX_STREAM_CLAWNEXUS_LINGER      2000   /* ms to flush a close */
@@ -56,7 +59,7 @@
 typedef struct {
     ngx_flag_t                  relay;
     ngx_str_t                   jwt_secret;     /* raw bytes of the file */
-    ngx_str_t                   jwt_secret_file;
+    ngx_str_t                   jwt_prev_secret;  /* being rotated out */
     ngx_str_t                   jwt_issuer;     /* NUL-terminated copy */
     time_t                      jwt_leeway;
     time_t                      jwt_max_lifetime;
@@ -93,6 +96,26 @@ struct ngx_stream_clawnexus_out_s {
 
 #define ngx_stream_clawnexus_out_data(o)                                      \
     ((o)->ext ? (o)->ext : (o)->data)
+
+/* Past the high-water mark: in bytes to send or in memory they take. */
+#define ngx_stream_clawnexus_full(ctx)                                        \
+    ((ctx)->out_bytes > (ctx)->conf->send_queue                               \
+     || (ctx)->kept > (ctx)->conf->send_queue)
+
+/* The memory a queue entry takes (what ctx->kept counts). */
+#define ngx_stream_clawnexus_out_size(o)                                      \
+    (sizeof(ngx_stream_clawnexus_out_t) + (o)->cap)
+
+/*
+ * A socket whose queue takes more memory than this is closed: the most a
+ * socket may be given past clawnexus_send_queue while its senders and the
+ * worker's receive buffer are held back (see docs/relay.md).
+ */
+#define ngx_stream_clawnexus_hard_cap(conf)                                   \
+    (4 * (conf)->send_queue                                                   \
+     + 2 * ((conf)->max_message + NGX_STREAM_CLAWNEXUS_BULK                   \
+            + NGX_STREAM_CLAWNEXUS_BULK_TAIL)                                 \
+     + NGX_STREAM_CLAWNEXUS_IN_FLIGHT + NGX_STREAM_CLAWNEXUS_IPC_CHUNK)
 
 
 typedef enum {
@@ -132,7 +155,8 @@ struct ngx_stream_clawnexus_ctx_s {
 
     ngx_stream_clawnexus_out_t         *out;
     ngx_stream_clawnexus_out_t         *out_last;
-    size_t                              out_bytes;
+    size_t                              out_bytes;  /* bytes to send */
+    size_t                              kept;       /* memory of out */
 
     ngx_queue_t                         waiters;    /* paused on us */
     ngx_stream_clawnexus_waiter_t       wait;
@@ -153,6 +177,7 @@ struct ngx_stream_clawnexus_ctx_s {
     unsigned                            upgraded:1;
     unsigned                            reader_broken:1;
     unsigned                            bulk:1;     /* frames in rbuf */
+    unsigned                            overflow:1; /* past the hard cap */
     uint64_t                            peer_key;
     uint64_t                            lent_to;    /* see settle() */
     off_t                               lent_until;
@@ -219,7 +244,9 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_OUT_SMALL  512
 #define NGX_STREAM_CLAWNEXUS_OUT_KEEP   1024
 /*
- * Larger entries are allocated in steps of OUT_STEP, and those up to
+ * Entries up to OUT_STEP are sized to the frame (in steps of OUT_SMALL),
+ * so that a queue of mid-size frames takes about what it holds.  Larger
+ * entries are allocated in steps of OUT_STEP, and those up to
  * OUT_LARGE are kept too, OUT_LARGE_KEEP bytes of them per worker: a
  * stream of 64 KiB frames otherwise grew and trimmed the heap with every
  * burst (a brk() and page faults for each).
@@ -230,6 +257,13 @@ typedef struct {
 /* a datagram that records are added to is allocated this big */
 #define NGX_STREAM_CLAWNEXUS_IPC_BATCH  (16 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
+/*
+ * What may still reach a full receiver from each other worker before that
+ * worker has its FLOW record: its channel queue, the socket pair, a read.
+ */
+#define NGX_STREAM_CLAWNEXUS_IN_FLIGHT  (2 * 1024 * 1024)
+/* bytes from other workers read per event */
+#define NGX_STREAM_CLAWNEXUS_IPC_BURST  (1024 * 1024)
 
 
 /* Socketpairs made by the master for one cycle, one per worker. */
@@ -303,16 +337,8 @@ typedef struct {
 } ngx_stream_clawnexus_stats_t;
 
 
-/* Per-client-address counters (IPv6 grouped by /64). */
-typedef struct {
-    uint64_t                            key;        /* 0: free */
-    uint32_t                            conns;
-    uint32_t                            fails;
-    time_t                              window;     /* start of fails */
-} ngx_stream_clawnexus_peer_t;
-
-#define NGX_STREAM_CLAWNEXUS_PEERS   8192           /* power of two */
-#define NGX_STREAM_CLAWNEXUS_PROBES  16
+/* Addresses the per-address limits track at a time (cnx_relay_limit). */
+#define NGX_STREAM_CLAWNEXUS_PEERS   8192
 
 
 /*
@@ -333,7 +359,7 @@ typedef struct {
     ngx_uint_t                          nnames;
     ngx_stream_clawnexus_stats_t        stats;
     ngx_pid_t                           workers[NGX_MAX_PROCESSES];
-    ngx_stream_clawnexus_peer_t         peers[NGX_STREAM_CLAWNEXUS_PEERS];
+    cnx_limit_table_t                  *limits;     /* per address */
     ngx_stream_clawnexus_gauge_t        gauges[NGX_MAX_PROCESSES];
 } ngx_stream_clawnexus_shm_t;
 
@@ -353,6 +379,7 @@ typedef struct {
     ngx_pid_t                          *seen;       /* [n] */
     ngx_connection_t                   *ipc_in;
     u_char                             *ipc_buf;
+    ngx_stream_clawnexus_waiter_t       ipc_wait;   /* last resort */
     ngx_event_t                         reaper;
     ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */
     ngx_uint_t                          out_nfree;
@@ -407,6 +434,9 @@ static void ngx_stream_clawnexus_close(ngx_stream_clawnexus_ctx_t *ctx,
 static void ngx_stream_clawnexus_error(ngx_stream_clawnexus_ctx_t *ctx,
     const char *code, const char *message);
 static void ngx_stream_clawnexus_publish(void);
+static ngx_uint_t ngx_stream_clawnexus_owner(void);
+static void ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
+    ngx_stream_clawnexus_ctx_t *to);
 static const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops;
 
 static void *ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf);
@@ -448,7 +478,14 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_stream_clawnexus_secret_file,
       NGX_STREAM_SRV_CONF_OFFSET,
-      0,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_secret),
+      NULL },
+
+    { ngx_string("clawnexus_jwt_previous_secret_file"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_clawnexus_secret_file,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, jwt_prev_secret),
       NULL },
 
     { ngx_string("clawnexus_jwt_issuer"),
@@ -799,6 +836,45 @@ ngx_stream_clawnexus_name_release(const char *name, size_t len,
 }
 
 
+/*
+ * This worker's column of per-address counts: what a dead worker counted
+ * there (kill -9, a crash, the OOM killer; its sockets are gone without
+ * a cleanup) is given back first.
+ */
+static void
+ngx_stream_clawnexus_limits_take_over(void)
+{
+    ngx_pid_t           pid;
+    ngx_uint_t          o;
+    ngx_slab_pool_t    *shpool;
+    cnx_limit_table_t  *t = ngx_stream_clawnexus_sh->limits;
+
+    o = ngx_stream_clawnexus_owner();
+    if (o >= CNX_LIMIT_OWNERS) {
+        return;
+    }
+
+    shpool = (ngx_slab_pool_t *) ngx_stream_clawnexus_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    pid = t->owner_pid[o];
+
+    if (pid && pid != ngx_pid && !ngx_stream_clawnexus_alive(pid)) {
+        cnx_limit_reclaim(t, o);
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "clawnexus: per-address counts of the exited worker "
+                      "%P given back", pid);
+    }
+
+    if (pid == 0 || !ngx_stream_clawnexus_alive(pid)) {
+        t->owner_pid[o] = ngx_pid;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
 /* Drops every name owned by a process that is gone. */
 static void
 ngx_stream_clawnexus_names_reap(ngx_pid_t pid)
@@ -852,7 +928,7 @@ ngx_stream_clawnexus_conn_find(uint64_t id)
 /* Per-address limits ------------------------------------------------------- */
 
 
-/* The client address as a limits key (cnx_dir_addr_key), 0: unlimited. */
+/* The client address as a limits key (cnx_relay_addr_key), 0: unlimited. */
 static uint64_t
 ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 {
@@ -865,12 +941,12 @@ ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 
     case AF_INET:
         sin = (struct sockaddr_in *) c->sockaddr;
-        return cnx_dir_addr_key((u_char *) &sin->sin_addr, 4);
+        return cnx_relay_addr_key((u_char *) &sin->sin_addr, 4);
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
         sin6 = (struct sockaddr_in6 *) c->sockaddr;
-        return cnx_dir_addr_key(sin6->sin6_addr.s6_addr, 16);
+        return cnx_relay_addr_key(sin6->sin6_addr.s6_addr, 16);
 #endif
 
     default:
@@ -880,53 +956,33 @@ ngx_stream_clawnexus_peer_key(ngx_connection_t *c)
 
 
 /*
- * The slot of key, creating it if asked.  A slot is free when it holds no
- * connection and its failure window is over.  NULL when the probe window
- * is full (callers then fail open).  Call with the zone mutex held.
+ * This worker's column of the per-owner counts: workers of consecutive
+ * generations (a reload) use different ones, so that a worker taking over
+ * a dead one's column gives back only what the dead one counted.
  */
-static ngx_stream_clawnexus_peer_t *
-ngx_stream_clawnexus_peer(uint64_t key, time_t window, ngx_uint_t create)
+static ngx_uint_t
+ngx_stream_clawnexus_owner(void)
 {
-    ngx_uint_t                    i, h;
-    ngx_stream_clawnexus_peer_t  *p, *free;
-
-    h = (ngx_uint_t) ((key * 0x9e3779b97f4a7c15ULL) >> 40);
-    free = NULL;
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_PROBES; i++) {
-        p = &ngx_stream_clawnexus_sh->peers[(h + i)
-                                          & (NGX_STREAM_CLAWNEXUS_PEERS - 1)];
-
-        if (p->key == key) {
-            return p;
-        }
-
-        if (free == NULL
-            && (p->key == 0
-                || (p->conns == 0 && ngx_time() - p->window > window)))
-        {
-            free = p;
-        }
+    if (ngx_worker >= CNX_LIMIT_OWNERS / 2) {
+        return CNX_LIMIT_OWNERS;        /* counted, not per owner */
     }
 
-    if (free && create) {
-        free->key = key;
-        free->conns = 0;
-        free->fails = 0;
-        free->window = ngx_time();
-    }
-
-    return create ? free : NULL;
+    return ngx_worker + (ngx_stream_clawnexus_worker.gen & 1)
+                        * (CNX_LIMIT_OWNERS / 2);
 }
 
 
-/* Counts a new connection; NGX_DECLINED when over the per-address limit. */
+/*
+ * Counts a new connection; NGX_DECLINED when over the per-address limit,
+ * or when the table has no room for the address even under its coarser
+ * prefix (never fail open).
+ */
 static ngx_int_t
 ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 {
-    ngx_int_t                     rc;
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_int_t           rc;
+    ngx_slab_pool_t    *shpool;
+    cnx_limit_slot_t   *p;
 
     ctx->peer_key = ngx_stream_clawnexus_peer_key(ctx->c);
 
@@ -939,18 +995,21 @@ ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, 1);
-    if (p) {
-        if (ctx->conf->max_conns_per_ip
-            && p->conns >= ctx->conf->max_conns_per_ip)
-        {
-            rc = NGX_DECLINED;
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, 1);
 
-        } else {
-            p->conns++;
-            ctx->peer_counted = 1;
-        }
+    if (p == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (ctx->conf->max_conns_per_ip
+               && p->conns >= ctx->conf->max_conns_per_ip)
+    {
+        rc = NGX_DECLINED;
+
+    } else {
+        cnx_limit_conn(p, ngx_stream_clawnexus_owner(), 1);
+        ctx->peer_key = p->key;         /* maybe its coarser prefix */
+        ctx->peer_counted = 1;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -962,8 +1021,8 @@ ngx_stream_clawnexus_peer_connect(ngx_stream_clawnexus_ctx_t *ctx)
 static void
 ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 {
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_slab_pool_t   *shpool;
+    cnx_limit_slot_t  *p;
 
     if (!ctx->peer_counted || ngx_stream_clawnexus_sh == NULL) {
         return;
@@ -974,10 +1033,10 @@ ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, 0);
-    if (p && p->conns) {
-        p->conns--;
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, 0);
+    if (p) {
+        cnx_limit_conn(p, ngx_stream_clawnexus_owner(), -1);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -986,15 +1045,16 @@ ngx_stream_clawnexus_peer_disconnect(ngx_stream_clawnexus_ctx_t *ctx)
 
 /*
  * fail: 1 records a refused token.  Returns NGX_DECLINED when the address
- * has had max_auth_failures within the window.
+ * has had max_auth_failures within the window (or a failure cannot be
+ * recorded at all).
  */
 static ngx_int_t
 ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
     ngx_uint_t fail)
 {
-    ngx_int_t                     rc;
-    ngx_slab_pool_t              *shpool;
-    ngx_stream_clawnexus_peer_t  *p;
+    ngx_int_t          rc;
+    ngx_slab_pool_t   *shpool;
+    cnx_limit_slot_t  *p;
 
     if (ctx->peer_key == 0 || ngx_stream_clawnexus_sh == NULL
         || ctx->conf->max_auth_failures == 0)
@@ -1007,8 +1067,8 @@ ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    p = ngx_stream_clawnexus_peer(ctx->peer_key,
-                                  ctx->conf->auth_failure_window, fail);
+    p = cnx_limit_get(ngx_stream_clawnexus_sh->limits, ctx->peer_key,
+                      ngx_time(), ctx->conf->auth_failure_window, fail);
     if (p) {
         if (ngx_time() - p->window > ctx->conf->auth_failure_window) {
             p->window = ngx_time();
@@ -1022,6 +1082,9 @@ ngx_stream_clawnexus_peer_auth(ngx_stream_clawnexus_ctx_t *ctx,
         if (p->fails >= ctx->conf->max_auth_failures + (fail ? 1 : 0)) {
             rc = NGX_DECLINED;
         }
+
+    } else if (fail) {
+        rc = NGX_DECLINED;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1350,7 +1413,7 @@ static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
     u_char                          *body;
-    size_t                           len, off;
+    size_t                           len, off, bytes;
     ssize_t                          n;
     ngx_err_t                        err;
     ngx_uint_t                       i;
@@ -1358,8 +1421,19 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
     ngx_stream_clawnexus_ipc_hdr_t   h;
     ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
 
-    /* a budget of datagrams and records, then the others get a turn */
-    for (i = 0; i < 512; i++) {
+    /*
+     * A budget of datagrams, records and bytes, then the others get a
+     * turn: among them the FLOW records this worker owes the senders of
+     * a receiver that just filled up.
+     */
+    for (i = 0, bytes = 0;
+         i < 512 && bytes < NGX_STREAM_CLAWNEXUS_IPC_BURST;
+         i++)
+    {
+        if (w->ipc_wait.on) {
+            /* a receiver far past its mark: resumed when it drains */
+            return;
+        }
 
         n = recv(c->fd, w->ipc_buf, sizeof(h) + NGX_STREAM_CLAWNEXUS_IPC_CHUNK,
                  0);
@@ -1381,6 +1455,8 @@ ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
                           "clawnexus: recv() from other workers failed");
             return;
         }
+
+        bytes += (size_t) n;
 
         for (off = 0; (size_t) n - off >= sizeof(h); off += sizeof(h) + len) {
             ngx_memcpy(&h, w->ipc_buf + off, sizeof(h));
@@ -1633,6 +1709,8 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
         }
 
         if (n == NGX_AGAIN) {
+            /* nothing more now: a large message's buffer is not kept */
+            (void) cnx_ws_reader_trim(&ctx->reader);
             break;
         }
 
@@ -1981,6 +2059,7 @@ ngx_stream_clawnexus_http_reply(ngx_stream_clawnexus_ctx_t *ctx,
     ctx->out = o;
     ctx->out_last = o;
     ctx->out_bytes = n;
+    ctx->kept = ngx_stream_clawnexus_out_size(o);
 
     return NGX_OK;
 }
@@ -2135,8 +2214,10 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
             break;
 
         case CNX_WS_OP_PING:
+            /* its answers count against its queue like anything else */
             ngx_stream_clawnexus_send_frame(ctx, CNX_WS_OP_PONG,
                                             msg.data, msg.len);
+            ngx_stream_clawnexus_backpressure(ctx, ctx);
             break;
 
         case CNX_WS_OP_PONG:
@@ -2179,6 +2260,10 @@ ngx_stream_clawnexus_out_get(size_t size, ngx_log_t *log)
         }
 
         size = NGX_STREAM_CLAWNEXUS_OUT_SMALL;
+
+    } else if (size < NGX_STREAM_CLAWNEXUS_OUT_STEP) {
+        /* sized to the frame: what a socket's queue keeps is counted */
+        size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_SMALL);
 
     } else if (size <= NGX_STREAM_CLAWNEXUS_OUT_LARGE) {
         size = ngx_align(size, NGX_STREAM_CLAWNEXUS_OUT_STEP);
@@ -2292,9 +2377,22 @@ ngx_stream_clawnexus_enqueue(ngx_stream_clawnexus_ctx_t *to,
 
     to->out_last = o;
     to->out_bytes += o->last - o->pos;
+    to->kept += ngx_stream_clawnexus_out_size(o);
 
     if (!to->c->write->posted) {
         ngx_post_event(to->c->write, &ngx_posted_events);
+    }
+
+    if (to->kept > ngx_stream_clawnexus_hard_cap(to->conf) && !to->overflow) {
+        /* a client that does not read what it asks for (PINGs, bad
+           messages) or a receiver far behind: this socket goes */
+        to->overflow = 1;
+        ngx_log_error(NGX_LOG_INFO, to->c->log, 0,
+                      "clawnexus: %uz bytes queued for a socket that does "
+                      "not read, closing it", to->kept);
+        ngx_stream_clawnexus_close(to, CNX_WS_CLOSE_POLICY,
+                                   "send queue over its limit");
+        to->close_reason = "queue overflow";
     }
 }
 
@@ -2450,6 +2548,7 @@ ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx)
                     /* the stream cannot go on without these bytes */
                     *prev = o->next;
                     to->out_bytes -= len;
+                    to->kept -= ngx_stream_clawnexus_out_size(o);
                     ngx_stream_clawnexus_out_put(o);
                     to->failed = 1;
                     ngx_post_event(to->c->write, &ngx_posted_events);
@@ -2461,6 +2560,8 @@ ngx_stream_clawnexus_settle(ngx_stream_clawnexus_ctx_t *ctx)
                 copy->last = len;
                 copy->next = o->next;
                 *prev = copy;
+                to->kept += ngx_stream_clawnexus_out_size(copy)
+                            - ngx_stream_clawnexus_out_size(o);
                 ngx_stream_clawnexus_out_put(o);
                 o = copy;
                 copied = 1;
@@ -2490,7 +2591,7 @@ static void
 ngx_stream_clawnexus_backpressure(ngx_stream_clawnexus_ctx_t *from,
     ngx_stream_clawnexus_ctx_t *to)
 {
-    if (to->out_bytes > from->conf->send_queue) {
+    if (ngx_stream_clawnexus_full(to)) {
         ngx_stream_clawnexus_pause(&from->wait, &to->waiters, to);
     }
 }
@@ -2681,6 +2782,7 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
 
             n -= o->last - o->pos;
             ctx->out_bytes -= o->last - o->pos;
+            ctx->kept -= ngx_stream_clawnexus_out_size(o);
             ctx->out = o->next;
             if (ctx->out == NULL) {
                 ctx->out_last = NULL;
@@ -2735,7 +2837,9 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
         return;
     }
 
-    if (ctx->out_bytes <= ctx->conf->send_queue / 2) {
+    if (ctx->out_bytes <= ctx->conf->send_queue / 2
+        && ctx->kept <= ctx->conf->send_queue / 2)
+    {
         ngx_stream_clawnexus_wake(ctx);
     }
 
@@ -2892,6 +2996,7 @@ ngx_stream_clawnexus_cleanup(void *data)
 
     ctx->out_last = NULL;
     ctx->out_bytes = 0;
+    ctx->kept = 0;
 
     cnx_ws_reader_free(&ctx->reader);
 }
@@ -3053,7 +3158,7 @@ ngx_stream_clawnexus_queued(cnx_relay_member_t *from,
         ngx_stream_clawnexus_backpressure(fc, to);
     }
 
-    if (to->out_bytes > to->conf->send_queue && !to->member.full
+    if (ngx_stream_clawnexus_full(to) && !to->member.full
         && ngx_stream_clawnexus_worker.core)
     {
         cnx_relay_core_flow(ngx_stream_clawnexus_worker.core, &to->member, 1);
@@ -3161,6 +3266,18 @@ ngx_stream_clawnexus_local_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
     }
 
     ngx_stream_clawnexus_queued(from, ctx);
+
+    /*
+     * Other workers were told (FLOW) and hold their senders back; if DATA
+     * keeps coming anyway, stop reading from them until this receiver
+     * drains rather than grow its queue without end.
+     */
+    if (from->remote
+        && ctx->kept > ctx->conf->send_queue + NGX_STREAM_CLAWNEXUS_IN_FLIGHT)
+    {
+        ngx_stream_clawnexus_pause(&ngx_stream_clawnexus_worker.ipc_wait,
+                                   &ctx->waiters, ctx);
+    }
 
     return CNX_RELAY_OP_OK;
 }
@@ -3527,6 +3644,10 @@ ngx_stream_clawnexus_host_bind(void *host, cnx_relay_member_t *m,
         *old = ngx_stream_clawnexus_member_at(&prev);
     }
 
+    /* and across nodes: the owner elsewhere, if any, gets REPLACED */
+    (void) ngx_stream_clawnexus_cluster_claim(m->name, m->name_len,
+                                              m->addr.conn, 0);
+
     return 0;
 }
 
@@ -3540,6 +3661,8 @@ ngx_stream_clawnexus_host_unbind(void *host, cnx_relay_member_t *m)
         ngx_stream_clawnexus_me(m, &me);
         ngx_stream_clawnexus_name_release(m->name, m->name_len, &me);
     }
+
+    ngx_stream_clawnexus_cluster_release(m->name, m->name_len, m->addr.conn);
 }
 
 
@@ -3710,6 +3833,85 @@ ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
 }
 
 
+/*
+ * A record from another relay node (through the cluster's Redis).  Only
+ * REPLACED is acted on so far: a newer REGISTER of the name elsewhere.
+ * The name leaves this node's directory first, so that the core sees an
+ * owner other than the member.
+ */
+static void
+ngx_stream_clawnexus_from_node(const cnx_relay_rec_t *rec)
+{
+    cnx_relay_member_t             *to;
+    ngx_stream_clawnexus_ctx_t     *ctx;
+    ngx_stream_clawnexus_addr_t     me;
+    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+
+    if (rec->type != CNX_RELAY_REC_REPLACED
+        || rec->dst.pid != (int32_t) ngx_pid || w->core == NULL)
+    {
+        return;
+    }
+
+    ctx = ngx_stream_clawnexus_conn_find(rec->dst.conn);
+    if (ctx == NULL || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
+        return;
+    }
+
+    to = &ctx->member;
+
+    if (!to->registered || rec->name_len != to->name_len
+        || ngx_memcmp(rec->name, to->name, to->name_len) != 0)
+    {
+        return;
+    }
+
+    if (ngx_stream_clawnexus_sh) {
+        ngx_stream_clawnexus_me(to, &me);
+        ngx_stream_clawnexus_name_release(to->name, to->name_len, &me);
+    }
+
+    cnx_relay_core_record(w->core, to, rec);
+    ngx_stream_clawnexus_publish();
+}
+
+
+/* The link to Redis is ready: announce this worker's names again. */
+static void
+ngx_stream_clawnexus_link_changed(ngx_uint_t ready)
+{
+    ngx_rbtree_node_t           *node, *root, *sentinel;
+    ngx_stream_clawnexus_ctx_t  *ctx;
+
+    if (!ready) {
+        return;
+    }
+
+    root = ngx_stream_clawnexus_worker.conns.root;
+    sentinel = ngx_stream_clawnexus_worker.conns.sentinel;
+
+    if (root == sentinel) {
+        return;
+    }
+
+    for (node = ngx_rbtree_min(root, sentinel);
+         node;
+         node = ngx_rbtree_next(&ngx_stream_clawnexus_worker.conns, node))
+    {
+        ctx = (ngx_stream_clawnexus_ctx_t *) node;
+
+        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
+            && ctx->member.registered)
+        {
+            (void) ngx_stream_clawnexus_cluster_claim(ctx->member.name,
+                                                      ctx->member.name_len,
+                                                      ctx->member.addr.conn,
+                                                      1);
+        }
+    }
+}
+
+
 /* Configuration ------------------------------------------------------------ */
 
 
@@ -3726,7 +3928,7 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *     conf->jwt_secret = { 0, NULL };
-     *     conf->jwt_secret_file = { 0, NULL };
+     *     conf->jwt_prev_secret = { 0, NULL };
      *     conf->jwt_issuer = { 0, NULL };
      */
 
@@ -3763,7 +3965,10 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->jwt_secret.data == NULL) {
         conf->jwt_secret = prev->jwt_secret;
-        conf->jwt_secret_file = prev->jwt_secret_file;
+    }
+
+    if (conf->jwt_prev_secret.data == NULL) {
+        conf->jwt_prev_secret = prev->jwt_prev_secret;
     }
 
     ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
@@ -3834,6 +4039,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->limits.max_pair = (unsigned) conf->max_pair;
     conf->limits.jwt_key = conf->jwt_secret.data;
     conf->limits.jwt_key_len = conf->jwt_secret.len;
+    conf->limits.jwt_prev_key = conf->jwt_prev_secret.data;
+    conf->limits.jwt_prev_key_len = conf->jwt_prev_secret.len;
     conf->limits.jwt_issuer = conf->jwt_issuer.len
                               ? (const char *) conf->jwt_issuer.data : NULL;
     conf->limits.jwt_leeway = conf->jwt_leeway;
@@ -3872,23 +4079,21 @@ ngx_stream_clawnexus_relay(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* clawnexus_jwt_secret_file, clawnexus_jwt_previous_secret_file */
 static char *
 ngx_stream_clawnexus_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_stream_clawnexus_srv_conf_t  *ccf = conf;
-
+    ngx_str_t  *secret = (ngx_str_t *) ((char *) conf + cmd->offset);
     ngx_str_t  *value;
 
-    if (ccf->jwt_secret.data) {
+    if (secret->data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    ccf->jwt_secret_file = value[1];
 
-    return ngx_clawnexus_read_secret(cf, &ccf->jwt_secret_file,
-                                     &ccf->jwt_secret);
+    return ngx_clawnexus_read_secret(cf, &value[1], secret);
 }
 
 
@@ -4187,6 +4392,9 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
         ngx_stream_clawnexus_my_gauge->pid = ngx_pid;
     }
 
+    ngx_stream_clawnexus_cluster_set_handlers(
+        ngx_stream_clawnexus_from_node, ngx_stream_clawnexus_link_changed);
+
     w->core = cnx_relay_core_new(&ngx_stream_clawnexus_host_ops, NULL);
     if (w->core == NULL) {
         return NGX_ERROR;
@@ -4206,6 +4414,12 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
 
         ngx_stream_clawnexus_sh->workers[ngx_worker] = ngx_pid;
     }
+
+    if (ipc) {
+        w->gen = ipc->gen;              /* picks the column of counts */
+    }
+
+    ngx_stream_clawnexus_limits_take_over();
 
     if (ipc == NULL || ngx_process != NGX_PROCESS_WORKER
         || ngx_worker >= ipc->n)
@@ -4262,6 +4476,7 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
     ipc->fd[ngx_worker][0] = (ngx_socket_t) -1;
     c->read->handler = ngx_stream_clawnexus_ipc_read_handler;
     w->ipc_in = c;
+    w->ipc_wait.ev = c->read;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         return NGX_ERROR;
@@ -4375,6 +4590,14 @@ ngx_stream_clawnexus_init_zone(ngx_shm_zone_t *zone, void *data)
     if (sh == NULL) {
         return NGX_ERROR;
     }
+
+    sh->limits = ngx_slab_alloc(shpool,
+                                cnx_limit_size(NGX_STREAM_CLAWNEXUS_PEERS));
+    if (sh->limits == NULL) {
+        return NGX_ERROR;
+    }
+
+    cnx_limit_init(sh->limits, NGX_STREAM_CLAWNEXUS_PEERS);
 
     ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
 
@@ -4694,6 +4917,7 @@ ngx_stream_clawnexus_status_read(ngx_event_t *ev)
     if (cnx_starts("GET /metrics ") || cnx_starts("GET /metrics\r")) {
         type = "text/plain; version=0.0.4";
         p = ngx_stream_clawnexus_metrics(body, last);
+        p = ngx_stream_clawnexus_cluster_metrics(p, last);
 
     } else if (cnx_starts("GET /status ") || cnx_starts("GET /status\r")) {
         type = "application/json";

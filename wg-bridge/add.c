@@ -130,7 +130,8 @@ cmd_add(struct wg_ctx *ctx, int argc, char **argv)
 		memcpy(oldkey, old->peer.public_key, WG_KEY_LEN);
 		remove_old = 1;
 	}
-	if (ctx_check_names_writable(ctx) < 0)
+	if (ctx_check_names_writable(ctx) < 0 ||
+	    ctx_route_policy(ctx, ifname, &ctx->route) < 0)
 		goto out_db;
 
 	wg_device_init(&req, ifname);

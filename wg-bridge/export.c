@@ -104,9 +104,13 @@ wg_do_export_write(struct wg_ctx *ctx)
 		return -1;
 	if (strlen(path) >= sizeof(d))
 		goto out;
-	/* /run is a tmpfs: the folder is made again after every boot */
+	/* /run is a tmpfs: the folder is made again after every boot, with
+	 * its mode whatever the umask (hardened systems use 077), since
+	 * clawnexus-link need not run as root */
 	strcpy(d, path);
-	if (mkdir(dirname(d), 0755) < 0 && errno != EEXIST) {
+	if (mkdir(dirname(d), 0755) == 0) {
+		chmod(d, 0755);
+	} else if (errno != EEXIST) {
 		wg_warn("cannot create the folder of the export %s: %s",
 			path, strerror(errno));
 		goto out;

@@ -42,7 +42,8 @@ cmd_remove(struct wg_ctx *ctx, int argc, char **argv)
 		wg_names_clear(&db);
 		return WG_EXIT_UNKNOWN;
 	}
-	if (ctx_check_names_writable(ctx) < 0)
+	if (ctx_check_names_writable(ctx) < 0 ||
+	    ctx_route_policy(ctx, argv[1], &ctx->route) < 0)
 		goto out_db;
 	wg_device_init(&req, argv[1]);
 	if (ctx_get_device(ctx, argv[1], &dev) < 0)

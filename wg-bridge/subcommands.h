@@ -11,7 +11,7 @@
 #include "export.h"
 #include "names.h"
 
-struct wg_route_policy;
+#include "routes.h"
 
 struct wg_ctx {
 	const char *names_path;
@@ -20,6 +20,8 @@ struct wg_ctx {
 	const char *table;		/* --table, else the interface's */
 	const char *wg_quick_config;	/* where to read "Table =" */
 	int no_routes;
+	int route_ready;		/* route: read once, before changes */
+	struct wg_route_policy route;
 };
 
 int cmd_add(struct wg_ctx *ctx, int argc, char **argv);
@@ -70,7 +72,9 @@ int ctx_refuse_managed(struct wg_ctx *ctx, const struct wg_names *db,
 const struct wg_allowedip *wg_entry_address(const struct wg_name *e,
 					    const struct wg_device *dev);
 /* The routes of ifname: --no-routes, --table, else "Table =" of the
- * interface's wg-quick configuration, else auto (main). */
+ * interface's wg-quick configuration, else auto (main).  Read once; the
+ * commands ask before they change anything, so that a bad table or an
+ * unreadable file stops them first.  0, or -EINVAL after one line. */
 int ctx_route_policy(struct wg_ctx *ctx, const char *ifname,
 		     struct wg_route_policy *p);
 /*

@@ -22,7 +22,8 @@ wg_do_sync(struct wg_ctx *ctx, const char *ifname, int quiet)
 		return -1;
 	wg_device_init(&req, ifname);
 	memset(&ensure, 0, sizeof(ensure));
-	if (ctx_refuse_managed(ctx, &db, ifname, "sync"))
+	if (ctx_refuse_managed(ctx, &db, ifname, "sync") ||
+	    ctx_route_policy(ctx, ifname, &ctx->route) < 0)
 		goto out;
 	/* every entry must be usable before anything is sent */
 	for (i = 0; i < db.n; i++) {
@@ -101,7 +102,8 @@ wg_do_unsync(struct wg_ctx *ctx, const char *ifname)
 	if (ctx_load_names(ctx, &db) < 0)
 		return -1;
 	wg_device_init(&req, ifname);
-	if (ctx_refuse_managed(ctx, &db, ifname, "hook down"))
+	if (ctx_refuse_managed(ctx, &db, ifname, "hook down") ||
+	    ctx_route_policy(ctx, ifname, &ctx->route) < 0)
 		goto out;
 	if (ctx_get_device(ctx, ifname, &dev) < 0)
 		goto out;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,48 +281,80 @@ wg_entry_address(const struct wg_name *e, const struct wg_device *dev)
 	return NULL;
 }
 
-int
-ctx_route_policy(struct wg_ctx *ctx, const char *ifname,
-		 struct wg_route_policy *p)
+/* The value of Table = in the interface's wg-quick file: 1 (in val), 0
+ * none (no file at the default place, or no such line), -1 after a line. */
+static int
+wg_quick_file_table(struct wg_ctx *ctx, const char *ifname, char *val,
+		    size_t cap, char *from, size_t fromcap)
 {
-	char path[64 + WG_IFNAME_MAX], val[64], *buf = NULL;
-	const char *conf = ctx->wg_quick_config, *from = "--table";
-	const char *v = ctx->table;
+	char path[64 + WG_IFNAME_MAX], *real, *buf = NULL;
+	const char *conf = ctx->wg_quick_config;
 	struct stat st;
 	size_t len;
 	int r;
 
+	if (!conf) {
+		snprintf(path, sizeof(path), "/etc/wireguard/%s.conf", ifname);
+		conf = path;
+	}
+	snprintf(from, fromcap, "%s", conf);
+	if (!(real = realpath(conf, NULL))) {
+		if (errno == ENOENT && !ctx->wg_quick_config)
+			return 0;	/* not a wg-quick interface */
+		wg_err("cannot read the wg-quick configuration %s: %s", conf,
+		       strerror(errno));
+		return -1;
+	}
+	r = wg_read_nofollow(real, 1024 * 1024, &buf, &len, &st);
+	free(real);
+	if (r < 0) {
+		wg_err("cannot read the wg-quick configuration %s: %s", conf,
+		       r == -EINVAL ? "not a regular file of at most 1 MiB" :
+		       strerror(-r));
+		return -1;
+	}
+	r = wg_quick_table(buf, len, val, cap);
+	free(buf);
+	if (r < 0) {
+		wg_err("%s: the Table value is too long", conf);
+		return -1;
+	}
+	return r;
+}
+
+int
+ctx_route_policy(struct wg_ctx *ctx, const char *ifname,
+		 struct wg_route_policy *p)
+{
+	char val[64], from[PATH_MAX] = "--table";
+	const char *v = ctx->table;
+	int r;
+
+	if (ctx->route_ready) {
+		*p = ctx->route;
+		return 0;
+	}
 	if (ctx->no_routes) {
 		p->mode = WG_ROUTES_OFF;
 		p->table = 0;
-		return 0;
-	}
-	if (!v) {
-		/* the interface's own "Table =", as wg-quick reads it */
-		if (!conf) {
-			snprintf(path, sizeof(path), "/etc/wireguard/%s.conf",
-				 ifname);
-			conf = path;
+	} else {
+		/* --table, else the interface's own "Table =", else auto */
+		if (!v) {
+			r = wg_quick_file_table(ctx, ifname, val, sizeof(val),
+						from, sizeof(from));
+			if (r < 0)
+				return -EINVAL;
+			v = r > 0 ? val : "auto";
 		}
-		r = wg_read_nofollow(conf, 1024 * 1024, &buf, &len, &st);
-		if (r == 0 && (r = wg_quick_table(buf, len, val,
-						  sizeof(val))) > 0) {
-			v = val;
-			from = conf;
-		}
-		free(buf);
-		if (r == -EINVAL) {
-			wg_err("%s: the Table value is too long", conf);
+		if (wg_route_policy_parse(p, v) < 0) {
+			wg_err("%s: bad table '%s' (off, auto, main, a number "
+			       "or a name in /etc/iproute2/rt_tables)", from,
+			       v);
 			return -EINVAL;
 		}
 	}
-	if (!v)
-		v = "auto";
-	if (wg_route_policy_parse(p, v) < 0) {
-		wg_err("%s: bad table '%s' (off, auto, main, a number or a "
-		       "name in /etc/iproute2/rt_tables)", from, v);
-		return -EINVAL;
-	}
+	ctx->route = *p;
+	ctx->route_ready = 1;
 	return 0;
 }
 

@@ -10,11 +10,14 @@
 // usage: node node-relay.js --port N [--host 127.0.0.1] --secret-file F
 //                           [--issuer ISS] [--leeway S] [--max-message BYTES]
 //                           [--fault drop|dup|corrupt|reorder|echo]
+//                           [--cert PEM --key PEM]
+// --cert/--key serve wss (Node's https) instead of ws.
 // --fault makes the relay misbehave on purpose, once every 50 DATA, so that
 // the load generator's delivery checks can be shown to catch it.
 // `ws` is found through NODE_PATH (tests/node/node_modules).
 
 const http = require('http');
+const https = require('https');
 const crypto = require('crypto');
 const fs = require('fs');
 const { WebSocketServer } = require('ws');
@@ -31,6 +34,8 @@ const issuer = arg('issuer', null);
 const leeway = parseInt(arg('leeway', '30'), 10);
 const maxMessage = parseInt(arg('max-message', String(1 << 20)), 10);
 const fault = arg('fault', null);
+const certFile = arg('cert', null);
+const keyFile = arg('key', null);
 const HIGH_WATER = 1 << 20;          // bytes queued to a receiver before
                                      // the sender is paused
 if (!secretFile) {
@@ -242,10 +247,14 @@ function onBinary(ws, buf) {
   return backpressure(ws, to);
 }
 
-const server = http.createServer((req, res) => {
+const notFound = (req, res) => {
   res.writeHead(404, { 'Content-Length': '0', Connection: 'close' });
   res.end();
-});
+};
+const server = certFile
+  ? https.createServer({ cert: fs.readFileSync(certFile),
+                         key: fs.readFileSync(keyFile) }, notFound)
+  : http.createServer(notFound);
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false,
                                   maxPayload: maxMessage });
 server.on('upgrade', (req, socket, head) => {

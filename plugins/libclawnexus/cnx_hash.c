@@ -52,7 +52,8 @@ cnx_hmac(EVP_MD_CTX *ctx, uint8_t out[32], const uint8_t *key,
 
     memset(k, 0, sizeof(k));
     if (keylen > sizeof(k)) {
-        rc = cnx_digest(ctx, k, 1, (const void *const *) &key, &keylen);
+        ip[0] = key;
+        rc = cnx_digest(ctx, k, 1, ip, &keylen);
     } else if (keylen > 0) {
         memcpy(k, key, keylen);
     }

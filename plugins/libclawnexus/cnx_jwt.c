@@ -175,6 +175,12 @@ cnx_jwt_verify(const char *tok, size_t len, const uint8_t *key,
     }
     cnx_jwt_mac(mac, key, keylen, tok, d2);
     rc = crypto_verify_32(mac, sig);
+    if (rc != 0 && want != NULL && want->prev_key != NULL
+        && want->prev_keylen > 0)
+    {
+        cnx_jwt_mac(mac, want->prev_key, want->prev_keylen, tok, d2);
+        rc = crypto_verify_32(mac, sig);
+    }
     sodium_memzero(mac, sizeof(mac));
     if (rc != 0) {
         return CNX_JWT_ESIG;

@@ -37,6 +37,10 @@ typedef struct {
                                    when there is no iat: a token minted
                                    for longer is refused even while
                                    fresh */
+    const uint8_t *prev_key;    /* a second key whose signatures are also
+                                   valid: the secret being rotated out
+                                   (NULL = none) */
+    size_t       prev_keylen;
 } cnx_jwt_expect_t;
 
 typedef struct {
@@ -51,8 +55,8 @@ typedef struct {
 } cnx_jwt_claims_t;
 
 /*
- * Verify tok[0..len) with key and check its claims against want at time
- * now (Unix seconds).  Order: format, alg, signature, then exp, nbf/iat,
+ * Verify tok[0..len) with key (or want->prev_key) and check its claims
+ * against want at time now (Unix seconds).  Order: format, alg, signature, then exp, nbf/iat,
  * lifetime, sub, iss; the first failure is returned.  Time claims must be integers.
  * out may be NULL; it is filled once the signature is valid (so a
  * caller can log the sub of an expired token).

@@ -272,6 +272,8 @@ auth(cnx_relay_core_t *core, cnx_relay_member_t *m, const cnx_relay_msg_t *msg,
     want.iss = m->lim->jwt_issuer;
     want.leeway = m->lim->jwt_leeway;
     want.max_lifetime = m->lim->jwt_max_lifetime;
+    want.prev_key = m->lim->jwt_prev_key;
+    want.prev_keylen = m->lim->jwt_prev_key_len;
 
     rc = cnx_jwt_verify(msg->auth_token.p, msg->auth_token.len,
                         m->lim->jwt_key, m->lim->jwt_key_len, &want,

@@ -110,6 +110,8 @@ typedef struct {
                                        waiting (all TOO_MANY_PENDING) */
     const uint8_t  *jwt_key;
     size_t          jwt_key_len;
+    const uint8_t  *jwt_prev_key;   /* also accepted (rotation); NULL */
+    size_t          jwt_prev_key_len;
     const char     *jwt_issuer;     /* NULL: not checked */
     int64_t         jwt_leeway;
     int64_t         jwt_max_lifetime;   /* 0: no limit */

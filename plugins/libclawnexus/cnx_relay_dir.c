@@ -342,38 +342,3 @@ cnx_dir_room_next(const cnx_dir_room_t *r, const cnx_dir_member_t *m)
 
     return r->member[1] == m ? r->next[1] : NULL;
 }
-
-
-uint64_t
-cnx_dir_addr_key(const uint8_t *a, size_t len)
-{
-    static const uint8_t  mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-                                         0, 0, 0xff, 0xff };
-    uint64_t              k;
-    size_t                i;
-
-    if (len == 16 && memcmp(a, mapped, sizeof(mapped)) == 0) {
-        a += 12;
-        len = 4;
-    }
-
-    if (len == 4) {
-        return 0x0400000000000000ULL | ((uint64_t) a[0] << 24)
-               | ((uint64_t) a[1] << 16) | ((uint64_t) a[2] << 8) | a[3];
-    }
-
-    if (len != 16) {
-        return 0;
-    }
-
-    for (k = 0, i = 0; i < 8; i++) {
-        k = (k << 8) | a[i];
-    }
-
-    /*
-     * Keep 56 bits of the prefix plus the top byte folded in, tagged 0x06
-     * so that no IPv6 key equals an IPv4 one.
-     */
-    return 0x0600000000000000ULL
-           | ((k & 0x00ffffffffffffffULL) ^ ((k >> 56) << 48));
-}

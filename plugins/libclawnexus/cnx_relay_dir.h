@@ -94,14 +94,4 @@ cnx_dir_room_t *cnx_dir_member_first(const cnx_dir_member_t *m);
 cnx_dir_room_t *cnx_dir_room_next(const cnx_dir_room_t *r,
     const cnx_dir_member_t *m);
 
-/*
- * The key under which per-address limits count a client: an IPv4 address
- * (4 bytes, or an IPv4-mapped IPv6 address ::ffff:a.b.c.d) as itself, any
- * other IPv6 address (16 bytes) by its /64 prefix, so that one host cannot
- * escape a limit by rotating addresses inside its prefix.  len is 4 or 16;
- * anything else gives 0 ("not limited").  Never 0 otherwise, and IPv4 and
- * IPv6 keys never collide.
- */
-uint64_t cnx_dir_addr_key(const uint8_t *addr, size_t len);
-
 #endif /* CNX_RELAY_DIR_H */

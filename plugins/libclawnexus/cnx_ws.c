@@ -390,6 +390,23 @@ cnx_ws_reader_free(cnx_ws_reader_t *r)
     r->cap = 0;
 }
 
+size_t
+cnx_ws_reader_trim(cnx_ws_reader_t *r)
+{
+    size_t  n = r->cap;
+
+    if (r->buf == NULL || r->in_frame || r->frag_opcode != 0
+        || r->pending != 0)
+    {
+        return 0;
+    }
+    free(r->buf);
+    r->buf = NULL;
+    r->len = 0;
+    r->cap = 0;
+    return n;
+}
+
 /* Make room for need bytes in the assembly buffer (need <= max_message). */
 static int
 cnx_ws_reader_reserve(cnx_ws_reader_t *r, size_t need)

@@ -203,4 +203,13 @@ uint64_t cnx_ws_reader_left(const cnx_ws_reader_t *r);
 /* Release the reader's buffer; the reader may be reinitialised. */
 void cnx_ws_reader_free(cnx_ws_reader_t *r);
 
+/*
+ * Release the assembly buffer if no message is being assembled in it
+ * (nothing of a data frame read, no fragment kept, no message waiting to
+ * be returned); the next large message allocates it again.  The caller
+ * must be done with the messages it was given.  Returns the bytes freed:
+ * an idle socket keeps no buffer after one large message.
+ */
+size_t cnx_ws_reader_trim(cnx_ws_reader_t *r);
+
 #endif

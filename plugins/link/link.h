@@ -25,7 +25,11 @@
 
 #define LINK_PROG "clawnexus-link"
 
-/* One line on stderr, prefixed with the program name. */
+/*
+ * One line on stderr, prefixed with the program name (and with the syslog
+ * priority when stderr is the journal: error, or warning for a message
+ * starting "warning: ").  Control characters are replaced by '?'.
+ */
 void link_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 

@@ -22,12 +22,67 @@
 
 int link_verbose;
 
-static void
-link_vmsg(const char *fmt, va_list ap)
+/* syslog priorities, as the journal reads them from a "<N>" prefix */
+#define LINK_PRI_ERR      3
+#define LINK_PRI_WARNING  4
+#define LINK_PRI_DEBUG    7
+
+/*
+ * 1 when stderr is the journal stream systemd connected (JOURNAL_STREAM
+ * names its device and inode), so lines carry a priority prefix; a child
+ * whose stderr was redirected inherits the variable but not the stream.
+ */
+static int
+link_stderr_is_journal(void)
 {
-    fprintf(stderr, "%s: ", LINK_PROG);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    static int   known, is;
+    struct stat  st;
+    const char  *env;
+    unsigned long long dev, ino;
+
+    if (!known) {
+        known = 1;
+        env = getenv("JOURNAL_STREAM");
+        is = env != NULL
+             && sscanf(env, "%llu:%llu", &dev, &ino) == 2
+             && fstat(STDERR_FILENO, &st) == 0
+             && (unsigned long long) st.st_dev == dev
+             && (unsigned long long) st.st_ino == ino;
+    }
+    return is;
+}
+
+/*
+ * One message, one line: names, URLs and relay messages quoted in it may
+ * hold any byte, so control characters become '?' (no forged second line
+ * in a log).
+ */
+static void
+link_vmsg(int pri, const char *fmt, va_list ap)
+{
+    char  line[1024];
+    char *p;
+    int   n;
+
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    if (n < 0) {
+        return;
+    }
+    if ((size_t) n >= sizeof(line)) {
+        memcpy(line + sizeof(line) - 4, "...", 4);
+    }
+    for (p = line; *p != '\0'; p++) {
+        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
+    if (pri == LINK_PRI_ERR && strncmp(line, "warning: ", 9) == 0) {
+        pri = LINK_PRI_WARNING;
+    }
+    if (link_stderr_is_journal()) {
+        fprintf(stderr, "<%d>", pri);
+    }
+    fprintf(stderr, "%s: %s\n", LINK_PROG, line);
 }
 
 void
@@ -36,7 +91,7 @@ link_err(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    link_vmsg(fmt, ap);
+    link_vmsg(LINK_PRI_ERR, fmt, ap);
     va_end(ap);
 }
 
@@ -55,7 +110,7 @@ link_debug(const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    link_vmsg(fmt, ap);
+    link_vmsg(LINK_PRI_DEBUG, fmt, ap);
     va_end(ap);
 }
 

@@ -21,6 +21,8 @@ mkdir "$dir/db" "$dir/state"
 chown nobody "$dir/db"
 relay_port=$(cnx_free_port)
 reg_port=$(cnx_free_port)
+ro_port=$(cnx_free_port)
+ro_relay=$(cnx_free_port)
 relay_secret "$dir" registry-secret
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -52,7 +54,7 @@ grep -Eq '^ed25519:[0-9a-f]{64}$' <(HOME=$dir/la "$CNX_LINK" whoami) ||
 [ "$(HOME=$dir/la "$CNX_LINK" whoami)" = "$(tail -2 "$dir/allowed-keys" | head -1)" ] ||
     cnx_fail "whoami printed another key the second time"
 
-conf() {  # conf ADDR_RATE
+conf() {  # conf ADDR_RATE [KEY_RATE]
     cat <<CONF
 load_module $CNX_REGISTRY_MODULE;
 $(cnx_nginx_conf_head 2 256)
@@ -70,7 +72,7 @@ http {
     access_log off;
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer registry.test;
-    clawnexus_registry_rate_limit 120r/m $1;
+    clawnexus_registry_rate_limit ${2:-120r/m} $1;
     server {
         listen 127.0.0.1:$reg_port ssl;
         ssl_certificate tls.crt;
@@ -113,6 +115,48 @@ out=$(env $(cnx_nginx_env) "$NGINX_BIN" -t -p "$dir" -c bad.conf -e "$dir/t.log"
 case "$out" in *'needs "clawnexus_registry_relay_hint"'*) ;;
     *) cnx_fail "missing relay_hint not reported: $out";; esac
 cnx_log "nginx -t names a bad allow file line and a missing relay hint"
+
+# a worker that cannot use the database answers 503 in JSON at once (the
+# directory is the master's: the workers cannot make SQLite's WAL files)
+mkdir -p "$dir/ro/db" "$dir/ro/logs"
+chmod 755 "$dir/ro" "$dir/ro/db"
+cp "$dir/relay.secret" "$dir/tls.crt" "$dir/tls.key" "$dir/allowed-keys" "$dir/ro/"
+conf off | sed "s/$reg_port/$ro_port/; s/$relay_port/$ro_relay/" > "$dir/ro/nginx.conf"
+cnx_nginx_start "$dir/ro"
+cnx_wait_port 127.0.0.1 "$ro_port" || cnx_fail "nginx did not listen on $ro_port"
+"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import registry_check as rc
+print(rc.body(rc.key(sys.argv[2], "a"), "{\"claw_id\":\"ro\"}"))' \
+    "$abs_top_srcdir/tests/integration" "$dir/state" > "$dir/ro/register.json"
+for path in resolve/main.claw register; do
+    got=$(curl -sk --max-time 5 -w ' %{http_code}' -H 'Content-Type: application/json' \
+          $([ "$path" = register ] && echo "--data-binary @$dir/ro/register.json") \
+          "https://localhost:$ro_port/clawnexus/$path")
+    [ "$got" = '{"error":"registry database unavailable"} 503' ] ||
+        cnx_fail "database unavailable: /$path answered '$got'"
+done
+# and the request ends: the worker closes the connection after the error
+"$PY" - "$ro_port" <<'PY' || cnx_fail "database unavailable: the request was never finished"
+import socket, ssl, sys
+ctx = ssl._create_unverified_context()
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="localhost")
+s.settimeout(5)
+s.sendall(b"GET /clawnexus/resolve/main.claw HTTP/1.1\r\nHost: localhost\r\n\r\n")
+got = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+except (socket.timeout, ssl.SSLError) as e:
+    sys.exit("no end of the connection after %r (%s)" % (got[-60:], e))
+assert b" 503 " in got.split(b"\r\n")[0], got
+PY
+grep -q 'clawnexus registry: .*writable by the worker user' "$dir/ro/logs/error.log" ||
+    cnx_fail "the worker did not say why the database is unavailable"
+cnx_nginx_stop "$dir/ro"
+cnx_log "a worker without its database answers 503 in JSON and says why in the log"
 
 conf off > "$dir/nginx.conf"
 cnx_nginx_start "$dir"
@@ -181,8 +225,9 @@ cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$reg_port" || cnx_fail "nginx did not come back"
 check restarted
 
-# a reload with a per-address limit keeps the names too
-conf 5r/m > "$dir/nginx.conf"
+# a reload with limits per key (4/min) and per address (6/min) keeps the
+# names too
+conf 6r/m 4r/m > "$dir/nginx.conf"
 cnx_nginx_reload "$dir"
 sleep 1
 check limited

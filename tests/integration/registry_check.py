@@ -210,10 +210,17 @@ def restarted(reg, state):
 
 
 def limited(reg, state):
-    a = key(state, "a")
-    codes = [reg.token(a, "main.claw")[0] for _ in range(8)]
-    need(codes[:5] == [200] * 5 and codes[-1] == 429,
-              "per-address limit 5r/m: %r" % codes)
+    a, b = key(state, "a"), key(state, "b")
+    got = [reg.token(a, "main.claw") for _ in range(5)]
+    codes = [g[0] for g in got]
+    need(codes == [200] * 4 + [429]
+         and got[4][1]["error"] == "too many requests for this key",
+         "per-key limit 4r/m: %r" % got[4:])
+    rt.ok("429 JSON past the per-key rate limit")
+    got = [reg.token(b, "main-1.claw") for _ in range(2)]
+    need([g[0] for g in got] == [200, 429]
+         and got[1][1]["error"] == "too many requests from this address",
+         "per-address limit 6r/m, another key: %r" % got)
     rt.ok("429 JSON past the per-address rate limit")
 
 

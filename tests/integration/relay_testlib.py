@@ -124,6 +124,17 @@ async def recv_json(ws, timeout):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
+async def until(ws, kind, timeout=5):
+    """The next message of type kind; other types are skipped, an ERROR
+    (unless kind is "ERROR") fails."""
+    while True:
+        m = await recv_json(ws, timeout)
+        if m.get("type") == kind:
+            return m
+        if m.get("type") == "ERROR":
+            raise AssertionError(f"ERROR while waiting for {kind}: {m}")
+
+
 async def wait_closed(ws, timeout):
     """Read until the connection ends; its close code."""
     try:

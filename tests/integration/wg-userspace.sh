@@ -236,6 +236,11 @@ check_refused "pinned to another key" add "$ifa" office --public-key "$stranger"
 check_refused "already named 'office'" add "$ifa" lab --public-key "$pub_b"
 check_refused "interface nosuch$$: no WireGuard interface" add "nosuch$$" lab --public-key "$stranger"
 check_refused "preshared key file" add "$ifa" lab --public-key "$stranger" --preshared-key-file "$dir/none"
+# the routes' table is known before anything changes
+check_refused "cannot read the wg-quick configuration $dir/none.conf" --wg-quick-config "$dir/none.conf" \
+    add "$ifa" lab --public-key "$stranger" --allowed-ips 10.77.0.3/32
+printf '[Interface]\nTable = nosuch\n' >"$dir/bad-table.conf"
+check_refused "$dir/bad-table.conf: bad table 'nosuch'" --wg-quick-config "$dir/bad-table.conf" sync "$ifa"
 [ "$(conf_a)" = "$before" ] || cnx_fail "a refused command changed $ifa: $(diff <(echo "$before") <(conf_a))"
 [ "$(cat "$names_a")" = "$names_before" ] || cnx_fail "a refused command changed the names file"
 # --backend uapi with no socket for the name
@@ -268,6 +273,11 @@ out=$(CLAWNEXUS_WG_EXPORT="$dir/run/export.json" cwa sync "$ifa") || cnx_fail "t
 [ "$out" = "$ifa: 0 added, 0 updated, 1 unchanged" ] || cnx_fail "sync said '$out'"
 # sync writes the export for clawnexus-link (every interface of the file)
 [ "$(stat -c %a "$dir/run/export.json")" = 644 ] || cnx_fail "export file mode $(stat -c %a "$dir/run/export.json")"
+# readable by clawnexus-link running as a user, whatever root's umask
+( umask 077; CLAWNEXUS_WG_EXPORT="$dir/run077/export.json" cwa sync "$ifa" >/dev/null ) ||
+    cnx_fail "sync under umask 077 failed"
+[ "$(stat -c %a "$dir/run077") $(stat -c %a "$dir/run077/export.json")" = "755 644" ] ||
+    cnx_fail "export folder/file modes under umask 077: $(stat -c %a "$dir/run077" "$dir/run077/export.json")"
 python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1])); p = {x["name"]: x for x in d["peers"]}
@@ -318,8 +328,9 @@ cat >"$dir/$ifq.conf" <<CONF
 PrivateKey = $priv_q
 Address = 10.78.0.1/24
 ListenPort = 51903
-PostUp = $CNX_WG --names $names_q --export-file $dir/export-q.json hook up %i --file $dir/hosts-q
-PreDown = $CNX_WG --names $names_q hook down %i --file $dir/hosts-q
+Table = 4243
+PostUp = $CNX_WG --names $names_q --export-file $dir/run-q/export.json --wg-quick-config "\$CONFIG_FILE" hook up %i --file $dir/hosts-q
+PreDown = $CNX_WG --names $names_q --export-file $dir/run-q/export.json --wg-quick-config "\$CONFIG_FILE" hook down %i --file $dir/hosts-q
 CONF
 chmod 600 "$dir/$ifq.conf"
 cnx_on_exit "ip netns exec $nsc wg-quick down $dir/$ifq.conf"
@@ -332,8 +343,12 @@ line=$(ip netns exec "$nsc" wg show "$ifq" dump | awk -v k="$peer_q" -F'\t' '$1 
     cnx_fail "hook up did not apply 'lab': '$line'"
 grep -qx "10.78.0.2 lab.claw lab" "$dir/hosts-q" || cnx_fail "hook up wrote no hosts block"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["peers"][0]["name"]=="lab" and d["peers"][0]["status"]=="never", d' \
-    "$dir/export-q.json" || cnx_fail "hook up wrote no export: $(cat "$dir/export-q.json" 2>&1)"
-ip -n "$nsc" route show 10.78.0.2/32 | grep -q "dev $ifq" || cnx_fail "hook up added no route for lab"
+    "$dir/run-q/export.json" || cnx_fail "hook up wrote no export: $(cat "$dir/run-q/export.json" 2>&1)"
+
+# the hook read Table = from the file wg-quick was given ($CONFIG_FILE)
+ip -n "$nsc" route show table 4243 | grep -q "^10.78.0.2 dev $ifq" ||
+    cnx_fail "hook up added no route for lab in table 4243: $(ip -n "$nsc" route show table 4243)"
+ip -n "$nsc" route show 10.78.0.2/32 | grep -q . && cnx_fail "Table = 4243, yet a route in main"
 ip netns exec "$nsc" wg-quick down "$dir/$ifq.conf" >>"$dir/wgquick.log" 2>&1 ||
     { cat "$dir/wgquick.log" >&2; cnx_fail "wg-quick down failed"; }
 grep -q "clawnexus-wg" "$dir/hosts-q" && cnx_fail "hook down left the hosts block"

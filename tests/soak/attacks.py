@@ -3,7 +3,7 @@
 tests/integration/relay_edge.py (docs/hardening.md lists which test
 covers which attack).
 
-usage: attacks.py SECRET ISSUER PORT OPEN_PORT LIMIT_PORT V6_PORT
+usage: attacks.py SECRET ISSUER PORT OPEN_PORT LIMIT_PORT V6_PORT MASTER_PID
 
 PORT: a relay on 127.0.0.1 (max_auth_failures 3 per 60 s).
 OPEN_PORT: a relay on 127.0.0.1 with max_auth_failures 0 (every token is
@@ -28,8 +28,14 @@ import time
 
 import websockets
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import relay_testlib  # noqa: E402
+
 SECRET, ISSUER = sys.argv[1:3]
 PORT, OPEN_PORT, LIMIT_PORT, V6_PORT = (int(x) for x in sys.argv[3:7])
+MASTER = int(sys.argv[7])
 HOST = "127.0.0.1"
 TIMEOUT = 5
 _addr = [20]
@@ -371,8 +377,13 @@ def frame(opcode, payload, mask=True, fin=True, length=None, enc=None):
     return hdr + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
 
 
-def raw_session(frames, port=PORT, pause=0.0):
-    s = socket.create_connection((HOST, port), timeout=TIMEOUT)
+def raw_upgrade(port, rcvbuf=None):
+    """A socket upgraded to WebSocket by hand, and what followed the 101."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(TIMEOUT)
+    s.connect((HOST, port))
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET /relay HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
@@ -385,6 +396,11 @@ def raw_session(frames, port=PORT, pause=0.0):
         data += chunk
     head, _, buf = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
+    return s, buf
+
+
+def raw_session(frames, port=PORT, pause=0.0):
+    s, buf = raw_upgrade(port)
     try:
         for f in frames:
             s.sendall(f)
@@ -539,7 +555,70 @@ async def mapped_v6():
         await ws.close()
 
 
+def workers_rss_kb():
+    return relay_testlib.rss_kb(MASTER)
+
+
+def ping_flood(total=16 << 20):
+    """A socket without a token that sends WebSocket PINGs and never reads
+    the PONGs: its answers count against its queue, the relay stops
+    reading it (or closes it at the hard cap); the workers' memory stays
+    bounded.  Not checked under sanitizers (freed memory stays in
+    quarantine there)."""
+    rss0 = workers_rss_kb()
+    s, _ = raw_upgrade(OPEN_PORT, rcvbuf=4096)
+    # PINGs with the largest payload: PONGs of 127 bytes, more than the
+    # kernel's buffers take when the client reads nothing
+    burst = frame(9, b"p" * 125) * 512
+    sent = 0
+    s.settimeout(3)
+    try:
+        while sent < total:
+            s.sendall(burst)
+            sent += len(burst)
+    except (socket.timeout, BrokenPipeError, ConnectionResetError):
+        pass
+    time.sleep(0.5)
+    grown = workers_rss_kb() - rss0
+    s.close()
+    if os.environ.get("CNX_SANITIZERS") == "yes":
+        ok(f"PING flood: {sent >> 10} KiB sent, workers grew by {grown} KiB "
+           f"(not checked under sanitizers)")
+    else:
+        expect(grown < 16 * 1024,
+               f"PING flood that never reads: {sent >> 10} KiB of PINGs, "
+               f"workers grew by {grown} KiB")
+
+
+async def idle_after_large(n=24):
+    """Sockets that each sent one message of almost 1 MiB and then idle
+    keep no reassembly buffer: the workers' memory comes back down."""
+    rss0 = workers_rss_kb()
+    big = json.dumps({"type": "PING", "pad": "x" * (1000 * 1024)})
+    socks = []
+    for _ in range(n):
+        ws = await connect(OPEN_PORT)
+        await ws.send(big)
+        expect(await recv_json(ws) == {"type": "PONG"},
+               "a message of 1000 KiB is read") if not socks else \
+            await recv_json(ws)
+        socks.append(ws)
+    await asyncio.sleep(0.3)
+    grown = workers_rss_kb() - rss0
+    if os.environ.get("CNX_SANITIZERS") == "yes":
+        ok(f"{n} idle sockets after one large message each: workers grew "
+           f"by {grown} KiB (not checked under sanitizers)")
+    else:
+        expect(grown < n * 256,
+               f"{n} idle sockets after one 1000 KiB message each: workers "
+               f"grew by {grown} KiB")
+    for ws in socks:
+        await ws.close()
+
+
 def main():
+    asyncio.run(idle_after_large())
+    ping_flood()
     asyncio.run(token_attacks())
     asyncio.run(room_attacks())
     asyncio.run(name_theft())

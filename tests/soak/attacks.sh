@@ -55,7 +55,8 @@ cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
 "$PY" "$abs_top_srcdir/tests/soak/attacks.py" "$secret" attack-issuer.test \
-    "$port" "$open" "$limit" "$v6" > "$dir/py.out" 2>&1 ||
+    "$port" "$open" "$limit" "$v6" "$(cnx_nginx_pid "$dir")" \
+    > "$dir/py.out" 2>&1 ||
     { cat "$dir/py.out" >&2; tail -40 "$dir/logs/error.log" >&2;
       cnx_fail "an attack was not refused"; }
 cat "$dir/py.out"

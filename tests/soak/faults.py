@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -130,22 +131,31 @@ def mint(sub, key=None):
     return signing + "." + b64url(mac.digest())
 
 
-def worker_rss():
-    """RssAnon (KiB) of the master's single worker."""
+def worker_pid():
+    """PID of the master's single worker (0 if none)."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) != MASTER:
-                continue
-            with open(f"/proc/{d}/status") as f:
-                for line in f:
-                    if line.startswith("RssAnon:"):
-                        return int(line.split()[1])
+            if int(fields[1]) == MASTER:
+                return int(d)
         except OSError:
             continue
+    return 0
+
+
+def worker_rss():
+    """RssAnon (KiB) of the master's single worker."""
+    pid = worker_pid()
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
@@ -450,6 +460,45 @@ def pct(vals, p):
     return vals[min(len(vals) - 1, int(len(vals) * p))] if vals else None
 
 
+# 5. a worker killed with its sockets ------------------------------------------
+
+async def killed_worker(src="127.0.0.21"):
+    """kill -9 of the worker while an address holds its PER_IP
+    connections: they are gone without a cleanup, and the worker that
+    takes over gives their per-address counts back, so the address can
+    connect again (it got 429 until a full restart before)."""
+    held = [await websockets.connect(URL, compression=None,
+                                     local_addr=(src, 0))
+            for _ in range(PER_IP)]
+    try:
+        await websockets.connect(URL, compression=None, local_addr=(src, 0))
+        raise AssertionError(f"connection {PER_IP + 1} from {src} accepted")
+    except websockets.InvalidStatusCode as e:
+        expect(e.status_code == 429, f"{src} holds its {PER_IP} connections")
+    old = worker_pid()
+    os.kill(old, signal.SIGKILL)
+    new = 0
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        new = worker_pid()
+        if new and new != old:
+            break
+    expect(new and new != old, f"worker {old} killed, {new} took over")
+    for ws in held:
+        ws.transport.abort()
+    ws = None
+    for _ in range(50):
+        try:
+            ws = await websockets.connect(URL, compression=None,
+                                          local_addr=(src, 0))
+            break
+        except (OSError, websockets.InvalidStatusCode):
+            await asyncio.sleep(0.1)
+    expect(ws is not None, f"{src} connects again after its sockets' worker "
+           f"was killed")
+    await ws.close()
+
+
 async def main():
     out = os.environ.get("FAULTS_PROBE_OUT", "probe.out")
     prober = subprocess.Popen([sys.executable, __file__, "probe", HOST,
@@ -490,6 +539,7 @@ async def main():
     rss = worker_rss()
     expect_mem(rss - RSS0 < 8 * 1024, f"worker RssAnon {RSS0} KiB at the start, "
            f"{rss} KiB after all faults")
+    await killed_worker()
     print("faults: all limits held", flush=True)
 
 

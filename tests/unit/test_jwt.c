@@ -365,6 +365,49 @@ START_TEST(test_max_lifetime)
 }
 END_TEST
 
+/*
+ * Secret rotation: a token signed with the previous key verifies while
+ * that key is given as prev_key, and only then; claims are still checked.
+ */
+START_TEST(test_previous_key)
+{
+    static const uint8_t  newkey[] = "the new relay secret";
+    static const uint8_t  other[] = "some other secret";
+    cnx_jwt_expect_t      want = { "a.claw", NULL, 0, 0 };
+    char                  tok[512];
+    int                   n;
+
+    /* signed with KEY, the secret being rotated out */
+    n = cnx_jwt_sign(tok, sizeof(tok), KEY, SECRET_LEN, "a.claw", NULL,
+                     1000, 2000);
+    ck_assert_int_gt(n, 0);
+
+#define ROT(now)                                                              \
+    cnx_jwt_verify(tok, (size_t) n, newkey, sizeof(newkey) - 1, &want, now,  \
+                   NULL)
+
+    ck_assert_int_eq(ROT(1500), CNX_JWT_ESIG);
+    want.prev_key = other;
+    want.prev_keylen = sizeof(other) - 1;
+    ck_assert_int_eq(ROT(1500), CNX_JWT_ESIG);
+    want.prev_key = KEY;
+    want.prev_keylen = 0;
+    ck_assert_int_eq(ROT(1500), CNX_JWT_ESIG);
+    want.prev_keylen = SECRET_LEN;
+    ck_assert_int_eq(ROT(1500), CNX_JWT_OK);
+    ck_assert_int_eq(ROT(2100), CNX_JWT_EEXPIRED);
+    want.sub = "b.claw";
+    ck_assert_int_eq(ROT(1500), CNX_JWT_ESUB);
+
+    /* the current key still works with a previous one set */
+    want.sub = "a.claw";
+    n = cnx_jwt_sign(tok, sizeof(tok), newkey, sizeof(newkey) - 1, "a.claw",
+                     NULL, 1000, 2000);
+    ck_assert_int_eq(ROT(1500), CNX_JWT_OK);
+#undef ROT
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
     int  e;
@@ -396,6 +439,7 @@ main(void)
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_max_lifetime);
+    tcase_add_test(tc, test_previous_key);
     tcase_add_test(tc, test_strerror);
     tcase_add_test(tc, test_repeated_names);
     suite_add_tcase(s, tc);

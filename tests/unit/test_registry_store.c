@@ -184,9 +184,54 @@ START_TEST(test_errors)
     ck_assert_int_eq(cnx_reg_store_setup("/nonexistent-dir/r.db", (uid_t) -1,
                                          (gid_t) -1, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/r.db"));
-    ck_assert_ptr_null(cnx_reg_store_open("redis://127.0.0.1:6379", err,
+    ck_assert_ptr_null(cnx_reg_store_open("memcached://127.0.0.1:11211",
+                                          err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "memcached://"));
+}
+END_TEST
+
+/* Redis addresses: checked at setup, no connection until first use. */
+START_TEST(test_redis_address)
+{
+    static const char  *bad[] = {
+        "redis://", "redis://:6379", "redis://h:0", "redis://h:65536",
+        "redis://h:6379x", "redis://@h:6379", "redis://[::1",
+        "redis://[::1]x",
+    };
+    cnx_reg_store_t    *st;
+    cnx_reg_record_t    rec;
+    char                err[256];
+    size_t              i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(cnx_reg_store_setup(bad[i], (uid_t) -1, (gid_t) -1,
+                                          err, sizeof(err)) == -1, "%s",
+                      bad[i]);
+        ck_assert_ptr_null(cnx_reg_store_open(bad[i], err, sizeof(err)));
+    }
+    ck_assert_int_eq(cnx_reg_store_setup("redis://127.0.0.1:1/", (uid_t) -1,
+                                         (gid_t) -1, err, sizeof(err)), 0);
+    ck_assert_int_eq(cnx_reg_store_setup("redis://[::1]:6379", (uid_t) -1,
+                                         (gid_t) -1, err, sizeof(err)), 0);
+
+    /* a user needs a password; a file store takes none */
+    ck_assert_ptr_null(cnx_reg_store_open("redis://u@127.0.0.1:1", err,
                                           sizeof(err)));
-    ck_assert_ptr_nonnull(strstr(err, "redis://"));
+    ck_assert_ptr_nonnull(strstr(err, "password_file"));
+    st = cnx_reg_store_open_auth("redis://u@127.0.0.1:1",
+                                 (const uint8_t *) "pw", 2, err, sizeof(err));
+    ck_assert_ptr_nonnull(st);
+    st->ops->close(st);
+    ck_assert_ptr_null(cnx_reg_store_open_auth("/tmp/x.db",
+                                               (const uint8_t *) "pw", 2, err,
+                                               sizeof(err)));
+
+    /* port 1: nothing listens; the error names the address */
+    st = cnx_reg_store_open("redis://127.0.0.1:1", err, sizeof(err));
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(st->ops->lookup(st, "a.claw", 6, &rec), CNX_STORE_ERROR);
+    ck_assert_ptr_nonnull(strstr(st->err, "127.0.0.1:1"));
+    st->ops->close(st);
 }
 END_TEST
 
@@ -204,6 +249,7 @@ main(void)
     tcase_add_test(tc, test_persists);
     tcase_add_test(tc, test_race);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_redis_address);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 

@@ -133,37 +133,6 @@ START_TEST(test_room_close_all_of_member)
 }
 END_TEST
 
-START_TEST(test_addr_key)
-{
-    uint8_t  v4[4] = { 192, 0, 2, 7 };
-    uint8_t  v4b[4] = { 192, 0, 2, 8 };
-    uint8_t  mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-                            192, 0, 2, 7 };
-    uint8_t  a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2,
-                       0, 0, 0, 0, 0, 0, 0, 1 };
-    uint8_t  b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2,
-                       0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4 };
-    uint8_t  c[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 3,
-                       0, 0, 0, 0, 0, 0, 0, 1 };
-    uint8_t  d[16] = { 0x21, 0x01, 0x0d, 0xb8, 0, 1, 0, 2,
-                       0, 0, 0, 0, 0, 0, 0, 1 };
-    uint8_t  z[16] = { 0 };
-
-    ck_assert_uint_ne(cnx_dir_addr_key(v4, 4), 0);
-    ck_assert_uint_ne(cnx_dir_addr_key(v4, 4), cnx_dir_addr_key(v4b, 4));
-    /* IPv4-mapped IPv6 counts as the IPv4 address */
-    ck_assert_uint_eq(cnx_dir_addr_key(mapped, 16), cnx_dir_addr_key(v4, 4));
-    /* one /64: one key; another /64 or another top byte: another key */
-    ck_assert_uint_eq(cnx_dir_addr_key(a, 16), cnx_dir_addr_key(b, 16));
-    ck_assert_uint_ne(cnx_dir_addr_key(a, 16), cnx_dir_addr_key(c, 16));
-    ck_assert_uint_ne(cnx_dir_addr_key(a, 16), cnx_dir_addr_key(d, 16));
-    ck_assert_uint_ne(cnx_dir_addr_key(z, 16), 0);
-    ck_assert_uint_ne(cnx_dir_addr_key(z, 16), cnx_dir_addr_key(v4, 4));
-    /* other lengths are not limited */
-    ck_assert_uint_eq(cnx_dir_addr_key(v4, 3), 0);
-    ck_assert_uint_eq(cnx_dir_addr_key(a, 8), 0);
-}
-END_TEST
 
 int
 main(void)
@@ -175,7 +144,6 @@ main(void)
 
     tcase_add_test(tc, test_room_lifecycle);
     tcase_add_test(tc, test_room_close_all_of_member);
-    tcase_add_test(tc, test_addr_key);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -654,6 +654,20 @@ START_TEST(test_reader_large_partial_payload)
     ck_assert_int_eq(rc, CNX_WS_MSG);
     ck_assert_uint_eq(m.len, SZ);
     ck_assert(memcmp(m.data, data, SZ) == 0);
+
+    /* once the message was handled, an idle reader keeps no buffer */
+    ck_assert_uint_ge(cnx_ws_reader_trim(&r), SZ);
+    ck_assert_uint_eq(cnx_ws_reader_trim(&r), 0);
+
+    /* but not while a frame is half read: its bytes are kept (the
+       stream was unmasked in place: build it again) */
+    n = frame(stream, 1, CNX_WS_OP_BINARY, data, SZ, 1);
+    rc = cnx_ws_reader_next(&r, stream, 5000, &used, &m);
+    ck_assert_int_eq(rc, CNX_WS_AGAIN);
+    ck_assert_uint_eq(cnx_ws_reader_trim(&r), 0);
+    rc = cnx_ws_reader_next(&r, stream + 5000, n - 5000, &used, &m);
+    ck_assert_int_eq(rc, CNX_WS_MSG);
+    ck_assert(m.len == SZ && memcmp(m.data, data, SZ) == 0);
     cnx_ws_reader_free(&r);
     free(stream);
     free(data);

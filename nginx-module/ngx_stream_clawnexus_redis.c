@@ -1,0 +1,623 @@
+
+/*
+ * hiredis' asynchronous API on nginx's event loop.
+ *
+ * hiredis calls five hooks (add/del read, add/del write, cleanup); here
+ * the socket becomes an nginx connection whose read and write events call
+ * redisAsyncHandleRead() and redisAsyncHandleWrite().  Three rules of
+ * hiredis 0.14 shape the code:
+ *
+ * - It reads at most 16 KiB per redisAsyncHandleRead().  With edge-
+ *   triggered epoll what stays in the socket fires no new event, so the
+ *   read handler reads again while FIONREAD says bytes wait, and posts
+ *   itself after a bounded number of rounds so other connections run.
+ * - It judges a connect finished by SO_ERROR alone, which is 0 while the
+ *   connect is still in progress: the write handler is never called
+ *   before the socket reported writable.
+ * - It closes the socket itself when it frees the context, after the
+ *   cleanup hook: the hook only detaches the nginx connection (fd -1),
+ *   and the owner reconnects from a timer, not from a hook.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <sys/ioctl.h>
+
+#include <hiredis/sds.h>
+
+#include "ngx_stream_clawnexus_redis.h"
+
+
+/* redisAsyncHandleRead() rounds per read event before yielding */
+#define NGX_STREAM_CLAWNEXUS_REDIS_READS  16
+
+
+struct ngx_stream_clawnexus_redis_cmd_s {
+    ngx_stream_clawnexus_redis_t            *rd;
+    ngx_stream_clawnexus_redis_reply_pt      handler;
+    void                                    *data;
+    ngx_stream_clawnexus_redis_cmd_t        *next;
+    unsigned                                 counted:1;
+};
+
+
+static void ngx_stream_clawnexus_redis_read_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_redis_write_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_redis_timer_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_redis_add_read(void *privdata);
+static void ngx_stream_clawnexus_redis_del_read(void *privdata);
+static void ngx_stream_clawnexus_redis_add_write(void *privdata);
+static void ngx_stream_clawnexus_redis_del_write(void *privdata);
+static void ngx_stream_clawnexus_redis_hook_cleanup(void *privdata);
+static void ngx_stream_clawnexus_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_stream_clawnexus_redis_disconnected(
+    const redisAsyncContext *ac, int status);
+static void ngx_stream_clawnexus_redis_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static ngx_stream_clawnexus_redis_cmd_t *ngx_stream_clawnexus_redis_cmd(
+    ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data);
+
+
+#define ngx_stream_clawnexus_redis_event_flags                               \
+    ((ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT               \
+                                             : NGX_LEVEL_EVENT)
+
+
+ngx_int_t
+ngx_stream_clawnexus_redis_connect(ngx_stream_clawnexus_redis_t *rd,
+    const char *ip, int port)
+{
+    u_char             *p;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+    static u_char       err[160];
+
+    rd->err = "already connected";
+
+    if (rd->ac) {
+        return NGX_ERROR;
+    }
+
+    rd->connected = 0;
+    rd->want_read = 0;
+    rd->want_write = 0;
+    rd->pending = 0;
+    rd->reason = NULL;
+
+    /* an IP literal: getaddrinfo() answers without asking DNS */
+    ac = redisAsyncConnect(ip, port);
+    if (ac == NULL) {
+        rd->err = "cannot allocate a Redis context";
+        return NGX_ERROR;
+    }
+
+    if (ac->err) {
+        /* e.g. "Connection refused" from a connect() that failed at once */
+        p = ngx_snprintf(err, sizeof(err) - 1, "%s", ac->errstr);
+        *p = '\0';
+        rd->err = (const char *) err;
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        rd->err = "no free connection (worker_connections)";
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c->data = rd;
+    c->read->handler = ngx_stream_clawnexus_redis_read_handler;
+    c->write->handler = ngx_stream_clawnexus_redis_write_handler;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    rd->ac = ac;
+    rd->c = c;
+
+    ac->data = rd;
+    ac->ev.data = rd;
+    ac->ev.addRead = ngx_stream_clawnexus_redis_add_read;
+    ac->ev.delRead = ngx_stream_clawnexus_redis_del_read;
+    ac->ev.addWrite = ngx_stream_clawnexus_redis_add_write;
+    ac->ev.delWrite = ngx_stream_clawnexus_redis_del_write;
+    ac->ev.cleanup = ngx_stream_clawnexus_redis_hook_cleanup;
+
+    /* this also asks for the write event that tells the connect is done */
+    redisAsyncSetConnectCallback(ac, ngx_stream_clawnexus_redis_connected);
+    redisAsyncSetDisconnectCallback(ac,
+                                    ngx_stream_clawnexus_redis_disconnected);
+
+    if (rd->ac == NULL) {
+        /* the hooks failed and closed it already */
+        rd->err = "cannot watch the socket";
+        return NGX_ERROR;
+    }
+
+    rd->err = NULL;
+
+    rd->timer.handler = ngx_stream_clawnexus_redis_timer_handler;
+    rd->timer.data = rd;
+    rd->timer.log = rd->log;
+    rd->timer.cancelable = 1;
+    ngx_add_timer(&rd->timer, rd->connect_timeout);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_redis_command(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_stream_clawnexus_redis_cmd_t  *cmd;
+
+    if (rd->ac == NULL || rd->reason) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_stream_clawnexus_redis_cmd(rd, handler, data);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_stream_clawnexus_redis_reply, cmd,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        cmd->next = rd->free;
+        rd->free = cmd;
+        return NGX_ERROR;
+    }
+
+    cmd->counted = 1;
+
+    if (rd->pending++ == 0) {
+        rd->progress = ngx_current_msec;
+
+        if (rd->connected && !rd->timer.timer_set) {
+            ngx_add_timer(&rd->timer, rd->reply_timeout);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_redis_subscribe(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data,
+    const char *channel, size_t len)
+{
+    const char                        *argv[2];
+    size_t                             argvlen[2];
+    ngx_stream_clawnexus_redis_cmd_t  *cmd;
+
+    if (rd->ac == NULL || rd->reason) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * hiredis keeps the callback for every message of the channel until
+     * the context is freed: the record stays out of the free list.
+     */
+    cmd = ngx_stream_clawnexus_redis_cmd(rd, handler, data);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "SUBSCRIBE";
+    argvlen[0] = sizeof("SUBSCRIBE") - 1;
+    argv[1] = channel;
+    argvlen[1] = len;
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_stream_clawnexus_redis_reply, cmd,
+                              2, argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(cmd);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_stream_clawnexus_redis_close(ngx_stream_clawnexus_redis_t *rd,
+    const char *reason)
+{
+    if (rd->ac == NULL || rd->reason) {
+        return;
+    }
+
+    rd->reason = reason;
+
+    /* inside a hiredis callback this only marks it; hiredis frees it when
+     * the callback returns */
+    redisAsyncFree(rd->ac);
+}
+
+
+size_t
+ngx_stream_clawnexus_redis_unsent(ngx_stream_clawnexus_redis_t *rd)
+{
+    if (rd->ac == NULL) {
+        return 0;
+    }
+
+    return sdslen(rd->ac->c.obuf);
+}
+
+
+void
+ngx_stream_clawnexus_redis_cleanup(ngx_stream_clawnexus_redis_t *rd)
+{
+    ngx_stream_clawnexus_redis_cmd_t  *cmd;
+
+    while (rd->free) {
+        cmd = rd->free;
+        rd->free = cmd->next;
+        ngx_free(cmd);
+    }
+}
+
+
+static ngx_stream_clawnexus_redis_cmd_t *
+ngx_stream_clawnexus_redis_cmd(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data)
+{
+    ngx_stream_clawnexus_redis_cmd_t  *cmd;
+
+    cmd = rd->free;
+
+    if (cmd) {
+        rd->free = cmd->next;
+
+    } else {
+        cmd = ngx_alloc(sizeof(ngx_stream_clawnexus_redis_cmd_t), rd->log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+    }
+
+    cmd->rd = rd;
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->next = NULL;
+    cmd->counted = 0;
+
+    return cmd;
+}
+
+
+static void
+ngx_stream_clawnexus_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_stream_clawnexus_redis_cmd_t  *cmd = privdata;
+
+    redisReply                           *r = reply;
+    ngx_stream_clawnexus_redis_t         *rd;
+    ngx_stream_clawnexus_redis_reply_pt   handler;
+    void                                 *data;
+
+    rd = cmd->rd;
+    handler = cmd->handler;
+    data = cmd->data;
+
+    if (cmd->counted) {
+        /* a command's record is reused before its handler runs, which
+         * may send the next command */
+        cmd->next = rd->free;
+        rd->free = cmd;
+        rd->pending--;
+        rd->progress = ngx_current_msec;
+
+    } else if (r == NULL) {
+        /* a subscription ends with the context */
+        ngx_free(cmd);
+    }
+
+    handler(rd, r, data);
+}
+
+
+static void
+ngx_stream_clawnexus_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_stream_clawnexus_redis_t  *rd = ac->data;
+
+    if (status != REDIS_OK) {
+        /*
+         * hiredis frees the context right after this returns; the cleanup
+         * hook reports it.  Mark it so that close() does not free it too.
+         */
+        rd->reason = "connect failed";
+        return;
+    }
+
+    rd->connected = 1;
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    if (rd->pending) {
+        rd->progress = ngx_current_msec;
+        ngx_add_timer(&rd->timer, rd->reply_timeout);
+    }
+
+    if (rd->on_connect) {
+        rd->on_connect(rd, 1);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_redis_disconnected(const redisAsyncContext *ac,
+    int status)
+{
+    /* the cleanup hook, which runs just before, reported it */
+}
+
+
+static void
+ngx_stream_clawnexus_redis_read_handler(ngx_event_t *ev)
+{
+    int                            avail;
+    ngx_uint_t                     i;
+    ngx_socket_t                   fd;
+    ngx_connection_t              *c;
+    ngx_stream_clawnexus_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (c->close) {
+        /* the worker is shutting down (worker_shutdown_timeout) */
+        ngx_stream_clawnexus_redis_close(rd, "worker is exiting");
+        return;
+    }
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    fd = c->fd;
+
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_REDIS_READS; i++) {
+
+        redisAsyncHandleRead(rd->ac);
+
+        if (rd->ac == NULL) {
+            /* freed: an error, Redis closed it, or a handler closed it */
+            return;
+        }
+
+        if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0) {
+            return;
+        }
+    }
+
+    /* more is waiting: continue after the other events of this round */
+    ngx_post_event(ev, &ngx_posted_events);
+}
+
+
+static void
+ngx_stream_clawnexus_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t              *c;
+    ngx_stream_clawnexus_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (c->close) {
+        ngx_stream_clawnexus_redis_close(rd, "worker is exiting");
+        return;
+    }
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    if (rd->connected && !rd->want_write) {
+        return;
+    }
+
+    /* before the connect finished, this event is the socket saying so */
+    redisAsyncHandleWrite(rd->ac);
+}
+
+
+static void
+ngx_stream_clawnexus_redis_timer_handler(ngx_event_t *ev)
+{
+    ngx_msec_t                     waited;
+    ngx_stream_clawnexus_redis_t  *rd = ev->data;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    if (!rd->connected) {
+        ngx_stream_clawnexus_redis_close(rd, "connect timed out");
+        return;
+    }
+
+    if (rd->pending == 0) {
+        return;
+    }
+
+    waited = ngx_current_msec - rd->progress;
+
+    if (waited >= rd->reply_timeout) {
+        ngx_stream_clawnexus_redis_close(rd, "no reply in time");
+        return;
+    }
+
+    ngx_add_timer(&rd->timer, rd->reply_timeout - waited);
+}
+
+
+static void
+ngx_stream_clawnexus_redis_add_read(void *privdata)
+{
+    ngx_stream_clawnexus_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c = rd->c;
+
+    rd->want_read = 1;
+
+    if (c && !c->read->active) {
+        if (ngx_add_event(c->read, NGX_READ_EVENT,
+                          ngx_stream_clawnexus_redis_event_flags)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "%s: cannot watch the Redis socket", rd->name);
+        }
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_redis_del_read(void *privdata)
+{
+    ngx_stream_clawnexus_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c = rd->c;
+
+    rd->want_read = 0;
+
+    /* an edge-triggered event stays: it costs nothing while idle */
+    if (c && c->read->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_redis_add_write(void *privdata)
+{
+    ngx_stream_clawnexus_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c = rd->c;
+
+    rd->want_write = 1;
+
+    if (c == NULL) {
+        return;
+    }
+
+    if (!c->write->active) {
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT,
+                          ngx_stream_clawnexus_redis_event_flags)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                          "%s: cannot watch the Redis socket", rd->name);
+            return;
+        }
+    }
+
+    /*
+     * A connected socket that is writable gives no new edge: write in
+     * this round of the loop, after the events that may add commands,
+     * so that they leave in one write.
+     */
+    if (rd->connected && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_redis_del_write(void *privdata)
+{
+    ngx_stream_clawnexus_redis_t  *rd = privdata;
+
+    ngx_connection_t  *c = rd->c;
+
+    rd->want_write = 0;
+
+    if (c && c->write->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_redis_hook_cleanup(void *privdata)
+{
+    ngx_stream_clawnexus_redis_t  *rd = privdata;
+
+    u_char             *p;
+    const char         *reason;
+    ngx_connection_t   *c;
+    static u_char       buf[160];
+
+    c = rd->c;
+
+    /* hiredis closes the socket after this hook */
+    if (c) {
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+        }
+
+        c->read->closed = 1;
+        c->write->closed = 1;
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+        rd->c = NULL;
+    }
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    /* what hiredis saw (refused, reset, closed by Redis) comes first */
+    if (rd->ac && rd->ac->err) {
+        p = ngx_snprintf(buf, sizeof(buf) - 1, "%s", rd->ac->errstr);
+        *p = '\0';
+        reason = (const char *) buf;
+
+    } else if (rd->reason) {
+        reason = rd->reason;
+
+    } else {
+        reason = "connection closed";
+    }
+
+    rd->ac = NULL;
+    rd->connected = 0;
+    rd->want_read = 0;
+    rd->want_write = 0;
+    rd->pending = 0;
+    rd->reason = NULL;
+
+    if (rd->on_closed) {
+        rd->on_closed(rd, reason);
+    }
+}
