@@ -1,8 +1,9 @@
 /*
- * ngx_stream_clawnexus.h: what the relay module (ngx_stream_clawnexus_module.c)
- * shares with the status module (ngx_stream_clawnexus_status_module.c), the
- * two stream modules of ngx_stream_clawnexus_module.so: the shared zone
- * with its counters and gauges.
+ * ngx_stream_clawnexus.h: what the relay module (ngx_stream_clawnexus_module.c
+ * and the files beside it, see ngx_stream_clawnexus_relay.h) shares with the
+ * status module (ngx_stream_clawnexus_status_module.c), the two stream
+ * modules of ngx_stream_clawnexus_module.so: the shared zone with its
+ * counters and gauges.
  */
 
 #ifndef NGX_STREAM_CLAWNEXUS_H
