@@ -157,8 +157,8 @@ listen_pause(serve_t *s, const char *why)
     }
     if (link_now_ms() - s->last_warn > 60000) {
         s->last_warn = link_now_ms();
-        link_err("--listen %s: %s; not accepting for %d ms", s->listen, why,
-                 SERVE_PAUSE_MS);
+        link_err("warning: --listen %s: %s; not accepting for %d ms",
+                 s->listen, why, SERVE_PAUSE_MS);
     }
     link_loop_events(s->app.loop, s->lfd, 0);
     s->pause_timer = link_loop_timer(s->app.loop, SERVE_PAUSE_MS,

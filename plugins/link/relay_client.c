@@ -680,7 +680,8 @@ reclaim_fire(link_loop_t *l, void *ud)
     (void) l;
     r->reclaim_timer = 0;
     if (r->state == RELAY_UP && !r->registered && !r->dropping) {
-        link_err("registering %s on %s again", r->cfg.id, r->cfg.url_text);
+        link_err("warning: registering %s on %s again", r->cfg.id,
+                 r->cfg.url_text);
         if (send_register(r) != 0) {
             relay_drop(r, "cannot send REGISTER%s", NULL);
         }
