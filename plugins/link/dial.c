@@ -2,9 +2,13 @@
  * clawnexus-link: loop-driven TCP connect (see dial.h).
  */
 
+#define _GNU_SOURCE                     /* pipe2 */
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,8 +17,25 @@
 #include "dial.h"
 #include "link.h"
 
+/*
+ * A host name is resolved on a thread of its own (getaddrinfo() may wait
+ * for DNS for seconds): the thread writes one byte to a pipe the loop
+ * watches.  The lookup is shared by the thread and the dial and freed by
+ * whichever lets go last, so a dial cancelled or timed out meanwhile
+ * leaves nothing dangling.
+ */
+typedef struct {
+    pthread_mutex_t  lock;
+    int              refs;
+    int              rfd, wfd;
+    int              rc;
+    struct addrinfo *res;
+    char            *host, *port;
+} dial_lookup_t;
+
 struct link_dial_s {
     link_loop_t     *loop;
+    dial_lookup_t   *lookup;        /* a host name being resolved */
     struct addrinfo *res;
     struct addrinfo *ai;            /* the address being tried */
     int              fd;
@@ -24,8 +45,6 @@ struct link_dial_s {
     void            *ud;
     const char      *why;
 };
-
-static void dial_next(link_dial_t *d);
 
 static const char *
 errno_why(int e)
@@ -42,6 +61,128 @@ errno_why(int e)
 }
 
 static void
+lookup_release(dial_lookup_t *lk)
+{
+    int last;
+
+    pthread_mutex_lock(&lk->lock);
+    last = --lk->refs == 0;
+    pthread_mutex_unlock(&lk->lock);
+    if (!last) {
+        return;
+    }
+    if (lk->res != NULL) {
+        freeaddrinfo(lk->res);
+    }
+    close(lk->rfd);
+    close(lk->wfd);
+    pthread_mutex_destroy(&lk->lock);
+    free(lk->host);
+    free(lk->port);
+    free(lk);
+}
+
+static void *
+lookup_run(void *arg)
+{
+    dial_lookup_t   *lk = arg;
+    struct addrinfo  hints;
+    char             one = 1;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    lk->rc = getaddrinfo(lk->host, lk->port, &hints, &lk->res);
+    if (lk->rc != 0) {
+        hints.ai_flags = 0;
+        lk->rc = getaddrinfo(lk->host, lk->port, &hints, &lk->res);
+    }
+    if (lk->rc != 0) {
+        lk->res = NULL;
+    }
+    if (write(lk->wfd, &one, 1) != 1) {
+        /* the pipe has room for it; nothing else to do */
+    }
+    lookup_release(lk);
+    return NULL;
+}
+
+static void
+dial_lookup_stop(link_dial_t *d)
+{
+    if (d->lookup != NULL) {
+        link_loop_unwatch(d->loop, d->lookup->rfd);
+        lookup_release(d->lookup);
+        d->lookup = NULL;
+    }
+}
+
+static void dial_next(link_dial_t *d);
+
+/* The resolver thread is done: take its addresses and start connecting. */
+static void
+dial_resolved(link_loop_t *l, int fd, int revents, void *ud)
+{
+    link_dial_t   *d = ud;
+    dial_lookup_t *lk = d->lookup;
+
+    (void) l;
+    (void) fd;
+    (void) revents;
+    d->res = lk->res;          /* the thread has written, it is done */
+    lk->res = NULL;
+    if (d->res == NULL) {
+        d->why = "cannot resolve host name";
+    }
+    dial_lookup_stop(d);
+    d->ai = d->res;
+    dial_next(d);
+}
+
+/* Start resolving host:port on a thread; 0, or -1 when that fails. */
+static int
+dial_lookup_start(link_dial_t *d, const char *host, const char *port)
+{
+    dial_lookup_t  *lk = calloc(1, sizeof(*lk));
+    int             p[2];
+    pthread_t       t;
+    pthread_attr_t  a;
+
+    if (lk == NULL) {
+        return -1;
+    }
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(lk);
+        return -1;
+    }
+    lk->rfd = p[0];
+    lk->wfd = p[1];
+    lk->refs = 2;
+    lk->host = strdup(host);
+    lk->port = strdup(port);
+    pthread_mutex_init(&lk->lock, NULL);
+    if (lk->host == NULL || lk->port == NULL
+        || link_loop_watch(d->loop, lk->rfd, POLLIN, dial_resolved, d) != 0)
+    {
+        lk->refs = 1;
+        lookup_release(lk);
+        return -1;
+    }
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, lookup_run, lk) != 0) {
+        pthread_attr_destroy(&a);
+        link_loop_unwatch(d->loop, lk->rfd);
+        lk->refs = 1;
+        lookup_release(lk);
+        return -1;
+    }
+    pthread_attr_destroy(&a);
+    d->lookup = lk;
+    return 0;
+}
+
+static void
 dial_close_fd(link_dial_t *d)
 {
     if (d->fd >= 0) {
@@ -54,6 +195,7 @@ dial_close_fd(link_dial_t *d)
 static void
 dial_free(link_dial_t *d)
 {
+    dial_lookup_stop(d);
     link_loop_cancel(d->loop, d->deadline);
     link_loop_cancel(d->loop, d->kick);
     if (d->res != NULL) {
@@ -187,20 +329,18 @@ link_dial_start(link_loop_t *l, const char *host, const char *port,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     if (getaddrinfo(host, port, &hints, &d->res) != 0) {
-        /* a name: the system resolver (see docs/link.md, Limitations) */
-        hints.ai_flags = AI_ADDRCONFIG;
-        if (getaddrinfo(host, port, &hints, &d->res) != 0) {
-            hints.ai_flags = 0;
-            if (getaddrinfo(host, port, &hints, &d->res) != 0) {
-                d->res = NULL;
-                d->why = "cannot resolve host name";
-            }
+        /* a name: resolved on a thread, connecting starts when it is done */
+        d->res = NULL;
+        if (dial_lookup_start(d, host, port) != 0) {
+            d->why = "cannot start resolving the host name";
         }
     }
     d->ai = d->res;
-    d->kick = link_loop_timer(l, 0, dial_kick, d);
+    if (d->lookup == NULL) {
+        d->kick = link_loop_timer(l, 0, dial_kick, d);
+    }
     d->deadline = link_loop_timer(l, timeout_ms, dial_expired, d);
-    if (d->kick == 0 || d->deadline == 0) {
+    if ((d->lookup == NULL && d->kick == 0) || d->deadline == 0) {
         dial_free(d);
         return NULL;
     }

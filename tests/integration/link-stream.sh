@@ -2,7 +2,8 @@
 # clawnexus-link serve/connect carry TCP streams over session v2, through
 # the relay module and directly: an echo, 50 MB transfers with equal
 # sha256 at both ends, several streams at once in one room (--local), a
-# refused forward target, and `list` showing the path last seen.
+# refused forward target, one given by host name, and `list` showing the
+# path last seen.
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/link-lib.sh"
 
@@ -111,6 +112,13 @@ if echo x | conn dead.claw > /dev/null 2> "$dir/c6.err"; then
     cnx_fail "a stream to a dead forward target succeeded"
 fi
 grep -q "refused stream" "$dir/c6.err" || { cat "$dir/c6.err" >&2; cnx_fail "no refusal line"; }
+
+# 4b. a forward target given by host name: looked up on the resolver
+# thread, then connected like a numeric one (every address is tried)
+serve named.claw "localhost:$echo_port"
+out=$(echo "hello by name" | conn named.claw 2> "$dir/c7.err") ||
+    { cat "$dir/c7.err" "$dir/serve-named.claw.err" >&2; cnx_fail "a stream to a forward target given by name failed"; }
+[ "$out" = "hello by name" ] || cnx_fail "echo through a named forward target returned '$out'"
 
 # 5. list shows the paths seen
 HOME="$dir/hc" "$CNX_LINK" list > "$dir/list.out" || cnx_fail "list failed"
