@@ -218,14 +218,21 @@ cnx_redis_connect(cnx_redis_store_t *s)
 
 /*
  * Run one command.  Returns the reply, or NULL with s->base.err set (the
- * connection is then dropped and made again by the next call).
+ * connection is then dropped and made again by the next call).  A
+ * connection that broke while it was idle (Redis restarted meanwhile) is
+ * made again at once and the command sent once more: the commands of the
+ * store give the same answer when repeated.
  */
 static redisReply *
 cnx_redis_run(cnx_redis_store_t *s, int argc, const char **argv,
     const size_t *argvlen)
 {
+    int          fresh;
     redisReply  *r;
 
+again:
+
+    fresh = s->c == NULL;
     if (cnx_redis_connect(s) != 0) {
         return NULL;
     }
@@ -234,6 +241,9 @@ cnx_redis_run(cnx_redis_store_t *s, int argc, const char **argv,
         snprintf(s->base.err, sizeof(s->base.err), "Redis at %.100s:%d: %.100s",
                  s->host, s->port, s->c->errstr);
         cnx_redis_drop(s);
+        if (!fresh) {
+            goto again;
+        }
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
