@@ -431,8 +431,8 @@ cnx_reg_limit_take(cnx_reg_limit_t *l, const void *key, size_t n,
     }
 
     crypto_shorthash((unsigned char *) &tag, key, n, l->hash_key);
+    b = &l->slot[tag % l->nslots];      /* every slot, odd and even */
     tag |= 1;                           /* 0 marks a free slot */
-    b = &l->slot[tag % l->nslots];
 
     /* one token is 1000 milli-tokens; the bucket holds a minute's worth */
     full = (uint64_t) l->per_minute * 1000;

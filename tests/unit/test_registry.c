@@ -248,13 +248,18 @@ START_TEST(test_limit_keys_apart)
     l = malloc(cnx_reg_limit_size(4096));
     cnx_reg_limit_init(l, 4096, 2);
 
-    /* distinct keys almost always land in distinct slots */
+    /*
+     * distinct keys almost always land in distinct slots: the hash is keyed
+     * at random, so 100 keys in 4096 slots share about 1.2 slots on
+     * average (each sharing costs 2 takes); 15 shared slots would happen
+     * far less often than once in 10^9 runs, one slot for all keys never
+     */
     for (i = 0, ok = 0; i < 100; i++) {
         snprintf(k, sizeof(k), "key%d", i);
         ok += cnx_reg_limit_take(l, k, strlen(k), 5);
         ok += cnx_reg_limit_take(l, k, strlen(k), 5);
     }
-    ck_assert_int_ge(ok, 190);
+    ck_assert_int_ge(ok, 170);
     free(l);
 }
 END_TEST
