@@ -785,10 +785,20 @@ ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
     return ctx->failed ? NGX_DONE : NGX_OK;
 }
 
+/*
+ * The write timer runs while the queue waits for the socket: armed when a
+ * flush leaves bytes behind, set again by every flush that sends some
+ * (see ngx_stream_clawnexus_flush()), so it fires only after
+ * clawnexus_send_stall_timeout without a byte taken.  Then one more try:
+ * the kernel reports room only once a third of its buffer is free, which
+ * a slow reader may take longer than that to free.
+ */
 static void
 ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
 {
+    off_t                         sent;
     ngx_int_t                     rc;
+    ngx_uint_t                    timedout;
     ngx_connection_t             *c;
     ngx_stream_session_t         *s;
     ngx_stream_clawnexus_ctx_t   *ctx;
@@ -797,20 +807,25 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
 
-    if (ev->timedout) {
-        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "clawnexus: client stopped reading");
-        ctx->close_reason = "send timeout";
-        ngx_stream_clawnexus_finalize(ctx);
-        return;
-    }
+    timedout = ev->timedout;
+    ev->timedout = 0;
 
     if (ctx->failed) {
         ngx_stream_clawnexus_finalize(ctx);
         return;
     }
 
+    sent = c->sent;
     rc = ngx_stream_clawnexus_flush(ctx);
+
+    if (timedout && rc == NGX_AGAIN && c->sent == sent) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "clawnexus: client read nothing for %M ms, closing",
+                      ctx->conf->send_stall_timeout);
+        ctx->close_reason = "send timeout";
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
 
     if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -840,9 +855,9 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
         return;
     }
 
-    /* a receiver that reads nothing for idle_timeout is gone */
+    /* a receiver that reads nothing for send_stall_timeout is gone */
     if (!ev->timer_set && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
-        ngx_add_timer(ev, ctx->conf->idle_timeout);
+        ngx_add_timer(ev, ctx->conf->send_stall_timeout);
     }
 
     if (ngx_handle_write_event(ev, 0) != NGX_OK) {
