@@ -26,6 +26,44 @@ static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_cleanup(void *data);
 
 
+/*
+ * A session's own input buffer (clawnexus_buffer_size) holds the upgrade
+ * and what a receive leaves over (part of a frame header; anything while
+ * lingering).  An open session with nothing buffered gives it back and
+ * points at this instead: it reads into the worker's buffer then, so an
+ * idle socket keeps none.
+ */
+static u_char  ngx_stream_clawnexus_nobuf[1];
+
+
+static ngx_int_t
+ngx_stream_clawnexus_buf_get(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    if (ctx->buf != ngx_stream_clawnexus_nobuf) {
+        return NGX_OK;
+    }
+
+    ctx->buf = ngx_alloc(ctx->conf->buffer_size, ctx->c->log);
+    if (ctx->buf == NULL) {
+        ctx->buf = ngx_stream_clawnexus_nobuf;
+        ctx->failed = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_buf_put(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    if (ctx->buf != ngx_stream_clawnexus_nobuf) {
+        ngx_free(ctx->buf);
+        ctx->buf = ngx_stream_clawnexus_nobuf;
+    }
+}
+
+
 /* Session ---------------------------------------------------------------- */
 
 
@@ -63,13 +101,8 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     ctx->close_reason = "handshake";
     ngx_queue_init(&ctx->waiters);
     ctx->wait.ev = c->read;
+    ctx->buf = ngx_stream_clawnexus_nobuf;
     cnx_ws_reader_init(&ctx->reader, cscf->max_message, 1);
-
-    ctx->buf = ngx_palloc(c->pool, cscf->buffer_size);
-    if (ctx->buf == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
 
     cln = ngx_pool_cleanup_add(c->pool, 0);
     if (cln == NULL) {
@@ -79,6 +112,11 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 
     cln->handler = ngx_stream_clawnexus_cleanup;
     cln->data = ctx;
+
+    if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     /* from here on the cleanup undoes what the session joins */
     ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
@@ -249,6 +287,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         } else {
             room = 0;
+
+            if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+                goto done;
+            }
+
             n = c->recv(c, ctx->buf + ctx->end,
                         ctx->conf->buffer_size - ctx->end);
         }
@@ -256,6 +299,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
         if (n == NGX_AGAIN) {
             /* nothing more now: a large message's buffer is not kept */
             (void) cnx_ws_reader_trim(&ctx->reader);
+
+            if (ctx->end == 0 && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+                ngx_stream_clawnexus_buf_put(ctx);
+            }
+
             break;
         }
 
@@ -411,6 +459,11 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
     }
 
     for ( ;; ) {
+        if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
         n = c->recv(c, ctx->buf + ctx->end,
                     ctx->conf->buffer_size - ctx->end);
 
@@ -536,7 +589,14 @@ ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
     }
 
     if (left) {
-        ngx_memcpy(ctx->buf, ngx_stream_clawnexus_rbuf + ctx->start, left);
+        if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+            left = 0;
+            rc = NGX_DONE;
+
+        } else {
+            ngx_memcpy(ctx->buf, ngx_stream_clawnexus_rbuf + ctx->start,
+                       left);
+        }
     }
 
     ctx->start = 0;
@@ -999,4 +1059,5 @@ ngx_stream_clawnexus_cleanup(void *data)
     ctx->kept = 0;
 
     cnx_ws_reader_free(&ctx->reader);
+    ngx_stream_clawnexus_buf_put(ctx);
 }
