@@ -1,7 +1,7 @@
 #!/bin/bash
 # The registry module (ngx_http_clawnexus_registry_module) in the stock
 # nginx, over HTTPS beside the relay over TLS: names, 409, tokens the relay
-# accepts, every error answer (401, 403, 404, 405, 400, 413, 429) as JSON,
+# accepts, every error answer (401, 403, 404, 405, 400, 411, 413, 429) as JSON,
 # the database's mode, names kept across a restart and a reload, and the
 # configuration errors an operator meets.
 . "$abs_top_srcdir/tests/lib.sh"
