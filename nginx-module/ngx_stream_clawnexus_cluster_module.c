@@ -79,6 +79,8 @@ typedef struct {
     uint64_t                            ping_sent;  /* us, 0 = none due */
     char                                route[CNX_CLUSTER_ROUTE_MAX + 1];
     size_t                              route_len;
+    char                                prefix[24];     /* "NODE:" */
+    uint32_t                            epoch;      /* links made */
     cnx_relay_addr_t                    addr;       /* conn 0 */
     char                                channel[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              channel_len;
@@ -93,17 +95,28 @@ typedef struct {
     ngx_stream_clawnexus_link_stats_t  *stats;
     ngx_stream_clawnexus_cluster_recv_pt    on_recv;
     ngx_stream_clawnexus_cluster_state_pt   on_state;
+    ngx_stream_clawnexus_cluster_drain_pt   on_drain;
 } ngx_stream_clawnexus_link_t;
+
+
+/* A lookup or a liveness check waiting for its reply. */
+typedef struct {
+    ngx_stream_clawnexus_cluster_owner_pt   owner;
+    ngx_stream_clawnexus_cluster_alive_pt   alive;
+    void                                   *data;
+    cnx_relay_addr_t                        addr;
+} ngx_stream_clawnexus_ask_t;
 
 
 /*
  * The owner of a name in Redis, "cnx:name:{ID}" = "ROUTE|SEQ|CONN"; SEQ
  * comes from one counter, so the order of REGISTERs is the order Redis
  * saw them in, and the newest wins.  KEYS[1] the name, ARGV[1] the route,
- * ARGV[2] the connection, ARGV[3] "1" to keep a live owner (a name
- * announced again after the link came back).  Returns {previous owner or
- * "", 1 if the previous owner's route is alive}; with ARGV[3] "1" and a
- * live other owner, changes nothing and returns {owner, 2}.
+ * ARGV[2] the connection, ARGV[3] empty, or this node's route prefix
+ * ("NODE:") to keep a live owner on another node (a name announced again
+ * after the link came back).  Returns {previous owner or "", 1 if the
+ * previous owner's route is alive}; with ARGV[3] set and a live owner on
+ * another node, changes nothing and returns {owner, 2}.
  */
 static const char  ngx_stream_clawnexus_claim_lua[] =
     "local prev = redis.call('GET', KEYS[1]) or ''\n"
@@ -112,14 +125,24 @@ static const char  ngx_stream_clawnexus_claim_lua[] =
     "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
     "  alive = 1\n"
     "end\n"
-    "if ARGV[3] == '1' and alive == 1\n"
-    "   and prev ~= '' and not string.find(prev, ARGV[1] .. '|', 1, true)\n"
+    "if ARGV[3] ~= '' and alive == 1\n"
+    "   and string.sub(prev, 1, #ARGV[3]) ~= ARGV[3]\n"
     "then\n"
     "  return {prev, 2}\n"
     "end\n"
     "local seq = redis.call('INCR', 'cnx:regseq')\n"
     "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq .. '|' .. ARGV[2])\n"
     "return {prev, alive}\n";
+
+/* The owner of a name whose route is alive, or nil. */
+static const char  ngx_stream_clawnexus_owner_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return false end\n"
+    "local r = string.match(v, '^([^|]+)|')\n"
+    "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
+    "  return v\n"
+    "end\n"
+    "return false\n";
 
 /* Delete the name only if this connection still owns it. */
 static const char  ngx_stream_clawnexus_release_lua[] =
@@ -160,6 +183,8 @@ static void ngx_stream_clawnexus_link_connected(
     ngx_stream_clawnexus_redis_t *rd, ngx_int_t ok);
 static void ngx_stream_clawnexus_link_closed(ngx_stream_clawnexus_redis_t *rd,
     const char *reason);
+static void ngx_stream_clawnexus_link_written(
+    ngx_stream_clawnexus_redis_t *rd);
 static void ngx_stream_clawnexus_link_auth_done(
     ngx_stream_clawnexus_redis_t *rd, redisReply *reply, void *data);
 static void ngx_stream_clawnexus_link_step(ngx_stream_clawnexus_redis_t *rd);
@@ -424,6 +449,7 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     ngx_stream_clawnexus_cluster_shm_t        *sh;
     ngx_stream_clawnexus_cluster_recv_pt       recv;
     ngx_stream_clawnexus_cluster_state_pt      state;
+    ngx_stream_clawnexus_cluster_drain_pt      drain;
     ngx_stream_clawnexus_cluster_main_conf_t  *cmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -442,10 +468,12 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     /* the relay's handlers may be set already (its module starts first) */
     recv = lk->on_recv;
     state = lk->on_state;
+    drain = lk->on_drain;
 
     ngx_memzero(lk, sizeof(ngx_stream_clawnexus_link_t));
     lk->on_recv = recv;
     lk->on_state = state;
+    lk->on_drain = drain;
     lk->conf = cmcf;
     lk->stats = &lk->local;
 
@@ -528,12 +556,16 @@ ngx_stream_clawnexus_link_set_route(ngx_stream_clawnexus_link_t *lk)
     long  n;
 
     lk->addr.node = lk->conf->node;
-    lk->addr.gen = 0;
+    lk->addr.gen = lk->epoch;
     lk->addr.worker = (int32_t) ngx_worker;
     lk->addr.pid = (int32_t) ngx_pid;
     lk->addr.conn = 0;
 
     lk->route_len = cnx_cluster_route(lk->route, &lk->addr);
+
+    /* "<node: 16 hex>:" names every route of this node */
+    ngx_memcpy(lk->prefix, lk->route, 17);
+    lk->prefix[17] = '\0';
 
     n = cnx_cluster_key(lk->channel, sizeof(lk->channel),
                         NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w", lk->route,
@@ -597,6 +629,20 @@ ngx_stream_clawnexus_link_connect(ngx_stream_clawnexus_link_t *lk)
 
     ngx_stream_clawnexus_link_set_state(lk,
                                         NGX_STREAM_CLAWNEXUS_LINK_CONNECTING);
+
+    /*
+     * Each link has a route of its own: members of other nodes in rooms
+     * with this worker's members learn that the rooms ended (the link
+     * went down) when the previous route's key expires, even if the link
+     * is back by then.
+     */
+    lk->epoch++;
+
+    if (ngx_stream_clawnexus_link_set_route(lk) != NGX_OK) {
+        ngx_stream_clawnexus_link_fail(lk, "", "route too long");
+        return;
+    }
+
     lk->cmd_ready = 0;
     lk->sub_ready = 0;
     lk->subscribed = 0;
@@ -611,6 +657,7 @@ ngx_stream_clawnexus_link_connect(ngx_stream_clawnexus_link_t *lk)
         rd->data = lk;
         rd->on_connect = ngx_stream_clawnexus_link_connected;
         rd->on_closed = ngx_stream_clawnexus_link_closed;
+        rd->on_written = ngx_stream_clawnexus_link_written;
         rd->connect_timeout = NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT;
         rd->reply_timeout = NGX_STREAM_CLAWNEXUS_CLUSTER_REPLY;
 
@@ -1088,8 +1135,12 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
         return NGX_ERROR;
     }
 
-    if (ngx_stream_clawnexus_redis_unsent(&lk->cmd)
-        >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
+    /* only DATA is refused: the other records are small and a room's
+     * state must not go astray */
+    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
+         || rec->type == CNX_RELAY_REC_DATA_BIN)
+        && ngx_stream_clawnexus_redis_unsent(&lk->cmd)
+           >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
     {
         return NGX_AGAIN;
     }
@@ -1156,10 +1207,30 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 void
 ngx_stream_clawnexus_cluster_set_handlers(
     ngx_stream_clawnexus_cluster_recv_pt recv,
-    ngx_stream_clawnexus_cluster_state_pt state)
+    ngx_stream_clawnexus_cluster_state_pt state,
+    ngx_stream_clawnexus_cluster_drain_pt drain)
 {
     ngx_stream_clawnexus_link.on_recv = recv;
     ngx_stream_clawnexus_link.on_state = state;
+    ngx_stream_clawnexus_link.on_drain = drain;
+}
+
+
+size_t
+ngx_stream_clawnexus_cluster_unsent(void)
+{
+    return ngx_stream_clawnexus_redis_unsent(&ngx_stream_clawnexus_link.cmd);
+}
+
+
+static void
+ngx_stream_clawnexus_link_written(ngx_stream_clawnexus_redis_t *rd)
+{
+    ngx_stream_clawnexus_link_t  *lk = rd->data;
+
+    if (rd == &lk->cmd && lk->on_drain) {
+        lk->on_drain();
+    }
 }
 
 
@@ -1380,6 +1451,7 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
     uint64_t conn, ngx_uint_t again)
 {
     ngx_stream_clawnexus_claim_t  *cl;
+    ngx_stream_clawnexus_link_t   *lk = &ngx_stream_clawnexus_link;
 
     if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
         /* announced when the link is ready again */
@@ -1399,7 +1471,7 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
     if (ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_claim_lua,
                                       sizeof(ngx_stream_clawnexus_claim_lua)
                                       - 1, name, len, conn,
-                                      again ? "1" : "0",
+                                      again ? lk->prefix : "",
                                       ngx_stream_clawnexus_cluster_claimed,
                                       cl)
         != NGX_OK)
@@ -1425,4 +1497,133 @@ ngx_stream_clawnexus_cluster_release(const char *name, size_t len,
                                      sizeof(ngx_stream_clawnexus_release_lua)
                                      - 1, name, len, conn, NULL,
                                      ngx_stream_clawnexus_cluster_done, NULL);
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_owner_done(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask = data;
+
+    cnx_cluster_owner_t           owner;
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    if (reply && reply->type == REDIS_REPLY_STRING
+        && cnx_cluster_owner_parse(reply->str, reply->len, &owner) == 0
+        && owner.addr.node != lk->addr.node
+        && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY)
+    {
+        ask->owner(ask->data, &owner.addr);
+
+    } else {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "clawnexus cluster: looking a name up in Redis "
+                          "failed: %s", reply->str);
+        }
+
+        ask->owner(ask->data, NULL);
+    }
+
+    ngx_free(ask);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_cluster_owner(const char *name, size_t len,
+    ngx_stream_clawnexus_cluster_owner_pt handler, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask;
+
+    if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        return NGX_DECLINED;
+    }
+
+    ask = ngx_calloc(sizeof(ngx_stream_clawnexus_ask_t), ngx_cycle->log);
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    ask->owner = handler;
+    ask->data = data;
+
+    if (ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_owner_lua,
+                                      sizeof(ngx_stream_clawnexus_owner_lua)
+                                      - 1, name, len, 0, NULL,
+                                      ngx_stream_clawnexus_cluster_owner_done,
+                                      ask)
+        != NGX_OK)
+    {
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_alive_done(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask = data;
+
+    /* no answer (the link went down) says nothing about the route */
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ask->alive(&ask->addr, reply->integer != 0);
+    }
+
+    ngx_free(ask);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_cluster_alive(const cnx_relay_addr_t *a,
+    ngx_stream_clawnexus_cluster_alive_pt handler)
+{
+    long                          n;
+    size_t                        len;
+    char                          route[CNX_CLUSTER_ROUTE_MAX + 1];
+    char                          key[NGX_STREAM_CLAWNEXUS_KEY_LEN];
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_stream_clawnexus_ask_t   *ask;
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        return NGX_DECLINED;
+    }
+
+    len = cnx_cluster_route(route, a);
+
+    n = cnx_cluster_key(key, sizeof(key), NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX,
+                        "route", route, len);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    ask = ngx_calloc(sizeof(ngx_stream_clawnexus_ask_t), ngx_cycle->log);
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    ask->alive = handler;
+    ask->addr = *a;
+
+    argv[0] = "EXISTS";
+    argvlen[0] = 6;
+    argv[1] = key;
+    argvlen[1] = n;
+
+    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                       ngx_stream_clawnexus_cluster_alive_done,
+                                       ask, 2, argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

@@ -436,6 +436,10 @@ ngx_stream_clawnexus_redis_write_handler(ngx_event_t *ev)
 
     /* before the connect finished, this event is the socket saying so */
     redisAsyncHandleWrite(rd->ac);
+
+    if (rd->ac && rd->connected && rd->on_written) {
+        rd->on_written(rd);
+    }
 }
 
 

@@ -34,6 +34,10 @@ typedef void (*ngx_stream_clawnexus_redis_connect_pt)(
 typedef void (*ngx_stream_clawnexus_redis_closed_pt)(
     ngx_stream_clawnexus_redis_t *rd, const char *reason);
 
+/* commands were written to the socket (see unsent()) */
+typedef void (*ngx_stream_clawnexus_redis_written_pt)(
+    ngx_stream_clawnexus_redis_t *rd);
+
 
 typedef struct ngx_stream_clawnexus_redis_cmd_s
     ngx_stream_clawnexus_redis_cmd_t;
@@ -47,6 +51,7 @@ struct ngx_stream_clawnexus_redis_s {
 
     ngx_stream_clawnexus_redis_connect_pt    on_connect;
     ngx_stream_clawnexus_redis_closed_pt     on_closed;
+    ngx_stream_clawnexus_redis_written_pt    on_written;   /* or NULL */
     void                                    *data;
 
     ngx_event_t                              timer;     /* connect and
