@@ -11,38 +11,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chan.h"
 #include "common.h"
 #include "link.h"
 #include "loop.h"
+#include "peer.h"
 #include "relay_client.h"
 
 #define CHAT_LINE_MAX  CNX_RECORD_MAX
 #define CHAT_JOIN_MS   30000        /* --to: give up when nobody answers */
 
+/*
+ * The session is a peer of the app (peer.c), as in serve and connect: the
+ * relay callbacks, PEER_LEFT against a reload, the relay connection lost,
+ * JOINing again and relay ERRORs are the shared ones.  What chat adds:
+ * one peer at a time (after the first session, only that peer), lines
+ * from stdin as TEXT records, and an end when the peer is gone for good.
+ */
 typedef struct {
+    link_app_t     app;
     link_common_t  o;
-    const char    *to;
-    link_loop_t   *loop;
-    link_relay_t  *relay;
-    link_chan_t   *ch;
-    char           room[72];
-    int            have_room;
+    link_peer_t   *peer;            /* the session, once ready */
     char          *in;              /* stdin bytes not yet sent */
     size_t         inlen;
     int            stdin_eof;
     int            closed_sent;
     int            stdin_watched;
-    int            sent_any;
     uint64_t       drain_timer;
     uint64_t       join_timer;
-    int            ever_up;         /* a session existed once */
-    int            ever_registered;
-    char           peer[256];       /* the peer of the first session */
-    uint64_t       left_timer;      /* PEER_LEFT seen, our close may follow */
+    char           first[256];      /* the peer of the first session */
     uint64_t       back_timer;      /* relay lost: the peer must come back */
-    uint64_t       rejoin_timer;
-    int            rejoin_ms;
 } chat_t;
 
 static void chat_pump(chat_t *c);
@@ -73,57 +70,31 @@ chat_usage(FILE *f)
 static void
 chat_done(chat_t *c, int code)
 {
-    link_loop_stop(c->loop, code);
+    link_loop_stop(c->app.loop, code);
 }
 
-static int
-chat_tx(void *carrier, const uint8_t *p, size_t n, int binary)
-{
-    chat_t *c = carrier;
-
-    if (!c->have_room) {
-        return -1;
-    }
-    if (binary) {
-        return link_relay_send_bin(c->relay, c->room, p, n);
-    }
-    return link_relay_send_text(c->relay, c->room, (const char *) p, n);
-}
-
-static const link_carrier_ops_t chat_carrier_ops = { .send = chat_tx };
-
-/* The room of the chat on its relay connection. */
-static void
-chat_carrier(chat_t *c)
-{
-    link_carrier_t car = { &chat_carrier_ops, c,
-                           link_relay_binary(c->relay) };
-
-    link_chan_set_carrier(c->ch, &car);
-}
+/* peer hooks */
 
 static void
-chan_ready(link_chan_t *ch, void *ud)
+hook_ready(link_peer_t *p)
 {
-    chat_t *c = ud;
+    chat_t *c = p->app->ud;
 
-    if (!c->ever_up) {
-        snprintf(c->peer, sizeof(c->peer), "%s", link_chan_peer(ch));
+    if (c->first[0] == '\0') {
+        snprintf(c->first, sizeof(c->first), "%s", p->name);
     }
-    c->ever_up = 1;
-    c->rejoin_ms = 0;
-    link_loop_cancel(c->loop, c->back_timer);
+    c->peer = p;
+    link_loop_cancel(c->app.loop, c->back_timer);
     c->back_timer = 0;
     fprintf(stderr, "%s: %s → relay → established (encrypted v%d)\n",
-            LINK_PROG, link_chan_peer(ch), link_chan_version(ch));
+            LINK_PROG, p->name, link_chan_version(p->ch));
     chat_pump(c);
 }
 
 static void
-chan_record(link_chan_t *ch, const cnx_record_t *rec, void *ud)
+hook_record(link_peer_t *p, const cnx_record_t *rec)
 {
-    (void) ch;
-    (void) ud;
+    (void) p;
     if (rec->type != CNX_RECORD_TEXT) {
         return;
     }
@@ -133,43 +104,44 @@ chan_record(link_chan_t *ch, const cnx_record_t *rec, void *ud)
 }
 
 static void
-chan_failed(link_chan_t *ch, int code, const char *why, void *ud)
+hook_writable(link_peer_t *p)
+{
+    chat_pump(p->app->ud);
+}
+
+static void
+back_fire(link_loop_t *l, void *ud)
 {
     chat_t *c = ud;
 
-    (void) ch;
-    link_err("%s", why);
-    chat_done(c, code);
+    (void) l;
+    c->back_timer = 0;
+    if (c->peer == NULL) {
+        link_err("%s left (no session again within %d s of the relay "
+                 "connection loss)", c->first, LINK_BACK_MS / 1000);
+        chat_done(c, LINK_EXIT_PEER_LEFT);
+    }
 }
-
-static const link_chan_cbs_t chat_chan_cbs = {
-    chan_ready, chan_record, chan_failed
-};
 
 static void
-drop_room(chat_t *c)
+hook_gone(link_peer_t *p, int code, const char *why)
 {
-    link_chan_free(c->ch);
-    c->ch = NULL;
-    c->have_room = 0;
-}
+    chat_t *c = p->app->ud;
 
-static int
-open_room(chat_t *c, const char *room, const char *peer, int initiator)
-{
-    snprintf(c->room, sizeof(c->room), "%s", room);
-    c->have_room = 1;
-    c->ch = link_chan_new(&c->o.sec, peer, initiator, &chat_chan_cbs, c);
-    if (c->ch == NULL) {
-        chat_done(c, LINK_EXIT_SESSION);
-        return -1;
+    if (p == c->peer) {
+        c->peer = NULL;
     }
-    chat_carrier(c);
-    if (link_chan_start(c->ch) != 0) {
-        chat_done(c, LINK_EXIT_SESSION);
-        return -1;
+    if (code == LINK_EXIT_UNREACHABLE && p->via == LINK_VIA_RELAY) {
+        /* the relay went away (a reload), not the peer: both come back;
+         * the initiator JOINs again once registered */
+        if (c->app.ever_up && c->back_timer == 0) {
+            c->back_timer = link_loop_timer(c->app.loop, LINK_BACK_MS,
+                                            back_fire, c);
+        }
+        return;
     }
-    return 0;
+    link_err("%s", why);
+    chat_done(c, code);
 }
 
 static void
@@ -178,11 +150,11 @@ drain_check(link_loop_t *l, void *ud)
     chat_t *c = ud;
 
     c->drain_timer = 0;
-    if (link_relay_queued(c->relay) == 0) {
-        if (c->ch != NULL && !c->closed_sent) {
+    if (c->peer == NULL || link_peer_queued(c->peer) == 0) {
+        if (c->peer != NULL && !c->closed_sent) {
             /* tell the peer we leave on purpose (v2), then drain that */
             c->closed_sent = 1;
-            if (link_chan_close(c->ch) == 0) {
+            if (link_chan_close(c->peer->ch) == 0) {
                 c->drain_timer = link_loop_timer(l, 10, drain_check, c);
                 return;
             }
@@ -197,11 +169,13 @@ drain_check(link_loop_t *l, void *ud)
 static void
 chat_pump(chat_t *c)
 {
-    size_t off = 0;
+    link_chan_t *ch;
+    size_t       off = 0;
 
-    if (c->ch == NULL || !link_chan_ready(c->ch)) {
+    if (c->peer == NULL || !link_chan_ready(c->peer->ch)) {
         return;
     }
+    ch = c->peer->ch;
     while (off < c->inlen) {
         char  *nl = memchr(c->in + off, '\n', c->inlen - off);
         size_t n;
@@ -227,29 +201,28 @@ chat_pump(chat_t *c)
             if (tl > 0 && c->in[off + tl - 1] == '\r' && nl != NULL) {
                 tl--;
             }
-            if (link_chan_send_text(c->ch, c->in + off, tl) != 0) {
-                link_err("cannot send a message to %s",
-                         link_chan_peer(c->ch));
+            if (link_chan_send_text(ch, c->in + off, tl) != 0) {
+                link_err("cannot send a message to %s", c->peer->name);
                 chat_done(c, LINK_EXIT_FAIL);
                 return;
             }
         }
         off += n + (nl != NULL);
-        c->sent_any = 1;
-        if (link_relay_queued(c->relay) >= LINK_RELAY_HIGH_WATER) {
+        if (link_peer_queued(c->peer) >= LINK_RELAY_HIGH_WATER) {
             break;
         }
     }
     memmove(c->in, c->in + off, c->inlen - off);
     c->inlen -= off;
     if (c->stdin_eof && c->inlen == 0 && c->drain_timer == 0) {
-        c->drain_timer = link_loop_timer(c->loop, 0, drain_check, c);
+        c->drain_timer = link_loop_timer(c->app.loop, 0, drain_check, c);
     }
     if (!c->stdin_eof && c->stdin_watched == 0
-        && link_relay_queued(c->relay) < LINK_RELAY_HIGH_WATER)
+        && c->inlen < CHAT_LINE_MAX * 2
+        && link_peer_queued(c->peer) < LINK_RELAY_HIGH_WATER)
     {
         c->stdin_watched = 1;
-        link_loop_events(c->loop, 0, POLLIN);
+        link_loop_events(c->app.loop, 0, POLLIN);
     }
 }
 
@@ -261,7 +234,8 @@ stdin_io(link_loop_t *l, int fd, int revents, void *ud)
 
     (void) revents;
     if (c->inlen >= CHAT_LINE_MAX * 2) {
-        /* wait for the session before reading more */
+        /* wait for the session (or the relay to drain) before reading
+         * more */
         c->stdin_watched = 0;
         link_loop_events(l, fd, 0);
         return;
@@ -284,7 +258,7 @@ stdin_io(link_loop_t *l, int fd, int revents, void *ud)
     chat_pump(c);
 }
 
-/* relay callbacks */
+/* relay callbacks: what chat adds to the shared ones (peer.c) */
 
 static void
 join_expired(link_loop_t *l, void *ud)
@@ -292,8 +266,8 @@ join_expired(link_loop_t *l, void *ud)
     chat_t *c = ud;
 
     c->join_timer = 0;
-    if (c->ch == NULL || !link_chan_ready(c->ch)) {
-        link_err("%s did not answer within %d s", c->to,
+    if (!c->app.ever_up) {
+        link_err("%s did not answer within %d s", c->app.target,
                  CHAT_JOIN_MS / 1000);
         link_loop_stop(l, LINK_EXIT_UNREACHABLE);
     }
@@ -305,192 +279,37 @@ on_registered(void *ud, int binary)
     chat_t *c = ud;
 
     (void) binary;
-    c->ever_registered = 1;
-    if (c->to != NULL && !c->have_room) {
-        link_debug("joining %s", c->to);
-        link_relay_join(c->relay, c->to);
-        if (!c->ever_up) {
-            link_loop_cancel(c->loop, c->join_timer);
-            c->join_timer = link_loop_timer(c->loop, CHAT_JOIN_MS,
-                                            join_expired, c);
-        }
+    if (c->app.target != NULL && !c->app.ever_up && c->join_timer == 0) {
+        c->join_timer = link_loop_timer(c->app.loop, CHAT_JOIN_MS,
+                                        join_expired, c);
     }
 }
 
-static void
-rejoin_fire(link_loop_t *l, void *ud)
-{
-    chat_t *c = ud;
-
-    (void) l;
-    c->rejoin_timer = 0;
-    if (!c->have_room && link_relay_registered(c->relay)) {
-        link_debug("joining %s again", c->to);
-        link_relay_join(c->relay, c->to);
-    }
-}
-
+/* Without --to: accept one peer; after the first session only that one
+ * (coming back after a reload). */
 static void
 on_incoming(void *ud, const char *room, const char *from)
 {
-    chat_t *c = ud;
+    chat_t      *c = ud;
+    link_peer_t *p = link_app_live(&c->app);
 
-    if (c->to != NULL || c->have_room || c->ch != NULL
-        || (c->ever_up && strcmp(from, c->peer) != 0))
-    {
+    if (p != NULL && p->left_timer != 0 && strcmp(p->name, from) == 0) {
+        /* it left (PEER_LEFT) and joins again before the grace ran out:
+         * its old session is over, the new one replaces it */
+        link_peer_kill(p);
+        p = NULL;
+    }
+    if (p != NULL || (c->first[0] != '\0' && strcmp(from, c->first) != 0)) {
         link_debug("rejecting a second peer %s", from);
-        link_relay_reject(c->relay, room);
+        link_relay_reject(c->app.relay, room);
         return;
     }
     link_debug("accepting %s", from);
-    if (link_relay_accept(c->relay, room) != 0) {
-        return;
-    }
-    /* the room is ours once JOINED arrives; remember the peer now */
-    snprintf(c->room, sizeof(c->room), "%s", room);
-    c->ch = link_chan_new(&c->o.sec, from, 0, &chat_chan_cbs, c);
-    if (c->ch == NULL) {
-        chat_done(c, LINK_EXIT_SESSION);
-        return;
-    }
-    chat_carrier(c);
-}
-
-static void
-on_joined(void *ud, const char *room, const char *peer)
-{
-    chat_t *c = ud;
-
-    if (c->ch != NULL && !c->have_room && strcmp(c->room, room) == 0) {
-        c->have_room = 1;           /* acceptor side */
-        if (link_chan_start(c->ch) != 0) {
-            chat_done(c, LINK_EXIT_SESSION);
-        }
-        return;
-    }
-    if (c->to == NULL || c->have_room) {
-        return;
-    }
-    if (peer[0] != '\0' && strcmp(peer, c->to) != 0) {
-        return;                     /* not the room we asked for */
-    }
-    open_room(c, room, c->to, 1);
-}
-
-static void
-on_data(void *ud, const char *room, const uint8_t *p, size_t n, int binary)
-{
-    chat_t *c = ud;
-
-    if (!c->have_room || strcmp(room, c->room) != 0 || c->ch == NULL) {
-        return;
-    }
-    link_chan_input(c->ch, p, n, binary);
-}
-
-static void
-left_fire(link_loop_t *l, void *ud)
-{
-    chat_t *c = ud;
-
-    (void) l;
-    c->left_timer = 0;
-    link_err("%s left", c->peer[0] ? c->peer : "the peer");
-    chat_done(c, LINK_EXIT_PEER_LEFT);
-}
-
-/*
- * PEER_LEFT without the peer's CLOSE record: on a relay reload the peer's
- * socket may close a moment before ours, so wait briefly; if our own
- * connection drops meanwhile, it was the relay, and both come back.
- */
-static void
-on_peer_left(void *ud, const char *room)
-{
-    chat_t *c = ud;
-
-    if (c->have_room && strcmp(room, c->room) == 0) {
-        drop_room(c);
-        if (c->left_timer == 0) {
-            c->left_timer = link_loop_timer(c->loop, LINK_LEFT_GRACE_MS,
-                                            left_fire, c);
-        }
-    }
-}
-
-static void
-back_fire(link_loop_t *l, void *ud)
-{
-    chat_t *c = ud;
-
-    (void) l;
-    c->back_timer = 0;
-    if (c->ch == NULL || !link_chan_ready(c->ch)) {
-        link_err("%s left (no session again within %d s of the relay "
-                 "connection loss)", c->peer, LINK_BACK_MS / 1000);
-        chat_done(c, LINK_EXIT_PEER_LEFT);
-    }
-}
-
-static void
-on_error(void *ud, const char *code, const char *message)
-{
-    chat_t *c = ud;
-
-    link_common_relay_error(&c->o, c->to, code, message);
-    if (c->to != NULL && c->ever_up && !c->have_room
-        && strcmp(code, "TARGET_OFFLINE") == 0)
-    {
-        /* after a relay restart the peer may not be back yet */
-        if (c->rejoin_timer == 0) {
-            c->rejoin_ms = c->rejoin_ms ? c->rejoin_ms * 2 : 250;
-            if (c->rejoin_ms > 5000) {
-                c->rejoin_ms = 5000;
-            }
-            c->rejoin_timer = link_loop_timer(c->loop, c->rejoin_ms,
-                                              rejoin_fire, c);
-        }
-        return;
-    }
-    /* REPLACED and NOT_REGISTERED: the relay client registers again */
-    if (strcmp(code, "AUTH_FAILED") == 0
-        || strcmp(code, "TARGET_OFFLINE") == 0)
-    {
-        chat_done(c, LINK_EXIT_RELAY);
-    }
-}
-
-static void
-on_down(void *ud, const char *why)
-{
-    chat_t *c = ud;
-
-    link_err("relay connection lost (%s); reconnecting", why);
-    drop_room(c);
-    c->room[0] = '\0';
-    /* a PEER_LEFT just before was the relay going away, not the peer */
-    link_loop_cancel(c->loop, c->left_timer);
-    c->left_timer = 0;
-    if (c->ever_up && c->back_timer == 0) {
-        c->back_timer = link_loop_timer(c->loop, LINK_BACK_MS, back_fire, c);
-    }
-}
-
-static void
-on_unreachable(void *ud, const char *why)
-{
-    chat_t *c = ud;
-
-    (void) why;
-    if (!c->ever_registered) {
-        chat_done(c, LINK_EXIT_UNREACHABLE);
-    }
+    link_app_accept(&c->app, room, from);
 }
 
 static const link_relay_cbs_t chat_relay_cbs = {
-    .registered = on_registered, .incoming = on_incoming,
-    .joined = on_joined, .data = on_data, .peer_left = on_peer_left,
-    .error = on_error, .down = on_down, .unreachable = on_unreachable
+    .registered = on_registered, .incoming = on_incoming
 };
 
 int
@@ -513,7 +332,7 @@ cmd_chat(int argc, char **argv)
             continue;
         }
         switch (ch) {
-        case 't': c.to = optarg; break;
+        case 't': c.app.target = optarg; break;
         case 'h': chat_usage(stdout); return LINK_EXIT_OK;
         default:  link_usage_hint("chat"); return LINK_EXIT_USAGE;
         }
@@ -527,31 +346,39 @@ cmd_chat(int argc, char **argv)
         link_common_wipe(&c.o);
         return code;
     }
-    if (c.to != NULL && !link_id_valid(c.to)) {
-        link_err("--to: '%s' is not a valid claw id", c.to);
+    if (c.app.target != NULL && !link_id_valid(c.app.target)) {
+        link_err("--to: '%s' is not a valid claw id", c.app.target);
         link_common_wipe(&c.o);
         return LINK_EXIT_ADDR;
     }
     c.in = malloc(CHAT_LINE_MAX * 2 + 16);
-    c.loop = link_loop_new();
-    if (c.in == NULL || c.loop == NULL) {
+    c.app.loop = link_loop_new();
+    if (c.in == NULL || c.app.loop == NULL) {
         link_err("out of memory");
-        return LINK_EXIT_FAIL;
+        code = LINK_EXIT_FAIL;
+        goto out;
     }
+    c.app.o = &c.o;
+    c.app.ud = &c;
+    c.app.single = 1;
+    c.app.hooks.ready = hook_ready;
+    c.app.hooks.gone = hook_gone;
+    c.app.hooks.record = hook_record;
+    c.app.hooks.writable = hook_writable;
     link_common_relay_cfg(&c.o, &rc, 1);
-    c.relay = link_relay_new(c.loop, &rc, &chat_relay_cbs, &c);
-    if (c.relay == NULL || link_relay_start(c.relay) != 0) {
+    if (link_app_relay_new(&c.app, &rc, &chat_relay_cbs) == NULL
+        || link_relay_start(c.app.relay) != 0)
+    {
+        link_err("out of memory");
         code = LINK_EXIT_FAIL;
         goto out;
     }
     link_set_nonblock(0);
-    link_loop_watch(c.loop, 0, POLLIN, stdin_io, &c);
+    link_loop_watch(c.app.loop, 0, POLLIN, stdin_io, &c);
     c.stdin_watched = 1;
-    code = link_loop_run(c.loop);
+    code = link_loop_run(c.app.loop);
 out:
-    link_chan_free(c.ch);
-    link_relay_free(c.relay);
-    link_loop_free(c.loop);
+    link_app_free(&c.app);
     link_common_wipe(&c.o);
     free(c.in);
     return code;

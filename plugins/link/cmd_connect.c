@@ -41,11 +41,6 @@ typedef struct {
     int          announced;
     int64_t      t_ping;
     uint32_t     stdio_stream;
-    int          joining;
-    int          ever_up;       /* a session was established once */
-    int          ever_registered;
-    uint64_t     rejoin_timer;
-    int          rejoin_ms;
     link_common_t *o;
     const char  *direct_addr;   /* the direct attempt, NULL when none */
     link_dial_t *dial;
@@ -146,8 +141,6 @@ hook_pong(link_peer_t *p)
 
     if (!c->announced) {
         c->announced = 1;
-        c->ever_up = 1;
-        c->rejoin_ms = 0;
         fprintf(stderr, "%s → %s → established (encrypted v%d, %ld ms RTT)\n",
                 c->target, path, link_chan_version(p->ch), rtt);
         snprintf(detail, sizeof(detail), "v%d %ldms",
@@ -203,37 +196,6 @@ hook_opened(link_peer_t *p, uint32_t id, int ok)
         link_err("%s refused stream %u (its forward target is down?)",
                  c->target, (unsigned) id);
     }
-}
-
-static void
-rejoin_fire(link_loop_t *l, void *ud)
-{
-    connect_t *c = ud;
-
-    (void) l;
-    c->rejoin_timer = 0;
-    if (c->peer == NULL && !c->joining && c->app.relay != NULL
-        && link_relay_registered(c->app.relay))
-    {
-        link_debug("joining %s again", c->target);
-        c->joining = 1;
-        link_relay_join(c->app.relay, c->target);
-    }
-}
-
-/* --local: ask for the target again later (it may be reconnecting too). */
-static void
-rejoin_later(connect_t *c)
-{
-    if (c->rejoin_timer) {
-        return;
-    }
-    c->rejoin_ms = c->rejoin_ms ? c->rejoin_ms * 2 : 250;
-    if (c->rejoin_ms > 5000) {
-        c->rejoin_ms = 5000;
-    }
-    c->rejoin_timer = link_loop_timer(c->app.loop, c->rejoin_ms, rejoin_fire,
-                                      c);
 }
 
 /* The direct attempt failed: the relay, or the end when there is none. */
@@ -326,8 +288,8 @@ hook_gone(link_peer_t *p, int code, const char *why)
 {
     connect_t *c = p->app->ud;
 
-    if (p != c->peer) {
-        return;
+    if (c->peer != NULL && p != c->peer) {
+        return;                     /* an earlier session, already over */
     }
     if (p->via == LINK_VIA_DIRECT && c->direct_trying) {
         c->peer = NULL;             /* being freed by the caller */
@@ -346,55 +308,22 @@ hook_gone(link_peer_t *p, int code, const char *why)
         link_loop_events(c->app.loop, c->lfd, 0);
     }
     if (c->via == LINK_VIA_RELAY) {
-        rejoin_later(c);
+        /* ask for the target again later (it may be reconnecting too) */
+        link_app_rejoin_later(&c->app);
     }
 }
 
-/* relay callbacks */
-
-static void
-on_registered(void *ud, int binary)
-{
-    connect_t *c = ud;
-
-    (void) binary;
-    c->ever_registered = 1;
-    if (c->peer == NULL) {
-        link_debug("joining %s", c->target);
-        c->joining = 1;
-        link_relay_join(c->app.relay, c->target);
-    }
-}
-
-static void
-on_incoming(void *ud, const char *room, const char *from)
-{
-    connect_t *c = ud;
-
-    (void) from;
-    link_relay_reject(c->app.relay, room);
-}
+/* relay callbacks: what connect adds to the shared ones (peer.c) */
 
 static void
 on_joined(void *ud, const char *room, const char *peer)
 {
-    connect_t   *c = ud;
-    link_peer_t *p;
+    connect_t *c = ud;
 
-    if (!c->joining || c->peer != NULL) {
-        return;
+    (void) peer;
+    if (c->peer == NULL) {
+        c->peer = link_app_find_room(&c->app, room);
     }
-    if (peer[0] != '\0' && strcmp(peer, c->target) != 0) {
-        return;
-    }
-    c->joining = 0;
-    p = link_peer_new(&c->app, LINK_VIA_RELAY, c->target, 1);
-    if (p == NULL || link_peer_relay(p, room, 1) != 0) {
-        link_err("cannot start a session with %s", c->target);
-        link_loop_stop(c->app.loop, LINK_EXIT_FAIL);
-        return;
-    }
-    c->peer = p;
 }
 
 static void
@@ -402,37 +331,10 @@ on_error(void *ud, const char *code, const char *message)
 {
     connect_t *c = ud;
 
-    link_common_relay_error(c->app.o, c->target, code, message);
+    (void) message;
     if (strcmp(code, "TARGET_OFFLINE") == 0) {
         link_state_record(c->target, "offline", "relay: target offline");
     }
-    if (c->peer != NULL) {
-        return;
-    }
-    c->joining = 0;
-    if (c->local != NULL && c->ever_up
-        && strcmp(code, "TARGET_OFFLINE") == 0)
-    {
-        rejoin_later(c);            /* it was there before: wait for it */
-        return;
-    }
-    /* with --local, REPLACED and NOT_REGISTERED are survived: the relay
-     * client registers the name again and JOIN follows REGISTERED */
-    if (strcmp(code, "AUTH_FAILED") == 0
-        || strcmp(code, "TARGET_OFFLINE") == 0
-        || (c->local == NULL && strcmp(code, "NOT_REGISTERED") == 0))
-    {
-        link_loop_stop(c->app.loop, LINK_EXIT_RELAY);
-    }
-}
-
-static void
-on_down(void *ud, const char *why)
-{
-    connect_t *c = ud;
-
-    link_err("relay connection lost (%s)", why);
-    c->joining = 0;
 }
 
 static void
@@ -441,16 +343,13 @@ on_unreachable(void *ud, const char *why)
     connect_t *c = ud;
 
     (void) why;
-    if (c->local == NULL || !c->ever_registered) {
+    if (link_app_unreachable_ends(&c->app)) {
         link_state_record(c->target, "offline", "relay unreachable");
-        link_loop_stop(c->app.loop, LINK_EXIT_UNREACHABLE);
     }
 }
 
 static const link_relay_cbs_t connect_relay_cbs = {
-    .registered = on_registered, .incoming = on_incoming,
-    .joined = on_joined, .error = on_error, .down = on_down,
-    .unreachable = on_unreachable
+    .joined = on_joined, .error = on_error, .unreachable = on_unreachable
 };
 
 static void
@@ -556,6 +455,8 @@ cmd_connect(int argc, char **argv)
     c.app.o = &o;
     c.o = &o;
     c.app.ud = &c;
+    c.app.single = 1;
+    c.app.target = c.target;
     c.app.hooks.ready = hook_ready;
     c.app.hooks.pong = hook_pong;
     c.app.hooks.gone = hook_gone;

@@ -71,6 +71,8 @@ hook_ready(link_peer_t *p)
                p->via == LINK_VIA_DIRECT ? "direct" : "relay");
 }
 
+/* relay callbacks: what serve adds to the shared ones (peer.c) */
+
 static void
 on_registered(void *ud, int binary)
 {
@@ -83,8 +85,7 @@ on_registered(void *ud, int binary)
 static void
 on_incoming(void *ud, const char *room, const char *from)
 {
-    serve_t     *s = ud;
-    link_peer_t *p;
+    serve_t *s = ud;
 
     if (!link_id_valid(from)) {
         link_relay_reject(s->app.relay, room);
@@ -96,47 +97,11 @@ on_incoming(void *ud, const char *room, const char *from)
         link_relay_reject(s->app.relay, room);
         return;
     }
-    p = link_peer_new(&s->app, LINK_VIA_RELAY, from, 0);
-    if (p == NULL || link_peer_relay(p, room, 0) != 0) {
-        if (p) {
-            link_peer_kill(p);
-        }
-        link_relay_reject(s->app.relay, room);
-        return;
-    }
-    link_relay_accept(s->app.relay, room);
-}
-
-static void
-on_joined(void *ud, const char *room, const char *peer)
-{
-    serve_t     *s = ud;
-    link_peer_t *p = link_app_find_room(&s->app, room);
-
-    (void) peer;
-    if (p != NULL && !p->started && link_peer_relay(p, room, 1) != 0) {
-        link_peer_kill(p);
-    }
-}
-
-static void
-on_error(void *ud, const char *code, const char *message)
-{
-    serve_t *s = ud;
-
-    link_common_relay_error(s->app.o, NULL, code, message);
-}
-
-static void
-on_down(void *ud, const char *why)
-{
-    (void) ud;
-    link_err("relay connection lost (%s); reconnecting", why);
+    link_app_accept(&s->app, room, from);
 }
 
 static const link_relay_cbs_t serve_relay_cbs = {
-    .registered = on_registered, .incoming = on_incoming,
-    .joined = on_joined, .error = on_error, .down = on_down
+    .registered = on_registered, .incoming = on_incoming
 };
 
 static void

@@ -9,6 +9,9 @@
 #include "link.h"
 #include "peer.h"
 
+#define LINK_REJOIN_FIRST_MS  250
+#define LINK_REJOIN_MAX_MS    5000
+
 static void peer_gone(link_peer_t *p, int code, const char *why);
 
 static uint8_t *
@@ -38,6 +41,8 @@ ch_ready(link_chan_t *ch, void *ud)
 
     (void) ch;
     p->ready = 1;
+    p->app->ever_up = 1;
+    p->app->rejoin_ms = 0;
     link_loop_cancel(p->app->loop, p->hello_timer);
     p->hello_timer = 0;
     if (p->d != NULL) {
@@ -54,7 +59,12 @@ ch_record(link_chan_t *ch, const cnx_record_t *rec, void *ud)
     link_peer_t *p = ud;
 
     (void) ch;
-    if (p->mux && !p->dead) {
+    if (p->dead) {
+        return;
+    }
+    if (p->app->hooks.record) {
+        p->app->hooks.record(p, rec);
+    } else if (p->mux) {
         link_mux_record(p->mux, rec);
     }
 }
@@ -146,6 +156,9 @@ peer_session(link_peer_t *p)
         car.binary = 1;
     }
     link_chan_set_carrier(p->ch, &car);
+    if (a->hooks.record) {
+        return 0;                   /* records go to the command */
+    }
     p->mux = link_mux_new(a->loop, p->ch, &car,
                           p->initiator ? NULL : a->forward, &mux_cbs, p);
     if (p->mux == NULL) {
@@ -265,15 +278,22 @@ d_closed(link_direct_t *d, const char *why, void *ud)
     peer_gone(p, LINK_EXIT_PEER_LEFT, line);
 }
 
+/* The carrier drained: the peer's streams, or the command, go on. */
+static void
+peer_writable(link_peer_t *p)
+{
+    if (p->mux) {
+        link_mux_writable(p->mux);
+    } else if (p->app->hooks.writable) {
+        p->app->hooks.writable(p);
+    }
+}
+
 static void
 d_writable(link_direct_t *d, void *ud)
 {
-    link_peer_t *p = ud;
-
     (void) d;
-    if (p->mux) {
-        link_mux_writable(p->mux);
-    }
+    peer_writable(ud);
 }
 
 static const link_direct_cbs_t direct_cbs = { d_frame, d_closed, d_writable };
@@ -440,10 +460,76 @@ link_app_relay_writable(link_app_t *a)
     link_peer_t *p;
 
     for (p = a->peers; p != NULL; p = p->next) {
-        if (!p->dead && p->via == LINK_VIA_RELAY && p->mux) {
-            link_mux_writable(p->mux);
+        if (!p->dead && p->via == LINK_VIA_RELAY) {
+            peer_writable(p);
         }
     }
+}
+
+link_peer_t *
+link_app_live(link_app_t *a)
+{
+    link_peer_t *p;
+
+    for (p = a->peers; p != NULL; p = p->next) {
+        if (!p->dead) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+link_peer_t *
+link_app_accept(link_app_t *a, const char *room, const char *from)
+{
+    link_peer_t *p = link_peer_new(a, LINK_VIA_RELAY, from, 0);
+
+    if (p == NULL || link_peer_relay(p, room, 0) != 0
+        || link_relay_accept(a->relay, room) != 0)
+    {
+        if (p != NULL) {
+            link_peer_kill(p);
+        }
+        link_relay_reject(a->relay, room);
+        return NULL;
+    }
+    return p;
+}
+
+void
+link_app_join(link_app_t *a)
+{
+    if (a->target == NULL || a->joining || a->relay == NULL
+        || !link_relay_registered(a->relay) || link_app_live(a) != NULL)
+    {
+        return;
+    }
+    link_debug(a->ever_up ? "joining %s again" : "joining %s", a->target);
+    a->joining = 1;
+    link_relay_join(a->relay, a->target);
+}
+
+static void
+rejoin_fire(link_loop_t *l, void *ud)
+{
+    link_app_t *a = ud;
+
+    (void) l;
+    a->rejoin_timer = 0;
+    link_app_join(a);
+}
+
+void
+link_app_rejoin_later(link_app_t *a)
+{
+    if (a->rejoin_timer) {
+        return;
+    }
+    a->rejoin_ms = a->rejoin_ms ? a->rejoin_ms * 2 : LINK_REJOIN_FIRST_MS;
+    if (a->rejoin_ms > LINK_REJOIN_MAX_MS) {
+        a->rejoin_ms = LINK_REJOIN_MAX_MS;
+    }
+    a->rejoin_timer = link_loop_timer(a->loop, a->rejoin_ms, rejoin_fire, a);
 }
 
 void
@@ -546,9 +632,11 @@ app_registered(void *ud, int binary)
 {
     link_app_t *a = ud;
 
+    a->ever_registered = 1;
     if (a->relay_cbs.registered) {
         a->relay_cbs.registered(a->ud, binary);
     }
+    link_app_join(a);
 }
 
 static void
@@ -563,11 +651,32 @@ app_incoming(void *ud, const char *room, const char *from)
     }
 }
 
+/* JOINED: an accepted room (serving side) or the room of our JOIN. */
 static void
 app_joined(void *ud, const char *room, const char *peer)
 {
-    link_app_t *a = ud;
+    link_app_t  *a = ud;
+    link_peer_t *p = link_app_find_room(a, room);
+    char         line[300];
 
+    if (p == NULL && a->target != NULL && a->joining
+        && (peer[0] == '\0' || strcmp(peer, a->target) == 0))
+    {
+        a->joining = 0;
+        p = link_peer_new(a, LINK_VIA_RELAY, a->target, 1);
+        if (p == NULL) {
+            link_err("cannot start a session with %s: out of memory",
+                     a->target);
+            link_loop_stop(a->loop, LINK_EXIT_FAIL);
+            return;
+        }
+    }
+    if (p != NULL && !p->started && link_peer_relay(p, room, 1) != 0) {
+        snprintf(line, sizeof(line), "cannot start a session with %s",
+                 p->name);
+        peer_gone(p, LINK_EXIT_SESSION, line);
+        return;
+    }
     if (a->relay_cbs.joined) {
         a->relay_cbs.joined(a->ud, room, peer);
     }
@@ -585,11 +694,28 @@ app_peer_left(void *ud, const char *room)
     link_app_relay_peer_left(ud, room);
 }
 
+/*
+ * A relay ERROR, named with the relay, our id and the target.  REPLACED
+ * and NOT_REGISTERED: the relay client registers again when long-running.
+ */
 static void
 app_error(void *ud, const char *code, const char *message)
 {
     link_app_t *a = ud;
+    int         offline = strcmp(code, "TARGET_OFFLINE") == 0;
 
+    link_common_relay_error(a->o, a->target, code, message);
+    if (a->single && link_app_live(a) == NULL) {
+        a->joining = 0;
+        if (offline && a->target != NULL && a->ever_up && a->reconnect) {
+            /* it was there before (a relay restart): wait for it */
+            link_app_rejoin_later(a);
+        } else if (offline || strcmp(code, "AUTH_FAILED") == 0
+                   || (!a->reconnect && strcmp(code, "NOT_REGISTERED") == 0))
+        {
+            link_loop_stop(a->loop, LINK_EXIT_RELAY);
+        }
+    }
     if (a->relay_cbs.error) {
         a->relay_cbs.error(a->ud, code, message);
     }
@@ -600,6 +726,9 @@ app_down(void *ud, const char *why)
 {
     link_app_t *a = ud;
 
+    link_err("relay connection lost (%s)%s", why,
+             a->reconnect ? "; reconnecting" : "");
+    a->joining = 0;
     if (a->relay_cbs.down) {
         a->relay_cbs.down(a->ud, why);
     }
@@ -612,6 +741,12 @@ app_writable(void *ud)
     link_app_relay_writable(ud);
 }
 
+int
+link_app_unreachable_ends(const link_app_t *a)
+{
+    return a->single && (!a->reconnect || !a->ever_registered);
+}
+
 static void
 app_unreachable(void *ud, const char *why)
 {
@@ -619,6 +754,9 @@ app_unreachable(void *ud, const char *why)
 
     if (a->relay_cbs.unreachable) {
         a->relay_cbs.unreachable(a->ud, why);
+    }
+    if (link_app_unreachable_ends(a)) {
+        link_loop_stop(a->loop, LINK_EXIT_UNREACHABLE);
     }
 }
 
@@ -634,6 +772,7 @@ link_app_relay_new(link_app_t *a, const link_relay_cfg_t *rc,
     const link_relay_cbs_t *cbs)
 {
     a->relay_cbs = *cbs;
+    a->reconnect = rc->reconnect;
     a->relay = link_relay_new(a->loop, rc, &app_relay_cbs, a);
     return a->relay;
 }

@@ -1,6 +1,9 @@
 /*
  * clawnexus-link: a peer is one channel (session) plus its streams, over a
- * relay room or a direct connection.  serve keeps many, connect one.
+ * relay room or a direct connection.  serve keeps many, connect and chat
+ * one.  The app holds the peers and the relay callbacks the three
+ * commands share: rooms, PEER_LEFT versus a reload, the relay connection
+ * lost, JOINing a target again, relay ERRORs (peer.c).
  */
 
 #ifndef CNX_LINK_PEER_H
@@ -52,8 +55,19 @@ struct link_peer_s {
 
 typedef struct {
     void (*ready)(link_peer_t *p);
-    /* The peer is going away (session failure, peer left, carrier lost). */
+    /*
+     * The peer is going away (session failure, peer left, carrier lost).
+     * code LINK_EXIT_UNREACHABLE on a relay peer: the relay connection
+     * dropped (a reload or restart; the client reconnects when set to),
+     * not the peer leaving; LINK_EXIT_PEER_LEFT: the peer left (its CLOSE
+     * record, or PEER_LEFT not followed by our own connection's loss).
+     */
     void (*gone)(link_peer_t *p, int code, const char *why);
+    /* When set, the peer carries records for the command (chat) and has
+     * no streams: every record but the session's own goes here. */
+    void (*record)(link_peer_t *p, const cnx_record_t *rec);
+    /* The carrier drained below its low-water mark (chat). */
+    void (*writable)(link_peer_t *p);
     void (*stream_done)(link_peer_t *p, uint32_t id, int ok);
     void (*opened)(link_peer_t *p, uint32_t id, int ok);
     void (*pong)(link_peer_t *p);
@@ -74,6 +88,25 @@ struct link_app_s {
     link_app_hooks_t  hooks;
     link_relay_cbs_t  relay_cbs;    /* the command's own relay decisions */
     void             *ud;
+
+    /*
+     * One peer (chat, connect): a relay ERROR that leaves no session ends
+     * the command (AUTH_FAILED, TARGET_OFFLINE, and NOT_REGISTERED when
+     * not long-running), so does an unreachable relay before the first
+     * REGISTERED (or any time, when not long-running).
+     */
+    int               single;
+    int               reconnect;    /* long-running: the relay client
+                                     * reconnects and takes REPLACED
+                                     * names back */
+    /* Initiator through the relay: the name JOINed (chat --to, connect),
+     * joined again after a relay loss or while it is offline. */
+    const char       *target;
+    int               joining;
+    int               ever_up;      /* a session was ready once */
+    int               ever_registered;
+    uint64_t          rejoin_timer;
+    int               rejoin_ms;
 };
 
 link_peer_t *link_peer_new(link_app_t *a, int via, const char *name,
@@ -92,16 +125,36 @@ size_t link_peer_queued(const link_peer_t *p);
 
 link_peer_t *link_app_find_room(link_app_t *a, const char *room);
 
+/* The first live peer (chat and connect have at most one), or NULL. */
+link_peer_t *link_app_live(link_app_t *a);
+
+/*
+ * Serving side of a relay room: a peer for from in room, and ACCEPT (the
+ * session starts when JOINED arrives).  The command decided to accept.
+ * REJECT instead when out of memory; NULL then.
+ */
+link_peer_t *link_app_accept(link_app_t *a, const char *room,
+    const char *from);
+
+/* JOIN a->target now (when registered and no session is live), or again
+ * later with back-off (0.25 s doubling to 5 s). */
+void link_app_join(link_app_t *a);
+void link_app_rejoin_later(link_app_t *a);
+
 /* Free the peers, the relay client and the loop (after the loop ran). */
 void link_app_free(link_app_t *a);
 
 /*
- * The relay client of the app.  DATA, PEER_LEFT, the writable signal and
- * the loss of the connection are routed to the peers here (one set of
- * relay callbacks for serve and connect); cbs holds what the command
- * decides itself (registered, incoming, joined, error, unreachable, and a
- * down notice before the peers are told), called with a->ud.  NULL when
- * out of memory.
+ * The relay client of the app (reconnecting when rc->reconnect).  One set
+ * of relay callbacks for chat, serve and connect: DATA, PEER_LEFT, the
+ * writable signal and the loss of the connection are routed to the peers
+ * here; JOINED starts the session of an accepted room, or (a->target)
+ * makes the initiator's peer; REGISTERED JOINs a->target; an ERROR is
+ * printed naming the relay, our id and the target, and a->single applies
+ * (see above).  cbs holds what the command adds (registered, incoming,
+ * joined, error, down, unreachable: called with a->ud, after the shared
+ * handling, down before the peers are told); an incoming room is
+ * rejected when cbs has no incoming().  NULL when out of memory.
  */
 link_relay_t *link_app_relay_new(link_app_t *a, const link_relay_cfg_t *rc,
     const link_relay_cbs_t *cbs);
@@ -113,6 +166,9 @@ int link_app_accept_direct(link_app_t *a, link_conn_t *c, const char *src);
 /* Drop the oldest unauthenticated direct connection (from src, or any
  * when src is NULL); 1 if one was dropped. */
 int link_app_evict_unauth(link_app_t *a, const char *src);
+
+/* An unreachable relay ends the command (see a->single). */
+int link_app_unreachable_ends(const link_app_t *a);
 
 /* Live sessions with name. */
 int link_app_sessions(link_app_t *a, const char *name);
