@@ -45,6 +45,10 @@
 /* bytes of commands waiting for the socket to Redis before publishing
  * stops (the relay then holds the senders back) */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX (4 * 1024 * 1024)
+/* records for one worker gathered into one PUBLISH up to this size, for
+ * this many workers at a time */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH      (32 * 1024)
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES    16
 
 
 typedef struct {
@@ -62,6 +66,15 @@ typedef struct {
 typedef struct {
     ngx_stream_clawnexus_link_stats_t  *slots;
 } ngx_stream_clawnexus_cluster_shm_t;
+
+
+/* Records for one worker on another node, gathered for one PUBLISH. */
+typedef struct {
+    cnx_relay_addr_t                    to;         /* conn 0 */
+    u_char                             *buf;
+    size_t                              len;
+    size_t                              cap;
+} ngx_stream_clawnexus_batch_t;
 
 
 /* One worker's link. */
@@ -91,6 +104,10 @@ typedef struct {
     size_t                              route_key_len;
     u_char                             *buf;        /* a record to publish */
     size_t                              buf_size;
+    ngx_stream_clawnexus_batch_t       *batches;    /* [BATCHES] */
+    ngx_uint_t                          nbatches;
+    size_t                              batched;    /* bytes in them */
+    ngx_event_t                         flush;
     ngx_stream_clawnexus_link_stats_t   local;      /* without a slot */
     ngx_stream_clawnexus_link_stats_t  *stats;
     ngx_stream_clawnexus_cluster_recv_pt    on_recv;
@@ -200,6 +217,9 @@ static void ngx_stream_clawnexus_link_ping(ngx_stream_clawnexus_link_t *lk,
     uint64_t now);
 static void ngx_stream_clawnexus_link_retry_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_batch_flush_all(ngx_event_t *ev);
+static void ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
+    ngx_uint_t all);
 static ngx_int_t ngx_stream_clawnexus_link_set_route(
     ngx_stream_clawnexus_link_t *lk);
 static uint64_t ngx_stream_clawnexus_link_now_us(void);
@@ -495,6 +515,17 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     lk->retry.log = cycle->log;
     lk->retry.cancelable = 1;
 
+    lk->batches = ngx_calloc(NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES
+                             * sizeof(ngx_stream_clawnexus_batch_t),
+                             cycle->log);
+    if (lk->batches == NULL) {
+        return NGX_ERROR;
+    }
+
+    lk->flush.handler = ngx_stream_clawnexus_batch_flush_all;
+    lk->flush.data = lk;
+    lk->flush.log = cycle->log;
+
     lk->tick.handler = ngx_stream_clawnexus_link_tick_handler;
     lk->tick.data = lk;
     lk->tick.log = cycle->log;
@@ -546,6 +577,12 @@ ngx_stream_clawnexus_cluster_exit_process(ngx_cycle_t *cycle)
     if (lk->buf) {
         ngx_free(lk->buf);
         lk->buf = NULL;
+    }
+
+    if (lk->batches) {
+        ngx_stream_clawnexus_batch_drop(lk, 1);
+        ngx_free(lk->batches);
+        lk->batches = NULL;
     }
 }
 
@@ -712,6 +749,7 @@ ngx_stream_clawnexus_link_fail(ngx_stream_clawnexus_link_t *lk,
                   &lk->conf->url, what ? what : "", reason, delay);
 
     ngx_atomic_fetch_add(&lk->stats->failures, 1);
+    ngx_stream_clawnexus_batch_drop(lk, 0);
     ngx_stream_clawnexus_link_set_state(lk, NGX_STREAM_CLAWNEXUS_LINK_DOWN);
 
     if (lk->tick.timer_set) {
@@ -1113,18 +1151,161 @@ ngx_stream_clawnexus_cluster_addr(void)
 }
 
 
+/* PUBLISH p[0..n) on the channel of the worker at a. */
+static ngx_int_t
+ngx_stream_clawnexus_link_publish(ngx_stream_clawnexus_link_t *lk,
+    const cnx_relay_addr_t *a, const u_char *p, size_t n)
+{
+    size_t       len;
+    const char  *argv[3];
+    size_t       argvlen[3];
+    char         route[CNX_CLUSTER_ROUTE_MAX + 1];
+    char         channel[NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+
+    len = cnx_cluster_route(route, a);
+
+    argvlen[1] = cnx_cluster_key(channel, sizeof(channel),
+                                 NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w",
+                                 route, len);
+    if ((long) argvlen[1] < 0) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = channel;
+    argv[2] = (const char *) p;
+    argvlen[2] = n;
+
+    /* hiredis copies the arguments into its output buffer */
+    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                       ngx_stream_clawnexus_link_published,
+                                       NULL, 3, argv, argvlen)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_batch_flush(ngx_stream_clawnexus_link_t *lk,
+    ngx_stream_clawnexus_batch_t *b)
+{
+    ngx_int_t  rc;
+
+    if (b->len == 0) {
+        return NGX_OK;
+    }
+
+    rc = ngx_stream_clawnexus_link_publish(lk, &b->to, b->buf, b->len);
+
+    lk->batched -= b->len;
+    b->len = 0;
+
+    return rc;
+}
+
+
+/* The records gathered in one turn of the event loop leave. */
+static void
+ngx_stream_clawnexus_batch_flush_all(ngx_event_t *ev)
+{
+    ngx_uint_t                    i;
+    ngx_stream_clawnexus_link_t  *lk = ev->data;
+
+    for (i = 0; i < lk->nbatches; i++) {
+        if (ngx_stream_clawnexus_batch_flush(lk, &lk->batches[i]) != NGX_OK
+            && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY)
+        {
+            ngx_stream_clawnexus_link_fail(lk, "PUBLISH: ", "cannot send");
+            return;
+        }
+    }
+}
+
+
+/* Drop what waits (the link went down) or free it all (exit). */
+static void
+ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
+    ngx_uint_t all)
+{
+    ngx_uint_t  i;
+
+    if (lk->flush.posted) {
+        ngx_delete_posted_event(&lk->flush);
+    }
+
+    for (i = 0; i < lk->nbatches; i++) {
+        lk->batches[i].len = 0;
+
+        if (all && lk->batches[i].buf) {
+            ngx_free(lk->batches[i].buf);
+            lk->batches[i].buf = NULL;
+            lk->batches[i].cap = 0;
+        }
+    }
+
+    lk->batched = 0;
+
+    if (all) {
+        lk->nbatches = 0;
+    }
+}
+
+
+/* The batch for the worker at a (one per channel), or NULL. */
+static ngx_stream_clawnexus_batch_t *
+ngx_stream_clawnexus_batch_for(ngx_stream_clawnexus_link_t *lk,
+    const cnx_relay_addr_t *a)
+{
+    ngx_uint_t                     i;
+    ngx_stream_clawnexus_batch_t  *b, *empty;
+
+    empty = NULL;
+
+    for (i = 0; i < lk->nbatches; i++) {
+        b = &lk->batches[i];
+
+        if (b->to.node == a->node && b->to.gen == a->gen
+            && b->to.worker == a->worker && b->to.pid == a->pid)
+        {
+            return b;
+        }
+
+        if (b->len == 0 && empty == NULL) {
+            empty = b;
+        }
+    }
+
+    if (empty == NULL) {
+        if (lk->nbatches == NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES) {
+            return NULL;
+        }
+
+        empty = &lk->batches[lk->nbatches++];
+    }
+
+    empty->to = *a;
+    empty->to.conn = 0;
+
+    return empty;
+}
+
+
 ngx_int_t
 ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 {
-    long                          n;
-    size_t                        size, len;
-    u_char                       *buf;
-    const char                   *argv[3];
-    size_t                        argvlen[3];
-    cnx_relay_rec_t               r;
-    char                          route[CNX_CLUSTER_ROUTE_MAX + 1];
-    char                          channel[NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
-    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+    long                           n;
+    size_t                         size;
+    u_char                        *buf;
+    cnx_relay_rec_t                r;
+    ngx_stream_clawnexus_batch_t  *b;
+    ngx_stream_clawnexus_link_t   *lk = &ngx_stream_clawnexus_link;
 
     if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
         return NGX_DECLINED;
@@ -1139,7 +1320,7 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
      * state must not go astray */
     if ((rec->type == CNX_RELAY_REC_DATA_TEXT
          || rec->type == CNX_RELAY_REC_DATA_BIN)
-        && ngx_stream_clawnexus_redis_unsent(&lk->cmd)
+        && ngx_stream_clawnexus_cluster_unsent()
            >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
     {
         return NGX_AGAIN;
@@ -1154,51 +1335,88 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 
     size = cnx_relay_rec_size(&r);
 
-    if (size > lk->buf_size) {
-        buf = ngx_alloc(size, ngx_cycle->log);
+    /*
+     * Records for one worker are gathered into one message until the end
+     * of this turn of the event loop: one PUBLISH, one message for Redis
+     * to pass on and for the receiver to parse, for many records.  Their
+     * order is kept: a worker's records leave from one connection.
+     */
+    b = ngx_stream_clawnexus_batch_for(lk, &r.dst);
+
+    if (b == NULL || size >= NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH) {
+        if (b && ngx_stream_clawnexus_batch_flush(lk, b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (b == NULL) {
+            /* as many workers as batches already: no batch for this one */
+            ngx_stream_clawnexus_batch_flush_all(&lk->flush);
+
+            if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (size > lk->buf_size) {
+            buf = ngx_alloc(size, ngx_cycle->log);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (lk->buf) {
+                ngx_free(lk->buf);
+            }
+
+            lk->buf = buf;
+            lk->buf_size = size;
+        }
+
+        n = cnx_relay_rec_encode(&r, lk->buf, lk->buf_size);
+
+        if (n < 0
+            || ngx_stream_clawnexus_link_publish(lk, &r.dst, lk->buf, n)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_atomic_fetch_add(&lk->stats->records_out, 1);
+
+        return NGX_OK;
+    }
+
+    if (b->len + size > b->cap) {
+        buf = ngx_alloc(2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH,
+                        ngx_cycle->log);
         if (buf == NULL) {
             return NGX_ERROR;
         }
 
-        if (lk->buf) {
-            ngx_free(lk->buf);
+        if (b->buf) {
+            ngx_memcpy(buf, b->buf, b->len);
+            ngx_free(b->buf);
         }
 
-        lk->buf = buf;
-        lk->buf_size = size;
+        b->buf = buf;
+        b->cap = 2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH;
     }
 
-    n = cnx_relay_rec_encode(&r, lk->buf, lk->buf_size);
+    n = cnx_relay_rec_encode(&r, b->buf + b->len, b->cap - b->len);
     if (n < 0) {
         return NGX_ERROR;
     }
 
-    len = cnx_cluster_route(route, &r.dst);
-
-    argvlen[1] = cnx_cluster_key(channel, sizeof(channel),
-                                 NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w",
-                                 route, len);
-    if ((long) argvlen[1] < 0) {
-        return NGX_ERROR;
-    }
-
-    argv[0] = "PUBLISH";
-    argvlen[0] = 7;
-    argv[1] = channel;
-    argv[2] = (const char *) lk->buf;
-    argvlen[2] = n;
-
-    /* hiredis copies the arguments into its output buffer */
-    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
-                                       ngx_stream_clawnexus_link_published,
-                                       NULL, 3, argv, argvlen)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
+    b->len += n;
+    lk->batched += n;
     ngx_atomic_fetch_add(&lk->stats->records_out, 1);
-    ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
+
+    if (b->len >= NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH) {
+        return ngx_stream_clawnexus_batch_flush(lk, b);
+    }
+
+    if (!lk->flush.posted) {
+        ngx_post_event(&lk->flush, &ngx_posted_events);
+    }
 
     return NGX_OK;
 }
@@ -1219,7 +1437,9 @@ ngx_stream_clawnexus_cluster_set_handlers(
 size_t
 ngx_stream_clawnexus_cluster_unsent(void)
 {
-    return ngx_stream_clawnexus_redis_unsent(&ngx_stream_clawnexus_link.cmd);
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    return ngx_stream_clawnexus_redis_unsent(&lk->cmd) + lk->batched;
 }
 
 

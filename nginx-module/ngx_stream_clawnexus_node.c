@@ -11,6 +11,12 @@
  * gets the REFUSED record TARGET_OFFLINE.  The rooms with a proxy end
  * (PEER_LEFT) when this worker's link goes down or the route of the
  * proxy's worker expires in Redis.
+ *
+ * Backpressure: the receiver's FLOW, as between workers, and the credit
+ * of cnx_cluster.h: a sender into another node is held back (as for a
+ * full receiver) while a window of its DATA has not been acknowledged by
+ * ACK records of the receiving node, so that what Redis and the sockets
+ * in between hold for one room stays bounded.
  */
 
 
@@ -18,6 +24,7 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#include "cnx_cluster.h"
 #include "cnx_relay_msg.h"
 #include "cnx_relay_rec.h"
 #include "ngx_stream_clawnexus_cluster.h"
@@ -42,6 +49,7 @@ typedef struct {
     ngx_stream_clawnexus_proxy_t        px;         /* px.member.data = us */
     u_char                              room[CNX_RELAY_ROOM_ID_MAX];
     size_t                              room_len;
+    cnx_cluster_credit_t                credit;     /* DATA on its way */
     unsigned                            asking:1;   /* a lookup is out */
     unsigned                            gone:1;     /* unused() meanwhile */
 } ngx_stream_clawnexus_node_proxy_t;
@@ -248,6 +256,63 @@ ngx_stream_clawnexus_node_unused(cnx_relay_member_t *m)
 
 
 /*
+ * The proxy of the room rec names, if to is in it and the proxy is its
+ * other member and the record's sender.
+ */
+static ngx_stream_clawnexus_node_proxy_t *
+ngx_stream_clawnexus_node_in(cnx_relay_member_t *to,
+    const cnx_relay_rec_t *rec)
+{
+    cnx_dir_room_t      *r;
+    cnx_dir_member_t    *d;
+    cnx_relay_member_t  *p;
+
+    if (to == NULL || rec->room_len == 0) {
+        return NULL;
+    }
+
+    r = cnx_dir_room_get(cnx_relay_core_dir(ngx_stream_clawnexus_worker.core),
+                         rec->room, rec->room_len);
+    if (r == NULL || cnx_dir_room_side(r, &to->dir) < 0) {
+        return NULL;
+    }
+
+    d = cnx_dir_room_peer(r, &to->dir);
+    p = d ? d->session : NULL;
+
+    if (p == NULL || p->ops != &ngx_stream_clawnexus_node_ops
+        || !cnx_relay_addr_eq(&p->addr, &rec->src))
+    {
+        return NULL;
+    }
+
+    return ngx_stream_clawnexus_node_of(p);
+}
+
+
+/*
+ * The sender at the local end of np's room is held back (1) or free (0):
+ * the core hears it as a FLOW record from np.
+ */
+static void
+ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_proxy_t *np,
+    cnx_relay_member_t *local, const cnx_relay_rec_t *about, int held)
+{
+    cnx_relay_rec_t  rec;
+
+    ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
+    rec.type = CNX_RELAY_REC_FLOW;
+    rec.flags = held ? CNX_RELAY_REC_F_SET : 0;
+    rec.src = np->px.member.addr;
+    rec.dst = local->addr;
+    rec.room = about->room;
+    rec.room_len = about->room_len;
+
+    cnx_relay_core_record(ngx_stream_clawnexus_worker.core, local, &rec);
+}
+
+
+/*
  * A record for the member to on another node (from
  * ngx_stream_clawnexus_remote_ops).  Addresses across nodes carry the
  * route's generation, the link's count, and node 0 is filled in by the
@@ -256,7 +321,9 @@ ngx_stream_clawnexus_node_unused(cnx_relay_member_t *m)
 ngx_int_t
 ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 {
+    int                          held;
     ngx_int_t                    rc;
+    cnx_relay_addr_t             src;
     ngx_stream_clawnexus_ctx_t  *fc;
 
     if (!ngx_stream_clawnexus_node_known(to)) {
@@ -264,6 +331,7 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
         return NGX_OK;
     }
 
+    src = rec->src;
     rec->src.node = 0;
     rec->src.gen = ngx_stream_clawnexus_cluster_addr()->gen;
 
@@ -271,6 +339,21 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 
     if (rc != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
+         || rec->type == CNX_RELAY_REC_DATA_BIN)
+        && rec->src.pid == (int32_t) ngx_pid)
+    {
+        held = cnx_cluster_credit_sent(&ngx_stream_clawnexus_node_of(to)
+                                            ->credit, rec->payload_len);
+        fc = ngx_stream_clawnexus_conn_find(src.conn);
+
+        if (held >= 0 && fc && cnx_relay_addr_eq(&fc->member.addr, &src)) {
+            /* the window is spent: the core holds the sender back */
+            ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_of(to),
+                                           &fc->member, rec, held);
+        }
     }
 
     if ((rec->type == CNX_RELAY_REC_DATA_TEXT
@@ -423,6 +506,33 @@ ngx_stream_clawnexus_node_check(ngx_event_t *ev)
 }
 
 
+/* An ACK of n bytes of DATA from np's room to its sender. */
+static void
+ngx_stream_clawnexus_node_ack(ngx_stream_clawnexus_node_proxy_t *np,
+    cnx_relay_member_t *to, const cnx_relay_rec_t *about, uint64_t n)
+{
+    u_char           count[CNX_RELAY_REC_ACK_LEN];
+    cnx_relay_rec_t  rec;
+
+    n = ngx_min(n, NGX_MAX_UINT32_VALUE);
+    count[0] = (u_char) (n >> 24);
+    count[1] = (u_char) (n >> 16);
+    count[2] = (u_char) (n >> 8);
+    count[3] = (u_char) n;
+
+    ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
+    rec.type = CNX_RELAY_REC_ACK;
+    rec.src = to->addr;
+    rec.dst = np->px.member.addr;
+    rec.room = about->room;
+    rec.room_len = about->room_len;
+    rec.payload = count;
+    rec.payload_len = sizeof(count);
+
+    (void) ngx_stream_clawnexus_node_send(&np->px.member, &rec);
+}
+
+
 /*
  * A record from another relay node.  A REPLACED (a newer REGISTER of the
  * name elsewhere) first takes the name out of this node's directory, so
@@ -431,7 +541,11 @@ ngx_stream_clawnexus_node_check(ngx_event_t *ev)
 static void
 ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
 {
+    int                             held;
+    uint64_t                        n;
+    const uint8_t                  *p;
     cnx_relay_member_t             *to;
+    ngx_stream_clawnexus_node_proxy_t  *np;
     ngx_stream_clawnexus_ctx_t     *ctx;
     ngx_stream_clawnexus_addr_t     me;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
@@ -445,6 +559,56 @@ ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
 
     ctx = ngx_stream_clawnexus_conn_find(rec->dst.conn);
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
+
+    switch (rec->type) {
+
+    case CNX_RELAY_REC_FLOW:
+    case CNX_RELAY_REC_ACK:
+        /* the sender's side of the credit: the core hears the sum */
+        np = ngx_stream_clawnexus_node_in(to, rec);
+        if (np == NULL) {
+            return;
+        }
+
+        if (rec->type == CNX_RELAY_REC_FLOW) {
+            held = cnx_cluster_credit_flow(&np->credit,
+                                           rec->flags & CNX_RELAY_REC_F_SET);
+
+        } else {
+            p = rec->payload;
+            held = cnx_cluster_credit_acked(&np->credit,
+                              ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+                              | ((uint32_t) p[2] << 8) | p[3]);
+        }
+
+        if (held >= 0) {
+            ngx_stream_clawnexus_node_hold(np, to, rec, held);
+            ngx_stream_clawnexus_publish();
+        }
+
+        return;
+
+    case CNX_RELAY_REC_DATA_TEXT:
+    case CNX_RELAY_REC_DATA_BIN:
+        cnx_relay_core_record(w->core, to, rec);
+
+        /* the receiver's side: what arrived is acknowledged in steps */
+        np = ngx_stream_clawnexus_node_in(to, rec);
+
+        if (np) {
+            n = cnx_cluster_credit_arrived(&np->credit, rec->payload_len);
+
+            if (n) {
+                ngx_stream_clawnexus_node_ack(np, to, rec, n);
+            }
+        }
+
+        ngx_stream_clawnexus_publish();
+        return;
+
+    default:
+        break;
+    }
 
     if (rec->type == CNX_RELAY_REC_REPLACED) {
         if (to == NULL || !to->registered || rec->name_len != to->name_len
