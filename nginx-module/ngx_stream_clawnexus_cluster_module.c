@@ -36,6 +36,8 @@
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX     "cnx"
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_TICK       1000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_ROUTE_TTL  "2500"  /* ms */
+/* ticks between two steps of the sweep of dead names (SCAN of 200) */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_SWEEP      5
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT    2000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_REPLY      2000    /* ms */
 /* the largest record accepted from another node */
@@ -94,6 +96,8 @@ typedef struct {
     size_t                              route_len;
     char                                prefix[24];     /* "NODE:" */
     uint32_t                            epoch;      /* links made */
+    ngx_uint_t                          ticks;
+    char                                sweep_cursor[24];   /* SCAN's */
     cnx_relay_addr_t                    addr;       /* conn 0 */
     char                                channel[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              channel_len;
@@ -151,7 +155,7 @@ static const char  ngx_stream_clawnexus_claim_lua[] =
     "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq .. '|' .. ARGV[2])\n"
     "return {prev, alive}\n";
 
-/* The owner of a name whose route is alive, or nil. */
+/* The owner of a name whose route is alive, or nil (a dead one goes). */
 static const char  ngx_stream_clawnexus_owner_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"
     "if not v then return false end\n"
@@ -159,7 +163,27 @@ static const char  ngx_stream_clawnexus_owner_lua[] =
     "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
     "  return v\n"
     "end\n"
+    "redis.call('DEL', KEYS[1])\n"
     "return false\n";
+
+/*
+ * One step of the sweep of names whose owner's route expired (a node that
+ * died without closing its sockets): ARGV[1] the SCAN cursor.  Returns
+ * {next cursor, names deleted}.
+ */
+static const char  ngx_stream_clawnexus_sweep_lua[] =
+    "local s = redis.call('SCAN', ARGV[1], 'MATCH', 'cnx:name:*',"
+    " 'COUNT', 200)\n"
+    "local n = 0\n"
+    "for _, k in ipairs(s[2]) do\n"
+    "  local v = redis.call('GET', k)\n"
+    "  local r = v and string.match(v, '^([^|]+)|')\n"
+    "  if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 0 then\n"
+    "    redis.call('DEL', k)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return {s[1], n}\n";
 
 /* Delete the name only if this connection still owns it. */
 static const char  ngx_stream_clawnexus_release_lua[] =
@@ -217,6 +241,7 @@ static void ngx_stream_clawnexus_link_ping(ngx_stream_clawnexus_link_t *lk,
     uint64_t now);
 static void ngx_stream_clawnexus_link_retry_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_link_sweep(ngx_stream_clawnexus_link_t *lk);
 static void ngx_stream_clawnexus_batch_flush_all(ngx_event_t *ev);
 static void ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
     ngx_uint_t all);
@@ -1104,9 +1129,72 @@ ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev)
         ngx_stream_clawnexus_link_ping(lk, now ? now : 1);
     }
 
+    /* worker 0 of every node sweeps dead names, one step every few ticks */
+    if (ngx_worker == 0 && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY
+        && ++lk->ticks % NGX_STREAM_CLAWNEXUS_CLUSTER_SWEEP == 0)
+    {
+        ngx_stream_clawnexus_link_sweep(lk);
+    }
+
     if (lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY) {
         ngx_add_timer(&lk->tick, NGX_STREAM_CLAWNEXUS_CLUSTER_TICK);
     }
+}
+
+
+static void
+ngx_stream_clawnexus_link_swept(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_link_t  *lk = rd->data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len >= sizeof(lk->sweep_cursor)
+        || reply->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "clawnexus cluster: sweeping names in Redis "
+                          "failed: %s", reply->str);
+        }
+
+        ngx_memcpy(lk->sweep_cursor, "0", 2);
+        return;
+    }
+
+    ngx_memcpy(lk->sweep_cursor, reply->element[0]->str,
+               reply->element[0]->len);
+    lk->sweep_cursor[reply->element[0]->len] = '\0';
+
+    if (reply->element[1]->integer > 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "clawnexus cluster: %L name%s of dead workers "
+                      "removed from Redis", reply->element[1]->integer,
+                      reply->element[1]->integer == 1 ? "" : "s");
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_link_sweep(ngx_stream_clawnexus_link_t *lk)
+{
+    const char  *argv[4];
+    size_t       argvlen[4];
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_stream_clawnexus_sweep_lua;
+    argvlen[1] = sizeof(ngx_stream_clawnexus_sweep_lua) - 1;
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = lk->sweep_cursor[0] ? lk->sweep_cursor : "0";
+    argvlen[3] = ngx_strlen(argv[3]);
+
+    (void) ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                          ngx_stream_clawnexus_link_swept,
+                                          NULL, 4, argv, argvlen);
 }
 
 

@@ -80,8 +80,12 @@ cluster_redis_start "$dir" "$rport" "$pass"
 cluster_wait 20 linked 6 || cnx_fail "the nodes did not link again"
 step pairs
 
-# node 3 dies without a word
+# node 3 dies without a word; a name of it that nobody looks up is swept
+export CNX_SWEPT="swept-$$.claw"
 step nodekill -- kill -9 "$(cnx_nginx_pid "$dir/n3")" $(cluster_worker_pids "$dir/n3")
+swept() { [ -z "$(cluster_cli "$rport" "$pass" GET "cnx:name:{$CNX_SWEPT}")" ]; }
+cluster_wait 15 swept || cnx_fail "the dead node's name $CNX_SWEPT stayed in Redis"
+cnx_log "ok - the dead node's name nobody looked up was swept from Redis"
 
 for n in 1 2; do cnx_nginx_stop "$dir/n$n"; done
 if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir"/n*/logs/error.log >&2; then
