@@ -92,10 +92,6 @@ ngx_stream_clawnexus_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 #define NGX_STREAM_CLAWNEXUS_STATUS_HEAD  4096
 #define NGX_STREAM_CLAWNEXUS_STATUS_BODY  8192
 
-#define ngx_stream_clawnexus_val(field)                                       \
-    ((ngx_atomic_int_t) ngx_stream_clawnexus_stats->field)
-
-
 /* Sum a gauge over the processes that are alive. */
 static ngx_atomic_int_t
 ngx_stream_clawnexus_gauge_sum(ngx_uint_t rooms)
@@ -122,77 +118,168 @@ ngx_stream_clawnexus_gauge_sum(ngx_uint_t rooms)
 }
 
 
+/*
+ * The counters both formats show, in their order: the /metrics name (after
+ * "clawnexus_"), the /status key, the Prometheus type and help, and where
+ * the value is (an offset into the shared stats, or a gauge summed over
+ * the live processes).
+ */
+
+#define NGX_STREAM_CLAWNEXUS_SUM_ACTIVE  -1
+#define NGX_STREAM_CLAWNEXUS_SUM_ROOMS   -2
+
+#define ngx_stream_clawnexus_stat(field)                                      \
+    offsetof(ngx_stream_clawnexus_stats_t, field)
+
+typedef struct {
+    const char                         *metric;
+    const char                         *json;
+    const char                         *type;
+    const char                         *help;
+    ngx_int_t                           at;
+} ngx_stream_clawnexus_counter_t;
+
+
+static const ngx_stream_clawnexus_counter_t  ngx_stream_clawnexus_counters[] =
+{
+    { "connections_total", "connections", "counter",
+      "TCP connections accepted by relay servers.",
+      ngx_stream_clawnexus_stat(connections) },
+    { "websockets", "websockets", "gauge",
+      "Open relay WebSockets.",
+      NGX_STREAM_CLAWNEXUS_SUM_ACTIVE },
+    { "handshake_failures_total", "handshake_failures", "counter",
+      "Refused WebSocket upgrades.",
+      ngx_stream_clawnexus_stat(handshake_failures) },
+    { "names", "names", "gauge",
+      "Registered names.",
+      ngx_stream_clawnexus_stat(names) },
+    { "registrations_total", "registrations", "counter",
+      "Successful REGISTERs.",
+      ngx_stream_clawnexus_stat(registrations) },
+    { "rooms", "rooms", "gauge",
+      "Rooms (pending and active).",
+      NGX_STREAM_CLAWNEXUS_SUM_ROOMS },
+    { "rooms_total", "rooms_total", "counter",
+      "Rooms accepted.",
+      ngx_stream_clawnexus_stat(rooms_total) },
+    { "messages_total", "messages", "counter",
+      "DATA messages relayed.",
+      ngx_stream_clawnexus_stat(messages) },
+    { "bytes_total", "bytes", "counter",
+      "DATA payload bytes relayed.",
+      ngx_stream_clawnexus_stat(bytes) },
+    { "auth_failures_total", "auth_failures", "counter",
+      "Refused tokens.",
+      ngx_stream_clawnexus_stat(auth_failures) },
+    { "backpressure_pauses_total", "backpressure_pauses", "counter",
+      "Times a sender was paused because a receiver fell behind.",
+      ngx_stream_clawnexus_stat(paused) }
+};
+
+
+#define NGX_STREAM_CLAWNEXUS_NCOUNTERS                                        \
+    (sizeof(ngx_stream_clawnexus_counters)                                    \
+     / sizeof(ngx_stream_clawnexus_counters[0]))
+
+
+/* Counters by label (both formats, after the counters above): the /metrics
+ * name, the /status key, the help, how many, the array in the stats, and
+ * the labels (names, or else numeric codes). */
+
+typedef struct {
+    const char                         *metric;
+    const char                         *json;
+    const char                         *help;
+    ngx_uint_t                          n;
+    ngx_int_t                           at;
+    const char                        **names;
+    const unsigned                     *codes;
+} ngx_stream_clawnexus_family_t;
+
+
+static const ngx_stream_clawnexus_family_t  ngx_stream_clawnexus_families[] = {
+    { "errors_total", "errors", "ERROR messages sent, by code.",
+      NGX_STREAM_CLAWNEXUS_NERRORS, ngx_stream_clawnexus_stat(errors),
+      ngx_stream_clawnexus_error_codes, NULL },
+    { "closes_total", "closes",
+      "WebSocket close frames sent by the relay, by code.",
+      NGX_STREAM_CLAWNEXUS_NCLOSES, ngx_stream_clawnexus_stat(closes),
+      NULL, ngx_stream_clawnexus_close_codes }
+};
+
+#define NGX_STREAM_CLAWNEXUS_NFAMILIES                                        \
+    (sizeof(ngx_stream_clawnexus_families)                                    \
+     / sizeof(ngx_stream_clawnexus_families[0]))
+
+
+#define ngx_stream_clawnexus_at(at)                                           \
+    ((ngx_atomic_t *) ((u_char *) ngx_stream_clawnexus_stats + (at)))
+
+
+static ngx_atomic_int_t
+ngx_stream_clawnexus_counter(const ngx_stream_clawnexus_counter_t *k)
+{
+    switch (k->at) {
+
+    case NGX_STREAM_CLAWNEXUS_SUM_ACTIVE:
+        return ngx_stream_clawnexus_gauge_sum(0);
+
+    case NGX_STREAM_CLAWNEXUS_SUM_ROOMS:
+        return ngx_stream_clawnexus_gauge_sum(1);
+
+    default:
+        return (ngx_atomic_int_t) *ngx_stream_clawnexus_at(k->at);
+    }
+}
+
+
+/* Value i of a family: its label, then "sep" and the value. */
+static u_char *
+ngx_stream_clawnexus_labelled(u_char *p, u_char *last,
+    const ngx_stream_clawnexus_family_t *f, ngx_uint_t i, const char *sep)
+{
+    ngx_atomic_int_t  v;
+
+    v = (ngx_atomic_int_t) ngx_stream_clawnexus_at(f->at)[i];
+
+    if (f->names) {
+        return ngx_slprintf(p, last, "%s%s%A", f->names[i], sep, v);
+    }
+
+    return ngx_slprintf(p, last, "%ui%s%A", (ngx_uint_t) f->codes[i], sep, v);
+}
+
+
 static u_char *
 ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                             i, j;
+    const ngx_stream_clawnexus_family_t   *f;
+    const ngx_stream_clawnexus_counter_t  *k;
 
-    p = ngx_slprintf(p, last,
-        "# HELP clawnexus_connections_total TCP connections accepted by "
-        "relay servers.\n"
-        "# TYPE clawnexus_connections_total counter\n"
-        "clawnexus_connections_total %A\n"
-        "# HELP clawnexus_websockets Open relay WebSockets.\n"
-        "# TYPE clawnexus_websockets gauge\n"
-        "clawnexus_websockets %A\n"
-        "# HELP clawnexus_handshake_failures_total Refused WebSocket "
-        "upgrades.\n"
-        "# TYPE clawnexus_handshake_failures_total counter\n"
-        "clawnexus_handshake_failures_total %A\n"
-        "# HELP clawnexus_names Registered names.\n"
-        "# TYPE clawnexus_names gauge\n"
-        "clawnexus_names %A\n"
-        "# HELP clawnexus_registrations_total Successful REGISTERs.\n"
-        "# TYPE clawnexus_registrations_total counter\n"
-        "clawnexus_registrations_total %A\n"
-        "# HELP clawnexus_rooms Rooms (pending and active).\n"
-        "# TYPE clawnexus_rooms gauge\n"
-        "clawnexus_rooms %A\n"
-        "# HELP clawnexus_rooms_total Rooms accepted.\n"
-        "# TYPE clawnexus_rooms_total counter\n"
-        "clawnexus_rooms_total %A\n"
-        "# HELP clawnexus_messages_total DATA messages relayed.\n"
-        "# TYPE clawnexus_messages_total counter\n"
-        "clawnexus_messages_total %A\n"
-        "# HELP clawnexus_bytes_total DATA payload bytes relayed.\n"
-        "# TYPE clawnexus_bytes_total counter\n"
-        "clawnexus_bytes_total %A\n"
-        "# HELP clawnexus_auth_failures_total Refused tokens.\n"
-        "# TYPE clawnexus_auth_failures_total counter\n"
-        "clawnexus_auth_failures_total %A\n"
-        "# HELP clawnexus_backpressure_pauses_total Times a sender was "
-        "paused because a receiver fell behind.\n"
-        "# TYPE clawnexus_backpressure_pauses_total counter\n"
-        "clawnexus_backpressure_pauses_total %A\n"
-        "# HELP clawnexus_errors_total ERROR messages sent, by code.\n"
-        "# TYPE clawnexus_errors_total counter\n",
-        ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_gauge_sum(0),
-        ngx_stream_clawnexus_val(handshake_failures),
-        ngx_stream_clawnexus_val(names),
-        ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_gauge_sum(1),
-        ngx_stream_clawnexus_val(rooms_total),
-        ngx_stream_clawnexus_val(messages),
-        ngx_stream_clawnexus_val(bytes),
-        ngx_stream_clawnexus_val(auth_failures),
-        ngx_stream_clawnexus_val(paused));
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
-        p = ngx_slprintf(p, last, "clawnexus_errors_total{code=\"%s\"} %A\n",
-                         ngx_stream_clawnexus_error_codes[i],
-                         ngx_stream_clawnexus_val(errors[i]));
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCOUNTERS; i++) {
+        k = &ngx_stream_clawnexus_counters[i];
+        p = ngx_slprintf(p, last,
+                         "# HELP clawnexus_%s %s\n"
+                         "# TYPE clawnexus_%s %s\n"
+                         "clawnexus_%s %A\n",
+                         k->metric, k->help, k->metric, k->type, k->metric,
+                         ngx_stream_clawnexus_counter(k));
     }
 
-    p = ngx_slprintf(p, last,
-        "# HELP clawnexus_closes_total WebSocket close frames sent by the "
-        "relay, by code.\n"
-        "# TYPE clawnexus_closes_total counter\n");
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NFAMILIES; i++) {
+        f = &ngx_stream_clawnexus_families[i];
+        p = ngx_slprintf(p, last,
+                         "# HELP clawnexus_%s %s\n"
+                         "# TYPE clawnexus_%s counter\n",
+                         f->metric, f->help, f->metric);
 
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
-        p = ngx_slprintf(p, last, "clawnexus_closes_total{code=\"%ui\"} %A\n",
-                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
-                         ngx_stream_clawnexus_val(closes[i]));
+        for (j = 0; j < f->n; j++) {
+            p = ngx_slprintf(p, last, "clawnexus_%s{code=\"", f->metric);
+            p = ngx_stream_clawnexus_labelled(p, last, f, j, "\"} ");
+            p = ngx_slprintf(p, last, "\n");
+        }
     }
 
     return p;
@@ -202,40 +289,29 @@ ngx_stream_clawnexus_metrics(u_char *p, u_char *last)
 static u_char *
 ngx_stream_clawnexus_status_json(u_char *p, u_char *last)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                             i, j;
+    const ngx_stream_clawnexus_family_t   *f;
+    const ngx_stream_clawnexus_counter_t  *k;
 
-    p = ngx_slprintf(p, last,
-        "{\"connections\":%A,\"websockets\":%A,\"handshake_failures\":%A,"
-        "\"names\":%A,\"registrations\":%A,\"rooms\":%A,\"rooms_total\":%A,"
-        "\"messages\":%A,\"bytes\":%A,\"auth_failures\":%A,"
-        "\"backpressure_pauses\":%A,\"errors\":{",
-        ngx_stream_clawnexus_val(connections),
-        ngx_stream_clawnexus_gauge_sum(0),
-        ngx_stream_clawnexus_val(handshake_failures),
-        ngx_stream_clawnexus_val(names),
-        ngx_stream_clawnexus_val(registrations),
-        ngx_stream_clawnexus_gauge_sum(1),
-        ngx_stream_clawnexus_val(rooms_total),
-        ngx_stream_clawnexus_val(messages),
-        ngx_stream_clawnexus_val(bytes),
-        ngx_stream_clawnexus_val(auth_failures),
-        ngx_stream_clawnexus_val(paused));
-
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NERRORS; i++) {
-        p = ngx_slprintf(p, last, "%s\"%s\":%A", i ? "," : "",
-                         ngx_stream_clawnexus_error_codes[i],
-                         ngx_stream_clawnexus_val(errors[i]));
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCOUNTERS; i++) {
+        k = &ngx_stream_clawnexus_counters[i];
+        p = ngx_slprintf(p, last, "%s\"%s\":%A", i ? "," : "{", k->json,
+                         ngx_stream_clawnexus_counter(k));
     }
 
-    p = ngx_slprintf(p, last, "},\"closes\":{");
+    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NFAMILIES; i++) {
+        f = &ngx_stream_clawnexus_families[i];
+        p = ngx_slprintf(p, last, ",\"%s\":{", f->json);
 
-    for (i = 0; i < NGX_STREAM_CLAWNEXUS_NCLOSES; i++) {
-        p = ngx_slprintf(p, last, "%s\"%ui\":%A", i ? "," : "",
-                         (ngx_uint_t) ngx_stream_clawnexus_close_codes[i],
-                         ngx_stream_clawnexus_val(closes[i]));
+        for (j = 0; j < f->n; j++) {
+            p = ngx_slprintf(p, last, "%s\"", j ? "," : "");
+            p = ngx_stream_clawnexus_labelled(p, last, f, j, "\":");
+        }
+
+        p = ngx_slprintf(p, last, "}");
     }
 
-    return ngx_slprintf(p, last, "}}\n");
+    return ngx_slprintf(p, last, "}\n");
 }
 
 

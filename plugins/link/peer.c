@@ -234,27 +234,37 @@ d_frame(link_direct_t *d, const uint8_t *b, size_t n, int binary, void *ud)
     if (p->hello_wait) {
         char name[256];
 
+        char line[400];
+
         if (binary || n <= hl || n - hl >= sizeof(name)
             || memcmp(b, LINK_DIRECT_HELLO, hl) != 0)
         {
-            peer_gone(p, LINK_EXIT_SESSION, "direct: bad hello");
+            snprintf(line, sizeof(line), "direct connection from %s: not a "
+                     "hello (not a clawnexus-link endpoint?)", p->src);
+            peer_gone(p, LINK_EXIT_SESSION, line);
             return;
         }
         memcpy(name, b + hl, n - hl);
         name[n - hl] = '\0';
         if (!link_id_valid(name)) {
-            peer_gone(p, LINK_EXIT_SESSION, "direct: bad claw id in hello");
+            snprintf(line, sizeof(line), "direct connection from %s: the "
+                     "hello names no valid claw id", p->src);
+            peer_gone(p, LINK_EXIT_SESSION, line);
             return;
         }
         snprintf(p->name, sizeof(p->name), "%s", name);
         p->hello_wait = 0;
         if (link_app_sessions(p->app, name) > LINK_SESSIONS_PER_PEER) {
-            peer_gone(p, LINK_EXIT_SESSION, "direct: too many sessions "
-                      "with this name");
+            snprintf(line, sizeof(line), "direct connection from %s: "
+                     "refused, %s has %d sessions open already", p->src,
+                     name, LINK_SESSIONS_PER_PEER);
+            peer_gone(p, LINK_EXIT_SESSION, line);
             return;
         }
         if (peer_session(p) != 0 || link_chan_start(p->ch) != 0) {
-            peer_gone(p, LINK_EXIT_SESSION, "direct: cannot start session");
+            snprintf(line, sizeof(line), "direct connection from %s (%s): "
+                     "cannot start a session", p->src, name);
+            peer_gone(p, LINK_EXIT_SESSION, line);
             return;
         }
         p->started = 1;

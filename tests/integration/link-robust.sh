@@ -2,9 +2,13 @@
 # clawnexus-link under conditions a long-running endpoint meets: a forward
 # target that accepts slowly while another stream streams (no stall), a
 # direct address that accepts TCP but is not an endpoint (relay within
-# 3.5 s, -v shows each attempt), 500 idle direct connections against a
-# serve with few descriptors (a real peer still answered within 1 s, CPU
-# low), and direct hellos that claim names (never pinned).
+# 3.5 s, -v shows each attempt), one that answers but is not an endpoint,
+# an endpoint there with another key than pinned (both: the relay), 500
+# idle direct connections against a serve with few descriptors (a real peer
+# still answered within 1 s, CPU low), direct hellos that claim names (never
+# pinned), and serve's limits: unauthenticated connections per source
+# address and in all, the hello deadline, streams per session, sessions per
+# name.
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/link-lib.sh"
 
@@ -90,6 +94,37 @@ est=$(( t1 - t0 ))
 cnx_log "mute direct address: relay session and echo after $est ms"
 [ "$est" -lt 3500 ] || cnx_fail "fallback to the relay took $est ms (budget 3.5 s)"
 
+# past_direct TAG ADDR PATTERN: one echo to echo.claw through the relay
+# after the direct attempt at ADDR failed; PATTERN names the reason on the
+# fallback line.
+past_direct() {
+    local tag=$1 addr=$2 pat=$3 out rc
+    out=$(echo "past $tag" | HOME="$dir/hc" timeout 20 "$CNX_LINK" -v connect --relay "$RELAY_URL" \
+        --id client.claw "${S[@]}" --direct "$addr" echo.claw 2> "$dir/$tag.err")
+    rc=$?
+    [ $rc -eq 0 ] && [ "$out" = "past $tag" ] ||
+        { cat "$dir/$tag.err" >&2; cnx_fail "$tag: status $rc, output '$out'"; }
+    grep -q "direct $addr: .*$pat.*; trying the relay" "$dir/$tag.err" ||
+        { cat "$dir/$tag.err" >&2; cnx_fail "$tag: no fallback line with the reason"; }
+    grep -q "echo.claw → relay → established" "$dir/$tag.err" ||
+        { cat "$dir/$tag.err" >&2; cnx_fail "$tag: not established through the relay"; }
+}
+
+# 2b. A direct address that answers but is not an endpoint (a TCP echo
+#     service: our hello comes back): the relay, the reason on stderr.
+past_direct answering "127.0.0.1:$echo_port" "session with echo.claw failed"
+
+# 2c. An endpoint at the direct address with another key than the one
+#     pinned for the name (pinned through the relay just now): refused,
+#     with the fix named, and the relay used.
+imp_port=$(cnx_free_port)
+HOME="$dir/himp" "$CNX_LINK" serve --id echo.claw --forward "127.0.0.1:$echo_port" \
+    --listen "127.0.0.1:$imp_port" 2> "$dir/impostor.err" &
+cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/impostor.err" "direct connections on" || { cat "$dir/impostor.err" >&2; cnx_fail "impostor did not listen"; }
+past_direct impostor "127.0.0.1:$imp_port" "static key changed.*clawnexus-link forget echo.claw"
+cnx_log "answering non-endpoint and endpoint with another key: relay used"
+
 # 3. 500 idle direct connections against a serve limited to 256
 #    descriptors: a real peer still gets a session within 1 s, and the
 #    serve does not spin on EMFILE.
@@ -151,5 +186,51 @@ grep -q "^trusted.claw " "$pins" && cnx_fail "a wrong key was pinned for trusted
 [ "$(via_direct "$dir/ht" trusted.claw)" = "hi from trusted.claw" ] ||
     { cat "$dir/pin.err" "$dir/serve-pin.claw.err" >&2; cnx_fail "trusted.claw with its configured key was refused"; }
 grep -q "^trusted.claw " "$pins" || cnx_fail "trusted.claw (configured key) was not pinned"
+
+# 5. serve's limits.  Unauthenticated direct connections: 16 per source
+#    address (40 from one address: 24 dropped), 64 in all (100 from ten
+#    addresses: 36 dropped), each dropped when no session came within
+#    the hello deadline (5 s).
+lim_direct=$(cnx_free_port)
+HOME="$dir/hs" "$CNX_LINK" -v serve --id lim.claw --forward "127.0.0.1:$echo_port" \
+    --listen "127.0.0.1:$lim_direct" 2> "$dir/serve-lim.err" &
+lpid=$!; cnx_on_exit "link_kill $lpid"
+link_wait_grep "$dir/serve-lim.err" "direct connections on" || { cat "$dir/serve-lim.err" >&2; cnx_fail "serve lim.claw did not listen"; }
+read -r one many last < <(python3 "$probe" unauth "$lim_direct")
+cnx_log "unauthenticated: $one of 40 from one address dropped, $many of 100 from ten, all gone after $last ms"
+[ "$one" = 24 ] || cnx_fail "40 connections from one address: $one dropped, expected 24 (16 kept)"
+[ "$many" = 36 ] || cnx_fail "100 connections from ten addresses: $many dropped, expected 36 (64 kept)"
+[ "$last" -lt 10000 ] || { cat "$dir/serve-lim.err" >&2; cnx_fail "connections without a hello still open after $last ms"; }
+grep -q "no session within 5 s" "$dir/serve-lim.err" || { cat "$dir/serve-lim.err" >&2; cnx_fail "-v does not show the hello deadline"; }
+
+#    Streams per session: 256; the 257th and later are refused (RESET),
+#    the first 256 carried.
+lim_local=$(cnx_free_port)
+HOME="$dir/hc" "$CNX_LINK" -v connect --id many.claw --direct "127.0.0.1:$lim_direct" \
+    --local "127.0.0.1:$lim_local" lim.claw 2> "$dir/lim-c.err" &
+cnx_on_exit "link_kill $!"
+link_wait_grep "$dir/lim-c.err" "established" || { cat "$dir/lim-c.err" >&2; cnx_fail "no session with lim.claw"; }
+read -r echoed refused < <(python3 "$probe" streams "$lim_local" 300)
+cnx_log "300 streams in one session: $echoed carried, $refused refused"
+[ "$echoed" = 256 ] && [ "$refused" = 44 ] || cnx_fail "300 streams: $echoed carried and $refused refused, expected 256 and 44"
+grep -q "stream [0-9]* refused: 256 streams open" "$dir/serve-lim.err" || cnx_fail "serve -v does not say why a stream was refused"
+
+#    Sessions per name: 8 (the connect above holds one; 7 more are
+#    served, the next is refused, naming the address and the name).
+for (( i=2; i<=9; i++ )); do
+    HOME="$dir/hc" "$CNX_LINK" connect --id many.claw --direct "127.0.0.1:$lim_direct" \
+        --local "127.0.0.1:$(cnx_free_port)" lim.claw 2> "$dir/lim-c$i.err" &
+    mpid[$i]=$!; cnx_on_exit "link_kill ${mpid[$i]}"
+    link_wait_grep "$dir/lim-c$i.err" "established\|direct" ||
+        { cat "$dir/lim-c$i.err" >&2; cnx_fail "session $i of many.claw: no outcome"; }
+done
+for (( i=2; i<=8; i++ )); do
+    kill -0 "${mpid[$i]}" 2>/dev/null || { cat "$dir/lim-c$i.err" >&2; cnx_fail "session $i of many.claw was refused"; }
+done
+wait "${mpid[9]}"; rc=$?
+[ $rc -ne 0 ] || cnx_fail "a ninth session of many.claw was served"
+grep -q "direct connection from 127.0.0.1: refused, many.claw has 8 sessions open already" "$dir/serve-lim.err" ||
+    { cat "$dir/serve-lim.err" >&2; cnx_fail "serve -v does not say why the ninth session was refused"; }
+cnx_log "serve limits: unauthenticated per address and in all, hello deadline, streams per session, sessions per name"
 
 cnx_log "slow forward target, mute direct address, idle connections and direct name claims handled"

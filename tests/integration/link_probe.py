@@ -21,7 +21,16 @@
 #                           exit 0 if the same line comes back
 #   cpu PID SECONDS         CPU seconds PID used over SECONDS, as a
 #                           percentage of one core
+#   unauth PORT             connections that never say hello to PORT (serve
+#                           --listen): 40 from 127.0.0.2, then 100 from
+#                           127.0.0.3..12; prints how many of each batch the
+#                           peer had closed 1 s later, and the ms until the
+#                           last one was closed (99999: still open at 15 s)
+#   streams PORT N          N connections to PORT (connect --local), a line
+#                           on each; prints how many were echoed and how
+#                           many closed without an echo within 10 s
 import os
+import select
 import socket
 import sys
 import threading
@@ -187,6 +196,79 @@ def cpu(pid, seconds):
     print(int(100 * (b - a) / hz / seconds))
 
 
+def dial_from(src, port, n):
+    socks = []
+    for i in range(n):
+        c = socket.socket()
+        c.bind((src(i), 0))
+        c.connect(("127.0.0.1", port))
+        socks.append(c)
+    return socks
+
+
+def closed(socks):
+    """How many of socks the peer closed (EOF or reset)."""
+    n = 0
+    for c in socks:
+        r, _, _ = select.select([c], [], [], 0)
+        if r:
+            try:
+                if c.recv(1) == b"":
+                    n += 1
+            except OSError:
+                n += 1
+    return n
+
+
+def unauth(port):
+    one = dial_from(lambda i: "127.0.0.2", port, 40)
+    time.sleep(1)
+    c1 = closed(one)
+    for c in one:
+        c.close()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    many = dial_from(lambda i: "127.0.0.%d" % (3 + i % 10), port, 100)
+    time.sleep(1)
+    c2 = closed(many)
+    last = 99999
+    while time.monotonic() - t0 < 15:
+        if closed(many) == len(many):
+            last = int((time.monotonic() - t0) * 1000)
+            break
+        time.sleep(0.1)
+    print(c1, c2, last)
+
+
+def streams(port, n):
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5)
+             for _ in range(n)]
+    for i, c in enumerate(socks):
+        try:
+            c.sendall(b"stream %d\n" % i)
+        except OSError:
+            pass
+    echoed, gone, bufs = 0, 0, {c: b"" for c in socks}
+    pending = set(socks)
+    t0 = time.monotonic()
+    while pending and time.monotonic() - t0 < 10:
+        r, _, _ = select.select(list(pending), [], [], 0.5)
+        for c in r:
+            try:
+                d = c.recv(4096)
+            except OSError:
+                d = b""
+            if not d:
+                gone += 1
+                pending.discard(c)
+                continue
+            bufs[c] += d
+            if bufs[c].endswith(b"\n"):
+                echoed += 1
+                pending.discard(c)
+    print(echoed, gone)
+
+
 if __name__ == "__main__":
     m = sys.argv[1]
     if m == "slowtarget":
@@ -206,5 +288,9 @@ if __name__ == "__main__":
         echo(int(sys.argv[2]), sys.argv[3])
     elif m == "cpu":
         cpu(int(sys.argv[2]), float(sys.argv[3]))
+    elif m == "unauth":
+        unauth(int(sys.argv[2]))
+    elif m == "streams":
+        streams(int(sys.argv[2]), int(sys.argv[3]))
     else:
         raise SystemExit("unknown probe " + m)
