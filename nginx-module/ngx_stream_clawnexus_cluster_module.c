@@ -1788,6 +1788,13 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
         return NGX_ERROR;
     }
 
+    /*
+     * The claim reaches Redis before the client has its REGISTERED (the
+     * relay may write that at once): a JOIN it prompts on another node
+     * then finds the name.
+     */
+    ngx_stream_clawnexus_redis_flush(&lk->cmd);
+
     return NGX_OK;
 }
 

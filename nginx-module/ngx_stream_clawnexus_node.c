@@ -64,6 +64,7 @@ static void ngx_stream_clawnexus_node_check(ngx_event_t *ev);
 static ngx_queue_t             ngx_stream_clawnexus_node_proxies;
 static ngx_queue_t             ngx_stream_clawnexus_node_waiters;
 static ngx_event_t             ngx_stream_clawnexus_node_check_ev;
+static ngx_event_t             ngx_stream_clawnexus_node_down_ev;
 static uint64_t                ngx_stream_clawnexus_node_asked;
 static cnx_relay_member_ops_t  ngx_stream_clawnexus_node_ops;
 
@@ -644,8 +645,16 @@ ngx_stream_clawnexus_node_link(ngx_uint_t ready)
     }
 
     if (!ready) {
-        ngx_stream_clawnexus_release(&ngx_stream_clawnexus_node_waiters);
-        ngx_stream_clawnexus_node_leave(NULL);
+        /*
+         * Not here: the link may go down inside a command sent while the
+         * core is busy (a REGISTER's claim); the rooms end in this turn of
+         * the event loop, before any new input.
+         */
+        if (!ngx_stream_clawnexus_node_down_ev.posted) {
+            ngx_post_event(&ngx_stream_clawnexus_node_down_ev,
+                           &ngx_posted_events);
+        }
+
         return;
     }
 
@@ -679,6 +688,18 @@ ngx_stream_clawnexus_node_link(ngx_uint_t ready)
 }
 
 
+static void
+ngx_stream_clawnexus_node_down(ngx_event_t *ev)
+{
+    if (ngx_stream_clawnexus_worker.core == NULL) {
+        return;
+    }
+
+    ngx_stream_clawnexus_release(&ngx_stream_clawnexus_node_waiters);
+    ngx_stream_clawnexus_node_leave(NULL);
+}
+
+
 /* In a worker's init_process, after the relay core is made. */
 void
 ngx_stream_clawnexus_node_init(void)
@@ -699,6 +720,12 @@ ngx_stream_clawnexus_node_init(void)
     ev->log = ngx_cycle->log;
     ev->data = ev;
     ev->cancelable = 1;
+
+    ev = &ngx_stream_clawnexus_node_down_ev;
+    ngx_memzero(ev, sizeof(ngx_event_t));
+    ev->handler = ngx_stream_clawnexus_node_down;
+    ev->log = ngx_cycle->log;
+    ev->data = ev;
 
     ngx_stream_clawnexus_cluster_set_handlers(ngx_stream_clawnexus_node_recv,
                                               ngx_stream_clawnexus_node_link,

@@ -246,6 +246,17 @@ ngx_stream_clawnexus_redis_close(ngx_stream_clawnexus_redis_t *rd,
 }
 
 
+void
+ngx_stream_clawnexus_redis_flush(ngx_stream_clawnexus_redis_t *rd)
+{
+    if (rd->ac == NULL || !rd->connected || !rd->want_write) {
+        return;
+    }
+
+    redisAsyncHandleWrite(rd->ac);
+}
+
+
 size_t
 ngx_stream_clawnexus_redis_unsent(ngx_stream_clawnexus_redis_t *rd)
 {

@@ -108,6 +108,9 @@ ngx_int_t ngx_stream_clawnexus_redis_subscribe(
 void ngx_stream_clawnexus_redis_close(ngx_stream_clawnexus_redis_t *rd,
     const char *reason);
 
+/* Write what waits now, not later in this turn of the event loop. */
+void ngx_stream_clawnexus_redis_flush(ngx_stream_clawnexus_redis_t *rd);
+
 /* Bytes hiredis holds to be written. */
 size_t ngx_stream_clawnexus_redis_unsent(ngx_stream_clawnexus_redis_t *rd);
 

@@ -30,7 +30,13 @@ for n in 1 2 3; do
     cnx_nginx_start "$dir/n$n"
     cnx_wait_port 127.0.0.1 "${ports[n]}" || cnx_fail "node $n did not listen"
 done
-linked() { cluster_expect_channels "$rport" "$pass" "$1"; }
+# linked N: N workers subscribed and their route keys set (the link is
+# ready only then: a REGISTER before that reaches Redis when it is)
+linked() {
+    cluster_expect_channels "$rport" "$pass" "$1" &&
+    [ "$(cluster_cli "$rport" "$pass" --scan --pattern 'cnx:route:*' |
+         grep -c .)" = "$1" ]
+}
 cluster_wait 15 linked 6 || cnx_fail "the nodes did not link"
 
 logs() { tail -n 15 "$dir"/n*/logs/error.log >&2; }
