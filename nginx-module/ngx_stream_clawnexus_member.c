@@ -286,7 +286,7 @@ ngx_stream_clawnexus_local_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
      * keeps coming anyway, stop reading from them until this receiver
      * drains rather than grow its queue without end.
      */
-    if (from->remote
+    if (from->remote && from->addr.node == 0
         && ctx->kept > ctx->conf->send_queue + NGX_STREAM_CLAWNEXUS_IN_FLIGHT)
     {
         ngx_stream_clawnexus_pause(&ngx_stream_clawnexus_worker.ipc_wait,
@@ -408,6 +408,11 @@ ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     rec.name_len = name ? ngx_strlen(name) : 0;
     rec.payload = p;
     rec.payload_len = n;
+
+    if (to->addr.node) {
+        /* a member on another relay node: through the cluster */
+        return ngx_stream_clawnexus_node_send(to, &rec);
+    }
 
     h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
     if (h < 0) {
@@ -544,7 +549,7 @@ ngx_stream_clawnexus_remote_unused(cnx_relay_member_t *m)
 }
 
 
-static const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops = {
+const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops = {
     ngx_stream_clawnexus_remote_incoming,
     ngx_stream_clawnexus_remote_joined,
     ngx_stream_clawnexus_remote_peer_left,
@@ -621,6 +626,11 @@ ngx_stream_clawnexus_host_lookup(void *host, const char *name, size_t len)
 
     ngx_stream_clawnexus_name_get(name, len, &owner);
 
+    if (owner.pid == 0) {
+        /* not on this node: another node of the cluster may have it */
+        return ngx_stream_clawnexus_node_lookup(name, len);
+    }
+
     return ngx_stream_clawnexus_member_at(&owner);
 }
 
@@ -687,7 +697,7 @@ ngx_stream_clawnexus_host_remote(void *host, const cnx_relay_addr_t *a,
     ngx_stream_clawnexus_addr_t   at;
 
     if (a->node != 0) {
-        return NULL;
+        return ngx_stream_clawnexus_node_remote(a, binary);
     }
 
     at.worker = a->worker;
