@@ -79,8 +79,8 @@ ngx_stream_clawnexus_deliver_text(ngx_stream_clawnexus_ctx_t *to,
     }
 
     /* the payload slice is forwarded exactly as the sender escaped it */
-    n = cnx_relay_build_data((char *) o->data + CNX_WS_MAX_HEADER, size + 1,
-                             room, payload, len);
+    n = cnx_relay_build_data_id((char *) o->data + CNX_WS_MAX_HEADER,
+                                size + 1, room, room_len, payload, len);
     if (n < 0) {
         ngx_stream_clawnexus_out_put(o);
         return NGX_ERROR;
@@ -779,7 +779,7 @@ static void
 ngx_stream_clawnexus_verdict(ngx_stream_clawnexus_ctx_t *ctx, int rc,
     const char *why)
 {
-    ngx_stream_clawnexus_publish();
+    /* the counters are published once per batch of frames (see frames()) */
 
     if (rc == CNX_RELAY_CLOSE) {
         ngx_stream_clawnexus_close(ctx, CNX_WS_CLOSE_POLICY,

@@ -20,6 +20,8 @@ static ngx_int_t ngx_stream_clawnexus_process(ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_handshake(
     ngx_stream_clawnexus_ctx_t *ctx);
 static ngx_int_t ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx);
+static ngx_int_t ngx_stream_clawnexus_frames_parse(
+    ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_write_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_ping_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
@@ -710,6 +712,24 @@ error:
 
 static ngx_int_t
 ngx_stream_clawnexus_frames(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_stream_clawnexus_frames_parse(ctx);
+
+    /*
+     * The core's counters go to the shared zone once per batch of frames,
+     * not per message: two atomic adds to a cache line all workers write
+     * cost small messages more than anything else the relay does for them.
+     */
+    ngx_stream_clawnexus_publish();
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_frames_parse(ngx_stream_clawnexus_ctx_t *ctx)
 {
     int            rc;
     size_t         consumed;

@@ -112,19 +112,27 @@ cnx_relay_claw_id_valid(const char *s, size_t n)
 }
 
 /*
- * 1 if c may appear in a room id: [A-Za-z0-9_-] as a 256-bit set (bits
- * 45 '-', 48..57 digits, 65..90 upper case, 95 '_', 97..122 lower case).
- * Every DATA checks its room id, so no branches.
+ * 1 for the bytes that may appear in a room id: [A-Za-z0-9_-].  Every DATA
+ * checks its room id, so one load per byte and no branches.
  */
-static unsigned
-cnx_relay_room_char(unsigned char c)
-{
-    static const uint64_t  set[4] = {
-        UINT64_C(0x03ff200000000000), UINT64_C(0x07fffffe87fffffe), 0, 0
-    };
-
-    return (unsigned) (set[c >> 6] >> (c & 63)) & 1;
-}
+static const uint8_t  cnx_relay_room_chars[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
 
 int
 cnx_relay_room_id_valid(const char *s, size_t n)
@@ -136,7 +144,7 @@ cnx_relay_room_id_valid(const char *s, size_t n)
         return 0;
     }
     for (i = 0; i < n; i++) {
-        ok &= cnx_relay_room_char((unsigned char) s[i]);
+        ok &= cnx_relay_room_chars[(unsigned char) s[i]];
     }
     return (int) ok;
 }
@@ -356,7 +364,7 @@ cnx_relay_data_parse(const char *buf, size_t len, cnx_relay_data_t *d)
             }
             for (q = (long) i + 1;
                  (size_t) q < len && (size_t) q - i <= CNX_RELAY_ROOM_ID_MAX
-                 && cnx_relay_room_char((unsigned char) buf[q]);
+                 && cnx_relay_room_chars[(unsigned char) buf[q]];
                  q++)
             {
                 /* void */
@@ -461,53 +469,64 @@ cnx_relay_build_joined(char *out, size_t cap, const char *room_id,
     return cnx_relay_end(&b);
 }
 
+/*
+ * DATA with a valid room id and an already escaped payload: what the relay
+ * forwards for every DATA.  A valid room id needs no escaping, so the
+ * message is three copies (the builder below would write the same bytes,
+ * more slowly).
+ */
+static int
+cnx_relay_data_copy(char *out, size_t cap, const char *room_id,
+    size_t room_len, const char *payload, size_t payload_len)
+{
+    static const char  head[] = "{\"type\":\"DATA\",\"room_id\":\"";
+    static const char  mid[] = "\",\"payload\":\"";
+    size_t             need;
+    char              *p;
+
+    /* the length first: the size of a huge payload would wrap */
+    if (payload_len > 0x7fffffffu) {
+        return -1;
+    }
+    need = cnx_relay_data_size(room_len, payload_len);
+    if (out == NULL || need > cap || need > 0x7fffffffu) {
+        return -1;
+    }
+    p = out;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    memcpy(p, room_id, room_len);
+    p += room_len;
+    memcpy(p, mid, sizeof(mid) - 1);
+    p += sizeof(mid) - 1;
+    if (payload_len != 0) {
+        memcpy(p, payload, payload_len);
+        p += payload_len;
+    }
+    *p++ = '"';
+    *p++ = '}';
+    if (need < cap) {
+        *p = '\0';
+    }
+    return (int) need;
+}
+
 /* escaped: the payload is already JSON string content, copied as is. */
 static int
 cnx_relay_data_msg(char *out, size_t cap, const char *room_id,
     const char *payload, size_t payload_len, int escaped)
 {
-    static const char  head[] = "{\"type\":\"DATA\",\"room_id\":\"";
-    static const char  mid[] = "\",\"payload\":\"";
-    cnx_json_buf_t     b;
-    size_t             room_len, need;
-    char              *p;
+    cnx_json_buf_t  b;
+    size_t          room_len;
 
     if (payload == NULL && payload_len != 0) {
         return -1;
     }
 
-    /*
-     * What the relay forwards for every DATA: a valid room id needs no
-     * escaping, so the message is three copies (the builder below would
-     * write the same bytes, more slowly).
-     */
     room_len = room_id != NULL ? strlen(room_id) : 0;
     if (escaped && cnx_relay_room_id_valid(room_id, room_len)) {
-        /* the length first: the size of a huge payload would wrap */
-        if (payload_len > 0x7fffffffu) {
-            return -1;
-        }
-        need = cnx_relay_data_size(room_len, payload_len);
-        if (out == NULL || need > cap || need > 0x7fffffffu) {
-            return -1;
-        }
-        p = out;
-        memcpy(p, head, sizeof(head) - 1);
-        p += sizeof(head) - 1;
-        memcpy(p, room_id, room_len);
-        p += room_len;
-        memcpy(p, mid, sizeof(mid) - 1);
-        p += sizeof(mid) - 1;
-        if (payload_len != 0) {
-            memcpy(p, payload, payload_len);
-            p += payload_len;
-        }
-        *p++ = '"';
-        *p++ = '}';
-        if (need < cap) {
-            *p = '\0';
-        }
-        return (int) need;
+        return cnx_relay_data_copy(out, cap, room_id, room_len, payload,
+              payload_len);
     }
 
     cnx_relay_begin(&b, out, cap, "DATA");
@@ -526,6 +545,19 @@ cnx_relay_build_data(char *out, size_t cap, const char *room_id,
     const char *payload, size_t payload_len)
 {
     return cnx_relay_data_msg(out, cap, room_id, payload, payload_len, 1);
+}
+
+int
+cnx_relay_build_data_id(char *out, size_t cap, const char *room_id,
+    size_t room_len, const char *payload, size_t payload_len)
+{
+    if ((payload == NULL && payload_len != 0)
+        || !cnx_relay_room_id_valid(room_id, room_len))
+    {
+        return -1;
+    }
+    return cnx_relay_data_copy(out, cap, room_id, room_len, payload,
+          payload_len);
 }
 
 size_t

@@ -151,6 +151,10 @@ int cnx_relay_build_joined(char *out, size_t cap, const char *room_id,
  * relay forwards the slice it parsed). */
 int cnx_relay_build_data(char *out, size_t cap, const char *room_id,
     const char *payload, size_t payload_len);
+/* The same for the room id room_id[0..room_len) (no NUL needed), which
+ * must be a valid one: -1 otherwise. */
+int cnx_relay_build_data_id(char *out, size_t cap, const char *room_id,
+    size_t room_len, const char *payload, size_t payload_len);
 /* Exact length cnx_relay_build_data() needs (without the NUL) for a room
  * id of room_len characters (ids need no escaping). */
 size_t cnx_relay_data_size(size_t room_len, size_t payload_len);

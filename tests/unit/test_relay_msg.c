@@ -304,6 +304,31 @@ START_TEST(test_room_id_new)
 }
 END_TEST
 
+/* Exactly [A-Za-z0-9_-] at every position of an id, whatever the rest. */
+START_TEST(test_room_id_chars)
+{
+    int     c, want;
+    char    id[CNX_RELAY_ROOM_ID_MAX];
+    size_t  pos;
+
+    for (pos = 0; pos < sizeof(id); pos += 21) {
+        memset(id, 'a', sizeof(id));
+        for (c = 0; c < 256; c++) {
+            id[pos] = (char) c;
+            want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                   || (c >= '0' && c <= '9') || c == '_' || c == '-';
+            ck_assert_int_eq(cnx_relay_room_id_valid(id, sizeof(id)), want);
+            ck_assert_int_eq(cnx_relay_room_id_valid(id + pos, 1), want);
+        }
+    }
+    ck_assert_int_eq(cnx_relay_room_id_valid(id, 0), 0);
+    ck_assert_int_eq(cnx_relay_room_id_valid(NULL, 1), 0);
+    memset(id, 'a', sizeof(id));
+    ck_assert_int_eq(cnx_relay_room_id_valid(id, sizeof(id)), 1);
+    ck_assert_int_eq(cnx_relay_room_id_valid(id, sizeof(id) + 1), 0);
+}
+END_TEST
+
 START_TEST(test_binary_frame)
 {
     uint8_t         buf[200];
@@ -572,6 +597,22 @@ START_TEST(test_build_data_exact)
     ck_assert_int_eq(cnx_relay_build_data(out, sizeof(out), "r-1", "p",
                                           (size_t) 0x80000000u), -1);
     ck_assert(out[0] == 'z');
+
+    /* the same from an id with its length, without a NUL after it */
+    memset(out, 'z', sizeof(out));
+    ck_assert_int_eq(cnx_relay_build_data_id(out, n + 1, "r-1xyz", 3,
+                                             "a\\\"b", 4), (int) n);
+    ck_assert_str_eq(out, msg);
+    ck_assert_int_eq(cnx_relay_build_data_id(out, n - 1, "r-1", 3,
+                                             "a\\\"b", 4), -1);
+    ck_assert_int_eq(cnx_relay_build_data_id(out, sizeof(out), "q\"x", 3,
+                                             "p", 1), -1);
+    ck_assert_int_eq(cnx_relay_build_data_id(out, sizeof(out), NULL, 0,
+                                             "p", 1), -1);
+    ck_assert_int_eq(cnx_relay_build_data_id(out, sizeof(out), "r", 1,
+                                             NULL, 1), -1);
+    ck_assert_int_eq(cnx_relay_build_data_id(out, sizeof(out), "r-1", 3,
+                                             "p", (size_t) 0x80000000u), -1);
 }
 END_TEST
 
@@ -615,6 +656,7 @@ main(void)
     tcase_add_test(tc, test_type_names);
     tcase_add_test(tc, test_builders_parse_back);
     tcase_add_test(tc, test_room_id_new);
+    tcase_add_test(tc, test_room_id_chars);
     tcase_add_test(tc, test_binary_frame);
     tcase_add_test(tc, test_error_code_strings);
     tcase_add_test(tc, test_mutations);
