@@ -126,6 +126,7 @@ typedef struct {
     unsigned window;
     double   duration;
     int      port;
+    int      port2;            /* the B sides' relay (another node), or 0 */
     int      sink_port;
     char     host[64];
     uint8_t  secret[256];
@@ -436,6 +437,13 @@ conn_flush(lg_conn_t *c)
     return 0;
 }
 
+/* The relay port of c: B sides (odd index) go to --port2 if given. */
+static int
+conn_port(lg_conn_t *c)
+{
+    return cf.port2 > 0 && ((c - c->th->conns) & 1) ? cf.port2 : cf.port;
+}
+
 static int
 conn_start(lg_conn_t *c)
 {
@@ -451,12 +459,12 @@ conn_start(lg_conn_t *c)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons(cf.port);
+    sa.sin_port = htons(conn_port(c));
     inet_pton(AF_INET, cf.host, &sa.sin_addr);
     if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0
         && errno != EINPROGRESS)
     {
-        lg_error(c->th, "connect %s:%d: %s", cf.host, cf.port,
+        lg_error(c->th, "connect %s:%d: %s", cf.host, conn_port(c),
                  strerror(errno));
         close(c->fd);
         c->fd = -1;
@@ -1082,7 +1090,7 @@ conn_connected(lg_conn_t *c)
 
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
     if (err != 0) {
-        lg_error(c->th, "connect %s:%d: %s", cf.host, cf.port,
+        lg_error(c->th, "connect %s:%d: %s", cf.host, conn_port(c),
                  strerror(err));
         conn_close(c);
         return;
@@ -1102,7 +1110,7 @@ conn_connected(lg_conn_t *c)
     {
         char host[96];
 
-        snprintf(host, sizeof(host), "%s:%d", cf.host, cf.port);
+        snprintf(host, sizeof(host), "%s:%d", cf.host, conn_port(c));
         n = cnx_http_build_request((char *) w, 1024, host, "/relay",
                                    c->ws_key, "cnx-loadgen");
     }
@@ -1677,6 +1685,8 @@ usage(FILE *f)
 "  --sink-port N               raw mode: port of the sink behind the proxy\n"
 "  --wormhole                  raw mode: pair through a magic-wormhole\n"
 "                              transit relay at --port (no sink)\n"
+"  --port2 N                   msgs and pair modes: the JOIN targets connect\n"
+"                              to port N (another node of a relay cluster)\n"
 "  --pids P[,P...]             relay processes: CPU and RSS from /proc\n"
 "  --prefix S                  claw_id prefix (default lg<pid>)\n"
 "  --verbose                   print every error\n"
@@ -1907,7 +1917,7 @@ main(int argc, char **argv)
         { "window", 1, NULL, 'w' }, { "duration", 1, NULL, 'd' },
         { "joins", 1, NULL, 'j' }, { "load-pairs", 1, NULL, 'l' },
         { "count", 1, NULL, 'c' }, { "sink-port", 1, NULL, 'S' },
-        { "pids", 1, NULL, 'x' }, { "prefix", 1, NULL, 'f' },
+        { "pids", 1, NULL, 'x' }, { "port2", 1, NULL, 'q' }, { "prefix", 1, NULL, 'f' },
         { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' },
         { "lat-out", 1, NULL, 'L' }, { "wormhole", 0, NULL, 'W' },
         { "rate", 1, NULL, 'R' }, { "tls", 0, NULL, 'T' },
@@ -1948,6 +1958,7 @@ main(int argc, char **argv)
             break;
         case 'H': snprintf(cf.host, sizeof(cf.host), "%s", optarg); break;
         case 'p': cf.port = atoi(optarg); break;
+        case 'q': cf.port2 = atoi(optarg); break;
         case 's': if (read_secret(optarg) < 0) return 2; break;
         case 'i': cf.issuer = optarg; break;
         case 'P':
@@ -2065,6 +2076,11 @@ main(int argc, char **argv)
     }
     if (split && cf.mode == MODE_MSGS && cf.npids == 2) {
         split_pairs(&th[0]);
+    }
+    if (cf.port2 > 0) {
+        /* a name is known on other nodes once its claim reached Redis, a
+           round trip after REGISTERED */
+        usleep(100000);
     }
     atomic_store(&g_phase, PH_JOIN);
 
