@@ -18,7 +18,8 @@
 
 
 static void ngx_stream_clawnexus_ipc_read(ngx_event_t *ev);
-static void ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len);
+static void ngx_stream_clawnexus_ipc_dispatch(
+    const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
 
 
 /* Backpressure ------------------------------------------------------------- */
@@ -331,7 +332,7 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
         return;                 /* for a predecessor of this worker */
     }
 
-    ngx_stream_clawnexus_ipc_dispatch(body, len);
+    ngx_stream_clawnexus_ipc_dispatch(&h, body, len);
 }
 
 
@@ -418,19 +419,41 @@ ngx_stream_clawnexus_ipc_read(ngx_event_t *ev)
 
 
 
-/* A record from another worker. */
+/* A record from another worker (h: its channel header). */
 static void
-ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
+ngx_stream_clawnexus_ipc_dispatch(const ngx_stream_clawnexus_ipc_hdr_t *h,
+    u_char *body, size_t len)
 {
     cnx_relay_rec_t                 rec;
     cnx_relay_member_t             *to;
     ngx_stream_clawnexus_ctx_t     *ctx;
     ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
 
-    if (cnx_relay_rec_decode(body, len, NGX_MAX_INT32_VALUE, &rec) != 0) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "clawnexus: a malformed record from another worker");
-        return;
+    if (len && body[0] == CNX_RELAY_REC_SHORT_VERSION) {
+
+        /*
+         * the short DATA record: the channel says who sent it (checked
+         * against the room by the core as for the general form) and to
+         * whom; ngx_stream_clawnexus_ipc_read() checked h->gen and
+         * ngx_stream_clawnexus_ipc_record() h->dst_pid
+         */
+        if (cnx_relay_rec_decode_short(body, len, NGX_MAX_INT32_VALUE, &rec)
+            != 0)
+        {
+            goto malformed;
+        }
+
+        rec.src.gen = h->gen;
+        rec.src.worker = h->src_worker;
+        rec.src.pid = h->src_pid;
+        rec.dst.gen = h->gen;
+        rec.dst.worker = (int32_t) ngx_worker;
+        rec.dst.pid = h->dst_pid;
+
+    } else if (cnx_relay_rec_decode(body, len, NGX_MAX_INT32_VALUE, &rec)
+               != 0)
+    {
+        goto malformed;
     }
 
     if (rec.dst.pid != (int32_t) ngx_pid || rec.dst.gen != (uint32_t) w->gen
@@ -443,6 +466,13 @@ ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
 
     cnx_relay_core_record(w->core, to, &rec);
+
+    return;
+
+malformed:
+
+    ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                  "clawnexus: a malformed record from another worker");
 }
 
 

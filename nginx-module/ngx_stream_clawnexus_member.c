@@ -416,7 +416,21 @@ ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
         return ngx_stream_clawnexus_node_send(to, &rec);
     }
 
-    h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
+    if ((type == CNX_RELAY_REC_DATA_TEXT || type == CNX_RELAY_REC_DATA_BIN)
+        && src->node == 0 && src->pid == (int32_t) ngx_pid
+        && src->worker == (int32_t) ngx_worker
+        && src->gen == (uint32_t) ngx_stream_clawnexus_worker.gen)
+    {
+        /*
+         * DATA from a session of this worker: the short form, the
+         * receiver takes the rest of both addresses from the channel
+         */
+        h = cnx_relay_rec_encode_short_head(&rec, head, sizeof(head));
+
+    } else {
+        h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
+    }
+
     if (h < 0) {
         return NGX_ERROR;
     }

@@ -275,6 +275,71 @@ cnx_relay_rec_decode(const uint8_t *p, size_t n, size_t max_payload,
 }
 
 
+long
+cnx_relay_rec_encode_short_head(const cnx_relay_rec_t *r, uint8_t *out,
+    size_t cap)
+{
+    size_t  n;
+
+    if ((r->type != CNX_RELAY_REC_DATA_TEXT
+         && r->type != CNX_RELAY_REC_DATA_BIN)
+        || r->flags != 0 || r->name_len != 0 || r->room_len == 0
+        || r->room_len > CNX_RELAY_ROOM_ID_MAX
+        || r->payload_len > UINT32_MAX)
+    {
+        return -1;
+    }
+    n = CNX_RELAY_REC_SHORT_HEADER + r->room_len;
+    if (cap < n) {
+        return -1;
+    }
+
+    out[0] = CNX_RELAY_REC_SHORT_VERSION;
+    out[1] = (uint8_t) r->type;
+    out[2] = (uint8_t) r->room_len;
+    out[3] = 0;
+    put32(out + 4, (uint32_t) r->payload_len);
+    put64(out + 8, r->src.conn);
+    put64(out + 16, r->dst.conn);
+    memcpy(out + CNX_RELAY_REC_SHORT_HEADER, r->room, r->room_len);
+    return (long) n;
+}
+
+
+int
+cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
+    cnx_relay_rec_t *r)
+{
+    size_t  room_len, payload_len;
+
+    if (n < CNX_RELAY_REC_SHORT_HEADER || p[0] != CNX_RELAY_REC_SHORT_VERSION
+        || (p[1] != CNX_RELAY_REC_DATA_TEXT && p[1] != CNX_RELAY_REC_DATA_BIN)
+        || p[2] == 0 || p[2] > CNX_RELAY_ROOM_ID_MAX || p[3] != 0)
+    {
+        return -1;
+    }
+    room_len = p[2];
+    payload_len = get32(p + 4);
+    if (payload_len > max_payload
+        || n - CNX_RELAY_REC_SHORT_HEADER < room_len
+        || n - CNX_RELAY_REC_SHORT_HEADER - room_len != payload_len)
+    {
+        return -1;
+    }
+
+    memset(r, 0, sizeof(*r));
+    r->type = (cnx_relay_rec_type_t) p[1];
+    r->src.conn = get64(p + 8);
+    r->dst.conn = get64(p + 16);
+    r->room = (const char *) p + CNX_RELAY_REC_SHORT_HEADER;
+    r->room_len = room_len;
+    r->name = r->room + room_len;
+    r->payload = (const uint8_t *) r->name;
+    r->payload_len = payload_len;
+    return 0;
+}
+
+
 const char *
 cnx_relay_rec_type_name(int type)
 {

@@ -20,6 +20,23 @@
  * each other on a stream (a pipe, TCP, a Redis stream entry) or fill
  * datagrams.  Decoding is zero-copy and strict: every length is checked,
  * and a field the type does not use must be empty.
+ *
+ * The short DATA record: between the workers of one nginx, whose channel
+ * already says which worker (and process, and set of workers) sent a
+ * record and to whom, a DATA_TEXT or DATA_BIN record may leave out
+ * everything of the two addresses but their connections,
+ * CNX_RELAY_REC_SHORT_HEADER bytes then the room id and the payload:
+ *
+ *    0  version (2)          1  type (DATA_TEXT or DATA_BIN)
+ *    2  room id length       3  0
+ *    4  payload length (u32)
+ *    8  src conn (u64)      16  dst conn (u64)
+ *
+ * The receiver completes both addresses from its channel and checks the
+ * sender against the room exactly as for the general form.  Its room id
+ * is checked for length (1..64) only: the receiver uses it to look up a
+ * room it has, never to create or to name one.  The general form stays
+ * the only one between relay nodes.
  */
 
 #ifndef CNX_RELAY_REC_H
@@ -30,6 +47,9 @@
 
 #define CNX_RELAY_REC_VERSION  1
 #define CNX_RELAY_REC_HEADER   68
+
+#define CNX_RELAY_REC_SHORT_VERSION  2
+#define CNX_RELAY_REC_SHORT_HEADER   24
 
 typedef enum {
     CNX_RELAY_REC_INCOMING = 1,   /* name = initiator, flags = its binary */
@@ -117,6 +137,27 @@ long cnx_relay_rec_length(const uint8_t *p, size_t n, size_t max_payload);
  */
 int cnx_relay_rec_decode(const uint8_t *p, size_t n, size_t max_payload,
     cnx_relay_rec_t *r);
+
+/*
+ * Write the short form of a DATA record r (header and room id; the
+ * caller sends the payload from where it lies) into out[0..cap).  Of the
+ * addresses only src.conn and dst.conn are written.  Returns the length
+ * written (CNX_RELAY_REC_SHORT_HEADER + r->room_len), or -1 when r is not
+ * DATA_TEXT or DATA_BIN, has flags or a name, a room id of 0 or more
+ * than 64 bytes, or does not fit.
+ */
+long cnx_relay_rec_encode_short_head(const cnx_relay_rec_t *r,
+    uint8_t *out, size_t cap);
+
+/*
+ * Decode exactly one short DATA record from p[0..n); the slices of r
+ * point into p, and of its addresses only src.conn and dst.conn are set
+ * (the rest is 0, for the caller to fill in from its channel).  Returns
+ * 0, or -1 if it is malformed, longer than max_payload, or n is not its
+ * exact length.
+ */
+int cnx_relay_rec_decode_short(const uint8_t *p, size_t n,
+    size_t max_payload, cnx_relay_rec_t *r);
 
 /* The name of a record type ("INCOMING"...), "UNKNOWN" otherwise. */
 const char *cnx_relay_rec_type_name(int type);

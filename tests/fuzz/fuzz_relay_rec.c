@@ -5,7 +5,9 @@
  * cnx_relay_rec_length() says.  A record that decodes must encode back to
  * the same bytes (with encode() and with encode_head() plus its payload);
  * its slices must lie inside the input.  Decoding never reads outside the
- * bytes it is given.
+ * bytes it is given.  The whole input is also decoded as one short DATA
+ * record (cnx_relay_rec_decode_short()), which must encode back the same
+ * way.
  */
 
 #include <stdint.h>
@@ -26,6 +28,37 @@ inside(const void *p, size_t n, const uint8_t *buf, size_t len)
     }
 }
 
+static void
+short_data(const uint8_t *data, size_t size)
+{
+    long             h;
+    uint8_t         *copy, *out;
+    cnx_relay_rec_t  r;
+
+    copy = malloc(size ? size : 1);
+    out = malloc(size ? size : 1);
+    if (copy == NULL || out == NULL) {
+        abort();
+    }
+    memcpy(copy, data, size);
+
+    if (cnx_relay_rec_decode_short(copy, size, MAX_PAYLOAD, &r) == 0) {
+        inside(r.room, r.room_len, copy, size);
+        inside(r.payload, r.payload_len, copy, size);
+        h = cnx_relay_rec_encode_short_head(&r, out, size);
+        if (h < 0 || (size_t) h + r.payload_len != size
+            || memcmp(out, copy, (size_t) h) != 0
+            || r.payload != copy + h
+            || cnx_relay_rec_encode_short_head(&r, out, (size_t) h - 1)
+               != -1)
+        {
+            abort();
+        }
+    }
+    free(copy);
+    free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,6 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long             n, h;
     uint8_t         *copy, *out;
     cnx_relay_rec_t  r;
+
+    short_data(data, size);
 
     while (at < size) {
         n = cnx_relay_rec_length(data + at, size - at, MAX_PAYLOAD);

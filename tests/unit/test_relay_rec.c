@@ -231,6 +231,118 @@ START_TEST(test_stream_of_records)
 }
 END_TEST
 
+/* The short DATA record: its layout, a round trip, and what it refuses. */
+START_TEST(test_short_data)
+{
+    static const uint8_t  want[] = {
+        2, CNX_RELAY_REC_DATA_BIN, 8, 0,  0, 0, 0, 3,
+        0, 0, 0, 0, 0, 0, 0, 99,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        'r', 'A', 'b', 'C', '_', 'd', '-', '9',  'x', 'y', 'z'
+    };
+    uint8_t               buf[128];
+    cnx_relay_rec_t       r, d;
+    long                  h;
+    size_t                n;
+
+    r = rec_of(CNX_RELAY_REC_DATA_BIN);
+    r.payload = (const uint8_t *) "xyz";
+    r.payload_len = 3;
+    h = cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf));
+    ck_assert_int_eq(h, CNX_RELAY_REC_SHORT_HEADER + 8);
+    memcpy(buf + h, r.payload, r.payload_len);
+    n = (size_t) h + r.payload_len;
+    ck_assert_uint_eq(n, sizeof(want));
+    ck_assert_mem_eq(buf, want, sizeof(want));
+
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), 0);
+    ck_assert_int_eq(d.type, CNX_RELAY_REC_DATA_BIN);
+    ck_assert_uint_eq(d.flags, 0);
+    ck_assert_uint_eq(d.src.conn, 99);
+    ck_assert_uint_eq(d.dst.conn, UINT64_MAX);
+    ck_assert_uint_eq(d.src.node, 0);
+    ck_assert_int_eq(d.src.pid, 0);
+    ck_assert_int_eq(d.dst.worker, 0);
+    ck_assert_uint_eq(d.room_len, 8);
+    ck_assert_mem_eq(d.room, "rAbC_d-9", 8);
+    ck_assert_uint_eq(d.name_len, 0);
+    ck_assert_uint_eq(d.payload_len, 3);
+    ck_assert_ptr_eq(d.payload, buf + h);
+
+    /* an empty payload; the text type */
+    r.type = CNX_RELAY_REC_DATA_TEXT;
+    r.payload_len = 0;
+    h = cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf));
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, (size_t) h, 1024, &d),
+                     0);
+    ck_assert_int_eq(d.type, CNX_RELAY_REC_DATA_TEXT);
+    ck_assert_uint_eq(d.payload_len, 0);
+
+    /* not the general form's decoder, nor the other way round */
+    ck_assert_int_eq(cnx_relay_rec_decode(buf, (size_t) h, 1024, &d), -1);
+    ck_assert_int_le(cnx_relay_rec_length(buf, (size_t) h, 1024), 0);
+
+    /* only DATA, without flags or a name, with a room of 1..64 bytes */
+    r = rec_of(CNX_RELAY_REC_FLOW);
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf)),
+                     -1);
+    r = rec_of(CNX_RELAY_REC_DATA_TEXT);
+    r.flags = CNX_RELAY_REC_F_SET;
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf)),
+                     -1);
+    r = rec_of(CNX_RELAY_REC_DATA_TEXT);
+    r.name = "x";
+    r.name_len = 1;
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf)),
+                     -1);
+    r = rec_of(CNX_RELAY_REC_DATA_TEXT);
+    r.room_len = 0;
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf)),
+                     -1);
+    r.room = "0123456789012345678901234567890123456789012345678901234567890"
+             "1234";
+    r.room_len = 65;
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf)),
+                     -1);
+    r.room_len = 64;
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, 87), -1);
+    ck_assert_int_eq(cnx_relay_rec_encode_short_head(&r, buf, 88), 88);
+
+    /* every header field and length is checked on the way in */
+    r = rec_of(CNX_RELAY_REC_DATA_BIN);
+    r.payload_len = 3;
+    h = cnx_relay_rec_encode_short_head(&r, buf, sizeof(buf));
+    memcpy(buf + h, "xyz", 3);
+    n = (size_t) h + 3;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), 0);
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 2, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n - 1, 1024, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n + 1, 1024, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, 23, 1024, &d), -1);
+    buf[0] = 1;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[0] = 2;
+    buf[1] = CNX_RELAY_REC_FLOW;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[1] = CNX_RELAY_REC_DATA_BIN;
+    buf[2] = 0;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[2] = 65;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[2] = 12;                                /* room runs into payload */
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[2] = 8;
+    buf[3] = 1;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    buf[3] = 0;
+    buf[4] = 0x80;                              /* payload length 2^31+3 */
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, (size_t) -1, &d),
+                     -1);
+    buf[4] = 0;
+    ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -243,6 +355,7 @@ main(void)
     tcase_add_test(tc, test_wire_layout);
     tcase_add_test(tc, test_fields_checked);
     tcase_add_test(tc, test_stream_of_records);
+    tcase_add_test(tc, test_short_data);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
