@@ -46,6 +46,14 @@ typedef void (*ngx_stream_clawnexus_cluster_recv_pt)(
     const cnx_relay_rec_t *rec);
 /* the link became ready (1) or went down (0) */
 typedef void (*ngx_stream_clawnexus_cluster_state_pt)(ngx_uint_t ready);
+/* some of the commands waiting for the socket to Redis were written */
+typedef void (*ngx_stream_clawnexus_cluster_drain_pt)(void);
+/* the owner of a name on another node, NULL: none, or no answer */
+typedef void (*ngx_stream_clawnexus_cluster_owner_pt)(void *data,
+    const cnx_relay_addr_t *owner);
+/* the worker at a (its route) is alive or not */
+typedef void (*ngx_stream_clawnexus_cluster_alive_pt)(
+    const cnx_relay_addr_t *a, ngx_uint_t alive);
 
 
 /* NGX_STREAM_CLAWNEXUS_LINK_* of this worker */
@@ -68,7 +76,26 @@ ngx_int_t ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec);
 /* The relay's handlers (NULL: records are counted and dropped). */
 void ngx_stream_clawnexus_cluster_set_handlers(
     ngx_stream_clawnexus_cluster_recv_pt recv,
-    ngx_stream_clawnexus_cluster_state_pt state);
+    ngx_stream_clawnexus_cluster_state_pt state,
+    ngx_stream_clawnexus_cluster_drain_pt drain);
+
+/* Bytes of commands waiting for the socket to Redis. */
+size_t ngx_stream_clawnexus_cluster_unsent(void);
+
+/*
+ * Ask Redis who owns name, if its worker is alive and on another node.
+ * handler runs once, later (with NULL if nobody, or the link went down).
+ * NGX_DECLINED while the link is down, NGX_ERROR: handler does not run.
+ */
+ngx_int_t ngx_stream_clawnexus_cluster_owner(const char *name, size_t len,
+    ngx_stream_clawnexus_cluster_owner_pt handler, void *data);
+
+/*
+ * Ask whether the route of the worker at a is alive (its key in Redis
+ * has not expired).  handler runs only with an answer.
+ */
+ngx_int_t ngx_stream_clawnexus_cluster_alive(const cnx_relay_addr_t *a,
+    ngx_stream_clawnexus_cluster_alive_pt handler);
 
 /* The counters of every worker of this cycle, NULL without a cluster. */
 ngx_stream_clawnexus_link_stats_t *ngx_stream_clawnexus_cluster_stats(

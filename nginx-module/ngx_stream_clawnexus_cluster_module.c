@@ -36,6 +36,8 @@
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX     "cnx"
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_TICK       1000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_ROUTE_TTL  "2500"  /* ms */
+/* ticks between two steps of the sweep of dead names (SCAN of 200) */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_SWEEP      5
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT    2000    /* ms */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_REPLY      2000    /* ms */
 /* the largest record accepted from another node */
@@ -45,6 +47,10 @@
 /* bytes of commands waiting for the socket to Redis before publishing
  * stops (the relay then holds the senders back) */
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX (4 * 1024 * 1024)
+/* records for one worker gathered into one PUBLISH up to this size, for
+ * this many workers at a time */
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH      (32 * 1024)
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES    16
 
 
 typedef struct {
@@ -64,6 +70,15 @@ typedef struct {
 } ngx_stream_clawnexus_cluster_shm_t;
 
 
+/* Records for one worker on another node, gathered for one PUBLISH. */
+typedef struct {
+    cnx_relay_addr_t                    to;         /* conn 0 */
+    u_char                             *buf;
+    size_t                              len;
+    size_t                              cap;
+} ngx_stream_clawnexus_batch_t;
+
+
 /* One worker's link. */
 typedef struct {
     ngx_stream_clawnexus_cluster_main_conf_t  *conf;
@@ -79,6 +94,10 @@ typedef struct {
     uint64_t                            ping_sent;  /* us, 0 = none due */
     char                                route[CNX_CLUSTER_ROUTE_MAX + 1];
     size_t                              route_len;
+    char                                prefix[24];     /* "NODE:" */
+    uint32_t                            epoch;      /* links made */
+    ngx_uint_t                          ticks;
+    char                                sweep_cursor[24];   /* SCAN's */
     cnx_relay_addr_t                    addr;       /* conn 0 */
     char                                channel[NGX_STREAM_CLAWNEXUS_KEY_LEN];
     size_t                              channel_len;
@@ -89,21 +108,36 @@ typedef struct {
     size_t                              route_key_len;
     u_char                             *buf;        /* a record to publish */
     size_t                              buf_size;
+    ngx_stream_clawnexus_batch_t       *batches;    /* [BATCHES] */
+    ngx_uint_t                          nbatches;
+    size_t                              batched;    /* bytes in them */
+    ngx_event_t                         flush;
     ngx_stream_clawnexus_link_stats_t   local;      /* without a slot */
     ngx_stream_clawnexus_link_stats_t  *stats;
     ngx_stream_clawnexus_cluster_recv_pt    on_recv;
     ngx_stream_clawnexus_cluster_state_pt   on_state;
+    ngx_stream_clawnexus_cluster_drain_pt   on_drain;
 } ngx_stream_clawnexus_link_t;
+
+
+/* A lookup or a liveness check waiting for its reply. */
+typedef struct {
+    ngx_stream_clawnexus_cluster_owner_pt   owner;
+    ngx_stream_clawnexus_cluster_alive_pt   alive;
+    void                                   *data;
+    cnx_relay_addr_t                        addr;
+} ngx_stream_clawnexus_ask_t;
 
 
 /*
  * The owner of a name in Redis, "cnx:name:{ID}" = "ROUTE|SEQ|CONN"; SEQ
  * comes from one counter, so the order of REGISTERs is the order Redis
  * saw them in, and the newest wins.  KEYS[1] the name, ARGV[1] the route,
- * ARGV[2] the connection, ARGV[3] "1" to keep a live owner (a name
- * announced again after the link came back).  Returns {previous owner or
- * "", 1 if the previous owner's route is alive}; with ARGV[3] "1" and a
- * live other owner, changes nothing and returns {owner, 2}.
+ * ARGV[2] the connection, ARGV[3] empty, or this node's route prefix
+ * ("NODE:") to keep a live owner on another node (a name announced again
+ * after the link came back).  Returns {previous owner or "", 1 if the
+ * previous owner's route is alive}; with ARGV[3] set and a live owner on
+ * another node, changes nothing and returns {owner, 2}.
  */
 static const char  ngx_stream_clawnexus_claim_lua[] =
     "local prev = redis.call('GET', KEYS[1]) or ''\n"
@@ -112,14 +146,44 @@ static const char  ngx_stream_clawnexus_claim_lua[] =
     "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
     "  alive = 1\n"
     "end\n"
-    "if ARGV[3] == '1' and alive == 1\n"
-    "   and prev ~= '' and not string.find(prev, ARGV[1] .. '|', 1, true)\n"
+    "if ARGV[3] ~= '' and alive == 1\n"
+    "   and string.sub(prev, 1, #ARGV[3]) ~= ARGV[3]\n"
     "then\n"
     "  return {prev, 2}\n"
     "end\n"
     "local seq = redis.call('INCR', 'cnx:regseq')\n"
     "redis.call('SET', KEYS[1], ARGV[1] .. '|' .. seq .. '|' .. ARGV[2])\n"
     "return {prev, alive}\n";
+
+/* The owner of a name whose route is alive, or nil (a dead one goes). */
+static const char  ngx_stream_clawnexus_owner_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return false end\n"
+    "local r = string.match(v, '^([^|]+)|')\n"
+    "if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 1 then\n"
+    "  return v\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return false\n";
+
+/*
+ * One step of the sweep of names whose owner's route expired (a node that
+ * died without closing its sockets): ARGV[1] the SCAN cursor.  Returns
+ * {next cursor, names deleted}.
+ */
+static const char  ngx_stream_clawnexus_sweep_lua[] =
+    "local s = redis.call('SCAN', ARGV[1], 'MATCH', 'cnx:name:*',"
+    " 'COUNT', 200)\n"
+    "local n = 0\n"
+    "for _, k in ipairs(s[2]) do\n"
+    "  local v = redis.call('GET', k)\n"
+    "  local r = v and string.match(v, '^([^|]+)|')\n"
+    "  if r and redis.call('EXISTS', 'cnx:route:{' .. r .. '}') == 0 then\n"
+    "    redis.call('DEL', k)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return {s[1], n}\n";
 
 /* Delete the name only if this connection still owns it. */
 static const char  ngx_stream_clawnexus_release_lua[] =
@@ -160,6 +224,8 @@ static void ngx_stream_clawnexus_link_connected(
     ngx_stream_clawnexus_redis_t *rd, ngx_int_t ok);
 static void ngx_stream_clawnexus_link_closed(ngx_stream_clawnexus_redis_t *rd,
     const char *reason);
+static void ngx_stream_clawnexus_link_written(
+    ngx_stream_clawnexus_redis_t *rd);
 static void ngx_stream_clawnexus_link_auth_done(
     ngx_stream_clawnexus_redis_t *rd, redisReply *reply, void *data);
 static void ngx_stream_clawnexus_link_step(ngx_stream_clawnexus_redis_t *rd);
@@ -175,6 +241,10 @@ static void ngx_stream_clawnexus_link_ping(ngx_stream_clawnexus_link_t *lk,
     uint64_t now);
 static void ngx_stream_clawnexus_link_retry_handler(ngx_event_t *ev);
 static void ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev);
+static void ngx_stream_clawnexus_link_sweep(ngx_stream_clawnexus_link_t *lk);
+static void ngx_stream_clawnexus_batch_flush_all(ngx_event_t *ev);
+static void ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
+    ngx_uint_t all);
 static ngx_int_t ngx_stream_clawnexus_link_set_route(
     ngx_stream_clawnexus_link_t *lk);
 static uint64_t ngx_stream_clawnexus_link_now_us(void);
@@ -424,6 +494,7 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     ngx_stream_clawnexus_cluster_shm_t        *sh;
     ngx_stream_clawnexus_cluster_recv_pt       recv;
     ngx_stream_clawnexus_cluster_state_pt      state;
+    ngx_stream_clawnexus_cluster_drain_pt      drain;
     ngx_stream_clawnexus_cluster_main_conf_t  *cmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -442,10 +513,12 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     /* the relay's handlers may be set already (its module starts first) */
     recv = lk->on_recv;
     state = lk->on_state;
+    drain = lk->on_drain;
 
     ngx_memzero(lk, sizeof(ngx_stream_clawnexus_link_t));
     lk->on_recv = recv;
     lk->on_state = state;
+    lk->on_drain = drain;
     lk->conf = cmcf;
     lk->stats = &lk->local;
 
@@ -466,6 +539,17 @@ ngx_stream_clawnexus_cluster_init_process(ngx_cycle_t *cycle)
     lk->retry.data = lk;
     lk->retry.log = cycle->log;
     lk->retry.cancelable = 1;
+
+    lk->batches = ngx_calloc(NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES
+                             * sizeof(ngx_stream_clawnexus_batch_t),
+                             cycle->log);
+    if (lk->batches == NULL) {
+        return NGX_ERROR;
+    }
+
+    lk->flush.handler = ngx_stream_clawnexus_batch_flush_all;
+    lk->flush.data = lk;
+    lk->flush.log = cycle->log;
 
     lk->tick.handler = ngx_stream_clawnexus_link_tick_handler;
     lk->tick.data = lk;
@@ -519,6 +603,12 @@ ngx_stream_clawnexus_cluster_exit_process(ngx_cycle_t *cycle)
         ngx_free(lk->buf);
         lk->buf = NULL;
     }
+
+    if (lk->batches) {
+        ngx_stream_clawnexus_batch_drop(lk, 1);
+        ngx_free(lk->batches);
+        lk->batches = NULL;
+    }
 }
 
 
@@ -528,12 +618,16 @@ ngx_stream_clawnexus_link_set_route(ngx_stream_clawnexus_link_t *lk)
     long  n;
 
     lk->addr.node = lk->conf->node;
-    lk->addr.gen = 0;
+    lk->addr.gen = lk->epoch;
     lk->addr.worker = (int32_t) ngx_worker;
     lk->addr.pid = (int32_t) ngx_pid;
     lk->addr.conn = 0;
 
     lk->route_len = cnx_cluster_route(lk->route, &lk->addr);
+
+    /* "<node: 16 hex>:" names every route of this node */
+    ngx_memcpy(lk->prefix, lk->route, 17);
+    lk->prefix[17] = '\0';
 
     n = cnx_cluster_key(lk->channel, sizeof(lk->channel),
                         NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w", lk->route,
@@ -597,6 +691,20 @@ ngx_stream_clawnexus_link_connect(ngx_stream_clawnexus_link_t *lk)
 
     ngx_stream_clawnexus_link_set_state(lk,
                                         NGX_STREAM_CLAWNEXUS_LINK_CONNECTING);
+
+    /*
+     * Each link has a route of its own: members of other nodes in rooms
+     * with this worker's members learn that the rooms ended (the link
+     * went down) when the previous route's key expires, even if the link
+     * is back by then.
+     */
+    lk->epoch++;
+
+    if (ngx_stream_clawnexus_link_set_route(lk) != NGX_OK) {
+        ngx_stream_clawnexus_link_fail(lk, "", "route too long");
+        return;
+    }
+
     lk->cmd_ready = 0;
     lk->sub_ready = 0;
     lk->subscribed = 0;
@@ -611,6 +719,7 @@ ngx_stream_clawnexus_link_connect(ngx_stream_clawnexus_link_t *lk)
         rd->data = lk;
         rd->on_connect = ngx_stream_clawnexus_link_connected;
         rd->on_closed = ngx_stream_clawnexus_link_closed;
+        rd->on_written = ngx_stream_clawnexus_link_written;
         rd->connect_timeout = NGX_STREAM_CLAWNEXUS_CLUSTER_CONNECT;
         rd->reply_timeout = NGX_STREAM_CLAWNEXUS_CLUSTER_REPLY;
 
@@ -665,6 +774,7 @@ ngx_stream_clawnexus_link_fail(ngx_stream_clawnexus_link_t *lk,
                   &lk->conf->url, what ? what : "", reason, delay);
 
     ngx_atomic_fetch_add(&lk->stats->failures, 1);
+    ngx_stream_clawnexus_batch_drop(lk, 0);
     ngx_stream_clawnexus_link_set_state(lk, NGX_STREAM_CLAWNEXUS_LINK_DOWN);
 
     if (lk->tick.timer_set) {
@@ -1019,9 +1129,72 @@ ngx_stream_clawnexus_link_tick_handler(ngx_event_t *ev)
         ngx_stream_clawnexus_link_ping(lk, now ? now : 1);
     }
 
+    /* worker 0 of every node sweeps dead names, one step every few ticks */
+    if (ngx_worker == 0 && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY
+        && ++lk->ticks % NGX_STREAM_CLAWNEXUS_CLUSTER_SWEEP == 0)
+    {
+        ngx_stream_clawnexus_link_sweep(lk);
+    }
+
     if (lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY) {
         ngx_add_timer(&lk->tick, NGX_STREAM_CLAWNEXUS_CLUSTER_TICK);
     }
+}
+
+
+static void
+ngx_stream_clawnexus_link_swept(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_link_t  *lk = rd->data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len >= sizeof(lk->sweep_cursor)
+        || reply->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "clawnexus cluster: sweeping names in Redis "
+                          "failed: %s", reply->str);
+        }
+
+        ngx_memcpy(lk->sweep_cursor, "0", 2);
+        return;
+    }
+
+    ngx_memcpy(lk->sweep_cursor, reply->element[0]->str,
+               reply->element[0]->len);
+    lk->sweep_cursor[reply->element[0]->len] = '\0';
+
+    if (reply->element[1]->integer > 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "clawnexus cluster: %L name%s of dead workers "
+                      "removed from Redis", reply->element[1]->integer,
+                      reply->element[1]->integer == 1 ? "" : "s");
+    }
+}
+
+
+static void
+ngx_stream_clawnexus_link_sweep(ngx_stream_clawnexus_link_t *lk)
+{
+    const char  *argv[4];
+    size_t       argvlen[4];
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_stream_clawnexus_sweep_lua;
+    argvlen[1] = sizeof(ngx_stream_clawnexus_sweep_lua) - 1;
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = lk->sweep_cursor[0] ? lk->sweep_cursor : "0";
+    argvlen[3] = ngx_strlen(argv[3]);
+
+    (void) ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                          ngx_stream_clawnexus_link_swept,
+                                          NULL, 4, argv, argvlen);
 }
 
 
@@ -1066,18 +1239,161 @@ ngx_stream_clawnexus_cluster_addr(void)
 }
 
 
+/* PUBLISH p[0..n) on the channel of the worker at a. */
+static ngx_int_t
+ngx_stream_clawnexus_link_publish(ngx_stream_clawnexus_link_t *lk,
+    const cnx_relay_addr_t *a, const u_char *p, size_t n)
+{
+    size_t       len;
+    const char  *argv[3];
+    size_t       argvlen[3];
+    char         route[CNX_CLUSTER_ROUTE_MAX + 1];
+    char         channel[NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
+
+    len = cnx_cluster_route(route, a);
+
+    argvlen[1] = cnx_cluster_key(channel, sizeof(channel),
+                                 NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w",
+                                 route, len);
+    if ((long) argvlen[1] < 0) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = channel;
+    argv[2] = (const char *) p;
+    argvlen[2] = n;
+
+    /* hiredis copies the arguments into its output buffer */
+    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                       ngx_stream_clawnexus_link_published,
+                                       NULL, 3, argv, argvlen)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_clawnexus_batch_flush(ngx_stream_clawnexus_link_t *lk,
+    ngx_stream_clawnexus_batch_t *b)
+{
+    ngx_int_t  rc;
+
+    if (b->len == 0) {
+        return NGX_OK;
+    }
+
+    rc = ngx_stream_clawnexus_link_publish(lk, &b->to, b->buf, b->len);
+
+    lk->batched -= b->len;
+    b->len = 0;
+
+    return rc;
+}
+
+
+/* The records gathered in one turn of the event loop leave. */
+static void
+ngx_stream_clawnexus_batch_flush_all(ngx_event_t *ev)
+{
+    ngx_uint_t                    i;
+    ngx_stream_clawnexus_link_t  *lk = ev->data;
+
+    for (i = 0; i < lk->nbatches; i++) {
+        if (ngx_stream_clawnexus_batch_flush(lk, &lk->batches[i]) != NGX_OK
+            && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY)
+        {
+            ngx_stream_clawnexus_link_fail(lk, "PUBLISH: ", "cannot send");
+            return;
+        }
+    }
+}
+
+
+/* Drop what waits (the link went down) or free it all (exit). */
+static void
+ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
+    ngx_uint_t all)
+{
+    ngx_uint_t  i;
+
+    if (lk->flush.posted) {
+        ngx_delete_posted_event(&lk->flush);
+    }
+
+    for (i = 0; i < lk->nbatches; i++) {
+        lk->batches[i].len = 0;
+
+        if (all && lk->batches[i].buf) {
+            ngx_free(lk->batches[i].buf);
+            lk->batches[i].buf = NULL;
+            lk->batches[i].cap = 0;
+        }
+    }
+
+    lk->batched = 0;
+
+    if (all) {
+        lk->nbatches = 0;
+    }
+}
+
+
+/* The batch for the worker at a (one per channel), or NULL. */
+static ngx_stream_clawnexus_batch_t *
+ngx_stream_clawnexus_batch_for(ngx_stream_clawnexus_link_t *lk,
+    const cnx_relay_addr_t *a)
+{
+    ngx_uint_t                     i;
+    ngx_stream_clawnexus_batch_t  *b, *empty;
+
+    empty = NULL;
+
+    for (i = 0; i < lk->nbatches; i++) {
+        b = &lk->batches[i];
+
+        if (b->to.node == a->node && b->to.gen == a->gen
+            && b->to.worker == a->worker && b->to.pid == a->pid)
+        {
+            return b;
+        }
+
+        if (b->len == 0 && empty == NULL) {
+            empty = b;
+        }
+    }
+
+    if (empty == NULL) {
+        if (lk->nbatches == NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES) {
+            return NULL;
+        }
+
+        empty = &lk->batches[lk->nbatches++];
+    }
+
+    empty->to = *a;
+    empty->to.conn = 0;
+
+    return empty;
+}
+
+
 ngx_int_t
 ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 {
-    long                          n;
-    size_t                        size, len;
-    u_char                       *buf;
-    const char                   *argv[3];
-    size_t                        argvlen[3];
-    cnx_relay_rec_t               r;
-    char                          route[CNX_CLUSTER_ROUTE_MAX + 1];
-    char                          channel[NGX_STREAM_CLAWNEXUS_CLUSTER_KEY_MAX];
-    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+    long                           n;
+    size_t                         size;
+    u_char                        *buf;
+    cnx_relay_rec_t                r;
+    ngx_stream_clawnexus_batch_t  *b;
+    ngx_stream_clawnexus_link_t   *lk = &ngx_stream_clawnexus_link;
 
     if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
         return NGX_DECLINED;
@@ -1088,8 +1404,12 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
         return NGX_ERROR;
     }
 
-    if (ngx_stream_clawnexus_redis_unsent(&lk->cmd)
-        >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
+    /* only DATA is refused: the other records are small and a room's
+     * state must not go astray */
+    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
+         || rec->type == CNX_RELAY_REC_DATA_BIN)
+        && ngx_stream_clawnexus_cluster_unsent()
+           >= NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX)
     {
         return NGX_AGAIN;
     }
@@ -1103,51 +1423,88 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 
     size = cnx_relay_rec_size(&r);
 
-    if (size > lk->buf_size) {
-        buf = ngx_alloc(size, ngx_cycle->log);
+    /*
+     * Records for one worker are gathered into one message until the end
+     * of this turn of the event loop: one PUBLISH, one message for Redis
+     * to pass on and for the receiver to parse, for many records.  Their
+     * order is kept: a worker's records leave from one connection.
+     */
+    b = ngx_stream_clawnexus_batch_for(lk, &r.dst);
+
+    if (b == NULL || size >= NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH) {
+        if (b && ngx_stream_clawnexus_batch_flush(lk, b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (b == NULL) {
+            /* as many workers as batches already: no batch for this one */
+            ngx_stream_clawnexus_batch_flush_all(&lk->flush);
+
+            if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (size > lk->buf_size) {
+            buf = ngx_alloc(size, ngx_cycle->log);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (lk->buf) {
+                ngx_free(lk->buf);
+            }
+
+            lk->buf = buf;
+            lk->buf_size = size;
+        }
+
+        n = cnx_relay_rec_encode(&r, lk->buf, lk->buf_size);
+
+        if (n < 0
+            || ngx_stream_clawnexus_link_publish(lk, &r.dst, lk->buf, n)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_atomic_fetch_add(&lk->stats->records_out, 1);
+
+        return NGX_OK;
+    }
+
+    if (b->len + size > b->cap) {
+        buf = ngx_alloc(2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH,
+                        ngx_cycle->log);
         if (buf == NULL) {
             return NGX_ERROR;
         }
 
-        if (lk->buf) {
-            ngx_free(lk->buf);
+        if (b->buf) {
+            ngx_memcpy(buf, b->buf, b->len);
+            ngx_free(b->buf);
         }
 
-        lk->buf = buf;
-        lk->buf_size = size;
+        b->buf = buf;
+        b->cap = 2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH;
     }
 
-    n = cnx_relay_rec_encode(&r, lk->buf, lk->buf_size);
+    n = cnx_relay_rec_encode(&r, b->buf + b->len, b->cap - b->len);
     if (n < 0) {
         return NGX_ERROR;
     }
 
-    len = cnx_cluster_route(route, &r.dst);
-
-    argvlen[1] = cnx_cluster_key(channel, sizeof(channel),
-                                 NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX, "w",
-                                 route, len);
-    if ((long) argvlen[1] < 0) {
-        return NGX_ERROR;
-    }
-
-    argv[0] = "PUBLISH";
-    argvlen[0] = 7;
-    argv[1] = channel;
-    argv[2] = (const char *) lk->buf;
-    argvlen[2] = n;
-
-    /* hiredis copies the arguments into its output buffer */
-    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
-                                       ngx_stream_clawnexus_link_published,
-                                       NULL, 3, argv, argvlen)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
+    b->len += n;
+    lk->batched += n;
     ngx_atomic_fetch_add(&lk->stats->records_out, 1);
-    ngx_atomic_fetch_add(&lk->stats->bytes_out, n);
+
+    if (b->len >= NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH) {
+        return ngx_stream_clawnexus_batch_flush(lk, b);
+    }
+
+    if (!lk->flush.posted) {
+        ngx_post_event(&lk->flush, &ngx_posted_events);
+    }
 
     return NGX_OK;
 }
@@ -1156,10 +1513,32 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
 void
 ngx_stream_clawnexus_cluster_set_handlers(
     ngx_stream_clawnexus_cluster_recv_pt recv,
-    ngx_stream_clawnexus_cluster_state_pt state)
+    ngx_stream_clawnexus_cluster_state_pt state,
+    ngx_stream_clawnexus_cluster_drain_pt drain)
 {
     ngx_stream_clawnexus_link.on_recv = recv;
     ngx_stream_clawnexus_link.on_state = state;
+    ngx_stream_clawnexus_link.on_drain = drain;
+}
+
+
+size_t
+ngx_stream_clawnexus_cluster_unsent(void)
+{
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    return ngx_stream_clawnexus_redis_unsent(&lk->cmd) + lk->batched;
+}
+
+
+static void
+ngx_stream_clawnexus_link_written(ngx_stream_clawnexus_redis_t *rd)
+{
+    ngx_stream_clawnexus_link_t  *lk = rd->data;
+
+    if (rd == &lk->cmd && lk->on_drain) {
+        lk->on_drain();
+    }
 }
 
 
@@ -1380,6 +1759,7 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
     uint64_t conn, ngx_uint_t again)
 {
     ngx_stream_clawnexus_claim_t  *cl;
+    ngx_stream_clawnexus_link_t   *lk = &ngx_stream_clawnexus_link;
 
     if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
         /* announced when the link is ready again */
@@ -1399,7 +1779,7 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
     if (ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_claim_lua,
                                       sizeof(ngx_stream_clawnexus_claim_lua)
                                       - 1, name, len, conn,
-                                      again ? "1" : "0",
+                                      again ? lk->prefix : "",
                                       ngx_stream_clawnexus_cluster_claimed,
                                       cl)
         != NGX_OK)
@@ -1407,6 +1787,13 @@ ngx_stream_clawnexus_cluster_claim(const char *name, size_t len,
         ngx_free(cl);
         return NGX_ERROR;
     }
+
+    /*
+     * The claim reaches Redis before the client has its REGISTERED (the
+     * relay may write that at once): a JOIN it prompts on another node
+     * then finds the name.
+     */
+    ngx_stream_clawnexus_redis_flush(&lk->cmd);
 
     return NGX_OK;
 }
@@ -1425,4 +1812,133 @@ ngx_stream_clawnexus_cluster_release(const char *name, size_t len,
                                      sizeof(ngx_stream_clawnexus_release_lua)
                                      - 1, name, len, conn, NULL,
                                      ngx_stream_clawnexus_cluster_done, NULL);
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_owner_done(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask = data;
+
+    cnx_cluster_owner_t           owner;
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    if (reply && reply->type == REDIS_REPLY_STRING
+        && cnx_cluster_owner_parse(reply->str, reply->len, &owner) == 0
+        && owner.addr.node != lk->addr.node
+        && lk->state == NGX_STREAM_CLAWNEXUS_LINK_READY)
+    {
+        ask->owner(ask->data, &owner.addr);
+
+    } else {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "clawnexus cluster: looking a name up in Redis "
+                          "failed: %s", reply->str);
+        }
+
+        ask->owner(ask->data, NULL);
+    }
+
+    ngx_free(ask);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_cluster_owner(const char *name, size_t len,
+    ngx_stream_clawnexus_cluster_owner_pt handler, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask;
+
+    if (ngx_stream_clawnexus_link.state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        return NGX_DECLINED;
+    }
+
+    ask = ngx_calloc(sizeof(ngx_stream_clawnexus_ask_t), ngx_cycle->log);
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    ask->owner = handler;
+    ask->data = data;
+
+    if (ngx_stream_clawnexus_cluster_eval(ngx_stream_clawnexus_owner_lua,
+                                      sizeof(ngx_stream_clawnexus_owner_lua)
+                                      - 1, name, len, 0, NULL,
+                                      ngx_stream_clawnexus_cluster_owner_done,
+                                      ask)
+        != NGX_OK)
+    {
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_cluster_alive_done(ngx_stream_clawnexus_redis_t *rd,
+    redisReply *reply, void *data)
+{
+    ngx_stream_clawnexus_ask_t  *ask = data;
+
+    /* no answer (the link went down) says nothing about the route */
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ask->alive(&ask->addr, reply->integer != 0);
+    }
+
+    ngx_free(ask);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_cluster_alive(const cnx_relay_addr_t *a,
+    ngx_stream_clawnexus_cluster_alive_pt handler)
+{
+    long                          n;
+    size_t                        len;
+    char                          route[CNX_CLUSTER_ROUTE_MAX + 1];
+    char                          key[NGX_STREAM_CLAWNEXUS_KEY_LEN];
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_stream_clawnexus_ask_t   *ask;
+    ngx_stream_clawnexus_link_t  *lk = &ngx_stream_clawnexus_link;
+
+    if (lk->state != NGX_STREAM_CLAWNEXUS_LINK_READY) {
+        return NGX_DECLINED;
+    }
+
+    len = cnx_cluster_route(route, a);
+
+    n = cnx_cluster_key(key, sizeof(key), NGX_STREAM_CLAWNEXUS_CLUSTER_PREFIX,
+                        "route", route, len);
+    if (n < 0) {
+        return NGX_ERROR;
+    }
+
+    ask = ngx_calloc(sizeof(ngx_stream_clawnexus_ask_t), ngx_cycle->log);
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    ask->alive = handler;
+    ask->addr = *a;
+
+    argv[0] = "EXISTS";
+    argvlen[0] = 6;
+    argv[1] = key;
+    argvlen[1] = n;
+
+    if (ngx_stream_clawnexus_redis_command(&lk->cmd,
+                                       ngx_stream_clawnexus_cluster_alive_done,
+                                       ask, 2, argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

@@ -1,9 +1,9 @@
 /*
  * ngx_stream_clawnexus_ipc.c: the channels between the workers of the
  * relay (datagram socketpairs carrying cnx_relay_rec records, in chunks),
- * the waiters paused on a full channel, records from other nodes, and the
- * worker's lifecycle: the socketpairs made in the master, init and exit
- * of a worker, the reaper of the state of workers that died.
+ * the waiters paused on a full channel, and the worker's lifecycle: the
+ * socketpairs made in the master, init and exit of a worker, the reaper
+ * of the state of workers that died.
  */
 
 
@@ -14,10 +14,10 @@
 #include <sodium.h>
 
 #include "cnx_relay_rec.h"
-#include "ngx_stream_clawnexus_cluster.h"
 #include "ngx_stream_clawnexus_relay.h"
 
 
+static void ngx_stream_clawnexus_ipc_read(ngx_event_t *ev);
 static void ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len);
 
 
@@ -338,6 +338,16 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
 static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
+    ngx_stream_clawnexus_ipc_read(ev);
+
+    /* the core's counters, once per batch of records (see frames()) */
+    ngx_stream_clawnexus_publish();
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_read(ngx_event_t *ev)
+{
     u_char                          *body;
     size_t                           len, off, bytes;
     ssize_t                          n;
@@ -433,88 +443,7 @@ ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
 
     cnx_relay_core_record(w->core, to, &rec);
-    ngx_stream_clawnexus_publish();
 }
-
-
-/*
- * A record from another relay node (through the cluster's Redis).  Only
- * REPLACED is acted on so far: a newer REGISTER of the name elsewhere.
- * The name leaves this node's directory first, so that the core sees an
- * owner other than the member.
- */
-static void
-ngx_stream_clawnexus_from_node(const cnx_relay_rec_t *rec)
-{
-    cnx_relay_member_t             *to;
-    ngx_stream_clawnexus_ctx_t     *ctx;
-    ngx_stream_clawnexus_addr_t     me;
-    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
-
-    if (rec->type != CNX_RELAY_REC_REPLACED
-        || rec->dst.pid != (int32_t) ngx_pid || w->core == NULL)
-    {
-        return;
-    }
-
-    ctx = ngx_stream_clawnexus_conn_find(rec->dst.conn);
-    if (ctx == NULL || ctx->state != NGX_STREAM_CLAWNEXUS_OPEN) {
-        return;
-    }
-
-    to = &ctx->member;
-
-    if (!to->registered || rec->name_len != to->name_len
-        || ngx_memcmp(rec->name, to->name, to->name_len) != 0)
-    {
-        return;
-    }
-
-    if (ngx_stream_clawnexus_sh) {
-        ngx_stream_clawnexus_me(to, &me);
-        ngx_stream_clawnexus_name_release(to->name, to->name_len, &me);
-    }
-
-    cnx_relay_core_record(w->core, to, rec);
-    ngx_stream_clawnexus_publish();
-}
-
-
-/* The link to Redis is ready: announce this worker's names again. */
-static void
-ngx_stream_clawnexus_link_changed(ngx_uint_t ready)
-{
-    ngx_rbtree_node_t           *node, *root, *sentinel;
-    ngx_stream_clawnexus_ctx_t  *ctx;
-
-    if (!ready) {
-        return;
-    }
-
-    root = ngx_stream_clawnexus_worker.conns.root;
-    sentinel = ngx_stream_clawnexus_worker.conns.sentinel;
-
-    if (root == sentinel) {
-        return;
-    }
-
-    for (node = ngx_rbtree_min(root, sentinel);
-         node;
-         node = ngx_rbtree_next(&ngx_stream_clawnexus_worker.conns, node))
-    {
-        ctx = (ngx_stream_clawnexus_ctx_t *) node;
-
-        if (ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
-            && ctx->member.registered)
-        {
-            (void) ngx_stream_clawnexus_cluster_claim(ctx->member.name,
-                                                      ctx->member.name_len,
-                                                      ctx->member.addr.conn,
-                                                      1);
-        }
-    }
-}
-
 
 
 static void
@@ -734,13 +663,12 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
         ngx_stream_clawnexus_my_gauge->pid = ngx_pid;
     }
 
-    ngx_stream_clawnexus_cluster_set_handlers(
-        ngx_stream_clawnexus_from_node, ngx_stream_clawnexus_link_changed);
-
     w->core = cnx_relay_core_new(&ngx_stream_clawnexus_host_ops, NULL);
     if (w->core == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_stream_clawnexus_node_init();
 
     ngx_rbtree_init(&w->conns, &w->conns_sentinel, ngx_rbtree_insert_value);
     ngx_queue_init(&w->proxies);

@@ -286,7 +286,7 @@ ngx_stream_clawnexus_local_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
      * keeps coming anyway, stop reading from them until this receiver
      * drains rather than grow its queue without end.
      */
-    if (from->remote
+    if (from->remote && from->addr.node == 0
         && ctx->kept > ctx->conf->send_queue + NGX_STREAM_CLAWNEXUS_IN_FLIGHT)
     {
         ngx_stream_clawnexus_pause(&ngx_stream_clawnexus_worker.ipc_wait,
@@ -386,19 +386,16 @@ const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops = {
  * on the channel to that worker.
  */
 static ngx_int_t
-ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
+ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
     const char *room, size_t room_len, const char *name, unsigned flags,
-    const uint8_t *p, size_t n)
+    const uint8_t *p, size_t n, ngx_stream_clawnexus_chan_t **chp)
 {
     long                          h;
     u_char                        head[CNX_RELAY_REC_HEADER
                                        + CNX_RELAY_ROOM_ID_MAX
                                        + CNX_RELAY_CLAW_ID_MAX];
     cnx_relay_rec_t               rec;
-    cnx_relay_member_t           *fm;
-    ngx_stream_clawnexus_ctx_t   *fc;
-    ngx_stream_clawnexus_chan_t  *ch;
 
     ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
     rec.type = type;
@@ -412,28 +409,35 @@ ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
     rec.payload = p;
     rec.payload_len = n;
 
+    *chp = NULL;
+
+    if (to->addr.node) {
+        /* a member on another relay node: through the cluster */
+        return ngx_stream_clawnexus_node_send(to, &rec);
+    }
+
     h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
     if (h < 0) {
         return NGX_ERROR;
     }
 
-    ch = ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
-                                       (size_t) h, p, n);
-    if (ch == NULL) {
-        return NGX_ERROR;
-    }
+    *chp = ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
+                                         (size_t) h, p, n);
 
-    /* a sender of DATA, a session here, is held back past 1 MiB */
-    if (type == CNX_RELAY_REC_DATA_TEXT || type == CNX_RELAY_REC_DATA_BIN) {
-        fc = ngx_stream_clawnexus_conn_find(src->conn);
-        fm = fc ? &fc->member : NULL;
+    return *chp ? NGX_OK : NGX_ERROR;
+}
 
-        if (fc && cnx_relay_addr_eq(&fm->addr, src)) {
-            ngx_stream_clawnexus_chan_backpressure(fc, ch);
-        }
-    }
 
-    return NGX_OK;
+static ngx_int_t
+ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
+    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
+    const char *room, size_t room_len, const char *name, unsigned flags,
+    const uint8_t *p, size_t n)
+{
+    ngx_stream_clawnexus_chan_t  *ch;
+
+    return ngx_stream_clawnexus_remote_rec(to, type, src, room, room_len,
+                                           name, flags, p, n, &ch);
 }
 
 
@@ -485,16 +489,28 @@ static int
 ngx_stream_clawnexus_remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
     cnx_relay_member_t *from, int binary, const uint8_t *p, size_t n)
 {
-    if (ngx_stream_clawnexus_remote_send(to,
+    ngx_stream_clawnexus_ctx_t   *fc;
+    ngx_stream_clawnexus_chan_t  *ch;
+
+    if (ngx_stream_clawnexus_remote_rec(to,
             binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
-            &from->addr, r->id, r->id_len, NULL, 0, p, n)
+            &from->addr, r->id, r->id_len, NULL, 0, p, n, &ch)
         != NGX_OK)
     {
         return CNX_RELAY_OP_ERROR;
     }
 
     if (!from->remote) {
-        ngx_stream_clawnexus_ctx_of(from)->messages++;
+        fc = ngx_stream_clawnexus_ctx_of(from);
+        fc->messages++;
+
+        if (ch) {
+            /*
+             * a sender of DATA into another worker, a session here, is held
+             * back past 1 MiB; into another node, by the room's credit
+             */
+            ngx_stream_clawnexus_chan_backpressure(fc, ch);
+        }
     }
 
     return CNX_RELAY_OP_OK;
@@ -545,7 +561,7 @@ ngx_stream_clawnexus_remote_unused(cnx_relay_member_t *m)
 }
 
 
-static const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops = {
+const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops = {
     ngx_stream_clawnexus_remote_incoming,
     ngx_stream_clawnexus_remote_joined,
     ngx_stream_clawnexus_remote_peer_left,
@@ -622,6 +638,11 @@ ngx_stream_clawnexus_host_lookup(void *host, const char *name, size_t len)
 
     ngx_stream_clawnexus_name_get(name, len, &owner);
 
+    if (owner.pid == 0) {
+        /* not on this node: another node of the cluster may have it */
+        return ngx_stream_clawnexus_node_lookup(name, len);
+    }
+
     return ngx_stream_clawnexus_member_at(&owner);
 }
 
@@ -688,7 +709,7 @@ ngx_stream_clawnexus_host_remote(void *host, const cnx_relay_addr_t *a,
     ngx_stream_clawnexus_addr_t   at;
 
     if (a->node != 0) {
-        return NULL;
+        return ngx_stream_clawnexus_node_remote(a, binary);
     }
 
     at.worker = a->worker;

@@ -246,6 +246,17 @@ ngx_stream_clawnexus_redis_close(ngx_stream_clawnexus_redis_t *rd,
 }
 
 
+void
+ngx_stream_clawnexus_redis_flush(ngx_stream_clawnexus_redis_t *rd)
+{
+    if (rd->ac == NULL || !rd->connected || !rd->want_write) {
+        return;
+    }
+
+    redisAsyncHandleWrite(rd->ac);
+}
+
+
 size_t
 ngx_stream_clawnexus_redis_unsent(ngx_stream_clawnexus_redis_t *rd)
 {
@@ -436,6 +447,10 @@ ngx_stream_clawnexus_redis_write_handler(ngx_event_t *ev)
 
     /* before the connect finished, this event is the socket saying so */
     redisAsyncHandleWrite(rd->ac);
+
+    if (rd->ac && rd->connected && rd->on_written) {
+        rd->on_written(rd);
+    }
 }
 
 

@@ -34,6 +34,10 @@ typedef void (*ngx_stream_clawnexus_redis_connect_pt)(
 typedef void (*ngx_stream_clawnexus_redis_closed_pt)(
     ngx_stream_clawnexus_redis_t *rd, const char *reason);
 
+/* commands were written to the socket (see unsent()) */
+typedef void (*ngx_stream_clawnexus_redis_written_pt)(
+    ngx_stream_clawnexus_redis_t *rd);
+
 
 typedef struct ngx_stream_clawnexus_redis_cmd_s
     ngx_stream_clawnexus_redis_cmd_t;
@@ -47,6 +51,7 @@ struct ngx_stream_clawnexus_redis_s {
 
     ngx_stream_clawnexus_redis_connect_pt    on_connect;
     ngx_stream_clawnexus_redis_closed_pt     on_closed;
+    ngx_stream_clawnexus_redis_written_pt    on_written;   /* or NULL */
     void                                    *data;
 
     ngx_event_t                              timer;     /* connect and
@@ -102,6 +107,9 @@ ngx_int_t ngx_stream_clawnexus_redis_subscribe(
  */
 void ngx_stream_clawnexus_redis_close(ngx_stream_clawnexus_redis_t *rd,
     const char *reason);
+
+/* Write what waits now, not later in this turn of the event loop. */
+void ngx_stream_clawnexus_redis_flush(ngx_stream_clawnexus_redis_t *rd);
 
 /* Bytes hiredis holds to be written. */
 size_t ngx_stream_clawnexus_redis_unsent(ngx_stream_clawnexus_redis_t *rd);

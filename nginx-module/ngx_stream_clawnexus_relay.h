@@ -52,6 +52,7 @@ typedef struct {
     ngx_uint_t                  max_rooms;
     ngx_uint_t                  max_pending;
     ngx_msec_t                  idle_timeout;
+    ngx_msec_t                  send_stall_timeout;
     ngx_msec_t                  handshake_timeout;
     ngx_msec_t                  ping_interval;
     size_t                      send_queue;
@@ -337,6 +338,7 @@ extern ngx_stream_clawnexus_gauge_t   *ngx_stream_clawnexus_my_gauge;
 extern u_char  ngx_stream_clawnexus_rbuf[NGX_STREAM_CLAWNEXUS_BULK
                                         + NGX_STREAM_CLAWNEXUS_BULK_TAIL];
 extern const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops;
+extern const cnx_relay_member_ops_t  ngx_stream_clawnexus_remote_ops;
 extern const cnx_relay_host_ops_t    ngx_stream_clawnexus_host_ops;
 
 
@@ -411,6 +413,17 @@ void ngx_stream_clawnexus_text(ngx_stream_clawnexus_ctx_t *ctx, const u_char *p,
     size_t n);
 void ngx_stream_clawnexus_bin(ngx_stream_clawnexus_ctx_t *ctx, u_char *p,
     size_t n);
+
+
+/* ngx_stream_clawnexus_node.c: members on other nodes of a cluster */
+
+void ngx_stream_clawnexus_node_init(void);
+cnx_relay_member_t *ngx_stream_clawnexus_node_lookup(const char *name,
+    size_t len);
+cnx_relay_member_t *ngx_stream_clawnexus_node_remote(
+    const cnx_relay_addr_t *a, int binary);
+ngx_int_t ngx_stream_clawnexus_node_send(cnx_relay_member_t *to,
+    cnx_relay_rec_t *rec);
 
 
 #endif /* NGX_STREAM_CLAWNEXUS_RELAY_H */

@@ -170,3 +170,57 @@ cnx_cluster_backoff(unsigned attempt, uint32_t rnd)
     j = (int) (rnd % 2001) - 1000;
     return (unsigned) ((int) d + (int) d / 10 * j / 1000);
 }
+
+
+/* The sender's state from its parts; -1 if the core knows it already. */
+static int
+credit_state(cnx_cluster_credit_t *c)
+{
+    unsigned  held;
+
+    held = c->peer_full || c->unacked >= CNX_CLUSTER_WINDOW;
+    if (held == c->held) {
+        return -1;
+    }
+    c->held = held;
+    return (int) held;
+}
+
+
+int
+cnx_cluster_credit_sent(cnx_cluster_credit_t *c, uint64_t n)
+{
+    c->unacked += n;
+    return credit_state(c);
+}
+
+
+int
+cnx_cluster_credit_acked(cnx_cluster_credit_t *c, uint64_t n)
+{
+    c->unacked -= n < c->unacked ? n : c->unacked;
+    return credit_state(c);
+}
+
+
+int
+cnx_cluster_credit_flow(cnx_cluster_credit_t *c, int full)
+{
+    c->peer_full = full ? 1 : 0;
+    return credit_state(c);
+}
+
+
+uint64_t
+cnx_cluster_credit_arrived(cnx_cluster_credit_t *c, uint64_t n)
+{
+    uint64_t  ack;
+
+    c->arrived += n;
+    if (c->arrived < CNX_CLUSTER_ACK_EVERY) {
+        return 0;
+    }
+    ack = c->arrived;
+    c->arrived = 0;
+    return ack;
+}

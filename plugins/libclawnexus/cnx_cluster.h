@@ -70,6 +70,39 @@ int cnx_cluster_owner_parse(const char *s, size_t n, cnx_cluster_owner_t *o);
  * +-10 % jitter from rnd (any random 32 bits) so that the workers of
  * many nodes do not reconnect in step.
  */
+/*
+ * Credit of a room across nodes.  The sending node may have at most
+ * CNX_CLUSTER_WINDOW bytes of DATA payload on their way into one room
+ * (sent, but not yet acknowledged by an ACK record of the receiving
+ * node); the receiving node acknowledges what arrived every
+ * CNX_CLUSTER_ACK_EVERY bytes.  With the receiver's FLOW this bounds what
+ * reaches a full receiver after its FLOW left to one window, however deep
+ * Redis and the sockets in between are.  The sender is held back while
+ * its credit is spent or the receiver said full.
+ */
+#define CNX_CLUSTER_WINDOW     (1024 * 1024)
+#define CNX_CLUSTER_ACK_EVERY  (CNX_CLUSTER_WINDOW / 4)
+
+typedef struct {
+    uint64_t    unacked;        /* sender: on their way */
+    uint64_t    arrived;        /* receiver: not acknowledged yet */
+    unsigned    peer_full:1;    /* sender: the receiver's last FLOW */
+    unsigned    held:1;         /* sender: what the core was told */
+} cnx_cluster_credit_t;
+
+/*
+ * Sender side.  Each returns -1 when whether the sender is held back did
+ * not change, or the new state (1 held, 0 free) to tell the relay core.
+ * sent: n bytes of DATA left; acked: an ACK of n bytes came (never more
+ * than what is on its way); flow: the receiver's FLOW record.
+ */
+int cnx_cluster_credit_sent(cnx_cluster_credit_t *c, uint64_t n);
+int cnx_cluster_credit_acked(cnx_cluster_credit_t *c, uint64_t n);
+int cnx_cluster_credit_flow(cnx_cluster_credit_t *c, int full);
+
+/* Receiver side: n bytes arrived; the count to acknowledge now, or 0. */
+uint64_t cnx_cluster_credit_arrived(cnx_cluster_credit_t *c, uint64_t n);
+
 #define CNX_CLUSTER_BACKOFF_MIN  500
 #define CNX_CLUSTER_BACKOFF_MAX  10000
 unsigned cnx_cluster_backoff(unsigned attempt, uint32_t rnd);

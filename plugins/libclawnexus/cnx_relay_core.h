@@ -35,6 +35,14 @@
  * and hands the record to cnx_relay_core_record(), which checks that the
  * room's other member is the record's sender before acting.
  *
+ * lookup() answers at once.  A host that must ask elsewhere who owns a
+ * name (a relay cluster asks Redis) returns a remote member whose address
+ * it does not know yet: the room waits in the core as for any target in
+ * another process, that member's incoming() sends the INCOMING once the
+ * answer comes, and when nobody owns the name the host hands the core a
+ * REFUSED record from that member's address (the initiator then gets the
+ * ERROR).  The core needs no second, asynchronous JOIN path.
+ *
  * Backpressure is per room: when a receiver's queue passes its high mark
  * the host calls cnx_relay_core_flow(m, 1), and (m, 0) when it drained.
  * A member elsewhere in m's rooms is told at once (flow: a FLOW record).

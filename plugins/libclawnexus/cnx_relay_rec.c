@@ -146,6 +146,9 @@ fields_valid(int type, unsigned flags, const char *room, size_t room_len,
         }
     }
 
+    if (type == CNX_RELAY_REC_ACK) {
+        return payload_len == CNX_RELAY_REC_ACK_LEN;
+    }
     if (payload_len != 0 && type != CNX_RELAY_REC_DATA_TEXT
         && type != CNX_RELAY_REC_DATA_BIN)
     {
@@ -284,6 +287,7 @@ cnx_relay_rec_type_name(int type)
     case CNX_RELAY_REC_DATA_BIN:   return "DATA_BIN";
     case CNX_RELAY_REC_REPLACED:   return "REPLACED";
     case CNX_RELAY_REC_FLOW:       return "FLOW";
+    case CNX_RELAY_REC_ACK:        return "ACK";
     default:                       return "UNKNOWN";
     }
 }

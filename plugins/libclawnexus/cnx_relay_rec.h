@@ -4,7 +4,7 @@
  * nginx, or another relay node).  Each record names its sender and its
  * receiver by address and carries one event of the relay core
  * (cnx_relay_core.h): INCOMING, REFUSED, JOINED, PEER_LEFT, DATA, REPLACED
- * or FLOW.
+ * or FLOW; or, between relay nodes, an ACK (the core ignores it).
  *
  * Wire form (all integers big-endian), CNX_RELAY_REC_HEADER bytes then
  * the room id, the name and the payload:
@@ -39,11 +39,16 @@ typedef enum {
     CNX_RELAY_REC_DATA_TEXT,      /* payload: escaped JSON string content */
     CNX_RELAY_REC_DATA_BIN,       /* payload: raw bytes */
     CNX_RELAY_REC_REPLACED,       /* no room; name: it has a newer owner */
-    CNX_RELAY_REC_FLOW            /* flags = 1: the sender takes no more
+    CNX_RELAY_REC_FLOW,           /* flags = 1: the sender takes no more
                                      DATA in this room for now, 0: again */
+    CNX_RELAY_REC_ACK             /* payload: 4 bytes, big-endian: bytes
+                                     of DATA payload that arrived since the
+                                     last ACK (between relay nodes, see
+                                     cnx_cluster.h) */
 } cnx_relay_rec_type_t;
 
-#define CNX_RELAY_REC_TYPE_MAX  CNX_RELAY_REC_FLOW
+#define CNX_RELAY_REC_TYPE_MAX  CNX_RELAY_REC_ACK
+#define CNX_RELAY_REC_ACK_LEN   4
 
 /* Flag bit: binary (INCOMING, JOINED) or full (FLOW). */
 #define CNX_RELAY_REC_F_SET  0x01

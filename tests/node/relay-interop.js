@@ -1,8 +1,10 @@
 // Drives the real clawnexus@0.4.0 RelayConnector against a relay:
-//   node relay-interop.js ws://127.0.0.1:PORT/relay SECRET ISSUER
+//   node relay-interop.js ws://127.0.0.1:PORT/relay SECRET ISSUER [URL_B [URL_A2]]
 // Two connectors register, pair, exchange keys and encrypted messages both
 // ways; a peer leaves (PEER_LEFT), re-registers, and a newer connector
 // takes over a name while the old socket is still open (token refresh).
+// With URL_B, B connects there (another relay node of a cluster); with
+// URL_A2, the newer connector taking over A's name connects there.
 // Exit 0 when every step was observed, 1 otherwise.
 'use strict';
 
@@ -11,7 +13,7 @@ const path = require('node:path');
 const { RelayConnector } = require(path.join(__dirname,
     'node_modules/clawnexus/dist/relay/connector.js'));
 
-const [url, secret, issuer] = process.argv.slice(2);
+const [url, secret, issuer, urlB, urlA2] = process.argv.slice(2);
 if (!url || !secret) {
     console.error('usage: relay-interop.js URL SECRET [ISSUER]');
     process.exit(2);
@@ -33,8 +35,8 @@ function mint(sub, ttl = 300, key = secret) {
     return `${head}.${body}.${b64url(mac)}`;
 }
 
-function connector(id, token) {
-    const c = new RelayConnector({ relayUrl: url, clawId: id,
+function connector(id, token, at = url) {
+    const c = new RelayConnector({ relayUrl: at, clawId: id,
         authToken: token ?? mint(id), autoAccept: true });
     c.errors = [];
     c.on('relay_error', (code, msg) => c.errors.push(code));
@@ -100,7 +102,7 @@ async function exchange(a, b, room, n) {
 
 async function main() {
     const A = connector('alice.id.claw');
-    const B = connector('bob.id.claw');
+    const B = connector('bob.id.claw', undefined, urlB || url);
     const regA = once(A, 'registered');
     const regB = once(B, 'registered');
     A.connect();
@@ -117,7 +119,7 @@ async function main() {
     check((await left)[0] === room, 'A saw PEER_LEFT for the room');
 
     // B comes back with a new connector and the same name
-    const B2 = connector('bob.id.claw');
+    const B2 = connector('bob.id.claw', undefined, urlB || url);
     const regB2 = once(B2, 'registered');
     B2.connect();
     check((await regB2)[0] === 'bob.id.claw', 'B re-registered');
@@ -126,7 +128,7 @@ async function main() {
     await exchange(A, B2, room2, 3);
 
     // token refresh: a newer connector takes alice while the old is open
-    const A2 = connector('alice.id.claw');
+    const A2 = connector('alice.id.claw', undefined, urlA2 || url);
     const regA2 = once(A2, 'registered');
     A2.connect();
     await regA2;

@@ -33,11 +33,17 @@ sim_log(sim_sock_t *s, const char *fmt, const char *a, const char *b)
 }
 
 
-/* Every socket ever opened has its own address, as nginx's are. */
+/*
+ * Every socket ever opened has its own address, as nginx's are.  The last
+ * process stands for a worker of another relay node of a cluster: its
+ * addresses carry a node id (what the other nodes see), and otherwise the
+ * same worker, pid and conn numbers as this node's could.
+ */
 static void
 sim_addr(sim_t *sim, cnx_relay_addr_t *a, int proc)
 {
     memset(a, 0, sizeof(*a));
+    a->node = proc == SIM_PROCS - 1 ? SIM_NODE : 0;
     a->gen = 1;
     a->worker = proc;
     a->pid = 1000 + proc;

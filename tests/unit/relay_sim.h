@@ -14,7 +14,8 @@
 
 #include "cnx_relay_core.h"
 
-#define SIM_PROCS      3
+#define SIM_PROCS      3     /* the last one on another node */
+#define SIM_NODE       0x5eedc0de0000002bULL
 #define SIM_SOCKS      16
 #define SIM_LOG        4096
 #define SIM_NOW        1700000000

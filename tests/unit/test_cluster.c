@@ -148,6 +148,46 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/* The credit of a room across nodes (cnx_cluster_credit_t). */
+START_TEST(test_credit)
+{
+    cnx_cluster_credit_t  snd, rcv;
+    uint64_t              ack, total;
+    int                   i;
+
+    memset(&snd, 0, sizeof(snd));
+    memset(&rcv, 0, sizeof(rcv));
+
+    /* free until a window is on its way; an ACK frees it again */
+    ck_assert_int_eq(cnx_cluster_credit_sent(&snd, CNX_CLUSTER_WINDOW - 1),
+                     -1);
+    ck_assert_int_eq(cnx_cluster_credit_sent(&snd, 1), 1);
+    ck_assert_int_eq(cnx_cluster_credit_sent(&snd, 100), -1);
+    ck_assert_int_eq(cnx_cluster_credit_acked(&snd, 100), -1);
+    ck_assert_int_eq(cnx_cluster_credit_acked(&snd, 1), 0);
+
+    /* the receiver's FLOW holds it back whatever the credit */
+    ck_assert_int_eq(cnx_cluster_credit_flow(&snd, 1), 1);
+    ck_assert_int_eq(cnx_cluster_credit_acked(&snd, 1000), -1);
+    ck_assert_int_eq(cnx_cluster_credit_flow(&snd, 0), 0);
+    ck_assert_int_eq(cnx_cluster_credit_flow(&snd, 0), -1);
+
+    /* an ACK of more than is on its way (a forged or stale one) */
+    ck_assert_int_eq(cnx_cluster_credit_acked(&snd, UINT64_MAX), -1);
+    ck_assert_uint_eq(snd.unacked, 0);
+
+    /* the receiver acknowledges every quarter window, all of it */
+    total = 0;
+    for (i = 0; i < 1000; i++) {
+        ack = cnx_cluster_credit_arrived(&rcv, 4096);
+        ck_assert(ack == 0 || ack >= CNX_CLUSTER_ACK_EVERY);
+        total += ack;
+        ck_assert_uint_lt(rcv.arrived, CNX_CLUSTER_ACK_EVERY);
+    }
+    ck_assert_uint_eq(total + rcv.arrived, 1000 * 4096);
+}
+END_TEST
+
 static Suite *
 cluster_suite(void)
 {
@@ -158,6 +198,7 @@ cluster_suite(void)
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_owner);
     tcase_add_test(tc, test_backoff);
+    tcase_add_test(tc, test_credit);
     suite_add_tcase(s, tc);
     return s;
 }

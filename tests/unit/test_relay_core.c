@@ -631,6 +631,51 @@ START_TEST(test_spoofed_records)
 }
 END_TEST
 
+/*
+ * A member on another relay node (proc 2) is a remote member like any
+ * other: the same rules, and a record counts as its sender's only with
+ * the sender's node too.
+ */
+START_TEST(test_other_node)
+{
+    sim_sock_t       *a, *b;
+    char              room[65], line[256];
+    cnx_relay_rec_t   rec;
+
+    join_rules(0, 2);
+    data_rules(2, 0);
+    flow_rules(0, 2);
+
+    pair(&a, &b, 0, 2, room);
+    ck_assert_uint_eq(b->m.addr.node, SIM_NODE);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = CNX_RELAY_REC_DATA_TEXT;
+    rec.src = b->m.addr;
+    rec.src.node = 0;                   /* the same worker here */
+    rec.dst = a->m.addr;
+    rec.room = room;
+    rec.room_len = strlen(room);
+    rec.payload = (const uint8_t *) "x";
+    rec.payload_len = 1;
+    cnx_relay_core_record(sim.proc[0].core, &a->m, &rec);
+    rec.src.node = SIM_NODE + 1;        /* another node */
+    cnx_relay_core_record(sim.proc[0].core, &a->m, &rec);
+    rec.type = CNX_RELAY_REC_PEER_LEFT;
+    rec.payload = NULL;
+    rec.payload_len = 0;
+    cnx_relay_core_record(sim.proc[0].core, &a->m, &rec);
+    expect_empty(a);
+    ck_assert_uint_eq(a->m.dir.nrooms, 1);
+
+    /* the node dies: its members leave this node's rooms */
+    sim_kill(&sim, 2);
+    snprintf(line, sizeof(line), "PEER_LEFT %s", room);
+    expect(a, line);
+    ck_assert_uint_eq(a->m.dir.nrooms, 0);
+    ck_assert_int_eq(sim.remotes, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -656,6 +701,7 @@ main(void)
     tcase_add_test(tc, test_process_dies);
     tcase_add_test(tc, test_incoming_target_gone);
     tcase_add_test(tc, test_spoofed_records);
+    tcase_add_test(tc, test_other_node);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -55,6 +55,9 @@ START_TEST(test_roundtrip_every_type)
             r.name_len = 13;
         } else if (t == CNX_RELAY_REC_FLOW || t == CNX_RELAY_REC_JOINED) {
             r.flags = CNX_RELAY_REC_F_SET;
+        } else if (t == CNX_RELAY_REC_ACK) {
+            r.payload = payload;
+            r.payload_len = CNX_RELAY_REC_ACK_LEN;
         }
 
         n = cnx_relay_rec_encode(&r, buf, sizeof(buf));
@@ -74,7 +77,7 @@ START_TEST(test_roundtrip_every_type)
         ck_assert(r.name_len == 0 || memcmp(d.name, r.name, r.name_len) == 0);
         ck_assert_uint_eq(d.payload_len, r.payload_len);
         ck_assert(r.payload_len == 0
-                  || memcmp(d.payload, payload, sizeof(payload)) == 0);
+                  || memcmp(d.payload, payload, r.payload_len) == 0);
         ck_assert_str_ne(cnx_relay_rec_type_name(t), "UNKNOWN");
 
         /* one byte short or long is refused; a prefix too */
@@ -85,7 +88,8 @@ START_TEST(test_roundtrip_every_type)
         ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, (size_t) n - 1), -1);
     }
     ck_assert_str_eq(cnx_relay_rec_type_name(0), "UNKNOWN");
-    ck_assert_str_eq(cnx_relay_rec_type_name(9), "UNKNOWN");
+    ck_assert_str_eq(cnx_relay_rec_type_name(CNX_RELAY_REC_TYPE_MAX + 1),
+                     "UNKNOWN");
 }
 END_TEST
 
@@ -133,6 +137,16 @@ START_TEST(test_fields_checked)
     r = rec_of(CNX_RELAY_REC_FLOW);
     r.flags = 2;
     ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
+    /* an ACK carries exactly its count */
+    r = rec_of(CNX_RELAY_REC_ACK);
+    ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
+    r.payload = (const uint8_t *) "12345";
+    r.payload_len = 5;
+    ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
+    r.payload_len = 3;
+    ck_assert_int_eq(cnx_relay_rec_encode(&r, buf, sizeof(buf)), -1);
+    r.payload_len = CNX_RELAY_REC_ACK_LEN;
+    ck_assert_int_gt(cnx_relay_rec_encode(&r, buf, sizeof(buf)), 0);
 
     /* ids and codes */
     r = rec_of(CNX_RELAY_REC_PEER_LEFT);
@@ -168,7 +182,7 @@ START_TEST(test_fields_checked)
     buf[0] = 2;
     ck_assert_int_eq(cnx_relay_rec_length(buf, (size_t) n, 1024), -1);
     buf[0] = 1;
-    buf[1] = 9;
+    buf[1] = CNX_RELAY_REC_TYPE_MAX + 1;
     ck_assert_int_eq(cnx_relay_rec_length(buf, (size_t) n, 1024), -1);
     buf[1] = CNX_RELAY_REC_DATA_BIN;
     buf[3] = 65;
