@@ -322,7 +322,7 @@ ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_proxy_t *np,
 ngx_int_t
 ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 {
-    int                          held;
+    int                          held, full;
     ngx_int_t                    rc;
     cnx_relay_addr_t             src;
     ngx_stream_clawnexus_ctx_t  *fc;
@@ -342,35 +342,40 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
         return NGX_ERROR;
     }
 
-    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
-         || rec->type == CNX_RELAY_REC_DATA_BIN)
-        && rec->src.pid == (int32_t) ngx_pid)
+    if ((rec->type != CNX_RELAY_REC_DATA_TEXT
+         && rec->type != CNX_RELAY_REC_DATA_BIN)
+        || rec->src.pid != (int32_t) ngx_pid)
     {
-        held = cnx_cluster_credit_sent(&ngx_stream_clawnexus_node_of(to)
-                                            ->credit, rec->payload_len);
-        fc = ngx_stream_clawnexus_conn_find(src.conn);
-
-        if (held >= 0 && fc && cnx_relay_addr_eq(&fc->member.addr, &src)) {
-            /* the window is spent: the core holds the sender back */
-            ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_of(to),
-                                           &fc->member, rec, held);
-        }
+        return NGX_OK;
     }
 
-    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
-         || rec->type == CNX_RELAY_REC_DATA_BIN)
-        && ngx_stream_clawnexus_cluster_unsent()
-           > NGX_STREAM_CLAWNEXUS_NODE_HIGH
-        && rec->src.pid == (int32_t) ngx_pid)
-    {
-        /* the sender, a session here, waits for the link to drain */
-        fc = ngx_stream_clawnexus_conn_find(rec->src.conn);
+    held = cnx_cluster_credit_sent(&ngx_stream_clawnexus_node_of(to)->credit,
+                                   rec->payload_len);
+    full = ngx_stream_clawnexus_cluster_unsent()
+           > NGX_STREAM_CLAWNEXUS_NODE_HIGH;
 
-        if (fc) {
-            ngx_stream_clawnexus_pause(&fc->wait,
-                                       &ngx_stream_clawnexus_node_waiters,
-                                       &ngx_stream_clawnexus_node_waiters);
-        }
+    if (held < 0 && !full) {
+        return NGX_OK;
+    }
+
+    /* the sender is a session here */
+    fc = ngx_stream_clawnexus_conn_find(src.conn);
+
+    if (fc == NULL || !cnx_relay_addr_eq(&fc->member.addr, &src)) {
+        return NGX_OK;
+    }
+
+    if (held >= 0) {
+        /* its window is spent, or free again: the core holds it back */
+        ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_of(to),
+                                       &fc->member, rec, held);
+    }
+
+    if (full) {
+        /* it waits for the link to drain */
+        ngx_stream_clawnexus_pause(&fc->wait,
+                                   &ngx_stream_clawnexus_node_waiters,
+                                   &ngx_stream_clawnexus_node_waiters);
     }
 
     return NGX_OK;
