@@ -181,6 +181,7 @@ static atomic_uint   g_registered, g_joined, g_pair_done;
 static atomic_int    g_idle_rooms_go;
 static atomic_int    g_failed;        /* some check failed: stop waiting */
 static double        g_run_t0;        /* when PH_RUN began (set before) */
+static char          g_tls[96];       /* --tls: version/cipher (thread 0) */
 
 static double
 now_s(void)
@@ -987,6 +988,11 @@ conn_upgrade(lg_conn_t *c)
     memmove(c->rbuf, c->rbuf + rc, c->rlen - rc);
     c->rlen -= rc;
     c->state = ST_OPEN;
+    if (c->ssl != NULL && c->th->idx == 0 && g_tls[0] == '\0') {
+        /* what the relay chose, for the result line */
+        snprintf(g_tls, sizeof(g_tls), "%s/%s", SSL_get_version(c->ssl),
+                 SSL_get_cipher_name(c->ssl));
+    }
     c->th->connecting--;
     thread_connect_more(c->th);
     if (conn_register(c) < 0) {
@@ -1427,8 +1433,12 @@ thread_step_pairs(lg_thread_t *th, int phase)
         && th->registered == 2 * th->npairs)
     {
         th->started_join = 1;
-        for (i = 0; i < th->npairs; i++) {
-            conn_join(&th->conns[2 * i]);
+        /* the initiators (--split may have chosen others than the
+           even-numbered sockets) */
+        for (i = 0; i < 2 * th->npairs; i++) {
+            if (th->conns[i].initiator) {
+                conn_join(&th->conns[i]);
+            }
         }
     }
 }
@@ -1810,9 +1820,14 @@ cross_pairs(lg_thread_t *th, int nth)
         return -1;
     }
     for (i = 0; i < nth; i++) {
-        for (k = 0; k < th[i].npairs; k++) {
-            int a = local_port(th[i].conns[2 * k].fd);
-            int b = local_port(th[i].conns[2 * k].peer->fd);
+        for (k = 0; k < 2 * th[i].npairs; k++) {
+            int a, b;
+
+            if (!th[i].conns[k].initiator) {
+                continue;
+            }
+            a = local_port(th[i].conns[k].fd);
+            b = local_port(th[i].conns[k].peer->fd);
 
             if (a && b && owner[a] >= 0 && owner[b] >= 0) {
                 known++;
@@ -1823,27 +1838,27 @@ cross_pairs(lg_thread_t *th, int nth)
     return known ? cross : -1;
 }
 
-/* --split: before any JOIN, pair every A side (even index, it sends
- * the JOIN) held by relay process 0 with a B side held by process 1 and
- * the other way round; only what is left over pairs within a process. */
+/* --split: before any JOIN, pair every socket held by relay process 0
+ * with one held by process 1, whichever side was to send the JOIN (the
+ * roles are given again, alternately from either process); only the
+ * imbalance of the kernel's spread pairs within a process. */
 static void
 split_pairs(lg_thread_t *th)
 {
-    lg_conn_t **a[2], **b[2], **ra, **rb;
-    unsigned na[2] = { 0, 0 }, nb[2] = { 0, 0 }, k, n, nra = 0, nrb = 0;
+    lg_conn_t **s[2], *x, *y;
+    unsigned ns[2] = { 0, 0 }, k, n, m;
     int w, p;
 
     if (fill_owner() < 0) {
         return;
     }
-    n = th->npairs;
-    a[0] = calloc(n, sizeof(*a[0])); a[1] = calloc(n, sizeof(*a[1]));
-    b[0] = calloc(n, sizeof(*b[0])); b[1] = calloc(n, sizeof(*b[1]));
-    ra = calloc(n, sizeof(*ra)); rb = calloc(n, sizeof(*rb));
-    if (!a[0] || !a[1] || !b[0] || !b[1] || !ra || !rb) {
+    n = 2 * th->npairs;
+    s[0] = calloc(n, sizeof(*s[0]));
+    s[1] = calloc(n, sizeof(*s[1]));
+    if (s[0] == NULL || s[1] == NULL) {
         goto done;
     }
-    for (k = 0; k < 2 * n; k++) {
+    for (k = 0; k < n; k++) {
         lg_conn_t *c = &th->conns[k];
 
         p = local_port(c->fd);
@@ -1851,31 +1866,30 @@ split_pairs(lg_thread_t *th)
         if (w < 0 || w > 1) {
             w = 0;                          /* unknown: any side */
         }
-        if (k % 2 == 0) {
-            a[w][na[w]++] = c;
-        } else {
-            b[w][nb[w]++] = c;
-        }
+        s[w][ns[w]++] = c;
     }
-    for (w = 0; w < 2; w++) {
-        for (k = 0; k < na[w]; k++) {
-            if (k < nb[1 - w]) {
-                a[w][k]->peer = b[1 - w][k];
-                b[1 - w][k]->peer = a[w][k];
-            } else {
-                ra[nra++] = a[w][k];
-            }
-        }
-        for (k = na[1 - w]; k < nb[w]; k++) {
-            rb[nrb++] = b[w][k];
-        }
+    m = ns[0] < ns[1] ? ns[0] : ns[1];
+    for (k = 0; k < m; k++) {
+        x = s[k % 2][k];
+        y = s[1 - k % 2][k];
+        x->initiator = 1;
+        y->initiator = 0;
+        x->peer = y;
+        y->peer = x;
     }
-    for (k = 0; k < nra && k < nrb; k++) {
-        ra[k]->peer = rb[k];
-        rb[k]->peer = ra[k];
+    /* the rest, all in one process (an even number: n is even) */
+    w = ns[0] > ns[1] ? 0 : 1;
+    for (k = m; k + 1 < ns[w]; k += 2) {
+        x = s[w][k];
+        y = s[w][k + 1];
+        x->initiator = 1;
+        y->initiator = 0;
+        x->peer = y;
+        y->peer = x;
     }
 done:
-    free(a[0]); free(a[1]); free(b[0]); free(b[1]); free(ra); free(rb);
+    free(s[0]);
+    free(s[1]);
 }
 
 static int
@@ -2004,6 +2018,20 @@ main(int argc, char **argv)
             return 2;
         }
         SSL_CTX_set_verify(cf.tls, SSL_VERIFY_NONE, NULL);
+        /*
+         * AES-128-GCM first, for TLS 1.3 and 1.2: relays that follow the
+         * client's order (OpenSSL's default) then use the suite Go's
+         * crypto/tls picks on hardware with AES instructions, so that all
+         * relays are measured with the same cipher.
+         */
+        if (SSL_CTX_set_ciphersuites(cf.tls, "TLS_AES_128_GCM_SHA256:"
+                "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1
+            || SSL_CTX_set_cipher_list(cf.tls, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+                "ECDHE-RSA-AES128-GCM-SHA256:DEFAULT") != 1)
+        {
+            fprintf(stderr, "cnx-loadgen: cannot set the TLS cipher order\n");
+            return 2;
+        }
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -2242,6 +2270,9 @@ stop:
                    cf.big_pairs, cf.big_size,
                    (double) (rss2 - rss0) / socks);
         }
+    }
+    if (g_tls[0] != '\0') {
+        printf(" tls=%s", g_tls);
     }
     printf(" errors=%" PRIu64 "\n", errors);
     if (first_error != NULL) {

@@ -214,6 +214,9 @@ nginx_start() {
             echo "    listen 127.0.0.1:$port$reuse ssl;"
             echo "    ssl_certificate $tmp/cert.pem;"
             echo "    ssl_certificate_key $tmp/key.pem;"
+            # TLS 1.3 as the Go and Node baselines speak it (nginx
+            # before 1.23.4 leaves it out by default)
+            echo "    ssl_protocols TLSv1.2 TLSv1.3;"
         else
             echo "    listen 127.0.0.1:$port$reuse;"
         fi

@@ -26,6 +26,7 @@
 
 #define NGX_HTTP_CLAWNEXUS_REGISTRY_LIMIT_SLOTS  8192
 #define NGX_HTTP_CLAWNEXUS_REGISTRY_REPLY_MAX    4096
+#define NGX_HTTP_CLAWNEXUS_REGISTRY_NODB         "registry database unavailable"
 
 
 typedef struct {
@@ -99,6 +100,10 @@ static void ngx_http_clawnexus_registry_reply(ngx_http_request_t *r);
 static ngx_int_t ngx_http_clawnexus_registry_send(ngx_http_request_t *r,
     ngx_uint_t status, const char *body, size_t len);
 static ngx_int_t ngx_http_clawnexus_registry_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *msg);
+static ngx_int_t ngx_http_clawnexus_registry_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *msg);
+static void ngx_http_clawnexus_registry_fail(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg);
 static ngx_int_t ngx_http_clawnexus_registry_limit(ngx_http_request_t *r,
     ngx_uint_t which, const void *key, size_t n);
@@ -348,7 +353,7 @@ ngx_http_clawnexus_registry_handler(ngx_http_request_t *r)
         if (rc == NGX_DECLINED) {
             return ngx_http_clawnexus_registry_error(r,
                                           NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "registry database unavailable");
+                                          NGX_HTTP_CLAWNEXUS_REGISTRY_NODB);
         }
 
         return rc;
@@ -362,21 +367,13 @@ ngx_http_clawnexus_registry_handler(ngx_http_request_t *r)
     /* the daemon always sends Content-Length; a body of unknown length
      * would be bounded by nginx with an HTML error page, not ours */
     if (r->headers_in.content_length_n < 0) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-        return ngx_http_clawnexus_registry_error(r,
+        return ngx_http_clawnexus_registry_refuse(r,
                                            NGX_HTTP_LENGTH_REQUIRED,
                                            "Content-Length required");
     }
 
     if (r->headers_in.content_length_n > CNX_REG_BODY_MAX) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-        return ngx_http_clawnexus_registry_error(r,
+        return ngx_http_clawnexus_registry_refuse(r,
                                            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                            cnx_reg_strerror(CNX_REG_ETOOBIG));
     }
@@ -490,10 +487,8 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
 
     body = ngx_http_clawnexus_registry_read_body(r, &len);
     if (body == NULL) {
-        ngx_http_finalize_request(r,
-            ngx_http_clawnexus_registry_error(r,
-                                       NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       "cannot read the request body"));
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "cannot read the request body");
         return;
     }
 
@@ -505,29 +500,25 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
     if (err != CNX_REG_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clawnexus registry: %s", cnx_reg_strerror(err));
-        ngx_http_finalize_request(r,
-            ngx_http_clawnexus_registry_error(r, cnx_reg_status(err),
-                                              cnx_reg_strerror(err)));
+        ngx_http_clawnexus_registry_fail(r, cnx_reg_status(err),
+                                         cnx_reg_strerror(err));
         return;
     }
 
     if (!ngx_http_clawnexus_registry_admitted(rlcf, req.pubkey)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "clawnexus registry: key not in the allow file");
-        ngx_http_finalize_request(r,
-            ngx_http_clawnexus_registry_error(r, NGX_HTTP_FORBIDDEN,
-                                       "public key not admitted by this "
-                                       "registry"));
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_FORBIDDEN,
+                                         "public key not admitted by this "
+                                         "registry");
         return;
     }
 
     rc = ngx_http_clawnexus_registry_limit(r, 0, req.pubkey,
                                            CNX_REG_KEY_LEN);
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r,
-            ngx_http_clawnexus_registry_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                              "too many requests for this "
-                                              "key"));
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                         "too many requests for this key");
         return;
     }
 
@@ -538,9 +529,8 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
         n = cnx_reg_name(ctx->name, sizeof(ctx->name), req.claw_id,
                          req.claw_id_len);
         if (n < 0) {
-            ngx_http_finalize_request(r,
-                ngx_http_clawnexus_registry_error(r, NGX_HTTP_BAD_REQUEST,
-                                         cnx_reg_strerror(CNX_REG_ECLAW_ID)));
+            ngx_http_clawnexus_registry_fail(r, NGX_HTTP_BAD_REQUEST,
+                                         cnx_reg_strerror(CNX_REG_ECLAW_ID));
             return;
         }
         ctx->name_len = n;
@@ -553,11 +543,10 @@ ngx_http_clawnexus_registry_body(ngx_http_request_t *r)
 
     rc = ngx_http_clawnexus_registry_run(r, ctx);
     if (rc == NGX_DECLINED) {
-        rc = ngx_http_clawnexus_registry_error(r,
-                                          NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "registry database unavailable");
-    }
-    if (rc != NGX_OK) {
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         NGX_HTTP_CLAWNEXUS_REGISTRY_NODB);
+
+    } else if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
     }
 }
@@ -724,19 +713,18 @@ ngx_http_clawnexus_registry_reply(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "clawnexus registry database \"%V\": %s",
                       &rlcf->db, ctx->err);
-        rc = ngx_http_clawnexus_registry_error(r,
-                                        NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "registry database error");
-        goto done;
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "registry database error");
+        return;
     }
 
     switch (ctx->op) {
 
     case NGX_HTTP_CLAWNEXUS_REG_REGISTER:
         if (ctx->rc == CNX_STORE_CONFLICT) {
-            rc = ngx_http_clawnexus_registry_error(r, NGX_HTTP_CONFLICT,
+            ngx_http_clawnexus_registry_fail(r, NGX_HTTP_CONFLICT,
                                    "name already registered by another key");
-            goto done;
+            return;
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -751,17 +739,17 @@ ngx_http_clawnexus_registry_reply(ngx_http_request_t *r)
 
     case NGX_HTTP_CLAWNEXUS_REG_TOKEN:
         if (ctx->rc == CNX_STORE_NOTFOUND) {
-            rc = ngx_http_clawnexus_registry_error(r, NGX_HTTP_NOT_FOUND,
-                                                   "name not registered");
-            goto done;
+            ngx_http_clawnexus_registry_fail(r, NGX_HTTP_NOT_FOUND,
+                                             "name not registered");
+            return;
         }
 
         if (sodium_memcmp(ctx->rec.pubkey, ctx->pubkey, CNX_REG_KEY_LEN)
             != 0)
         {
-            rc = ngx_http_clawnexus_registry_error(r, NGX_HTTP_FORBIDDEN,
-                                      "name is owned by another key");
-            goto done;
+            ngx_http_clawnexus_registry_fail(r, NGX_HTTP_FORBIDDEN,
+                                             "name is owned by another key");
+            return;
         }
 
         n = ngx_http_clawnexus_registry_token(r, ctx, out, sizeof(out));
@@ -769,9 +757,9 @@ ngx_http_clawnexus_registry_reply(ngx_http_request_t *r)
 
     default: /* NGX_HTTP_CLAWNEXUS_REG_RESOLVE */
         if (ctx->rc == CNX_STORE_NOTFOUND) {
-            rc = ngx_http_clawnexus_registry_error(r, NGX_HTTP_NOT_FOUND,
-                                                   "name not found");
-            goto done;
+            ngx_http_clawnexus_registry_fail(r, NGX_HTTP_NOT_FOUND,
+                                             "name not found");
+            return;
         }
 
         n = cnx_reg_build_resolve(out, sizeof(out), ctx->name,
@@ -782,16 +770,13 @@ ngx_http_clawnexus_registry_reply(ngx_http_request_t *r)
     }
 
     if (n < 0) {
-        rc = ngx_http_clawnexus_registry_error(r,
-                                        NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                        "reply does not fit");
-        goto done;
+        ngx_http_clawnexus_registry_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "reply does not fit");
+        return;
     }
 
     rc = ngx_http_clawnexus_registry_send(r, NGX_HTTP_OK, out, n);
     sodium_memzero(out, sizeof(out));
-
-done:
 
     ngx_http_finalize_request(r, rc);
 }
@@ -866,6 +851,34 @@ ngx_http_clawnexus_registry_error(ngx_http_request_t *r, ngx_uint_t status,
     r->keepalive = (status < NGX_HTTP_BAD_REQUEST) ? r->keepalive : 0;
 
     return ngx_http_clawnexus_registry_send(r, status, out, n);
+}
+
+
+/* An error before the body was read: the body is discarded first. */
+static ngx_int_t
+ngx_http_clawnexus_registry_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_clawnexus_registry_error(r, status, msg);
+}
+
+
+/* An error where the request is finalized here (after the body was read,
+ * or from the store's reply). */
+static void
+ngx_http_clawnexus_registry_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg)
+{
+    ngx_http_finalize_request(r,
+                              ngx_http_clawnexus_registry_error(r, status,
+                                                                msg));
 }
 
 

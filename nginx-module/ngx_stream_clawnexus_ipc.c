@@ -17,6 +17,7 @@
 #include "ngx_stream_clawnexus_relay.h"
 
 
+static void ngx_stream_clawnexus_ipc_read(ngx_event_t *ev);
 static void ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len);
 
 
@@ -337,6 +338,16 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
 static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
+    ngx_stream_clawnexus_ipc_read(ev);
+
+    /* the core's counters, once per batch of records (see frames()) */
+    ngx_stream_clawnexus_publish();
+}
+
+
+static void
+ngx_stream_clawnexus_ipc_read(ngx_event_t *ev)
+{
     u_char                          *body;
     size_t                           len, off, bytes;
     ssize_t                          n;
@@ -432,7 +443,6 @@ ngx_stream_clawnexus_ipc_dispatch(u_char *body, size_t len)
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
 
     cnx_relay_core_record(w->core, to, &rec);
-    ngx_stream_clawnexus_publish();
 }
 
 

@@ -385,8 +385,8 @@ const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops = {
  * Members in another worker: each event becomes a record (cnx_relay_rec)
  * on the channel to that worker.
  */
-static ngx_int_t
-ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
+static ngx_stream_clawnexus_chan_t *
+ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
     const char *room, size_t room_len, const char *name, unsigned flags,
     const uint8_t *p, size_t n)
@@ -396,9 +396,6 @@ ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
                                        + CNX_RELAY_ROOM_ID_MAX
                                        + CNX_RELAY_CLAW_ID_MAX];
     cnx_relay_rec_t               rec;
-    cnx_relay_member_t           *fm;
-    ngx_stream_clawnexus_ctx_t   *fc;
-    ngx_stream_clawnexus_chan_t  *ch;
 
     ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
     rec.type = type;
@@ -419,26 +416,23 @@ ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
 
     h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
     if (h < 0) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    ch = ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
-                                       (size_t) h, p, n);
-    if (ch == NULL) {
-        return NGX_ERROR;
-    }
+    return ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
+                                         (size_t) h, p, n);
+}
 
-    /* a sender of DATA, a session here, is held back past 1 MiB */
-    if (type == CNX_RELAY_REC_DATA_TEXT || type == CNX_RELAY_REC_DATA_BIN) {
-        fc = ngx_stream_clawnexus_conn_find(src->conn);
-        fm = fc ? &fc->member : NULL;
 
-        if (fc && cnx_relay_addr_eq(&fm->addr, src)) {
-            ngx_stream_clawnexus_chan_backpressure(fc, ch);
-        }
-    }
-
-    return NGX_OK;
+static ngx_int_t
+ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
+    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
+    const char *room, size_t room_len, const char *name, unsigned flags,
+    const uint8_t *p, size_t n)
+{
+    return ngx_stream_clawnexus_remote_rec(to, type, src, room, room_len,
+                                           name, flags, p, n)
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -490,16 +484,21 @@ static int
 ngx_stream_clawnexus_remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
     cnx_relay_member_t *from, int binary, const uint8_t *p, size_t n)
 {
-    if (ngx_stream_clawnexus_remote_send(to,
-            binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
-            &from->addr, r->id, r->id_len, NULL, 0, p, n)
-        != NGX_OK)
-    {
+    ngx_stream_clawnexus_ctx_t   *fc;
+    ngx_stream_clawnexus_chan_t  *ch;
+
+    ch = ngx_stream_clawnexus_remote_rec(to,
+             binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
+             &from->addr, r->id, r->id_len, NULL, 0, p, n);
+    if (ch == NULL) {
         return CNX_RELAY_OP_ERROR;
     }
 
     if (!from->remote) {
-        ngx_stream_clawnexus_ctx_of(from)->messages++;
+        /* a sender of DATA, a session here, is held back past 1 MiB */
+        fc = ngx_stream_clawnexus_ctx_of(from);
+        fc->messages++;
+        ngx_stream_clawnexus_chan_backpressure(fc, ch);
     }
 
     return CNX_RELAY_OP_OK;

@@ -158,6 +158,13 @@ static ngx_command_t  ngx_stream_clawnexus_commands[] = {
       offsetof(ngx_stream_clawnexus_srv_conf_t, idle_timeout),
       NULL },
 
+    { ngx_string("clawnexus_send_stall_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_clawnexus_srv_conf_t, send_stall_timeout),
+      NULL },
+
     { ngx_string("clawnexus_handshake_timeout"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -312,6 +319,7 @@ ngx_stream_clawnexus_create_srv_conf(ngx_conf_t *cf)
     conf->max_incoming = NGX_CONF_UNSET_UINT;
     conf->max_pair = NGX_CONF_UNSET_UINT;
     conf->idle_timeout = NGX_CONF_UNSET_MSEC;
+    conf->send_stall_timeout = NGX_CONF_UNSET_MSEC;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
     conf->send_queue = NGX_CONF_UNSET_SIZE;
@@ -354,6 +362,8 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_pair, prev->max_pair, 4);
     ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout,
                               120000);
+    ngx_conf_merge_msec_value(conf->send_stall_timeout,
+                              prev->send_stall_timeout, 30000);
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout, 10000);
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
@@ -389,6 +399,13 @@ ngx_stream_clawnexus_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->buffer_size < CNX_HTTP_MAX_HEAD + 1) {
         conf->buffer_size = CNX_HTTP_MAX_HEAD + 1;
+    }
+
+    if (conf->send_stall_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "clawnexus_send_stall_timeout must be more "
+                           "than 0");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->max_message < 1024) {

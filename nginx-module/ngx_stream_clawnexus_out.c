@@ -567,6 +567,11 @@ ngx_stream_clawnexus_flush(ngx_stream_clawnexus_ctx_t *ctx)
 
         c->sent += n;
 
+        /* the receiver reads: its stall timer starts again */
+        if (c->write->timer_set && n > 0) {
+            ngx_add_timer(c->write, ctx->conf->send_stall_timeout);
+        }
+
         /* drop what was sent */
         while (n > 0 && ctx->out) {
             o = ctx->out;

@@ -52,6 +52,7 @@ typedef struct {
     ngx_uint_t                  max_rooms;
     ngx_uint_t                  max_pending;
     ngx_msec_t                  idle_timeout;
+    ngx_msec_t                  send_stall_timeout;
     ngx_msec_t                  handshake_timeout;
     ngx_msec_t                  ping_interval;
     size_t                      send_queue;

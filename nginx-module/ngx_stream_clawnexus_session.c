@@ -28,6 +28,44 @@ static void ngx_stream_clawnexus_finalize(ngx_stream_clawnexus_ctx_t *ctx);
 static void ngx_stream_clawnexus_cleanup(void *data);
 
 
+/*
+ * A session's own input buffer (clawnexus_buffer_size) holds the upgrade
+ * and what a receive leaves over (part of a frame header; anything while
+ * lingering).  An open session with nothing buffered gives it back and
+ * points at this instead: it reads into the worker's buffer then, so an
+ * idle socket keeps none.
+ */
+static u_char  ngx_stream_clawnexus_nobuf[1];
+
+
+static ngx_int_t
+ngx_stream_clawnexus_buf_get(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    if (ctx->buf != ngx_stream_clawnexus_nobuf) {
+        return NGX_OK;
+    }
+
+    ctx->buf = ngx_alloc(ctx->conf->buffer_size, ctx->c->log);
+    if (ctx->buf == NULL) {
+        ctx->buf = ngx_stream_clawnexus_nobuf;
+        ctx->failed = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_buf_put(ngx_stream_clawnexus_ctx_t *ctx)
+{
+    if (ctx->buf != ngx_stream_clawnexus_nobuf) {
+        ngx_free(ctx->buf);
+        ctx->buf = ngx_stream_clawnexus_nobuf;
+    }
+}
+
+
 /* Session ---------------------------------------------------------------- */
 
 
@@ -65,13 +103,8 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
     ctx->close_reason = "handshake";
     ngx_queue_init(&ctx->waiters);
     ctx->wait.ev = c->read;
+    ctx->buf = ngx_stream_clawnexus_nobuf;
     cnx_ws_reader_init(&ctx->reader, cscf->max_message, 1);
-
-    ctx->buf = ngx_palloc(c->pool, cscf->buffer_size);
-    if (ctx->buf == NULL) {
-        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-        return;
-    }
 
     cln = ngx_pool_cleanup_add(c->pool, 0);
     if (cln == NULL) {
@@ -81,6 +114,11 @@ ngx_stream_clawnexus_handler(ngx_stream_session_t *s)
 
     cln->handler = ngx_stream_clawnexus_cleanup;
     cln->data = ctx;
+
+    if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     /* from here on the cleanup undoes what the session joins */
     ctx->node.key = ++ngx_stream_clawnexus_worker.next_conn;
@@ -251,6 +289,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
 
         } else {
             room = 0;
+
+            if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+                goto done;
+            }
+
             n = c->recv(c, ctx->buf + ctx->end,
                         ctx->conf->buffer_size - ctx->end);
         }
@@ -258,6 +301,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
         if (n == NGX_AGAIN) {
             /* nothing more now: a large message's buffer is not kept */
             (void) cnx_ws_reader_trim(&ctx->reader);
+
+            if (ctx->end == 0 && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+                ngx_stream_clawnexus_buf_put(ctx);
+            }
+
             break;
         }
 
@@ -413,6 +461,11 @@ ngx_stream_clawnexus_linger(ngx_stream_clawnexus_ctx_t *ctx)
     }
 
     for ( ;; ) {
+        if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+            ngx_stream_clawnexus_finalize(ctx);
+            return;
+        }
+
         n = c->recv(c, ctx->buf + ctx->end,
                     ctx->conf->buffer_size - ctx->end);
 
@@ -538,7 +591,14 @@ ngx_stream_clawnexus_bulk(ngx_stream_clawnexus_ctx_t *ctx, size_t n)
     }
 
     if (left) {
-        ngx_memcpy(ctx->buf, ngx_stream_clawnexus_rbuf + ctx->start, left);
+        if (ngx_stream_clawnexus_buf_get(ctx) != NGX_OK) {
+            left = 0;
+            rc = NGX_DONE;
+
+        } else {
+            ngx_memcpy(ctx->buf, ngx_stream_clawnexus_rbuf + ctx->start,
+                       left);
+        }
     }
 
     ctx->start = 0;
@@ -805,10 +865,20 @@ ngx_stream_clawnexus_frames_parse(ngx_stream_clawnexus_ctx_t *ctx)
     return ctx->failed ? NGX_DONE : NGX_OK;
 }
 
+/*
+ * The write timer runs while the queue waits for the socket: armed when a
+ * flush leaves bytes behind, set again by every flush that sends some
+ * (see ngx_stream_clawnexus_flush()), so it fires only after
+ * clawnexus_send_stall_timeout without a byte taken.  Then one more try:
+ * the kernel reports room only once a third of its buffer is free, which
+ * a slow reader may take longer than that to free.
+ */
 static void
 ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
 {
+    off_t                         sent;
     ngx_int_t                     rc;
+    ngx_uint_t                    timedout;
     ngx_connection_t             *c;
     ngx_stream_session_t         *s;
     ngx_stream_clawnexus_ctx_t   *ctx;
@@ -817,20 +887,25 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_clawnexus_module);
 
-    if (ev->timedout) {
-        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "clawnexus: client stopped reading");
-        ctx->close_reason = "send timeout";
-        ngx_stream_clawnexus_finalize(ctx);
-        return;
-    }
+    timedout = ev->timedout;
+    ev->timedout = 0;
 
     if (ctx->failed) {
         ngx_stream_clawnexus_finalize(ctx);
         return;
     }
 
+    sent = c->sent;
     rc = ngx_stream_clawnexus_flush(ctx);
+
+    if (timedout && rc == NGX_AGAIN && c->sent == sent) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "clawnexus: client read nothing for %M ms, closing",
+                      ctx->conf->send_stall_timeout);
+        ctx->close_reason = "send timeout";
+        ngx_stream_clawnexus_finalize(ctx);
+        return;
+    }
 
     if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -860,9 +935,9 @@ ngx_stream_clawnexus_write_handler(ngx_event_t *ev)
         return;
     }
 
-    /* a receiver that reads nothing for idle_timeout is gone */
+    /* a receiver that reads nothing for send_stall_timeout is gone */
     if (!ev->timer_set && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
-        ngx_add_timer(ev, ctx->conf->idle_timeout);
+        ngx_add_timer(ev, ctx->conf->send_stall_timeout);
     }
 
     if (ngx_handle_write_event(ev, 0) != NGX_OK) {
@@ -1004,4 +1079,5 @@ ngx_stream_clawnexus_cleanup(void *data)
     ctx->kept = 0;
 
     cnx_ws_reader_free(&ctx->reader);
+    ngx_stream_clawnexus_buf_put(ctx);
 }

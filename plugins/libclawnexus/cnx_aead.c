@@ -16,17 +16,17 @@
 #include "cnx_internal.h"
 
 /*
- * The two EVP contexts (seal, open) are made and keyed when first used
- * after a key change: a Noise handshake seals and opens under a key a few
- * times before the next one, and a transport direction only ever seals or
- * only ever opens, so most contexts are never made.  Keying a context that
- * already holds the cipher only redoes the key schedule.
+ * One EVP context serves both directions: AES-GCM runs the block cipher
+ * forwards to seal and to open, so a key schedule holds for both and
+ * switching direction only sets the nonce (EVP_CipherInit_ex2 without a
+ * key).  It is made when first used and keyed again, together with the
+ * nonce of that call, after a key change: a Noise handshake seals and
+ * opens a few times under each of its keys, a transport direction only
+ * ever seals or only ever opens.
  */
-enum { CNX_SEAL = 0, CNX_OPEN = 1 };
-
 struct cnx_aead {
-    EVP_CIPHER_CTX  *ctx[2];
-    unsigned         keyed;             /* bit d: ctx[d] holds key */
+    EVP_CIPHER_CTX  *ctx;
+    int              keyed;             /* ctx holds key */
     uint8_t          key[32];
 };
 
@@ -59,38 +59,35 @@ cnx_aead_free(cnx_aead_t *a)
         return;
     }
     /* EVP_CIPHER_CTX_free() cleanses the key schedule. */
-    EVP_CIPHER_CTX_free(a->ctx[CNX_SEAL]);
-    EVP_CIPHER_CTX_free(a->ctx[CNX_OPEN]);
+    EVP_CIPHER_CTX_free(a->ctx);
     sodium_memzero(a, sizeof(*a));
     free(a);
 }
 
-/* The context of direction d, keyed with the current key, or NULL. */
+/* The context, set for this direction (enc: 1 seal, 0 open) and nonce, and
+ * keyed with the current key; NULL on failure. */
 static EVP_CIPHER_CTX *
-cnx_aead_ctx(cnx_aead_t *a, int d)
+cnx_aead_ctx(cnx_aead_t *a, int enc, const uint8_t nonce[12])
 {
     const EVP_CIPHER  *cipher = NULL;
-    int                ok;
 
-    if (a->keyed & (1u << d)) {
-        return a->ctx[d];
-    }
-    if (a->ctx[d] == NULL) {
-        if ((a->ctx[d] = EVP_CIPHER_CTX_new()) == NULL) {
+    if (a->ctx == NULL) {
+        if ((a->ctx = EVP_CIPHER_CTX_new()) == NULL) {
             return NULL;
         }
         cipher = cnx_crypto_aes256gcm();
     }
-    ok = d == CNX_SEAL
-         ? EVP_EncryptInit_ex2(a->ctx[d], cipher, a->key, NULL, NULL)
-         : EVP_DecryptInit_ex2(a->ctx[d], cipher, a->key, NULL, NULL);
-    if (ok != 1) {
-        EVP_CIPHER_CTX_free(a->ctx[d]);
-        a->ctx[d] = NULL;
+    if (EVP_CipherInit_ex2(a->ctx, cipher, a->keyed ? NULL : a->key, nonce,
+                           enc, NULL) != 1)
+    {
+        if (!a->keyed) {
+            EVP_CIPHER_CTX_free(a->ctx);
+            a->ctx = NULL;
+        }
         return NULL;
     }
-    a->keyed |= 1u << d;
-    return a->ctx[d];
+    a->keyed = 1;
+    return a->ctx;
 }
 
 /* An output that starts inside the input, after its start, would
@@ -114,11 +111,8 @@ cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
 
     if (mlen > INT_MAX - 32 || adlen > INT_MAX
         || cnx_aead_overlaps(c, m, mlen)
-        || (ctx = cnx_aead_ctx(a, CNX_SEAL)) == NULL)
+        || (ctx = cnx_aead_ctx(a, 1, nonce)) == NULL)
     {
-        return -1;
-    }
-    if (EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1) {
         return -1;
     }
     if (adlen && EVP_EncryptUpdate(ctx, NULL, &len, ad, (int) adlen) != 1) {
@@ -146,16 +140,14 @@ cnx_aead_open_detached(cnx_aead_t *a, uint8_t *m, const uint8_t *c,
 
     if (clen > INT_MAX - 32 || adlen > INT_MAX
         || cnx_aead_overlaps(m, c, clen)
-        || (ctx = cnx_aead_ctx(a, CNX_OPEN)) == NULL)
+        || (ctx = cnx_aead_ctx(a, 0, nonce)) == NULL)
     {
         return -1;
     }
     /* The tag is copied first: it may sit in the buffer being decrypted
      * in place. */
     memcpy(t, tag, sizeof(t));
-    if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, t) != 1)
-    {
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, t) != 1) {
         return -1;
     }
     if (adlen && EVP_DecryptUpdate(ctx, NULL, &len, ad, (int) adlen) != 1) {

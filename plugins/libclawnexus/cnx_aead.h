@@ -1,8 +1,8 @@
 /*
  * cnx_aead: AES-256-GCM with a 12-byte nonce, a 16-byte tag and optional
  * AAD, from OpenSSL's EVP interface.  A context holds one key and one
- * reusable EVP_CIPHER_CTX per direction of use (seal, open), made when
- * first needed, so the key schedule is done once per key and direction.
+ * reusable EVP_CIPHER_CTX for sealing and opening, made when first
+ * needed, so the key schedule is done once per key.
  *
  * The output is either the input buffer itself (in place, c == m) or does
  * not overlap it; one that starts inside the input, after its start, is

@@ -15,6 +15,7 @@
 static pthread_once_t  cnx_crypto_once = PTHREAD_ONCE_INIT;
 static int             cnx_crypto_ok;
 static EVP_MD         *cnx_md_sha256;
+static EVP_MD_CTX     *cnx_md_sha256_start;
 static EVP_CIPHER     *cnx_cipher_gcm;
 
 static void
@@ -22,9 +23,13 @@ cnx_crypto_init_once(void)
 {
     /* Fetched once: OpenSSL 3 looks an algorithm up by name at every use
      * otherwise, which costs more than hashing a short input or setting a
-     * key. */
+     * key.  Every SHA-256 starts as a copy of one initialised context:
+     * EVP_DigestInit_ex2() also frees and remakes the provider's state and
+     * asks for an ENGINE each time, a copy does less (docs/codecs.md). */
     if (sodium_init() < 0
         || (cnx_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL
+        || (cnx_md_sha256_start = EVP_MD_CTX_new()) == NULL
+        || EVP_DigestInit_ex2(cnx_md_sha256_start, cnx_md_sha256, NULL) != 1
         || (cnx_cipher_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL))
            == NULL)
     {
@@ -42,10 +47,10 @@ cnx_crypto_init(void)
     return cnx_crypto_ok ? 0 : -1;
 }
 
-const EVP_MD *
-cnx_crypto_sha256_md(void)
+const EVP_MD_CTX *
+cnx_crypto_sha256_start(void)
 {
-    return cnx_crypto_init() == 0 ? cnx_md_sha256 : NULL;
+    return cnx_crypto_init() == 0 ? cnx_md_sha256_start : NULL;
 }
 
 const EVP_CIPHER *

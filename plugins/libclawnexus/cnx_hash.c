@@ -3,6 +3,14 @@
  * HKDF-SHA256 (RFC 5869, and Noise's form) composed on it (see
  * cnx_hash.h; docs/codecs.md gives the measurement behind composing them
  * here).
+ *
+ * An HMAC key is absorbed once into two hash states (after K ^ ipad and
+ * after K ^ opad); every message under that key continues from copies of
+ * them (EVP_MD_CTX_copy_ex), so an HKDF expanding several blocks under one
+ * PRK hashes the padded key twice, not twice per block.  The three
+ * contexts this takes (inner, outer, the copy being finished) are the
+ * caller's when it hashes often (a Noise handshake keeps its own for all
+ * of its hashes), made per call otherwise.
  */
 
 #include <string.h>
@@ -13,14 +21,59 @@
 #include "cnx_hash.h"
 #include "cnx_internal.h"
 
-/*
- * One EVP_MD_CTX serves every hash of a call (an HKDF is up to a dozen):
- * making one costs about a third of hashing a short input.
- */
-static EVP_MD_CTX *
-cnx_hash_ctx(void)
+enum { CNX_HI = 0, CNX_HO = 1, CNX_HW = 2 };   /* inner, outer, work */
+
+/* The first n of the three contexts (the others NULL). */
+static int
+cnx_hash_ctx_make(EVP_MD_CTX *ctx[3], int n)
 {
-    return cnx_crypto_sha256_md() != NULL ? EVP_MD_CTX_new() : NULL;
+    int  i;
+
+    for (i = 0; i < 3; i++) {
+        ctx[i] = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        ctx[i] = cnx_crypto_sha256_start() != NULL ? EVP_MD_CTX_new()
+                                                   : NULL;
+        if (ctx[i] == NULL) {
+            cnx_hash_ctx_free(ctx);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+cnx_hash_ctx_new(EVP_MD_CTX *ctx[3])
+{
+    return cnx_hash_ctx_make(ctx, 3);
+}
+
+void
+cnx_hash_ctx_free(EVP_MD_CTX *ctx[3])
+{
+    int  i;
+
+    /* EVP_MD_CTX_free() cleanses the hash states (keyed ones included). */
+    for (i = 0; i < 3; i++) {
+        EVP_MD_CTX_free(ctx[i]);
+        ctx[i] = NULL;
+    }
+}
+
+/* Starts ctx on SHA-256 (a copy of the initialised context, see
+ * cnx_crypto.c) and feeds it the n parts. */
+static int
+cnx_digest_start(EVP_MD_CTX *ctx, int n, const void *const *part,
+    const size_t *len)
+{
+    int  i, ok;
+
+    ok = EVP_MD_CTX_copy_ex(ctx, cnx_crypto_sha256_start()) == 1;
+    for (i = 0; ok && i < n; i++) {
+        ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
+    }
+    return ok ? 0 : -1;
 }
 
 /* SHA-256 of the concatenation of n parts. */
@@ -28,101 +81,120 @@ static int
 cnx_digest(EVP_MD_CTX *ctx, uint8_t out[32], int n, const void *const *part,
     const size_t *len)
 {
-    int  i, ok;
-
-    ok = EVP_DigestInit_ex2(ctx, cnx_crypto_sha256_md(), NULL) == 1;
-    for (i = 0; ok && i < n; i++) {
-        ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
-    }
-    ok = ok && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-    return ok ? 0 : -1;
+    return cnx_digest_start(ctx, n, part, len) == 0
+           && EVP_DigestFinal_ex(ctx, out, NULL) == 1 ? 0 : -1;
 }
 
-/* HMAC-SHA256 over the concatenation of up to 3 parts: the inner hash
- * takes the parts as they are, so HKDF's T(i-1) | info | i needs no
- * copy. */
+/* Absorbs an HMAC key: ctx[CNX_HI] after K ^ ipad, ctx[CNX_HO] after
+ * K ^ opad (a key longer than a block is hashed first, in the first). */
 static int
-cnx_hmac(EVP_MD_CTX *ctx, uint8_t out[32], const uint8_t *key,
-    size_t keylen, int n, const void *const *part, const size_t *len)
+cnx_hmac_key(EVP_MD_CTX *ctx[3], const uint8_t *key, size_t keylen)
 {
-    uint8_t      k[64], pad[64], inner[32];
-    const void  *ip[4];
-    size_t       il[4];
-    int          i, rc = 0;
+    uint8_t      pad[64];
+    const void  *p = pad;
+    size_t       i, l = sizeof(pad);
+    int          rc = 0;
 
-    memset(k, 0, sizeof(k));
-    if (keylen > sizeof(k)) {
-        ip[0] = key;
-        rc = cnx_digest(ctx, k, 1, ip, &keylen);
+    memset(pad, 0, sizeof(pad));
+    if (keylen > sizeof(pad)) {
+        rc = cnx_digest(ctx[CNX_HI], pad, 1, (const void **) &key, &keylen);
     } else if (keylen > 0) {
-        memcpy(k, key, keylen);
+        memcpy(pad, key, keylen);
     }
-    for (i = 0; i < 64; i++) {
-        pad[i] = k[i] ^ 0x36;
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] ^= 0x36;
     }
-    ip[0] = pad;
-    il[0] = sizeof(pad);
-    for (i = 0; i < n && i < 3; i++) {
-        ip[i + 1] = part[i];
-        il[i + 1] = len[i];
+    rc = rc ? rc : cnx_digest_start(ctx[CNX_HI], 1, &p, &l);
+    for (i = 0; i < sizeof(pad); i++) {
+        pad[i] ^= 0x36 ^ 0x5c;
     }
-    rc |= cnx_digest(ctx, inner, i + 1, ip, il);
-    for (i = 0; i < 64; i++) {
-        pad[i] = k[i] ^ 0x5c;
-    }
-    ip[0] = pad;
-    ip[1] = inner;
-    il[1] = sizeof(inner);
-    rc |= cnx_digest(ctx, out, 2, ip, il);
-    sodium_memzero(k, sizeof(k));
+    rc = rc ? rc : cnx_digest_start(ctx[CNX_HO], 1, &p, &l);
     sodium_memzero(pad, sizeof(pad));
-    sodium_memzero(inner, sizeof(inner));
     return rc;
 }
 
-/* Frees ctx (EVP_MD_CTX_free cleanses the hash state); on failure wipes
- * the n bytes of out. */
+/* HMAC of the concatenation of n parts under the key cnx_hmac_key()
+ * absorbed.  With keep, the key's states are copied and stay for another
+ * message; without, they are used up. */
 static int
-cnx_hash_done(EVP_MD_CTX *ctx, int rc, void *out, size_t n)
+cnx_hmac_msg(EVP_MD_CTX *ctx[3], int keep, uint8_t out[32], int n,
+    const void *const *part, const size_t *len)
 {
-    EVP_MD_CTX_free(ctx);
-    if (ctx == NULL || rc != 0) {
-        sodium_memzero(out, n);
+    EVP_MD_CTX  *c;
+    uint8_t      inner[32];
+    int          i, ok;
+
+    c = keep ? ctx[CNX_HW] : ctx[CNX_HI];
+    ok = !keep || EVP_MD_CTX_copy_ex(c, ctx[CNX_HI]) == 1;
+    for (i = 0; ok && i < n; i++) {
+        ok = EVP_DigestUpdate(c, part[i], len[i]) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(c, inner, NULL) == 1;
+    c = keep ? ctx[CNX_HW] : ctx[CNX_HO];
+    ok = ok && (!keep || EVP_MD_CTX_copy_ex(c, ctx[CNX_HO]) == 1)
+         && EVP_DigestUpdate(c, inner, sizeof(inner)) == 1
+         && EVP_DigestFinal_ex(c, out, NULL) == 1;
+    sodium_memzero(inner, sizeof(inner));
+    return ok ? 0 : -1;
+}
+
+int
+cnx_sha256(uint8_t out[32], const void *in, size_t len)
+{
+    return cnx_sha256_2(out, in, len, NULL, 0);
+}
+
+int
+cnx_sha256_2_ctx(EVP_MD_CTX *ctx, uint8_t out[32], const void *a,
+    size_t alen, const void *b, size_t blen)
+{
+    const void  *part[2] = { a, b };
+    size_t       len[2] = { alen, blen };
+
+    if (cnx_digest(ctx, out, 2, part, len) != 0) {
+        sodium_memzero(out, 32);
         return -1;
     }
     return 0;
 }
 
 int
-cnx_sha256(uint8_t out[32], const void *in, size_t len)
-{
-    EVP_MD_CTX  *ctx = cnx_hash_ctx();
-
-    return cnx_hash_done(ctx, ctx ? cnx_digest(ctx, out, 1, &in, &len) : -1,
-                         out, 32);
-}
-
-int
 cnx_sha256_2(uint8_t out[32], const void *a, size_t alen, const void *b,
     size_t blen)
 {
-    const void  *part[2] = { a, b };
-    size_t       len[2] = { alen, blen };
-    EVP_MD_CTX  *ctx = cnx_hash_ctx();
+    EVP_MD_CTX  *ctx;
+    int          rc = -1;
 
-    return cnx_hash_done(ctx, ctx ? cnx_digest(ctx, out, 2, part, len) : -1,
-                         out, 32);
+    if (cnx_crypto_sha256_start() != NULL
+        && (ctx = EVP_MD_CTX_new()) != NULL)
+    {
+        rc = cnx_sha256_2_ctx(ctx, out, a, alen, b, blen);
+        EVP_MD_CTX_free(ctx);
+    }
+    if (rc != 0) {
+        sodium_memzero(out, 32);
+    }
+    return rc;
 }
 
 int
 cnx_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen,
     const void *in, size_t len)
 {
-    EVP_MD_CTX  *ctx = cnx_hash_ctx();
+    EVP_MD_CTX  *ctx[3];
+    int          rc;
 
-    return cnx_hash_done(ctx, ctx ? cnx_hmac(ctx, out, key, keylen, 1, &in,
-                                             &len)
-                                  : -1, out, 32);
+    /* One message: the key's states are used up, no third context. */
+    rc = cnx_hash_ctx_make(ctx, 2);
+    if (rc == 0) {
+        rc = cnx_hmac_key(ctx, key, keylen);
+        rc = rc ? rc : cnx_hmac_msg(ctx, 0, out, 1, &in, &len);
+        cnx_hash_ctx_free(ctx);
+    }
+    if (rc != 0) {
+        sodium_memzero(out, 32);
+    }
+    return rc;
 }
 
 int
@@ -134,12 +206,13 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
     uint8_t               prk[32], t[32], ctr;
     size_t                done, n, len[3];
     const void           *part[3];
-    EVP_MD_CTX           *ctx;
+    EVP_MD_CTX           *ctx[3];
     int                   np, rc;
 
     if (outlen > 255 * 32 || (info == NULL && infolen != 0)
-        || (ctx = cnx_hash_ctx()) == NULL)
+        || cnx_hash_ctx_new(ctx) != 0)
     {
+        sodium_memzero(out, outlen <= 255 * 32 ? outlen : 0);
         return -1;
     }
     if (salt == NULL || saltlen == 0) {
@@ -149,8 +222,10 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
     /* Extract: PRK = HMAC(salt, IKM) */
     part[0] = ikmlen ? ikm : zero;
     len[0] = ikmlen;
-    rc = cnx_hmac(ctx, prk, salt, saltlen, 1, part, len);
+    rc = cnx_hmac_key(ctx, salt, saltlen);
+    rc = rc ? rc : cnx_hmac_msg(ctx, 0, prk, 1, part, len);
     /* Expand: T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty */
+    rc = rc ? rc : cnx_hmac_key(ctx, prk, sizeof(prk));
     for (done = 0, ctr = 1; rc == 0 && done < outlen; ctr++) {
         np = 0;
         if (ctr > 1) {
@@ -161,58 +236,76 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
         len[np++] = infolen;
         part[np] = &ctr;
         len[np++] = 1;
-        rc = cnx_hmac(ctx, t, prk, 32, np, part, len);
         n = outlen - done < 32 ? outlen - done : 32;
+        rc = cnx_hmac_msg(ctx, done + n < outlen, t, np, part, len);
         memcpy(out + done, t, n);
         done += n;
     }
     sodium_memzero(prk, sizeof(prk));
     sodium_memzero(t, sizeof(t));
-    return cnx_hash_done(ctx, rc, out, outlen);
+    cnx_hash_ctx_free(ctx);
+    if (rc != 0) {
+        sodium_memzero(out, outlen);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cnx_hkdf_noise_fail(uint8_t out1[32], uint8_t out2[32], uint8_t *out3)
+{
+    sodium_memzero(out1, 32);
+    sodium_memzero(out2, 32);
+    if (out3 != NULL) {
+        sodium_memzero(out3, 32);
+    }
+    return -1;
+}
+
+int
+cnx_hkdf_noise_ctx(EVP_MD_CTX *ctx[3], uint8_t out1[32], uint8_t out2[32],
+    uint8_t *out3, const uint8_t ck[32], const uint8_t *ikm, size_t ikmlen)
+{
+    uint8_t      temp[32], buf[33];
+    const void  *part = ikmlen ? (const void *) ikm : (const void *) buf;
+    size_t       len = ikmlen;
+    int          rc;
+
+    /* temp_k = HMAC(ck, ikm); out_i = HMAC(temp_k, out_(i-1) || i).
+     * Each step runs only if the one before succeeded: a context whose
+     * copy failed holds no state to feed. */
+    rc = cnx_hmac_key(ctx, ck, 32);
+    rc = rc ? rc : cnx_hmac_msg(ctx, 0, temp, 1, &part, &len);
+    rc = rc ? rc : cnx_hmac_key(ctx, temp, sizeof(temp));
+    buf[0] = 0x01;
+    part = buf;
+    len = 1;
+    rc = rc ? rc : cnx_hmac_msg(ctx, 1, buf, 1, &part, &len);
+    memcpy(out1, buf, 32);
+    buf[32] = 0x02;
+    len = 33;
+    rc = rc ? rc : cnx_hmac_msg(ctx, out3 != NULL, buf, 1, &part, &len);
+    memcpy(out2, buf, 32);
+    if (out3 != NULL) {
+        buf[32] = 0x03;
+        rc = rc ? rc : cnx_hmac_msg(ctx, 0, buf, 1, &part, &len);
+        memcpy(out3, buf, 32);
+    }
+    sodium_memzero(temp, sizeof(temp));
+    sodium_memzero(buf, sizeof(buf));
+    return rc != 0 ? cnx_hkdf_noise_fail(out1, out2, out3) : 0;
 }
 
 int
 cnx_hkdf_noise(uint8_t out1[32], uint8_t out2[32], uint8_t *out3,
     const uint8_t ck[32], const uint8_t *ikm, size_t ikmlen)
 {
-    uint8_t      temp[32], buf[33];
-    const void  *part = ikmlen ? (const void *) ikm : (const void *) buf;
-    size_t       len = ikmlen;
-    EVP_MD_CTX  *ctx = cnx_hash_ctx();
-    int          rc;
+    EVP_MD_CTX  *ctx[3];
+    int          rc = -1;
 
-    if (ctx == NULL) {
-        rc = -1;
-        goto done;
+    if (cnx_hash_ctx_new(ctx) == 0) {
+        rc = cnx_hkdf_noise_ctx(ctx, out1, out2, out3, ck, ikm, ikmlen);
+        cnx_hash_ctx_free(ctx);
     }
-    /* temp_k = HMAC(ck, ikm); out_i = HMAC(temp_k, out_(i-1) || i) */
-    rc = cnx_hmac(ctx, temp, ck, 32, 1, &part, &len);
-    buf[0] = 0x01;
-    part = buf;
-    len = 1;
-    rc |= cnx_hmac(ctx, buf, temp, 32, 1, &part, &len);
-    memcpy(out1, buf, 32);
-    buf[32] = 0x02;
-    len = 33;
-    rc |= cnx_hmac(ctx, buf, temp, 32, 1, &part, &len);
-    memcpy(out2, buf, 32);
-    if (out3 != NULL) {
-        buf[32] = 0x03;
-        rc |= cnx_hmac(ctx, buf, temp, 32, 1, &part, &len);
-        memcpy(out3, buf, 32);
-    }
-    sodium_memzero(temp, sizeof(temp));
-    sodium_memzero(buf, sizeof(buf));
-    EVP_MD_CTX_free(ctx);
-
-done:
-    if (rc != 0) {
-        sodium_memzero(out1, 32);
-        sodium_memzero(out2, 32);
-        if (out3 != NULL) {
-            sodium_memzero(out3, 32);
-        }
-        return -1;
-    }
-    return 0;
+    return rc != 0 ? cnx_hkdf_noise_fail(out1, out2, out3) : 0;
 }

@@ -426,32 +426,54 @@ cnx_http_safe(const char *s, int allow_space)
     return 1;
 }
 
-int
-cnx_http_build_request(char *out, size_t cap, const char *host,
-    const char *path, const char key[25], const char *user_agent)
+/*
+ * A request head: "METHOD PATH HTTP/1.1", Host, the fields in fields (each
+ * line ending in CRLF), the field opt: opt_val when opt_val is not NULL,
+ * the fields in more, and the empty line.  Every caller-given text is
+ * checked for what would split a line.  Length, or -1.
+ */
+static int
+cnx_http_build_head(char *out, size_t cap, const char *method,
+    const char *host, const char *path, const char *fields, const char *opt,
+    const char *opt_val, const char *more)
 {
     int  n;
 
-    if (out == NULL || host == NULL || path == NULL || key == NULL
-        || host[0] == '\0' || path[0] != '/' || !cnx_http_safe(host, 0)
-        || !cnx_http_safe(path, 0) || strlen(key) != 24
-        || (user_agent != NULL && !cnx_http_safe(user_agent, 1)))
+    if (out == NULL || method == NULL || host == NULL || path == NULL
+        || host[0] == '\0' || path[0] != '/' || !cnx_http_safe(method, 0)
+        || !cnx_http_safe(host, 0) || !cnx_http_safe(path, 0)
+        || (opt_val != NULL && !cnx_http_safe(opt_val, 1)))
     {
         return -1;
     }
     n = snprintf(out, cap,
-                 "GET %s HTTP/1.1\r\n"
+                 "%s %s HTTP/1.1\r\n"
                  "Host: %s\r\n"
-                 "Upgrade: websocket\r\n"
-                 "Connection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: %s\r\n"
-                 "Sec-WebSocket-Version: 13\r\n"
-                 "%s%s%s"
-                 "\r\n", path, host, key,
-                 user_agent ? "User-Agent: " : "",
-                 user_agent ? user_agent : "",
-                 user_agent ? "\r\n" : "");
+                 "%s"
+                 "%s%s%s%s"
+                 "%s"
+                 "\r\n", method, path, host, fields,
+                 opt_val ? opt : "", opt_val ? ": " : "",
+                 opt_val ? opt_val : "", opt_val ? "\r\n" : "", more);
     return cnx_http_fits(n, cap);
+}
+
+int
+cnx_http_build_request(char *out, size_t cap, const char *host,
+    const char *path, const char key[25], const char *user_agent)
+{
+    char  fields[128];
+
+    if (key == NULL || strlen(key) != 24 || !cnx_http_safe(key, 0)) {
+        return -1;
+    }
+    (void) snprintf(fields, sizeof(fields),
+                    "Upgrade: websocket\r\n"
+                    "Connection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: %s\r\n"
+                    "Sec-WebSocket-Version: 13\r\n", key);
+    return cnx_http_build_head(out, cap, "GET", host, path, fields,
+                               "User-Agent", user_agent, "");
 }
 
 /* Status line: HTTP-version SP 3DIGIT SP [reason]; the code, and *e the
@@ -469,12 +491,34 @@ cnx_http_status_line(const char *buf, size_t *e)
     return (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
 }
 
+/*
+ * The head of a response: its length (0: incomplete, <0: an error), the
+ * status code in *code and where the header fields start in *pos.
+ */
+static int
+cnx_http_response_head(const char *buf, size_t len, int *code, size_t *pos)
+{
+    size_t  e;
+    int     head;
+
+    head = cnx_http_head_len(buf, len);
+    if (head <= 0) {
+        return head;
+    }
+    *code = cnx_http_status_line(buf, &e);
+    if (*code < 0) {
+        return *code;
+    }
+    *pos = e + 2;
+    return head;
+}
+
 int
 cnx_http_parse_response(const char *buf, size_t len, const char key[25],
     int *status)
 {
     cnx_http_hdr_t  h;
-    size_t          pos, e;
+    size_t          pos;
     int             head, rc, code, upgrade = 0, connection = 0;
     int             naccept = 0, accept_ok = 0, ext = 0;
     char            want[29];
@@ -482,14 +526,9 @@ cnx_http_parse_response(const char *buf, size_t len, const char key[25],
     if (status != NULL) {
         *status = 0;
     }
-    head = cnx_http_head_len(buf, len);
+    head = cnx_http_response_head(buf, len, &code, &pos);
     if (head <= 0) {
         return head;
-    }
-
-    code = cnx_http_status_line(buf, &e);
-    if (code < 0) {
-        return code;
     }
     if (status != NULL) {
         *status = code;
@@ -499,7 +538,6 @@ cnx_http_parse_response(const char *buf, size_t len, const char key[25],
         return CNX_HTTP_EBAD;
     }
 
-    pos = e + 2;
     for ( ;; ) {
         rc = cnx_http_next_header(buf, &pos, &h);
         if (rc < 0) {
@@ -545,51 +583,33 @@ cnx_http_build_call(char *out, size_t cap, const char *method,
     const char *host, const char *path, const char *content_type,
     size_t body_len)
 {
-    int  n;
+    char  length[48];
 
-    if (out == NULL || method == NULL || host == NULL || path == NULL
-        || host[0] == '\0' || path[0] != '/' || !cnx_http_safe(method, 0)
-        || !cnx_http_safe(host, 0) || !cnx_http_safe(path, 0)
-        || (content_type != NULL && !cnx_http_safe(content_type, 1)))
-    {
-        return -1;
-    }
-    n = snprintf(out, cap,
-                 "%s %s HTTP/1.1\r\n"
-                 "Host: %s\r\n"
-                 "Accept: application/json\r\n"
-                 "Connection: close\r\n"
-                 "%s%s%s"
-                 "Content-Length: %zu\r\n"
-                 "\r\n", method, path, host,
-                 content_type ? "Content-Type: " : "",
-                 content_type ? content_type : "",
-                 content_type ? "\r\n" : "", body_len);
-    return cnx_http_fits(n, cap);
+    (void) snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
+                    body_len);
+    return cnx_http_build_head(out, cap, method, host, path,
+                               "Accept: application/json\r\n"
+                               "Connection: close\r\n",
+                               "Content-Type", content_type, length);
 }
 
 int
 cnx_http_parse_reply(const char *buf, size_t len, cnx_http_reply_t *r)
 {
     cnx_http_hdr_t  h;
-    size_t          pos, e, i;
+    size_t          pos, i;
     int             head, rc, code;
     int64_t         v;
 
     r->status = 0;
     r->content_length = -1;
 
-    head = cnx_http_head_len(buf, len);
+    head = cnx_http_response_head(buf, len, &code, &pos);
     if (head <= 0) {
         return head;
     }
-    code = cnx_http_status_line(buf, &e);
-    if (code < 0) {
-        return code;
-    }
     r->status = code;
 
-    pos = e + 2;
     for ( ;; ) {
         rc = cnx_http_next_header(buf, &pos, &h);
         if (rc < 0) {

@@ -16,10 +16,23 @@
 #include "cnx_noise.h"
 #include "cnx_session_v1.h"
 
-/* SHA-256 and AES-256-GCM as fetched by cnx_crypto_init() (NULL when it
- * failed). */
-const EVP_MD *cnx_crypto_sha256_md(void);
+/* A SHA-256 context initialised by cnx_crypto_init() and never changed,
+ * for EVP_MD_CTX_copy_ex() to start a hash from, and AES-256-GCM as
+ * fetched then (NULL when it failed). */
+const EVP_MD_CTX *cnx_crypto_sha256_start(void);
 const EVP_CIPHER *cnx_crypto_aes256gcm(void);
+
+/* SHA-256 of a || b and the Noise HKDF (cnx_hash.h) on hash contexts of
+ * the caller's, reused from call to call (a Noise handshake hashes about 30
+ * times per side): cnx_hash_ctx_new() makes the three the HKDF uses, the
+ * first of them serves cnx_sha256_2_ctx(). */
+int cnx_hash_ctx_new(EVP_MD_CTX *ctx[3]);
+void cnx_hash_ctx_free(EVP_MD_CTX *ctx[3]);
+int cnx_sha256_2_ctx(EVP_MD_CTX *ctx, uint8_t out[32], const void *a,
+    size_t alen, const void *b, size_t blen);
+int cnx_hkdf_noise_ctx(EVP_MD_CTX *ctx[3], uint8_t out1[32],
+    uint8_t out2[32], uint8_t *out3, const uint8_t ck[32],
+    const uint8_t *ikm, size_t ikmlen);
 
 /* Known-answer tests only: a fixed Noise ephemeral private key instead of
  * a random one (call right after cnx_noise_init()), and a v1 seal with a

@@ -61,13 +61,15 @@ cnx_noise_nonce(uint8_t nonce[12], uint64_t n)
 static int
 cnx_noise_mix_hash(cnx_noise_t *hs, const uint8_t *data, size_t len)
 {
-    return cnx_sha256_2(hs->h, hs->h, 32, data, len);
+    return cnx_sha256_2_ctx(hs->md[0], hs->h, hs->h, 32, data, len);
 }
 
 static int
 cnx_noise_mix_key(cnx_noise_t *hs, const uint8_t ikm[32])
 {
-    if (cnx_hkdf_noise(hs->ck, hs->k, NULL, hs->ck, ikm, 32) != 0) {
+    if (cnx_hkdf_noise_ctx(hs->md, hs->ck, hs->k, NULL, hs->ck, ikm, 32)
+        != 0)
+    {
         return -1;
     }
     hs->n = 0;
@@ -144,6 +146,7 @@ void
 cnx_noise_wipe(cnx_noise_t *hs)
 {
     cnx_aead_free(hs->aead);
+    cnx_hash_ctx_free(hs->md);
     cnx_memzero(hs, sizeof(*hs));
     hs->action = CNX_NOISE_FAILED;
 }
@@ -185,6 +188,9 @@ cnx_noise_init_keypair(cnx_noise_t *hs, cnx_noise_pattern_t pattern,
     }
     hs->pattern = pattern;
     hs->role = role;
+    if (cnx_hash_ctx_new(hs->md) != 0) {
+        return -1;
+    }
 
     /* InitializeSymmetric: the names are 28 bytes, shorter than HASHLEN,
      * so h is the name padded with zeros. */
@@ -413,7 +419,7 @@ cnx_noise_split(cnx_noise_t *hs, cnx_noise_keys_t *keys)
         cnx_noise_wipe(hs);
         return -1;
     }
-    if (cnx_hkdf_noise(k1, k2, NULL, hs->ck, NULL, 0) != 0) {
+    if (cnx_hkdf_noise_ctx(hs->md, k1, k2, NULL, hs->ck, NULL, 0) != 0) {
         cnx_noise_wipe(hs);
         return -1;
     }

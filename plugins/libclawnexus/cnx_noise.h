@@ -44,6 +44,8 @@ typedef enum {
 typedef struct {
     /* CipherState */
     cnx_aead_t  *aead;
+    /* OpenSSL EVP_MD_CTXs, made once for all hashes of the handshake */
+    struct evp_md_ctx_st  *md[3];
     uint8_t      k[32];
     int          has_k;
     uint64_t     n;

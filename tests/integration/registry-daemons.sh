@@ -15,13 +15,13 @@
 # proposer (docs/registry.md).
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
+. "$abs_top_srcdir/tests/integration/registry-lib.sh"
 
-relay_need_module
+registry_need
 cnx_need_netns
 cnx_need_node_client
-cnx_need_cmd openssl curl python3
+cnx_need_cmd curl python3
 PY=/usr/bin/python3
-[ -f "$CNX_REGISTRY_MODULE" ] || cnx_fail "module not built: $CNX_REGISTRY_MODULE"
 cnx_have_openclaw ||
     cnx_skip "needs Node 24 and openclaw in $CNX_OPENCLAW_DIR (scripts/install-deps installs them)"
 cli="$CNX_NODE_DIR/node_modules/clawnexus/dist/cli/index.js"
@@ -39,42 +39,16 @@ in_ns() { ip netns exec "$ns" "$@"; }
 relay_port=$(cnx_free_port)
 reg_port=$(cnx_free_port)
 relay_secret "$dir" daemons-secret
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" > "$dir/openssl.out" 2>&1 ||
-    { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
+registry_setup "$dir"
 
-cat > "$dir/nginx.conf" <<CONF
-load_module $CNX_REGISTRY_MODULE;
-$(cnx_nginx_conf_head 2 512)
-stream {
-    server {
-        listen 127.0.0.1:$relay_port ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        clawnexus_relay;
-        clawnexus_jwt_secret_file relay.secret;
-    }
+registry_location /clawnexus/ db/registry.db "$relay_port" \
+    "clawnexus_jwt_secret_file relay.secret;" |
+    registry_conf "$relay_port" "$reg_port" "" "
+    access_log logs/access.log;" "
     server {
         listen 127.0.0.1:$((relay_port + 1));
         clawnexus_status;
-    }
-}
-http {
-    access_log logs/access.log;
-    server {
-        listen 127.0.0.1:$reg_port ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        location /clawnexus/ {
-            clawnexus_registry;
-            clawnexus_registry_db db/registry.db;
-            clawnexus_registry_relay_hint localhost:$relay_port;
-            clawnexus_jwt_secret_file relay.secret;
-        }
-    }
-}
-CONF
+    }" 512 > "$dir/nginx.conf"
 mkdir -p "$dir/logs"
 in_ns env $(cnx_nginx_env) "$NGINX_BIN" -p "$dir" -c nginx.conf \
     -e "$dir/logs/error.log" -g "pid $dir/nginx.pid;" \

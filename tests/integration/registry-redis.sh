@@ -9,27 +9,19 @@
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
 . "$abs_top_srcdir/tests/integration/cluster-lib.sh"
+. "$abs_top_srcdir/tests/integration/registry-lib.sh"
 
-relay_need_module
 relay_need_websockets
+registry_need ed25519
 cluster_need_redis
-cnx_need_cmd openssl
 cnx_need_cmd curl
-"$PY" -c 'from cryptography.hazmat.primitives.asymmetric import ed25519' \
-    2>/dev/null || cnx_skip "needs python3-cryptography"
-[ -f "$CNX_REGISTRY_MODULE" ] || cnx_fail "module not built: $CNX_REGISTRY_MODULE"
 
 cnx_tmpdir dir
-mkdir "$dir/state"
 rport=$(cnx_free_port)
 pass="rp-$$-$RANDOM$RANDOM"
 relay_secret "$dir" registry-redis
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" > "$dir/openssl.out" 2>&1 ||
-    { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
-"$PY" "$abs_top_srcdir/tests/integration/registry_check.py" keys - - \
-    "$dir/state" > "$dir/allowed-keys" || cnx_fail "cannot make keys"
+registry_setup "$dir"
+registry_keys
 
 node() {  # node N: an nginx prefix with a relay and a registry on Redis
     local d="$dir/n$1"
@@ -39,50 +31,21 @@ node() {  # node N: an nginx prefix with a relay and a registry on Redis
     chmod 600 "$d/redis.pass"
     eval "relay_port$1=\$(cnx_free_port) reg_port$1=\$(cnx_free_port)"
     eval "local rp=\$relay_port$1 gp=\$reg_port$1"
-    cat > "$d/nginx.conf" <<CONF
-load_module $CNX_REGISTRY_MODULE;
-$(cnx_nginx_conf_head 2 256)
-stream {
-    server {
-        listen 127.0.0.1:$rp ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        clawnexus_relay;
-        clawnexus_jwt_secret_file relay.secret;
-        clawnexus_jwt_issuer registry.test;
-    }
-}
-http {
+    registry_location /clawnexus/ "redis://127.0.0.1:$rport" "$rp" \
+        "clawnexus_registry_db_password_file redis.pass;" \
+        "clawnexus_registry_allow_file allowed-keys;" |
+        registry_conf "$rp" "$gp" registry.test "
     access_log off;
     clawnexus_jwt_secret_file relay.secret;
-    clawnexus_jwt_issuer registry.test;
-    server {
-        listen 127.0.0.1:$gp ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        location /clawnexus/ {
-            clawnexus_registry;
-            clawnexus_registry_db redis://127.0.0.1:$rport;
-            clawnexus_registry_db_password_file redis.pass;
-            clawnexus_registry_relay_hint localhost:$rp;
-            clawnexus_registry_allow_file allowed-keys;
-        }
-    }
-}
-CONF
+    clawnexus_jwt_issuer registry.test;" > "$d/nginx.conf"
     cnx_nginx_start "$d"
     cnx_wait_port 127.0.0.1 "$gp" || cnx_fail "node $1 did not listen on $gp"
 }
 
 check() {  # check STEP NODE
-    local n=$2
-    eval "local rp=\$relay_port$n gp=\$reg_port$n"
-    "$PY" "$abs_top_srcdir/tests/integration/registry_check.py" "$1" \
-        "https://localhost:$gp/clawnexus" "$dir/tls.crt" "$dir/state" \
-        "$rp" > "$dir/check.out" 2>&1 ||
-        { cat "$dir/check.out" >&2; tail -20 "$dir/n$n/logs/error.log" >&2;
-          cnx_fail "registry step '$1' on node $n failed"; }
-    grep '^ok' "$dir/check.out"
+    local rp gp
+    eval "rp=\$relay_port$2 gp=\$reg_port$2"
+    registry_check "$1" "$gp" "$rp" "$dir/n$2"
 }
 
 resolve() {  # resolve NODE NAME: the HTTP status of GET /resolve/NAME

@@ -1,46 +1,32 @@
 #!/bin/bash
 # The registry module (ngx_http_clawnexus_registry_module) in the stock
 # nginx, over HTTPS beside the relay over TLS: names, 409, tokens the relay
-# accepts, every error answer (401, 403, 404, 405, 400, 413, 429) as JSON,
+# accepts, every error answer (401, 403, 404, 405, 400, 411, 413, 429) as JSON,
 # the database's mode, names kept across a restart and a reload, and the
 # configuration errors an operator meets.
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
+. "$abs_top_srcdir/tests/integration/registry-lib.sh"
 
-relay_need_module
 relay_need_websockets
-cnx_need_cmd openssl
-"$PY" -c 'from cryptography.hazmat.primitives.asymmetric import ed25519' \
-    2>/dev/null || cnx_skip "needs python3-cryptography"
-[ -f "$CNX_REGISTRY_MODULE" ] || cnx_fail "module not built: $CNX_REGISTRY_MODULE"
+registry_need ed25519
 
 cnx_tmpdir dir
 # the workers (nobody) reach the database directory and nothing else
 chmod 711 "$dir"
-mkdir "$dir/db" "$dir/state"
+mkdir "$dir/db"
 chown nobody "$dir/db"
 relay_port=$(cnx_free_port)
 reg_port=$(cnx_free_port)
 ro_port=$(cnx_free_port)
 ro_relay=$(cnx_free_port)
 relay_secret "$dir" registry-secret
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" > "$dir/openssl.out" 2>&1 ||
-    { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
+registry_setup "$dir"
 
-check() {
-    "$PY" "$abs_top_srcdir/tests/integration/registry_check.py" "$@" \
-        "https://localhost:$reg_port/clawnexus" "$dir/tls.crt" "$dir/state" \
-        "$relay_port" > "$dir/check.out" 2>&1 ||
-        { cat "$dir/check.out" >&2; tail -20 "$dir/logs/error.log" >&2;
-          cnx_fail "registry step '$1' failed"; }
-    grep '^ok' "$dir/check.out"
-}
+check() { registry_check "$1" "$reg_port" "$relay_port" "$dir"; }
 
 # keys A and B (admitted) and a stranger; the allow file lists A and B
-"$PY" "$abs_top_srcdir/tests/integration/registry_check.py" keys - - \
-    "$dir/state" > "$dir/allowed-keys" || cnx_fail "cannot make keys"
+registry_keys
 # and two clawnexus-link instances, by what their whoami prints
 mkdir -p "$dir/la" "$dir/lb" "$dir/lc"
 for h in la lb; do
@@ -55,49 +41,18 @@ grep -Eq '^ed25519:[0-9a-f]{64}$' <(HOME=$dir/la "$CNX_LINK" whoami) ||
     cnx_fail "whoami printed another key the second time"
 
 conf() {  # conf ADDR_RATE [KEY_RATE]
-    cat <<CONF
-load_module $CNX_REGISTRY_MODULE;
-$(cnx_nginx_conf_head 2 256)
-stream {
-    server {
-        listen 127.0.0.1:$relay_port ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        clawnexus_relay;
-        clawnexus_jwt_secret_file relay.secret;
-        clawnexus_jwt_issuer registry.test;
-    }
-}
-http {
+    {
+        registry_location /clawnexus/ db/registry.db "$relay_port" \
+            "clawnexus_registry_allow_file allowed-keys;"
+        registry_location /short/ db/registry.db "$relay_port" \
+            "clawnexus_registry_allow_file allowed-keys;" \
+            "clawnexus_registry_token_ttl 60s;"
+        registry_location /open/ db/registry.db "$relay_port"
+    } | registry_conf "$relay_port" "$reg_port" registry.test "
     access_log off;
     clawnexus_jwt_secret_file relay.secret;
     clawnexus_jwt_issuer registry.test;
-    clawnexus_registry_rate_limit ${2:-120r/m} $1;
-    server {
-        listen 127.0.0.1:$reg_port ssl;
-        ssl_certificate tls.crt;
-        ssl_certificate_key tls.key;
-        location /clawnexus/ {
-            clawnexus_registry;
-            clawnexus_registry_db db/registry.db;
-            clawnexus_registry_relay_hint localhost:$relay_port;
-            clawnexus_registry_allow_file allowed-keys;
-        }
-        location /short/ {
-            clawnexus_registry;
-            clawnexus_registry_db db/registry.db;
-            clawnexus_registry_relay_hint localhost:$relay_port;
-            clawnexus_registry_allow_file allowed-keys;
-            clawnexus_registry_token_ttl 60s;
-        }
-        location /open/ {
-            clawnexus_registry;
-            clawnexus_registry_db db/registry.db;
-            clawnexus_registry_relay_hint localhost:$relay_port;
-        }
-    }
-}
-CONF
+    clawnexus_registry_rate_limit ${2:-120r/m} $1;"
 }
 
 # configuration errors name what is wrong

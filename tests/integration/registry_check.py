@@ -183,6 +183,9 @@ def first(reg, state, relay_port, ca):
     expect_status(reg.call("POST", "/register", big.encode()), 413,
                   "20 kB body")
     rt.ok("413 JSON for an oversized body")
+    expect_status(reg.call("POST", "/register", iter([b"{}"])), 411,
+                  "chunked body without Content-Length")
+    rt.ok("411 JSON for a body without Content-Length")
 
     doc = expect_status(reg.call("GET", "/resolve/main.claw"), 200,
                         "resolve main.claw")

@@ -98,6 +98,35 @@ def rss_kb(master):
     return total
 
 
+def socket_owner(master, port, client_port):
+    """PID of the worker of master holding the server side of a connection
+    from 127.0.0.1:client_port to 127.0.0.1:port (found through /proc,
+    which needs the workers' fd directories readable: "user root")."""
+    want_local = f"0100007F:{port:04X}"
+    want_rem = f"0100007F:{client_port:04X}"
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[1] == want_local and p[2] == want_rem:
+                inode = p[9]
+                break
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in workers(master):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None
+
+
 def status(host, port, timeout):
     """GET /status of a clawnexus_status server: its counters (over all
     workers) as a dict."""

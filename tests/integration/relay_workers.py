@@ -49,29 +49,7 @@ def rss_kb():
 
 def socket_owner(client_port):
     """PID of the worker holding the server side of our connection."""
-    want_local = f"0100007F:{PORT:04X}"
-    want_rem = f"0100007F:{client_port:04X}"
-    inode = None
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            p = line.split()
-            if p[1] == want_local and p[2] == want_rem:
-                inode = p[9]
-                break
-    if inode is None:
-        return None
-    target = f"socket:[{inode}]"
-    for pid in workers():
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                        return pid
-                except OSError:
-                    pass
-        except OSError:
-            pass
-    return None
+    return lib.socket_owner(MASTER, PORT, client_port)
 
 
 def status():

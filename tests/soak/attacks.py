@@ -3,7 +3,8 @@
 tests/integration/relay_edge.py (docs/hardening.md lists which test
 covers which attack).
 
-usage: attacks.py SECRET ISSUER PORT OPEN_PORT LIMIT_PORT V6_PORT MASTER_PID
+usage: attacks.py SECRET ISSUER PORT OPEN_PORT LIMIT_PORT V6_PORT MASTER_PID \
+    SMALL_PORT
 
 PORT: a relay on 127.0.0.1 (max_auth_failures 3 per 60 s).
 OPEN_PORT: a relay on 127.0.0.1 with max_auth_failures 0 (every token is
@@ -11,6 +12,7 @@ OPEN_PORT: a relay on 127.0.0.1 with max_auth_failures 0 (every token is
 LIMIT_PORT: 127.0.0.1, max_connections_per_ip 2;
 V6_PORT: [::] with ipv6only=off, max_connections_per_ip 2 (per-address
   counters are shared by all servers of the relay).
+SMALL_PORT: 127.0.0.1, send_queue 16k, max_message 1k (a small hard cap).
 Each check prints "ok - ..." or raises; exit status 0 only if all passed.
 """
 
@@ -24,6 +26,7 @@ import random
 import socket
 import struct
 import sys
+import threading
 import time
 
 import websockets
@@ -36,6 +39,7 @@ import relay_testlib  # noqa: E402
 SECRET, ISSUER = sys.argv[1:3]
 PORT, OPEN_PORT, LIMIT_PORT, V6_PORT = (int(x) for x in sys.argv[3:7])
 MASTER = int(sys.argv[7])
+SMALL_PORT = int(sys.argv[8])
 HOST = "127.0.0.1"
 TIMEOUT = 5
 _addr = [20]
@@ -559,6 +563,20 @@ def workers_rss_kb():
     return relay_testlib.rss_kb(MASTER)
 
 
+def send_unread(s, burst, total):
+    """burst again and again, up to total bytes or until the relay stops
+    reading s for 3 s; the bytes sent."""
+    sent = 0
+    s.settimeout(3)
+    try:
+        while sent < total:
+            s.sendall(burst)
+            sent += len(burst)
+    except (socket.timeout, BrokenPipeError, ConnectionResetError):
+        pass
+    return sent
+
+
 def ping_flood(total=16 << 20):
     """A socket without a token that sends WebSocket PINGs and never reads
     the PONGs: its answers count against its queue, the relay stops
@@ -570,14 +588,7 @@ def ping_flood(total=16 << 20):
     # PINGs with the largest payload: PONGs of 127 bytes, more than the
     # kernel's buffers take when the client reads nothing
     burst = frame(9, b"p" * 125) * 512
-    sent = 0
-    s.settimeout(3)
-    try:
-        while sent < total:
-            s.sendall(burst)
-            sent += len(burst)
-    except (socket.timeout, BrokenPipeError, ConnectionResetError):
-        pass
+    sent = send_unread(s, burst, total)
     time.sleep(0.5)
     grown = workers_rss_kb() - rss0
     s.close()
@@ -588,6 +599,68 @@ def ping_flood(total=16 << 20):
         expect(grown < 16 * 1024,
                f"PING flood that never reads: {sent >> 10} KiB of PINGs, "
                f"workers grew by {grown} KiB")
+
+
+def hard_cap(send_queue, max_message):
+    """The hard cap H of docs/relay.md: a socket whose queue takes more is
+    closed."""
+    return (4 * send_queue + 2 * (max_message + 384 * 1024)
+            + 2 * 1024 * 1024 + 60 * 1024)
+
+
+def error_flood(total=8 << 20):
+    """Invalid text frames (no token needed) as fast as the socket takes
+    them, never reading: each is answered with an ERROR in a queue entry
+    of 552 bytes, 80 times the 7 bytes of the frame.  The socket is closed
+    at the hard cap (the relay handles every frame of one read of its
+    256 KiB buffer, even past clawnexus_send_queue), and the worker grows
+    by no more than docs/relay.md's worst case: H + M + B + 2 KiB for the
+    socket, plus the worker's own buffers and reuse lists.  Memory not
+    checked under sanitizers (freed memory stays in quarantine there)."""
+    s_q, m, b = 16 * 1024, 1024, 16 * 1024      # SMALL_PORT's settings
+    per_socket = hard_cap(s_q, m) + m + b + 2048
+    per_worker = (384 + 64) * 1024 + 1024 * 552 + 3 * 1024 * 1024
+    bound_kb = (per_socket + per_worker) // 1024
+    rss0 = workers_rss_kb()
+    peak = [rss0]
+    done = threading.Event()
+
+    def sample():
+        # the queue is freed when the socket closes: keep the highest
+        while not done.is_set():
+            peak[0] = max(peak[0], workers_rss_kb())
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    s, _ = raw_upgrade(SMALL_PORT, rcvbuf=4096)
+    burst = frame(1, b"x") * (128 * 1024 // 7)   # ERROR BAD_MESSAGE each
+    sent = send_unread(s, burst, total)
+    done.set()
+    sampler.join()
+    grown = peak[0] - rss0
+    # the relay lingers 2 s for its close frame, then drops the socket
+    closed = False
+    deadline = time.monotonic() + 8
+    try:
+        while time.monotonic() < deadline:
+            if not s.recv(65536):
+                closed = True
+                break
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        pass
+    s.close()
+    expect(closed, f"ERROR flood that never reads ({sent >> 10} KiB of "
+                   f"invalid frames): the socket is closed")
+    if os.environ.get("CNX_SANITIZERS") == "yes":
+        ok(f"ERROR flood: workers grew by {grown} KiB (not checked under "
+           f"sanitizers)")
+    else:
+        expect(grown <= bound_kb,
+               f"ERROR flood: workers grew by {grown} KiB at most, within the "
+               f"documented worst case of {bound_kb} KiB")
 
 
 async def idle_after_large(n=24):
@@ -617,6 +690,7 @@ async def idle_after_large(n=24):
 
 
 def main():
+    error_flood()       # first: on a fresh heap its growth shows in the RSS
     asyncio.run(idle_after_large())
     ping_flood()
     asyncio.run(token_attacks())

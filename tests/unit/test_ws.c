@@ -997,6 +997,25 @@ START_TEST(test_client_server_handshake)
     ck_assert_int_eq(cnx_http_parse_response(resp, (size_t) m, key2,
                                              &status), CNX_HTTP_EACCEPT);
 
+    /* the exact heads, with and without User-Agent */
+    ck_assert_int_eq(cnx_http_build_request(req, sizeof(req), "h:1", "/r",
+                                            "dGhlIHNhbXBsZSBub25jZQ==",
+                                            "ua/1"), 161);
+    ck_assert_str_eq(req, "GET /r HTTP/1.1\r\nHost: h:1\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nUser-Agent: ua/1\r\n"
+                     "\r\n");
+    ck_assert_int_eq(cnx_http_build_request(req, sizeof(req), "h:1", "/r",
+                                            "dGhlIHNhbXBsZSBub25jZQ==",
+                                            NULL), 143);
+    ck_assert_str_eq(req, "GET /r HTTP/1.1\r\nHost: h:1\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n");
+    ck_assert_int_eq(cnx_http_build_request(req, sizeof(req), "h", "/r",
+                                            key, "bad\nua"), -1);
+
     ck_assert_int_eq(cnx_http_build_request(req, sizeof(req), "a\r\nb",
                                             "/relay", key, NULL), -1);
     ck_assert_int_eq(cnx_http_build_request(req, sizeof(req), "h", "relay",
@@ -1025,6 +1044,15 @@ START_TEST(test_http_call)
                      "Connection: close\r\n"
                      "Content-Type: application/json\r\n"
                      "Content-Length: 42\r\n\r\n");
+    ck_assert_int_eq(cnx_http_build_call(out, sizeof(out), "GET", "h",
+                                         "/r/x", NULL, 0), 94);
+    ck_assert_str_eq(out, "GET /r/x HTTP/1.1\r\nHost: h\r\n"
+                     "Accept: application/json\r\nConnection: close\r\n"
+                     "Content-Length: 0\r\n\r\n");
+    ck_assert_int_eq(cnx_http_build_call(out, sizeof(out), "GET", "h", "/",
+                                         "a\rb", 0), -1);
+    ck_assert_int_eq(cnx_http_build_call(out, sizeof(out), "GE T", "h", "/",
+                                         NULL, 0), -1);
     ck_assert_int_eq(cnx_http_build_call(out, sizeof(out), "GET", "h",
                                          "/a\r\nX: y", NULL, 0), -1);
     ck_assert_int_eq(cnx_http_build_call(out, 20, "GET", "h", "/", NULL, 0),
