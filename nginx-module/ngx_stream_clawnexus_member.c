@@ -409,11 +409,6 @@ ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     rec.payload = p;
     rec.payload_len = n;
 
-    if (to->addr.node) {
-        /* a member on another relay node: through the cluster */
-        return ngx_stream_clawnexus_node_send(to, &rec);
-    }
-
     h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
     if (h < 0) {
         return NULL;
@@ -430,6 +425,12 @@ ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
     const char *room, size_t room_len, const char *name, unsigned flags,
     const uint8_t *p, size_t n)
 {
+    if (to->addr.node) {
+        /* a member on another relay node: through the cluster */
+        return ngx_stream_clawnexus_node_rec(to, type, src, room, room_len,
+                                             name, flags, p, n);
+    }
+
     return ngx_stream_clawnexus_remote_rec(to, type, src, room, room_len,
                                            name, flags, p, n)
            ? NGX_OK : NGX_ERROR;
@@ -486,6 +487,22 @@ ngx_stream_clawnexus_remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
 {
     ngx_stream_clawnexus_ctx_t   *fc;
     ngx_stream_clawnexus_chan_t  *ch;
+
+    if (to->addr.node) {
+        if (ngx_stream_clawnexus_remote_send(to,
+                binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
+                &from->addr, r->id, r->id_len, NULL, 0, p, n)
+            != NGX_OK)
+        {
+            return CNX_RELAY_OP_ERROR;
+        }
+
+        if (!from->remote) {
+            ngx_stream_clawnexus_ctx_of(from)->messages++;
+        }
+
+        return CNX_RELAY_OP_OK;
+    }
 
     ch = ngx_stream_clawnexus_remote_rec(to,
              binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,

@@ -51,6 +51,7 @@ typedef struct {
     size_t                              room_len;
     cnx_cluster_credit_t                credit;     /* DATA on its way */
     unsigned                            asking:1;   /* a lookup is out */
+    unsigned                            asked:1;    /* once already */
     unsigned                            gone:1;     /* unused() meanwhile */
 } ngx_stream_clawnexus_node_proxy_t;
 
@@ -182,6 +183,22 @@ ngx_stream_clawnexus_node_owner(void *data, const cnx_relay_addr_t *owner)
 
     unknown = m->addr;
 
+    /*
+     * Redis may not have read a claim that left the owner's node before
+     * the client had its REGISTERED (it reads each connection in turn):
+     * ask once more before saying nobody has the name.
+     */
+    if (owner == NULL && !np->asked
+        && ngx_stream_clawnexus_cluster_owner(r->name[1], r->name_len[1],
+                                              ngx_stream_clawnexus_node_owner,
+                                              np)
+           == NGX_OK)
+    {
+        np->asked = 1;
+        np->asking = 1;
+        return;
+    }
+
     if (owner) {
         m->addr = *owner;
 
@@ -193,6 +210,10 @@ ngx_stream_clawnexus_node_owner(void *data, const cnx_relay_addr_t *owner)
 
         m->addr = unknown;
     }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "clawnexus: \"%s\" joins \"%s\": no other node has it",
+                  r->name[0], r->name[1]);
 
     /* the core answers the initiator as for any target that refused */
     ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
@@ -314,12 +335,11 @@ ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_proxy_t *np,
 
 
 /*
- * A record for the member to on another node (from
- * ngx_stream_clawnexus_remote_ops).  Addresses across nodes carry the
- * route's generation, the link's count, and node 0 is filled in by the
- * link.
+ * A record for the member to on another node.  Addresses across nodes
+ * carry the route's generation, the link's count, and node 0 is filled in
+ * by the link.
  */
-ngx_int_t
+static ngx_int_t
 ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 {
     int                          held, full;
@@ -337,6 +357,11 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
     rec->src.gen = ngx_stream_clawnexus_cluster_addr()->gen;
 
     rc = ngx_stream_clawnexus_cluster_publish(rec);
+
+    if (rc == NGX_DECLINED) {
+        /* the link just went down: the room ends in this turn (PEER_LEFT) */
+        return NGX_OK;
+    }
 
     if (rc != NGX_OK) {
         return NGX_ERROR;
@@ -379,6 +404,31 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
     }
 
     return NGX_OK;
+}
+
+
+/* An event of the core for the member to on another node (its ops). */
+ngx_int_t
+ngx_stream_clawnexus_node_rec(cnx_relay_member_t *to,
+    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
+    const char *room, size_t room_len, const char *name, unsigned flags,
+    const uint8_t *p, size_t n)
+{
+    cnx_relay_rec_t  rec;
+
+    ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
+    rec.type = type;
+    rec.flags = flags;
+    rec.src = *src;
+    rec.dst = to->addr;
+    rec.room = room;
+    rec.room_len = room_len;
+    rec.name = name;
+    rec.name_len = name ? ngx_strlen(name) : 0;
+    rec.payload = p;
+    rec.payload_len = n;
+
+    return ngx_stream_clawnexus_node_send(to, &rec);
 }
 
 
@@ -565,6 +615,12 @@ ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
 
     ctx = ngx_stream_clawnexus_conn_find(rec->dst.conn);
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
+
+    if (to == NULL && rec->type == CNX_RELAY_REC_INCOMING) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "clawnexus: \"%*s\" joins a socket of this node "
+                      "that is gone", rec->name_len, rec->name);
+    }
 
     switch (rec->type) {
 
