@@ -385,11 +385,11 @@ const cnx_relay_member_ops_t  ngx_stream_clawnexus_local_ops = {
  * Members in another worker: each event becomes a record (cnx_relay_rec)
  * on the channel to that worker.
  */
-static ngx_stream_clawnexus_chan_t *
+static ngx_int_t
 ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
     const char *room, size_t room_len, const char *name, unsigned flags,
-    const uint8_t *p, size_t n)
+    const uint8_t *p, size_t n, ngx_stream_clawnexus_chan_t **chp)
 {
     long                          h;
     u_char                        head[CNX_RELAY_REC_HEADER
@@ -409,13 +409,22 @@ ngx_stream_clawnexus_remote_rec(cnx_relay_member_t *to,
     rec.payload = p;
     rec.payload_len = n;
 
-    h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
-    if (h < 0) {
-        return NULL;
+    *chp = NULL;
+
+    if (to->addr.node) {
+        /* a member on another relay node: through the cluster */
+        return ngx_stream_clawnexus_node_send(to, &rec);
     }
 
-    return ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
+    h = cnx_relay_rec_encode_head(&rec, head, sizeof(head));
+    if (h < 0) {
+        return NGX_ERROR;
+    }
+
+    *chp = ngx_stream_clawnexus_ipc_send(to->addr.worker, to->addr.pid, head,
                                          (size_t) h, p, n);
+
+    return *chp ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -425,15 +434,10 @@ ngx_stream_clawnexus_remote_send(cnx_relay_member_t *to,
     const char *room, size_t room_len, const char *name, unsigned flags,
     const uint8_t *p, size_t n)
 {
-    if (to->addr.node) {
-        /* a member on another relay node: through the cluster */
-        return ngx_stream_clawnexus_node_rec(to, type, src, room, room_len,
-                                             name, flags, p, n);
-    }
+    ngx_stream_clawnexus_chan_t  *ch;
 
     return ngx_stream_clawnexus_remote_rec(to, type, src, room, room_len,
-                                           name, flags, p, n)
-           ? NGX_OK : NGX_ERROR;
+                                           name, flags, p, n, &ch);
 }
 
 
@@ -488,34 +492,25 @@ ngx_stream_clawnexus_remote_data(cnx_relay_member_t *to, cnx_dir_room_t *r,
     ngx_stream_clawnexus_ctx_t   *fc;
     ngx_stream_clawnexus_chan_t  *ch;
 
-    if (to->addr.node) {
-        if (ngx_stream_clawnexus_remote_send(to,
-                binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
-                &from->addr, r->id, r->id_len, NULL, 0, p, n)
-            != NGX_OK)
-        {
-            return CNX_RELAY_OP_ERROR;
-        }
-
-        if (!from->remote) {
-            ngx_stream_clawnexus_ctx_of(from)->messages++;
-        }
-
-        return CNX_RELAY_OP_OK;
-    }
-
-    ch = ngx_stream_clawnexus_remote_rec(to,
-             binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
-             &from->addr, r->id, r->id_len, NULL, 0, p, n);
-    if (ch == NULL) {
+    if (ngx_stream_clawnexus_remote_rec(to,
+            binary ? CNX_RELAY_REC_DATA_BIN : CNX_RELAY_REC_DATA_TEXT,
+            &from->addr, r->id, r->id_len, NULL, 0, p, n, &ch)
+        != NGX_OK)
+    {
         return CNX_RELAY_OP_ERROR;
     }
 
     if (!from->remote) {
-        /* a sender of DATA, a session here, is held back past 1 MiB */
         fc = ngx_stream_clawnexus_ctx_of(from);
         fc->messages++;
-        ngx_stream_clawnexus_chan_backpressure(fc, ch);
+
+        if (ch) {
+            /*
+             * a sender of DATA into another worker, a session here, is held
+             * back past 1 MiB; into another node, by the room's credit
+             */
+            ngx_stream_clawnexus_chan_backpressure(fc, ch);
+        }
     }
 
     return CNX_RELAY_OP_OK;

@@ -335,11 +335,12 @@ ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_proxy_t *np,
 
 
 /*
- * A record for the member to on another node.  Addresses across nodes
- * carry the route's generation, the link's count, and node 0 is filled in
- * by the link.
+ * A record for the member to on another node (from
+ * ngx_stream_clawnexus_remote_ops).  Addresses across nodes carry the
+ * route's generation, the link's count, and node 0 is filled in by the
+ * link.
  */
-static ngx_int_t
+ngx_int_t
 ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 {
     int                          held, full;
@@ -404,31 +405,6 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
     }
 
     return NGX_OK;
-}
-
-
-/* An event of the core for the member to on another node (its ops). */
-ngx_int_t
-ngx_stream_clawnexus_node_rec(cnx_relay_member_t *to,
-    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
-    const char *room, size_t room_len, const char *name, unsigned flags,
-    const uint8_t *p, size_t n)
-{
-    cnx_relay_rec_t  rec;
-
-    ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
-    rec.type = type;
-    rec.flags = flags;
-    rec.src = *src;
-    rec.dst = to->addr;
-    rec.room = room;
-    rec.room_len = room_len;
-    rec.name = name;
-    rec.name_len = name ? ngx_strlen(name) : 0;
-    rec.payload = p;
-    rec.payload_len = n;
-
-    return ngx_stream_clawnexus_node_send(to, &rec);
 }
 
 

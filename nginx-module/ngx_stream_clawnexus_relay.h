@@ -422,10 +422,8 @@ cnx_relay_member_t *ngx_stream_clawnexus_node_lookup(const char *name,
     size_t len);
 cnx_relay_member_t *ngx_stream_clawnexus_node_remote(
     const cnx_relay_addr_t *a, int binary);
-ngx_int_t ngx_stream_clawnexus_node_rec(cnx_relay_member_t *to,
-    cnx_relay_rec_type_t type, const cnx_relay_addr_t *src,
-    const char *room, size_t room_len, const char *name, unsigned flags,
-    const uint8_t *p, size_t n);
+ngx_int_t ngx_stream_clawnexus_node_send(cnx_relay_member_t *to,
+    cnx_relay_rec_t *rec);
 
 
 #endif /* NGX_STREAM_CLAWNEXUS_RELAY_H */

@@ -302,7 +302,11 @@ ngx_stream_clawnexus_read_handler(ngx_event_t *ev)
             /* nothing more now: a large message's buffer is not kept */
             (void) cnx_ws_reader_trim(&ctx->reader);
 
-            if (ctx->end == 0 && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN) {
+            /* nor its own, unless every read goes there (as large as
+               the worker's buffer: no bulk reads) */
+            if (ctx->end == 0 && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN
+                && ctx->conf->buffer_size < NGX_STREAM_CLAWNEXUS_BULK)
+            {
                 ngx_stream_clawnexus_buf_put(ctx);
             }
 

@@ -15,7 +15,7 @@
 static pthread_once_t  cnx_crypto_once = PTHREAD_ONCE_INIT;
 static int             cnx_crypto_ok;
 static EVP_MD         *cnx_md_sha256;
-static EVP_MD_CTX     *cnx_md_sha256_start;
+EVP_MD_CTX            *cnx_crypto_sha256_ctx0;
 static EVP_CIPHER     *cnx_cipher_gcm;
 
 static void
@@ -28,8 +28,8 @@ cnx_crypto_init_once(void)
      * asks for an ENGINE each time, a copy does less (docs/codecs.md). */
     if (sodium_init() < 0
         || (cnx_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL
-        || (cnx_md_sha256_start = EVP_MD_CTX_new()) == NULL
-        || EVP_DigestInit_ex2(cnx_md_sha256_start, cnx_md_sha256, NULL) != 1
+        || (cnx_crypto_sha256_ctx0 = EVP_MD_CTX_new()) == NULL
+        || EVP_DigestInit_ex2(cnx_crypto_sha256_ctx0, cnx_md_sha256, NULL) != 1
         || (cnx_cipher_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL))
            == NULL)
     {
@@ -50,7 +50,7 @@ cnx_crypto_init(void)
 const EVP_MD_CTX *
 cnx_crypto_sha256_start(void)
 {
-    return cnx_crypto_init() == 0 ? cnx_md_sha256_start : NULL;
+    return cnx_crypto_init() == 0 ? cnx_crypto_sha256_ctx0 : NULL;
 }
 
 const EVP_CIPHER *

@@ -62,14 +62,16 @@ cnx_hash_ctx_free(EVP_MD_CTX *ctx[3])
 }
 
 /* Starts ctx on SHA-256 (a copy of the initialised context, see
- * cnx_crypto.c) and feeds it the n parts. */
+ * cnx_crypto.c) and feeds it the n parts.  Contexts are only made after
+ * cnx_crypto_sha256_start() succeeded, so the initialised one is read
+ * directly, without another pthread_once() per hash. */
 static int
 cnx_digest_start(EVP_MD_CTX *ctx, int n, const void *const *part,
     const size_t *len)
 {
     int  i, ok;
 
-    ok = EVP_MD_CTX_copy_ex(ctx, cnx_crypto_sha256_start()) == 1;
+    ok = EVP_MD_CTX_copy_ex(ctx, cnx_crypto_sha256_ctx0) == 1;
     for (i = 0; ok && i < n; i++) {
         ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
     }

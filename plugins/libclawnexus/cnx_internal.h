@@ -18,8 +18,11 @@
 
 /* A SHA-256 context initialised by cnx_crypto_init() and never changed,
  * for EVP_MD_CTX_copy_ex() to start a hash from, and AES-256-GCM as
- * fetched then (NULL when it failed). */
+ * fetched then (NULL when it failed).  cnx_crypto_sha256_ctx0 is the same
+ * context for cnx_hash.c's inner loop, read without the pthread_once() of
+ * cnx_crypto_init(): valid once cnx_crypto_init() has returned 0. */
 const EVP_MD_CTX *cnx_crypto_sha256_start(void);
+extern EVP_MD_CTX *cnx_crypto_sha256_ctx0;
 const EVP_CIPHER *cnx_crypto_aes256gcm(void);
 
 /* SHA-256 of a || b and the Noise HKDF (cnx_hash.h) on hash contexts of

@@ -209,7 +209,8 @@ link_common_relay_error(const link_common_t *o, const char *target,
         link_err("relay %s: %s is not registered there: TARGET_OFFLINE%s%s",
                  o->relay, target, sep, message);
     } else if (strcmp(code, "REPLACED") == 0) {
-        link_err("relay %s: %s was registered by another connection "
+        /* the process goes on (a long-running one takes the name back) */
+        link_err("warning: relay %s: %s was registered by another connection "
                  "(REPLACED): another process uses the same id; run one "
                  "process per id", o->relay, o->id);
     } else {

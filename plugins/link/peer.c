@@ -283,8 +283,17 @@ d_closed(link_direct_t *d, const char *why, void *ud)
     char         line[512];
 
     (void) d;
-    snprintf(line, sizeof(line), "direct connection to %s: %s",
-             p->name[0] ? p->name : "peer", why);
+    if (p->initiator && !p->ready) {
+        /* the serving side drops a connection it refuses (a changed
+         * key, too many sessions) without a word: say where to look */
+        snprintf(line, sizeof(line), "direct connection to %s: %s before "
+                 "the session was up (refused? the peer's -v output says "
+                 "why)", p->name, why);
+    } else {
+        snprintf(line, sizeof(line), "direct connection %s %s: %s",
+                 p->initiator ? "to" : "from",
+                 p->name[0] ? p->name : p->src, why);
+    }
     peer_gone(p, LINK_EXIT_PEER_LEFT, line);
 }
 

@@ -89,6 +89,8 @@ out=$(echo "one-off" | HOME="$dir/hl" timeout 20 "$CNX_LINK" connect --relay "$R
 [ "$out" = "one-off" ] || cnx_fail "one-off echo returned '$out'"
 link_wait_grep "$dir/long.err" "home.claw was registered by another connection (REPLACED)" ||
     { cat "$dir/long.err" >&2; cnx_fail "REPLACED not reported"; }
+grep -q "^clawnexus-link: warning: relay .*: home.claw was registered by another connection" "$dir/long.err" ||
+    { cat "$dir/long.err" >&2; cnx_fail "REPLACED is not reported as a warning (the process goes on)"; }
 # the peer restarts: the long-running endpoint must still reach it
 link_kill "$spid"
 serve_office

@@ -229,6 +229,8 @@ for (( i=2; i<=8; i++ )); do
 done
 wait "${mpid[9]}"; rc=$?
 [ $rc -ne 0 ] || cnx_fail "a ninth session of many.claw was served"
+grep -q "direct connection to lim.claw: connection closed before the session was up (refused? the peer's -v output says why)" "$dir/lim-c9.err" ||
+    { cat "$dir/lim-c9.err" >&2; cnx_fail "the refused side is not told where to look"; }
 grep -q "direct connection from 127.0.0.1: refused, many.claw has 8 sessions open already" "$dir/serve-lim.err" ||
     { cat "$dir/serve-lim.err" >&2; cnx_fail "serve -v does not say why the ninth session was refused"; }
 cnx_log "serve limits: unauthenticated per address and in all, hello deadline, streams per session, sessions per name"
