@@ -51,6 +51,7 @@ typedef struct {
     size_t                              room_len;
     cnx_cluster_credit_t                credit;     /* DATA on its way */
     unsigned                            asking:1;   /* a lookup is out */
+    unsigned                            asked:1;    /* once already */
     unsigned                            gone:1;     /* unused() meanwhile */
 } ngx_stream_clawnexus_node_proxy_t;
 
@@ -182,6 +183,22 @@ ngx_stream_clawnexus_node_owner(void *data, const cnx_relay_addr_t *owner)
 
     unknown = m->addr;
 
+    /*
+     * Redis may not have read a claim that left the owner's node before
+     * the client had its REGISTERED (it reads each connection in turn):
+     * ask once more before saying nobody has the name.
+     */
+    if (owner == NULL && !np->asked
+        && ngx_stream_clawnexus_cluster_owner(r->name[1], r->name_len[1],
+                                              ngx_stream_clawnexus_node_owner,
+                                              np)
+           == NGX_OK)
+    {
+        np->asked = 1;
+        np->asking = 1;
+        return;
+    }
+
     if (owner) {
         m->addr = *owner;
 
@@ -193,6 +210,10 @@ ngx_stream_clawnexus_node_owner(void *data, const cnx_relay_addr_t *owner)
 
         m->addr = unknown;
     }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "clawnexus: \"%s\" joins \"%s\": no other node has it",
+                  r->name[0], r->name[1]);
 
     /* the core answers the initiator as for any target that refused */
     ngx_memzero(&rec, sizeof(cnx_relay_rec_t));
@@ -322,7 +343,7 @@ ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_proxy_t *np,
 ngx_int_t
 ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 {
-    int                          held;
+    int                          held, full;
     ngx_int_t                    rc;
     cnx_relay_addr_t             src;
     ngx_stream_clawnexus_ctx_t  *fc;
@@ -338,39 +359,49 @@ ngx_stream_clawnexus_node_send(cnx_relay_member_t *to, cnx_relay_rec_t *rec)
 
     rc = ngx_stream_clawnexus_cluster_publish(rec);
 
+    if (rc == NGX_DECLINED) {
+        /* the link just went down: the room ends in this turn (PEER_LEFT) */
+        return NGX_OK;
+    }
+
     if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
-         || rec->type == CNX_RELAY_REC_DATA_BIN)
-        && rec->src.pid == (int32_t) ngx_pid)
+    if ((rec->type != CNX_RELAY_REC_DATA_TEXT
+         && rec->type != CNX_RELAY_REC_DATA_BIN)
+        || rec->src.pid != (int32_t) ngx_pid)
     {
-        held = cnx_cluster_credit_sent(&ngx_stream_clawnexus_node_of(to)
-                                            ->credit, rec->payload_len);
-        fc = ngx_stream_clawnexus_conn_find(src.conn);
-
-        if (held >= 0 && fc && cnx_relay_addr_eq(&fc->member.addr, &src)) {
-            /* the window is spent: the core holds the sender back */
-            ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_of(to),
-                                           &fc->member, rec, held);
-        }
+        return NGX_OK;
     }
 
-    if ((rec->type == CNX_RELAY_REC_DATA_TEXT
-         || rec->type == CNX_RELAY_REC_DATA_BIN)
-        && ngx_stream_clawnexus_cluster_unsent()
-           > NGX_STREAM_CLAWNEXUS_NODE_HIGH
-        && rec->src.pid == (int32_t) ngx_pid)
-    {
-        /* the sender, a session here, waits for the link to drain */
-        fc = ngx_stream_clawnexus_conn_find(rec->src.conn);
+    held = cnx_cluster_credit_sent(&ngx_stream_clawnexus_node_of(to)->credit,
+                                   rec->payload_len);
+    full = ngx_stream_clawnexus_cluster_unsent()
+           > NGX_STREAM_CLAWNEXUS_NODE_HIGH;
 
-        if (fc) {
-            ngx_stream_clawnexus_pause(&fc->wait,
-                                       &ngx_stream_clawnexus_node_waiters,
-                                       &ngx_stream_clawnexus_node_waiters);
-        }
+    if (held < 0 && !full) {
+        return NGX_OK;
+    }
+
+    /* the sender is a session here */
+    fc = ngx_stream_clawnexus_conn_find(src.conn);
+
+    if (fc == NULL || !cnx_relay_addr_eq(&fc->member.addr, &src)) {
+        return NGX_OK;
+    }
+
+    if (held >= 0) {
+        /* its window is spent, or free again: the core holds it back */
+        ngx_stream_clawnexus_node_hold(ngx_stream_clawnexus_node_of(to),
+                                       &fc->member, rec, held);
+    }
+
+    if (full) {
+        /* it waits for the link to drain */
+        ngx_stream_clawnexus_pause(&fc->wait,
+                                   &ngx_stream_clawnexus_node_waiters,
+                                   &ngx_stream_clawnexus_node_waiters);
     }
 
     return NGX_OK;
@@ -560,6 +591,12 @@ ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
 
     ctx = ngx_stream_clawnexus_conn_find(rec->dst.conn);
     to = ctx && ctx->state == NGX_STREAM_CLAWNEXUS_OPEN ? &ctx->member : NULL;
+
+    if (to == NULL && rec->type == CNX_RELAY_REC_INCOMING) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "clawnexus: \"%*s\" joins a socket of this node "
+                      "that is gone", rec->name_len, rec->name);
+    }
 
     switch (rec->type) {
 

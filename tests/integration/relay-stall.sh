@@ -1,18 +1,25 @@
 #!/bin/bash
 # clawnexus_send_stall_timeout, 2 workers: a receiver that reads nothing
 # while DATA waits for it is closed and its peer (in the same worker or in
-# the other) gets PEER_LEFT; a receiver that reads slowly is kept.
+# the other) gets PEER_LEFT; a receiver that reads slowly is kept.  Over
+# plain WebSocket and over TLS.
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
 
 relay_need_module
 cnx_need_root
+cnx_need_cmd openssl
 relay_need_websockets
 
 cnx_tmpdir dir
 port=$(cnx_free_port)
+tls=$(cnx_free_port)
 relay_secret "$dir" stall-secret
 stall=2
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/relay.key" -out "$dir/relay.crt" > "$dir/openssl.out" 2>&1 ||
+    { cat "$dir/openssl.out" >&2; cnx_fail "openssl could not make a certificate"; }
 
 # "user root" keeps the workers' /proc/PID/fd readable for the test, which
 # finds the worker of each socket there; reuseport spreads the sockets.
@@ -24,12 +31,18 @@ worker_processes 2;
 events { worker_connections 256; }
 error_log logs/error.log info;
 stream {
+    clawnexus_jwt_secret_file relay.secret;
+    clawnexus_send_queue 256k;
+    clawnexus_send_stall_timeout ${stall}s;
     server {
         listen 127.0.0.1:$port reuseport;
         clawnexus_relay;
-        clawnexus_jwt_secret_file relay.secret;
-        clawnexus_send_queue 256k;
-        clawnexus_send_stall_timeout ${stall}s;
+    }
+    server {
+        listen 127.0.0.1:$tls reuseport ssl;
+        ssl_certificate relay.crt;
+        ssl_certificate_key relay.key;
+        clawnexus_relay;
     }
 }
 CONF
@@ -42,9 +55,15 @@ cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
     { cat "$dir/py.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
       cnx_fail "send stall checks failed"; }
 cat "$dir/py.out"
+CNX_RELAY_SCHEME=wss "$PY" "$abs_top_srcdir/tests/integration/relay_stall.py" \
+    127.0.0.1 "$tls" "$secret" "$(cnx_nginx_pid "$dir")" "$stall" \
+    > "$dir/tls.out" 2>&1 ||
+    { cat "$dir/tls.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
+      cnx_fail "send stall checks over TLS failed"; }
+cat "$dir/tls.out"
 
 grep -q "client read nothing for 2000 ms" "$dir/logs/error.log" ||
     cnx_fail "no stalled receiver was logged"
 cnx_nginx_stop "$dir"
 cnx_nginx_check_log "$dir"
-cnx_log "stalled receivers closed with PEER_LEFT to their peers, slow ones kept"
+cnx_log "stalled receivers closed with PEER_LEFT to their peers, slow ones kept (ws, wss)"

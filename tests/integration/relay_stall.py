@@ -2,6 +2,7 @@
 """A receiver that reads nothing is closed; a slow one that reads is not.
 
 usage: relay_stall.py HOST PORT SECRET MASTER_PID STALL_SECONDS
+(CNX_RELAY_SCHEME=wss: the same over TLS)
 
 With clawnexus_send_stall_timeout STALL_SECONDS and two workers: sockets
 are opened until both workers hold some, then four rooms run at once,
@@ -33,7 +34,7 @@ HOST, PORT, SECRET, MASTER, STALL = sys.argv[1:6]
 PORT = int(PORT)
 MASTER = int(MASTER)
 STALL = float(STALL)
-URL = f"ws://{HOST}:{PORT}/relay"
+URL, SSL = lib.relay_url(HOST, PORT)
 TIMEOUT = 10
 FILLER = "x" * 60000
 SLOW_EVERY = 0.2
@@ -51,7 +52,9 @@ async def client(name):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     s.setblocking(False)
     await asyncio.get_running_loop().sock_connect(s, (HOST, PORT))
-    ws = await websockets.connect(URL, sock=s, compression=None,
+    ws = await websockets.connect(URL, sock=s, ssl=SSL,
+                                  server_hostname=HOST if SSL else None,
+                                  compression=None,
                                   max_size=None, max_queue=2,
                                   read_limit=2 ** 16, write_limit=2 ** 16)
     await ws.send(json.dumps({"type": "REGISTER", "claw_id": name,
@@ -98,7 +101,8 @@ async def stalled(kind, a, b):
     stop = asyncio.Event()
     sender = asyncio.create_task(push(a, room, stop))
     t0 = time.monotonic()
-    left = await lib.until(a.ws, "PEER_LEFT", STALL + TIMEOUT)
+    # filling the kernel's buffers and the queue first takes some seconds
+    left = await lib.until(a.ws, "PEER_LEFT", STALL + 2 * TIMEOUT)
     dt = time.monotonic() - t0
     expect(left.get("room_id") == room,
            f"{kind}: a receiver that reads nothing is closed and its "
@@ -150,7 +154,7 @@ async def main():
     by = {}
     clients = []
     while len(clients) < 64:
-        c = await client(f"stall{len(clients)}.id.claw")
+        c = await client(f"stall{'s' if SSL else ''}{len(clients)}.id.claw")
         clients.append(c)
         by.setdefault(c.pid, []).append(c)
         if len(by) >= 2 and all(len(v) >= 4 for v in by.values()):
