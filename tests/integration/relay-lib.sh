@@ -22,3 +22,18 @@ relay_secret() {
     printf '%s' "$secret" > "$1/relay.secret"
     chmod 600 "$1/relay.secret"
 }
+
+# relay_py PREFIX OUT WHAT SCRIPT ARG...: run a Python client ($PY, set by
+# relay_need_websockets) against the nginx in PREFIX, its output into OUT; on
+# failure show that output and the error log's last lines above [info], then
+# fail with WHAT.
+relay_py() {
+    local prefix="$1" out="$2" what="$3"
+    shift 3
+    if ! "$PY" "$@" > "$out" 2>&1; then
+        cat "$out" >&2
+        grep -v '\[info\]' "$prefix/logs/error.log" | tail -30 >&2
+        cnx_fail "$what"
+    fi
+    cat "$out"
+}

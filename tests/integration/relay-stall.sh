@@ -50,17 +50,12 @@ CONF
 cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
-"$PY" "$abs_top_srcdir/tests/integration/relay_stall.py" 127.0.0.1 \
-    "$port" "$secret" "$(cnx_nginx_pid "$dir")" "$stall" > "$dir/py.out" 2>&1 ||
-    { cat "$dir/py.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
-      cnx_fail "send stall checks failed"; }
-cat "$dir/py.out"
-CNX_RELAY_SCHEME=wss "$PY" "$abs_top_srcdir/tests/integration/relay_stall.py" \
-    127.0.0.1 "$tls" "$secret" "$(cnx_nginx_pid "$dir")" "$stall" \
-    > "$dir/tls.out" 2>&1 ||
-    { cat "$dir/tls.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
-      cnx_fail "send stall checks over TLS failed"; }
-cat "$dir/tls.out"
+script="$abs_top_srcdir/tests/integration/relay_stall.py"
+relay_py "$dir" "$dir/py.out" "send stall checks failed" "$script" \
+    127.0.0.1 "$port" "$secret" "$(cnx_nginx_pid "$dir")" "$stall"
+CNX_RELAY_SCHEME=wss relay_py "$dir" "$dir/tls.out" \
+    "send stall checks over TLS failed" "$script" \
+    127.0.0.1 "$tls" "$secret" "$(cnx_nginx_pid "$dir")" "$stall"
 
 grep -q "client read nothing for 2000 ms" "$dir/logs/error.log" ||
     cnx_fail "no stalled receiver was logged"

@@ -43,11 +43,9 @@ CONF
 cnx_nginx_start "$dir"
 cnx_wait_port 127.0.0.1 "$port" || cnx_fail "nginx did not listen on $port"
 
-"$PY" "$abs_top_srcdir/tests/integration/relay_workers.py" 127.0.0.1 \
-    "$port" "$secret" "$(cnx_nginx_pid "$dir")" "$status" > "$dir/py.out" 2>&1 ||
-    { cat "$dir/py.out" >&2; grep -v '\[info\]' "$dir/logs/error.log" | tail -30 >&2;
-      cnx_fail "cross-worker checks failed"; }
-cat "$dir/py.out"
+relay_py "$dir" "$dir/py.out" "cross-worker checks failed" \
+    "$abs_top_srcdir/tests/integration/relay_workers.py" 127.0.0.1 \
+    "$port" "$secret" "$(cnx_nginx_pid "$dir")" "$status"
 
 cnx_nginx_stop "$dir"
 if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir/logs/error.log" |

@@ -62,12 +62,7 @@ async def client(name):
     msg = await lib.recv_json(ws, TIMEOUT)
     assert msg["type"] == "REGISTERED", msg
     port = s.getsockname()[1]
-    pid = None
-    for _ in range(50):
-        pid = lib.socket_owner(MASTER, PORT, port)
-        if pid:
-            break
-        await asyncio.sleep(0.02)
+    pid = await lib.wait_socket_owner(MASTER, PORT, port)
     return Client(ws, name, pid)
 
 

@@ -127,6 +127,18 @@ def socket_owner(master, port, client_port):
     return None
 
 
+async def wait_socket_owner(master, port, client_port, tries=50):
+    """socket_owner(), asked again for up to 1 s: the worker that accepted
+    the connection may not have its descriptor yet.  None if no worker
+    holds it by then."""
+    for _ in range(tries):
+        pid = socket_owner(master, port, client_port)
+        if pid:
+            return pid
+        await asyncio.sleep(0.02)
+    return None
+
+
 def status(host, port, timeout):
     """GET /status of a clawnexus_status server: its counters (over all
     workers) as a dict."""

@@ -47,11 +47,6 @@ def rss_kb():
     return lib.rss_kb(MASTER)
 
 
-def socket_owner(client_port):
-    """PID of the worker holding the server side of our connection."""
-    return lib.socket_owner(MASTER, PORT, client_port)
-
-
 def status():
     """GET /status of the status server (counters over all workers)."""
     return lib.status(HOST, STATUS_PORT, TIMEOUT)
@@ -91,12 +86,7 @@ async def client(name, binary=False):
     msg = await recv_json(ws)
     assert msg["type"] == "REGISTERED" and msg["claw_id"] == name, msg
     port = ws.transport.get_extra_info("sockname")[1]
-    pid = None
-    for _ in range(50):
-        pid = socket_owner(port)
-        if pid:
-            break
-        await asyncio.sleep(0.02)
+    pid = await lib.wait_socket_owner(MASTER, PORT, port)
     return Client(ws, name, pid)
 
 
