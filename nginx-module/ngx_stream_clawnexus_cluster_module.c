@@ -49,7 +49,7 @@
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_UNSENT_MAX (4 * 1024 * 1024)
 /* records for one worker gathered into one PUBLISH up to this size, for
  * this many workers at a time */
-#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH      (32 * 1024)
+#define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH      (64 * 1024)
 #define NGX_STREAM_CLAWNEXUS_CLUSTER_BATCHES    16
 
 

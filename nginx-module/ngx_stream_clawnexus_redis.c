@@ -7,10 +7,13 @@
  * redisAsyncHandleRead() and redisAsyncHandleWrite().  Three rules of
  * hiredis 0.14 shape the code:
  *
- * - It reads at most 16 KiB per redisAsyncHandleRead().  With edge-
- *   triggered epoll what stays in the socket fires no new event, so the
- *   read handler reads again while FIONREAD says bytes wait, and posts
- *   itself after a bounded number of rounds so other connections run.
+ * - It reads at most 16 KiB per redisAsyncHandleRead(), and a FIONREAD
+ *   after each read would be one more system call: once connected, the
+ *   read handler reads the socket itself in 64 KiB blocks, feeds hiredis'
+ *   reader and runs its callbacks.  With edge-triggered epoll a short
+ *   read means the socket is empty; after a bounded number of full reads
+ *   the handler posts itself so other connections run.  EOF and errors
+ *   go to redisAsyncHandleRead(), which meets them again and disconnects.
  * - It judges a connect finished by SO_ERROR alone, which is 0 while the
  *   connect is still in progress: the write handler is never called
  *   before the socket reported writable.
@@ -24,15 +27,18 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
-#include <sys/ioctl.h>
-
 #include <hiredis/sds.h>
 
 #include "ngx_stream_clawnexus_redis.h"
 
 
-/* redisAsyncHandleRead() rounds per read event before yielding */
+/* full reads per read event before yielding, and their size */
 #define NGX_STREAM_CLAWNEXUS_REDIS_READS  16
+#define NGX_STREAM_CLAWNEXUS_REDIS_BLOCK  (64 * 1024)
+
+
+/* exported by hiredis (async.c), not declared in its 0.14 headers */
+void redisProcessCallbacks(redisAsyncContext *ac);
 
 
 struct ngx_stream_clawnexus_redis_cmd_s {
@@ -383,11 +389,14 @@ ngx_stream_clawnexus_redis_disconnected(const redisAsyncContext *ac,
 static void
 ngx_stream_clawnexus_redis_read_handler(ngx_event_t *ev)
 {
-    int                            avail;
+    ssize_t                        n;
+    ngx_err_t                      err;
     ngx_uint_t                     i;
     ngx_socket_t                   fd;
     ngx_connection_t              *c;
     ngx_stream_clawnexus_redis_t  *rd;
+
+    static u_char  buf[NGX_STREAM_CLAWNEXUS_REDIS_BLOCK];
 
     c = ev->data;
     rd = c->data;
@@ -402,18 +411,42 @@ ngx_stream_clawnexus_redis_read_handler(ngx_event_t *ev)
         return;
     }
 
+    if (!(rd->ac->c.flags & REDIS_CONNECTED)) {
+        /* hiredis finishes the connect */
+        redisAsyncHandleRead(rd->ac);
+        return;
+    }
+
     fd = c->fd;
 
     for (i = 0; i < NGX_STREAM_CLAWNEXUS_REDIS_READS; i++) {
 
-        redisAsyncHandleRead(rd->ac);
+        n = recv(fd, buf, sizeof(buf), 0);
 
-        if (rd->ac == NULL) {
-            /* freed: an error, Redis closed it, or a handler closed it */
+        if (n <= 0) {
+            err = ngx_socket_errno;
+
+            if (n == -1 && (err == NGX_EAGAIN || err == NGX_EINTR)) {
+                return;
+            }
+
+            /* EOF or an error: hiredis reads it again and disconnects */
+            redisAsyncHandleRead(rd->ac);
             return;
         }
 
-        if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0) {
+        /* on an error the reader keeps it and the callbacks disconnect */
+        (void) redisReaderFeed(rd->ac->c.reader, (const char *) buf, n);
+
+        redisProcessCallbacks(rd->ac);
+
+        if (rd->ac == NULL) {
+            /* freed: an error, or a handler closed it */
+            return;
+        }
+
+        if ((size_t) n < sizeof(buf)) {
+            /* the socket is empty: its next bytes fire a new event */
             return;
         }
     }
