@@ -426,8 +426,13 @@ ngx_stream_clawnexus_redis_read_handler(ngx_event_t *ev)
         if (n <= 0) {
             err = ngx_socket_errno;
 
-            if (n == -1 && (err == NGX_EAGAIN || err == NGX_EINTR)) {
+            if (n == -1 && err == NGX_EAGAIN) {
                 return;
+            }
+
+            if (n == -1 && err == NGX_EINTR) {
+                /* edge-triggered: what waits fires no new event */
+                continue;
             }
 
             /* EOF or an error: hiredis reads it again and disconnects */
