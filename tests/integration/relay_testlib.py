@@ -84,6 +84,18 @@ def workers(master):
     return sorted(pids)
 
 
+def rss_anon(pid):
+    """RssAnon of a process in KiB (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def rss_kb(master):
     """Sum of the RSS of the master's workers, in KiB."""
     total = 0

@@ -111,6 +111,11 @@ if len(sys.argv) > 1 and sys.argv[1] == "probe":
 
 import websockets  # noqa: E402
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import relay_testlib  # noqa: E402
+
 (HOST, PORT, STATUS, SECRET, MASTER, PER_IP, MAX_FAILS,
  HS_TIMEOUT) = sys.argv[1:9]
 PORT, STATUS, MASTER = int(PORT), int(STATUS), int(MASTER)
@@ -133,30 +138,13 @@ def mint(sub, key=None):
 
 def worker_pid():
     """PID of the master's single worker (0 if none)."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == MASTER:
-                return int(d)
-        except OSError:
-            continue
-    return 0
+    pids = relay_testlib.workers(MASTER)
+    return pids[0] if pids else 0
 
 
 def worker_rss():
     """RssAnon (KiB) of the master's single worker."""
-    pid = worker_pid()
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return relay_testlib.rss_anon(worker_pid()) or 0
 
 
 async def status():

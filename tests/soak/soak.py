@@ -39,6 +39,11 @@ import time
 
 import websockets
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import relay_testlib  # noqa: E402
+
 (HOST, PORT, STATUS, SECRET, MASTER, SECONDS, CLIENTS,
  RELOAD_EVERY) = sys.argv[1:9]
 PORT, STATUS, MASTER = int(PORT), int(STATUS), int(MASTER)
@@ -68,31 +73,8 @@ def mint(sub, ttl=3600):
 
 
 def workers():
-    """PIDs of the master's live children."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == MASTER and fields[0] != "Z":
-            pids.append(int(d))
-    return sorted(pids)
-
-
-def rss_anon(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    """PIDs of the master's live workers."""
+    return relay_testlib.workers(MASTER)
 
 
 async def status():
@@ -335,7 +317,7 @@ async def settle_workers():
 
 
 def rss_total(pids):
-    vals = [rss_anon(p) for p in pids]
+    vals = [relay_testlib.rss_anon(p) for p in pids]
     return sum(v for v in vals if v is not None)
 
 
