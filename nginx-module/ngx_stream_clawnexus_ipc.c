@@ -219,7 +219,7 @@ ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
     ngx_stream_clawnexus_ring_ref_t   ref;
     ngx_stream_clawnexus_worker_t    *w = &ngx_stream_clawnexus_worker;
 
-    if (ch->open == ch->tail) {
+    if (ch->ring == NULL || ch->ring_w.open == ch->ring_w.tail) {
         return NGX_OK;
     }
 
@@ -228,6 +228,8 @@ ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
         return NGX_ERROR;
     }
 
+    (void) cnx_ring_take(&ch->ring_w, &ref.start, &ref.len);
+
     h.gen = (uint32_t) w->gen;
     h.more = NGX_STREAM_CLAWNEXUS_IPC_RING;
     h.src_worker = (int32_t) ngx_worker;
@@ -235,13 +237,8 @@ ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
     h.dst_pid = 0;
     h.len = sizeof(ref);
 
-    ref.start = ch->open;
-    ref.len = ch->tail - ch->open;
-
     p = ngx_cpymem(p, &h, sizeof(h));
     ngx_memcpy(p, &ref, sizeof(ref));
-
-    ch->open = ch->tail;
 
     return NGX_OK;
 }
@@ -249,37 +246,31 @@ ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
 
 /*
  * Where to write a record of size bytes: in the ring while it has room
- * in one piece (a region does not wrap: the rest of the ring's end is
- * skipped), in a datagram otherwise.
+ * in one piece (cnx_ring.h), in a datagram otherwise.
  */
 static u_char *
 ngx_stream_clawnexus_ipc_room(ngx_stream_clawnexus_chan_t *ch, size_t size)
 {
-    u_char                         *p;
-    uint64_t                        head, pos, skip;
-    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+    long  off;
 
     if (ch->ring) {
-        head = __atomic_load_n(&ch->ring_ctl->head, __ATOMIC_ACQUIRE);
-        pos = ch->tail & (w->ring_size - 1);
-        skip = (pos + size > w->ring_size) ? w->ring_size - pos : 0;
+        for ( ;; ) {
+            off = cnx_ring_reserve(&ch->ring_w,
+                      __atomic_load_n(&ch->ring_ctl->head, __ATOMIC_ACQUIRE),
+                      size);
 
-        if (ch->tail + skip + size - head <= w->ring_size) {
-
-            if (skip) {
-                if (ngx_stream_clawnexus_ipc_announce(ch) != NGX_OK) {
-                    return NULL;
-                }
-
-                ch->tail += skip;
-                ch->open = ch->tail;
-                pos = 0;
+            if (off >= 0) {
+                return ch->ring + off;
             }
 
-            p = ch->ring + pos;
-            ch->tail += size;
+            if (off == CNX_RING_FULL) {
+                break;
+            }
 
-            return p;
+            /* CNX_RING_ANNOUNCE: a region does not wrap */
+            if (ngx_stream_clawnexus_ipc_announce(ch) != NGX_OK) {
+                return NULL;
+            }
         }
     }
 
@@ -456,8 +447,8 @@ ngx_stream_clawnexus_ipc_region(const ngx_stream_clawnexus_ipc_hdr_t *h,
     u_char *body, size_t len)
 {
     u_char                           *p;
+    long                              pos;
     size_t                            off, size;
-    uint64_t                          pos;
     ngx_uint_t                        k;
     ngx_stream_clawnexus_ring_ctl_t  *ctl;
     ngx_stream_clawnexus_ipc_hdr_t    rh;
@@ -472,9 +463,9 @@ ngx_stream_clawnexus_ipc_region(const ngx_stream_clawnexus_ipc_hdr_t *h,
 
     ngx_memcpy(&ref, body, sizeof(ref));
 
-    pos = ref.start & (w->ring_size - 1);
+    pos = cnx_ring_region(w->ring_size, ref.start, ref.len);
 
-    if (ref.len > w->ring_size - pos) {
+    if (pos < 0) {
         goto malformed;
     }
 
@@ -989,6 +980,7 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
                 w->chans[j].ring = (u_char *) ctl
                                    + NGX_STREAM_CLAWNEXUS_RING_CTL;
                 w->chans[j].ring_ctl = ctl;
+                cnx_ring_init(&w->chans[j].ring_w, w->ring_size);
             }
 
             none = 0;

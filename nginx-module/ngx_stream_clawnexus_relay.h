@@ -15,6 +15,7 @@
 #include "cnx_relay_core.h"
 #include "cnx_relay_dir.h"
 #include "cnx_relay_limit.h"
+#include "cnx_ring.h"
 #include "cnx_ws.h"
 #include "ngx_stream_clawnexus.h"
 
@@ -311,9 +312,7 @@ typedef struct {
     ngx_uint_t                          dead;       /* the worker is gone */
     u_char                             *ring;       /* ours to it, or NULL */
     ngx_stream_clawnexus_ring_ctl_t    *ring_ctl;
-    uint64_t                            tail;       /* written up to */
-    uint64_t                            open;       /* region not yet sent
-                                                       from here to tail */
+    cnx_ring_t                          ring_w;     /* where we write */
 } ngx_stream_clawnexus_chan_t;
 
 
