@@ -70,9 +70,15 @@ typedef struct {
 } ngx_stream_clawnexus_cluster_shm_t;
 
 
-/* Records for one worker on another node, gathered for one PUBLISH. */
+/*
+ * Records for one worker on another node, gathered for one PUBLISH.  The
+ * first is of the general form; a DATA record from the sender of the last
+ * general one (its worker) goes in the short form after it.
+ */
 typedef struct {
     cnx_relay_addr_t                    to;         /* conn 0 */
+    cnx_relay_addr_t                    from;       /* of the last general
+                                                       record, conn 0 */
     u_char                             *buf;
     size_t                              len;
     size_t                              cap;
@@ -974,9 +980,11 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     off_t                         sent;
     size_t                        off;
     uint64_t                      now;
+    ngx_uint_t                    ok, general;
     redisReply                   *kind, *chan, *body;
     const uint8_t                *p;
     cnx_relay_rec_t               rec;
+    cnx_relay_addr_t              from, to;
     ngx_stream_clawnexus_link_t  *lk = data;
 
     if (reply == NULL) {
@@ -1037,21 +1045,51 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
 
     ngx_atomic_fetch_add(&lk->stats->bytes_in, body->len);
 
-    /* one or more records, each self-delimiting */
+    /*
+     * One or more records, each self-delimiting: the first of the general
+     * form, a short one completed from the last general one before it.
+     */
     p = (const uint8_t *) body->str;
     off = 0;
+    general = 0;
+    ngx_memzero(&from, sizeof(cnx_relay_addr_t));
+    ngx_memzero(&to, sizeof(cnx_relay_addr_t));
 
     while (off < body->len) {
-        n = cnx_relay_rec_length(p + off, body->len - off,
-                                 NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
+        if (p[off] == CNX_RELAY_REC_SHORT_VERSION) {
+            n = cnx_relay_rec_short_length(p + off, body->len - off,
+                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
+            ok = general && n > 0 && (size_t) n <= body->len - off
+                 && cnx_relay_rec_decode_short(p + off, n,
+                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
+                                        &rec)
+                    == 0;
 
-        if (n <= 0 || (size_t) n > body->len - off
-            || cnx_relay_rec_decode(p + off, n,
-                                    NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
-                                    &rec)
-               != 0
-            || rec.dst.node != lk->addr.node)
-        {
+            if (ok) {
+                from.conn = rec.src.conn;
+                to.conn = rec.dst.conn;
+                rec.src = from;
+                rec.dst = to;
+            }
+
+        } else {
+            n = cnx_relay_rec_length(p + off, body->len - off,
+                                     NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
+            ok = n > 0 && (size_t) n <= body->len - off
+                 && cnx_relay_rec_decode(p + off, n,
+                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
+                                        &rec)
+                    == 0
+                 && rec.dst.node == lk->addr.node;
+
+            if (ok) {
+                general = 1;
+                from = rec.src;
+                to = rec.dst;
+            }
+        }
+
+        if (!ok) {
             ngx_atomic_fetch_add(&lk->stats->dropped, 1);
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "clawnexus cluster: dropped %uz bytes that are "
@@ -1489,9 +1527,33 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
         b->cap = 2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH;
     }
 
-    n = cnx_relay_rec_encode(&r, b->buf + b->len, b->cap - b->len);
-    if (n < 0) {
-        return NGX_ERROR;
+    if (b->len && (r.type == CNX_RELAY_REC_DATA_TEXT
+                   || r.type == CNX_RELAY_REC_DATA_BIN)
+        && r.flags == 0 && r.name_len == 0
+        && r.src.node == b->from.node && r.src.gen == b->from.gen
+        && r.src.worker == b->from.worker && r.src.pid == b->from.pid)
+    {
+        /* 24 bytes of header instead of 68: the addresses but their
+         * connections are those of the general record before it */
+        n = cnx_relay_rec_encode_short_head(&r, b->buf + b->len,
+                                            b->cap - b->len);
+        if (n < 0) {
+            return NGX_ERROR;
+        }
+
+        if (r.payload_len) {
+            ngx_memcpy(b->buf + b->len + n, r.payload, r.payload_len);
+            n += r.payload_len;
+        }
+
+    } else {
+        n = cnx_relay_rec_encode(&r, b->buf + b->len, b->cap - b->len);
+        if (n < 0) {
+            return NGX_ERROR;
+        }
+
+        b->from = r.src;
+        b->from.conn = 0;
     }
 
     b->len += n;

@@ -62,6 +62,18 @@ static void ngx_stream_clawnexus_node_drain(void);
 static void ngx_stream_clawnexus_node_check(ngx_event_t *ev);
 
 
+/*
+ * The room of the last DATA from another node: the records of one room
+ * come in runs (a sender's frames of one read), and the receiver's side
+ * of the credit then needs no lookup of the room for each.
+ */
+static struct {
+    cnx_relay_member_t                 *to;
+    ngx_stream_clawnexus_node_proxy_t  *np;     /* NULL: nothing kept */
+    size_t                              room_len;
+    u_char                              room[CNX_RELAY_ROOM_ID_MAX];
+} ngx_stream_clawnexus_node_last;
+
 static ngx_queue_t             ngx_stream_clawnexus_node_proxies;
 static ngx_queue_t             ngx_stream_clawnexus_node_waiters;
 static ngx_event_t             ngx_stream_clawnexus_node_check_ev;
@@ -268,6 +280,10 @@ ngx_stream_clawnexus_node_unused(cnx_relay_member_t *m)
 
     ngx_queue_remove(&np->px.link);
 
+    if (ngx_stream_clawnexus_node_last.np == np) {
+        ngx_stream_clawnexus_node_last.np = NULL;
+    }
+
     if (np->asking) {
         np->gone = 1;               /* freed when the answer comes */
         return;
@@ -289,8 +305,23 @@ ngx_stream_clawnexus_node_in(cnx_relay_member_t *to,
     cnx_dir_member_t    *d;
     cnx_relay_member_t  *p;
 
-    if (to == NULL || rec->room_len == 0) {
+    if (to == NULL || rec->room_len == 0
+        || rec->room_len > CNX_RELAY_ROOM_ID_MAX)
+    {
         return NULL;
+    }
+
+    /* np stays until unused(), which forgets it here */
+    if (ngx_stream_clawnexus_node_last.np
+        && ngx_stream_clawnexus_node_last.to == to
+        && ngx_stream_clawnexus_node_last.room_len == rec->room_len
+        && ngx_memcmp(ngx_stream_clawnexus_node_last.room, rec->room,
+                      rec->room_len)
+           == 0
+        && cnx_relay_addr_eq(&ngx_stream_clawnexus_node_last.np->px.member.addr,
+                             &rec->src))
+    {
+        return ngx_stream_clawnexus_node_last.np;
     }
 
     r = cnx_dir_room_get(cnx_relay_core_dir(ngx_stream_clawnexus_worker.core),
@@ -308,7 +339,12 @@ ngx_stream_clawnexus_node_in(cnx_relay_member_t *to,
         return NULL;
     }
 
-    return ngx_stream_clawnexus_node_of(p);
+    ngx_stream_clawnexus_node_last.to = to;
+    ngx_stream_clawnexus_node_last.np = ngx_stream_clawnexus_node_of(p);
+    ngx_stream_clawnexus_node_last.room_len = rec->room_len;
+    ngx_memcpy(ngx_stream_clawnexus_node_last.room, rec->room, rec->room_len);
+
+    return ngx_stream_clawnexus_node_last.np;
 }
 
 
