@@ -83,6 +83,7 @@ typedef struct {
     cnx_relay_addr_t                    to;         /* conn 0 */
     cnx_relay_addr_t                    from;       /* of the last general
                                                        record, conn 0 */
+    ngx_uint_t                          records;
     u_char                             *buf;
     size_t                              len;
     size_t                              cap;
@@ -1032,7 +1033,7 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     off_t                         sent;
     size_t                        off;
     uint64_t                      now;
-    ngx_uint_t                    ok, general;
+    ngx_uint_t                    ok, general, count;
     redisReply                   *kind, *chan, *body;
     const uint8_t                *p;
     cnx_relay_rec_t               rec;
@@ -1103,6 +1104,7 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
      */
     p = (const uint8_t *) body->str;
     off = 0;
+    count = 0;
     general = 0;
     ngx_memzero(&from, sizeof(cnx_relay_addr_t));
     ngx_memzero(&to, sizeof(cnx_relay_addr_t));
@@ -1147,11 +1149,11 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
                           "clawnexus cluster: dropped %uz bytes that are "
                           "not a record for this worker",
                           body->len - off);
-            return;
+            break;
         }
 
         off += n;
-        ngx_atomic_fetch_add(&lk->stats->records_in, 1);
+        count++;
 
         /* for the relay core, node 0 is this node */
         rec.dst.node = 0;
@@ -1160,6 +1162,8 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
             lk->on_recv(&rec);
         }
     }
+
+    ngx_atomic_fetch_add(&lk->stats->records_in, count);
 }
 
 
@@ -1391,8 +1395,10 @@ ngx_stream_clawnexus_batch_flush(ngx_stream_clawnexus_link_t *lk,
 
     rc = ngx_stream_clawnexus_link_publish(lk, &b->to, b->buf, b->len);
 
+    ngx_atomic_fetch_add(&lk->stats->records_out, b->records);
     lk->batched -= b->len;
     b->len = 0;
+    b->records = 0;
 
     return rc;
 }
@@ -1429,6 +1435,7 @@ ngx_stream_clawnexus_batch_drop(ngx_stream_clawnexus_link_t *lk,
 
     for (i = 0; i < lk->nbatches; i++) {
         lk->batches[i].len = 0;
+        lk->batches[i].records = 0;
 
         if (all && lk->batches[i].buf) {
             ngx_free(lk->batches[i].buf);
@@ -1618,8 +1625,8 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
     }
 
     b->len += n;
+    b->records++;
     lk->batched += n;
-    ngx_atomic_fetch_add(&lk->stats->records_out, 1);
 
     if (b->len >= NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH) {
         return ngx_stream_clawnexus_batch_flush(lk, b);

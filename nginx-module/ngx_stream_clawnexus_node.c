@@ -60,6 +60,7 @@ static void ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec);
 static void ngx_stream_clawnexus_node_link(ngx_uint_t ready);
 static void ngx_stream_clawnexus_node_drain(void);
 static void ngx_stream_clawnexus_node_check(ngx_event_t *ev);
+static void ngx_stream_clawnexus_node_count(ngx_event_t *ev);
 
 
 /*
@@ -78,6 +79,7 @@ static ngx_queue_t             ngx_stream_clawnexus_node_proxies;
 static ngx_queue_t             ngx_stream_clawnexus_node_waiters;
 static ngx_event_t             ngx_stream_clawnexus_node_check_ev;
 static ngx_event_t             ngx_stream_clawnexus_node_down_ev;
+static ngx_event_t             ngx_stream_clawnexus_node_count_ev;
 static uint64_t                ngx_stream_clawnexus_node_asked;
 static cnx_relay_member_ops_t  ngx_stream_clawnexus_node_ops;
 
@@ -677,7 +679,12 @@ ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
             }
         }
 
-        ngx_stream_clawnexus_publish();
+        /* the counters once per turn of the event loop, not per DATA */
+        if (!ngx_stream_clawnexus_node_count_ev.posted) {
+            ngx_post_event(&ngx_stream_clawnexus_node_count_ev,
+                           &ngx_posted_events);
+        }
+
         return;
 
     default:
@@ -773,6 +780,13 @@ ngx_stream_clawnexus_node_down(ngx_event_t *ev)
 }
 
 
+static void
+ngx_stream_clawnexus_node_count(ngx_event_t *ev)
+{
+    ngx_stream_clawnexus_publish();
+}
+
+
 /* In a worker's init_process, after the relay core is made. */
 void
 ngx_stream_clawnexus_node_init(void)
@@ -797,6 +811,12 @@ ngx_stream_clawnexus_node_init(void)
     ev = &ngx_stream_clawnexus_node_down_ev;
     ngx_memzero(ev, sizeof(ngx_event_t));
     ev->handler = ngx_stream_clawnexus_node_down;
+    ev->log = ngx_cycle->log;
+    ev->data = ev;
+
+    ev = &ngx_stream_clawnexus_node_count_ev;
+    ngx_memzero(ev, sizeof(ngx_event_t));
+    ev->handler = ngx_stream_clawnexus_node_count;
     ev->log = ngx_cycle->log;
     ev->data = ev;
 
