@@ -23,12 +23,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-src=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${abs_top_builddir:-$src}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-NGINX_MODULES=${NGINX_MODULES:-/usr/lib/nginx/modules}
-CNX_MODULE=${CNX_MODULE:-$build/nginx-module/ngx_stream_clawnexus_module.so}
-LOADGEN=$build/bench/cnx-loadgen
+. "$(dirname "$0")/lib.sh"
 
 log() { printf 'cluster-bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -49,21 +44,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || true
 
-# relays and Redis on CPU 1, the generator on CPU 0 (as bench/run.sh)
-NICE=""
-[ "$(id -u)" = 0 ] && NICE="nice -n -10"
-PIN_RELAY="$NICE"
-PIN_GEN="$NICE"
-if [ "$(nproc)" -ge 2 ]; then
-    PIN_RELAY="$NICE taskset -c 1"
-    PIN_GEN="$NICE taskset -c 0"
-fi
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-head -c 32 /dev/urandom | base64 | tr -d '\n=' > "$tmp/secret"
-chmod 600 "$tmp/secret"
+# relays and Redis run as $PIN_RELAY, the generator as $PIN_GEN (lib.sh)
+bench_secret "$tmp/secret"
 
 rport=$(free_port)
 $PIN_RELAY redis-server --port "$rport" --bind 127.0.0.1 --save '' \

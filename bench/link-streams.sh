@@ -18,8 +18,7 @@ runs=${3:-3}
 peers=${4:-10}
 streams=${5:-100}
 secs=${6:-5}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-NGINX_MODULES=${NGINX_MODULES:-/usr/lib/nginx/modules}
+. "$(dirname "$0")/lib.sh"
 
 die() { printf 'link-streams: %s\n' "$*" >&2; exit 1; }
 [ -x "$LINK" ] || die "not built: $LINK"
@@ -40,14 +39,11 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 wait_file() { local i; for (( i=0; i<200; i++ )); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 rport=$(free_port)
-head -c 32 /dev/urandom | base64 > "$tmp/relay.secret"; chmod 600 "$tmp/relay.secret"
+bench_secret "$tmp/relay.secret"
 mkdir -p "$tmp/logs"
 cat > "$tmp/nginx.conf" <<CONF
 load_module $NGINX_MODULES/ngx_stream_module.so;

@@ -33,14 +33,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-src=${abs_top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${abs_top_builddir:-$src}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-NGINX_MODULES=${NGINX_MODULES:-/usr/lib/nginx/modules}
-CNX_MODULE=${CNX_MODULE:-$build/nginx-module/ngx_stream_clawnexus_module.so}
+. "$(dirname "$0")/lib.sh"
 out=${BENCH_OUT:-}
 [ -n "$out" ] || out=$src/bench/results
-LOADGEN=$build/bench/cnx-loadgen
 SESSION_BENCH=$build/bench/cnx-session-bench
 NODE_RELAY=$src/bench/baselines/node-relay.js
 GO_RELAY=$build/bench/cnx-go-relay
@@ -101,25 +96,8 @@ trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 ncpu=$(nproc)
-# Pinning, and (as root) a higher priority than background builds so that
-# a shared machine disturbs latency figures less.  Both are reported.
-NICE=""
-[ "$(id -u)" = 0 ] && NICE="nice -n -10"
-if [ "$ncpu" -ge 2 ]; then
-    PIN_RELAY="$NICE taskset -c 1"
-    PIN_GEN="$NICE taskset -c 0"
-else
-    PIN_RELAY="$NICE"
-    PIN_GEN="$NICE"
-fi
-
-# The HS256 secret shared by relays and generator (no trailing newline).
-head -c 32 /dev/urandom | base64 | tr -d '\n=' > "$tmp/secret"
-chmod 600 "$tmp/secret"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# The HS256 secret shared by relays and generator.
+bench_secret "$tmp/secret"
 
 wait_port() {
     local i
