@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
@@ -90,6 +91,22 @@ cnx_aead_ctx(cnx_aead_t *a, int enc, const uint8_t nonce[12])
     return a->ctx;
 }
 
+/* The GCM tag of ctx, read (get) or set: through the parameter the
+ * provider keeps it under, without the translation of the older
+ * EVP_CIPHER_CTX_ctrl() (a handshake seals and opens a few short
+ * messages, where such costs show). */
+static int
+cnx_aead_tag(EVP_CIPHER_CTX *ctx, int get, uint8_t tag[16])
+{
+    OSSL_PARAM  p[2];
+
+    p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                             tag, 16);
+    p[1] = OSSL_PARAM_construct_end();
+    return (get ? EVP_CIPHER_CTX_get_params(ctx, p)
+                : EVP_CIPHER_CTX_set_params(ctx, p)) == 1 ? 0 : -1;
+}
+
 /* An output that starts inside the input, after its start, would
  * overwrite input before it is read: refused.  The same buffer (in place)
  * or separate ones are what the interface allows. */
@@ -122,7 +139,7 @@ cnx_aead_seal_detached(cnx_aead_t *a, uint8_t *c, uint8_t tag[16],
         return -1;
     }
     if (EVP_EncryptFinal_ex(ctx, c + mlen, &len) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+        || cnx_aead_tag(ctx, 1, tag) != 0)
     {
         return -1;
     }
@@ -147,7 +164,7 @@ cnx_aead_open_detached(cnx_aead_t *a, uint8_t *m, const uint8_t *c,
     /* The tag is copied first: it may sit in the buffer being decrypted
      * in place. */
     memcpy(t, tag, sizeof(t));
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, t) != 1) {
+    if (cnx_aead_tag(ctx, 0, t) != 0) {
         return -1;
     }
     if (adlen && EVP_DecryptUpdate(ctx, NULL, &len, ad, (int) adlen) != 1) {

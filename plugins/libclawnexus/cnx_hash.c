@@ -10,9 +10,12 @@
  * PRK hashes the padded key twice, not twice per block.  The three
  * contexts this takes (inner, outer, the copy being finished) are the
  * caller's when it hashes often (a Noise handshake keeps its own for all
- * of its hashes), made per call otherwise.
+ * of its hashes), taken per call otherwise; either way they come from the
+ * thread's spares when it has some (below).
  */
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -23,19 +26,108 @@
 
 enum { CNX_HI = 0, CNX_HO = 1, CNX_HW = 2 };   /* inner, outer, work */
 
+/* What an HMAC leaves on the stack of its caller (the padded key, the
+ * inner hash): wiped once by the caller when its last HMAC is done, not
+ * after every step (an HKDF of Noise runs five). */
+typedef struct {
+    uint8_t  pad[64];
+    uint8_t  inner[32];
+} cnx_hmac_tmp_t;
+
+/*
+ * A thread keeps the hash contexts cnx_hash_ctx_free() gave back (reset:
+ * no hash state, no key, no provider context left; as many as two
+ * handshakes use, an endpoint runs several at once) for its next
+ * cnx_hash_ctx_new(): a handshake would otherwise allocate and free three
+ * EVP_MD_CTX each time.  They are freed when the thread
+ * ends; the spares of the thread that exits the process or unloads the
+ * library at library teardown (an atexit handler, registered after
+ * OpenSSL's, so it runs before OpenSSL cleans up), which also deletes the
+ * key, so that no destructor of an unloaded library stays behind.
+ */
+#define CNX_HASH_SPARES  6
+
+typedef struct {
+    EVP_MD_CTX  *ctx[CNX_HASH_SPARES];
+    int          n;
+    int          registered;        /* the thread's key value is set */
+} cnx_hash_spare_t;
+
+static __thread cnx_hash_spare_t  cnx_hash_spare;
+static pthread_once_t             cnx_hash_once = PTHREAD_ONCE_INIT;
+static pthread_key_t              cnx_hash_key;
+static int                        cnx_hash_key_ok;
+
+static void
+cnx_hash_spare_drop(void *data)
+{
+    cnx_hash_spare_t  *sp = data;
+
+    while (sp->n > 0) {
+        sp->n--;
+        EVP_MD_CTX_free(sp->ctx[sp->n]);
+        sp->ctx[sp->n] = NULL;
+    }
+}
+
+static void
+cnx_hash_teardown(void)
+{
+    cnx_hash_spare_drop(&cnx_hash_spare);
+    if (cnx_hash_key_ok) {
+        cnx_hash_key_ok = 0;
+        (void) pthread_key_delete(cnx_hash_key);
+    }
+}
+
+static void
+cnx_hash_once_init(void)
+{
+    if (pthread_key_create(&cnx_hash_key, cnx_hash_spare_drop) != 0) {
+        return;
+    }
+    if (atexit(cnx_hash_teardown) != 0) {
+        (void) pthread_key_delete(cnx_hash_key);
+        return;
+    }
+    cnx_hash_key_ok = 1;
+}
+
+/* Whether this thread may keep spares (its destructor is registered). */
+static int
+cnx_hash_spare_ok(cnx_hash_spare_t *sp)
+{
+    if (!sp->registered) {
+        if (pthread_once(&cnx_hash_once, cnx_hash_once_init) != 0
+            || !cnx_hash_key_ok
+            || pthread_setspecific(cnx_hash_key, sp) != 0)
+        {
+            return 0;
+        }
+        sp->registered = 1;
+    }
+    return cnx_hash_key_ok;
+}
+
 /* The first n of the three contexts (the others NULL). */
 static int
 cnx_hash_ctx_make(EVP_MD_CTX *ctx[3], int n)
 {
-    int  i;
+    cnx_hash_spare_t  *sp = &cnx_hash_spare;
+    int                i;
 
     for (i = 0; i < 3; i++) {
         ctx[i] = NULL;
     }
+    if (cnx_crypto_sha256_start() == NULL) {
+        return -1;
+    }
     for (i = 0; i < n; i++) {
-        ctx[i] = cnx_crypto_sha256_start() != NULL ? EVP_MD_CTX_new()
-                                                   : NULL;
-        if (ctx[i] == NULL) {
+        if (sp->n > 0) {
+            sp->n--;
+            ctx[i] = sp->ctx[sp->n];
+            sp->ctx[sp->n] = NULL;
+        } else if ((ctx[i] = EVP_MD_CTX_new()) == NULL) {
             cnx_hash_ctx_free(ctx);
             return -1;
         }
@@ -52,11 +144,19 @@ cnx_hash_ctx_new(EVP_MD_CTX *ctx[3])
 void
 cnx_hash_ctx_free(EVP_MD_CTX *ctx[3])
 {
-    int  i;
+    cnx_hash_spare_t  *sp = &cnx_hash_spare;
+    int                i;
 
-    /* EVP_MD_CTX_free() cleanses the hash states (keyed ones included). */
+    /* EVP_MD_CTX_reset() and EVP_MD_CTX_free() cleanse the hash states
+     * (keyed ones included) and free the provider's. */
     for (i = 0; i < 3; i++) {
-        EVP_MD_CTX_free(ctx[i]);
+        if (ctx[i] != NULL && sp->n < CNX_HASH_SPARES
+            && cnx_hash_spare_ok(sp) && EVP_MD_CTX_reset(ctx[i]) == 1)
+        {
+            sp->ctx[sp->n++] = ctx[i];
+        } else {
+            EVP_MD_CTX_free(ctx[i]);
+        }
         ctx[i] = NULL;
     }
 }
@@ -73,7 +173,7 @@ cnx_digest_start(EVP_MD_CTX *ctx, int n, const void *const *part,
 
     ok = EVP_MD_CTX_copy_ex(ctx, cnx_crypto_sha256_ctx0) == 1;
     for (i = 0; ok && i < n; i++) {
-        ok = EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
+        ok = len[i] == 0 || EVP_DigestUpdate(ctx, part[i], len[i]) == 1;
     }
     return ok ? 0 : -1;
 }
@@ -90,28 +190,28 @@ cnx_digest(EVP_MD_CTX *ctx, uint8_t out[32], int n, const void *const *part,
 /* Absorbs an HMAC key: ctx[CNX_HI] after K ^ ipad, ctx[CNX_HO] after
  * K ^ opad (a key longer than a block is hashed first, in the first). */
 static int
-cnx_hmac_key(EVP_MD_CTX *ctx[3], const uint8_t *key, size_t keylen)
+cnx_hmac_key(EVP_MD_CTX *ctx[3], cnx_hmac_tmp_t *tmp, const uint8_t *key,
+    size_t keylen)
 {
-    uint8_t      pad[64];
+    uint8_t     *pad = tmp->pad;
     const void  *p = pad;
-    size_t       i, l = sizeof(pad);
+    size_t       i, l = sizeof(tmp->pad);
     int          rc = 0;
 
-    memset(pad, 0, sizeof(pad));
-    if (keylen > sizeof(pad)) {
+    memset(pad, 0, l);
+    if (keylen > l) {
         rc = cnx_digest(ctx[CNX_HI], pad, 1, (const void **) &key, &keylen);
     } else if (keylen > 0) {
         memcpy(pad, key, keylen);
     }
-    for (i = 0; i < sizeof(pad); i++) {
+    for (i = 0; i < l; i++) {
         pad[i] ^= 0x36;
     }
     rc = rc ? rc : cnx_digest_start(ctx[CNX_HI], 1, &p, &l);
-    for (i = 0; i < sizeof(pad); i++) {
+    for (i = 0; i < l; i++) {
         pad[i] ^= 0x36 ^ 0x5c;
     }
     rc = rc ? rc : cnx_digest_start(ctx[CNX_HO], 1, &p, &l);
-    sodium_memzero(pad, sizeof(pad));
     return rc;
 }
 
@@ -119,11 +219,11 @@ cnx_hmac_key(EVP_MD_CTX *ctx[3], const uint8_t *key, size_t keylen)
  * absorbed.  With keep, the key's states are copied and stay for another
  * message; without, they are used up. */
 static int
-cnx_hmac_msg(EVP_MD_CTX *ctx[3], int keep, uint8_t out[32], int n,
-    const void *const *part, const size_t *len)
+cnx_hmac_msg(EVP_MD_CTX *ctx[3], cnx_hmac_tmp_t *tmp, int keep,
+    uint8_t out[32], int n, const void *const *part, const size_t *len)
 {
     EVP_MD_CTX  *c;
-    uint8_t      inner[32];
+    uint8_t     *inner = tmp->inner;
     int          i, ok;
 
     c = keep ? ctx[CNX_HW] : ctx[CNX_HI];
@@ -134,9 +234,8 @@ cnx_hmac_msg(EVP_MD_CTX *ctx[3], int keep, uint8_t out[32], int n,
     ok = ok && EVP_DigestFinal_ex(c, inner, NULL) == 1;
     c = keep ? ctx[CNX_HW] : ctx[CNX_HO];
     ok = ok && (!keep || EVP_MD_CTX_copy_ex(c, ctx[CNX_HO]) == 1)
-         && EVP_DigestUpdate(c, inner, sizeof(inner)) == 1
+         && EVP_DigestUpdate(c, inner, sizeof(tmp->inner)) == 1
          && EVP_DigestFinal_ex(c, out, NULL) == 1;
-    sodium_memzero(inner, sizeof(inner));
     return ok ? 0 : -1;
 }
 
@@ -183,14 +282,16 @@ int
 cnx_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen,
     const void *in, size_t len)
 {
-    EVP_MD_CTX  *ctx[3];
-    int          rc;
+    EVP_MD_CTX      *ctx[3];
+    cnx_hmac_tmp_t   tmp;
+    int              rc;
 
     /* One message: the key's states are used up, no third context. */
     rc = cnx_hash_ctx_make(ctx, 2);
     if (rc == 0) {
-        rc = cnx_hmac_key(ctx, key, keylen);
-        rc = rc ? rc : cnx_hmac_msg(ctx, 0, out, 1, &in, &len);
+        rc = cnx_hmac_key(ctx, &tmp, key, keylen);
+        rc = rc ? rc : cnx_hmac_msg(ctx, &tmp, 0, out, 1, &in, &len);
+        sodium_memzero(&tmp, sizeof(tmp));
         cnx_hash_ctx_free(ctx);
     }
     if (rc != 0) {
@@ -209,6 +310,7 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
     size_t                done, n, len[3];
     const void           *part[3];
     EVP_MD_CTX           *ctx[3];
+    cnx_hmac_tmp_t        tmp;
     int                   np, rc;
 
     if (outlen > 255 * 32 || (info == NULL && infolen != 0)
@@ -224,10 +326,10 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
     /* Extract: PRK = HMAC(salt, IKM) */
     part[0] = ikmlen ? ikm : zero;
     len[0] = ikmlen;
-    rc = cnx_hmac_key(ctx, salt, saltlen);
-    rc = rc ? rc : cnx_hmac_msg(ctx, 0, prk, 1, part, len);
+    rc = cnx_hmac_key(ctx, &tmp, salt, saltlen);
+    rc = rc ? rc : cnx_hmac_msg(ctx, &tmp, 0, prk, 1, part, len);
     /* Expand: T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty */
-    rc = rc ? rc : cnx_hmac_key(ctx, prk, sizeof(prk));
+    rc = rc ? rc : cnx_hmac_key(ctx, &tmp, prk, sizeof(prk));
     for (done = 0, ctr = 1; rc == 0 && done < outlen; ctr++) {
         np = 0;
         if (ctr > 1) {
@@ -239,12 +341,13 @@ cnx_hkdf_sha256(uint8_t *out, size_t outlen, const uint8_t *salt,
         part[np] = &ctr;
         len[np++] = 1;
         n = outlen - done < 32 ? outlen - done : 32;
-        rc = cnx_hmac_msg(ctx, done + n < outlen, t, np, part, len);
+        rc = cnx_hmac_msg(ctx, &tmp, done + n < outlen, t, np, part, len);
         memcpy(out + done, t, n);
         done += n;
     }
     sodium_memzero(prk, sizeof(prk));
     sodium_memzero(t, sizeof(t));
+    sodium_memzero(&tmp, sizeof(tmp));
     cnx_hash_ctx_free(ctx);
     if (rc != 0) {
         sodium_memzero(out, outlen);
@@ -268,33 +371,38 @@ int
 cnx_hkdf_noise_ctx(EVP_MD_CTX *ctx[3], uint8_t out1[32], uint8_t out2[32],
     uint8_t *out3, const uint8_t ck[32], const uint8_t *ikm, size_t ikmlen)
 {
-    uint8_t      temp[32], buf[33];
-    const void  *part = ikmlen ? (const void *) ikm : (const void *) buf;
+    struct {
+        cnx_hmac_tmp_t  h;
+        uint8_t         temp[32];
+        uint8_t         buf[33];
+    }            s;
+    const void  *part = ikmlen ? (const void *) ikm : (const void *) s.buf;
     size_t       len = ikmlen;
     int          rc;
 
     /* temp_k = HMAC(ck, ikm); out_i = HMAC(temp_k, out_(i-1) || i).
      * Each step runs only if the one before succeeded: a context whose
-     * copy failed holds no state to feed. */
-    rc = cnx_hmac_key(ctx, ck, 32);
-    rc = rc ? rc : cnx_hmac_msg(ctx, 0, temp, 1, &part, &len);
-    rc = rc ? rc : cnx_hmac_key(ctx, temp, sizeof(temp));
-    buf[0] = 0x01;
-    part = buf;
+     * copy failed holds no state to feed.  Every secret of the steps is
+     * in s, wiped once at the end. */
+    rc = cnx_hmac_key(ctx, &s.h, ck, 32);
+    rc = rc ? rc : cnx_hmac_msg(ctx, &s.h, 0, s.temp, 1, &part, &len);
+    rc = rc ? rc : cnx_hmac_key(ctx, &s.h, s.temp, sizeof(s.temp));
+    s.buf[0] = 0x01;
+    part = s.buf;
     len = 1;
-    rc = rc ? rc : cnx_hmac_msg(ctx, 1, buf, 1, &part, &len);
-    memcpy(out1, buf, 32);
-    buf[32] = 0x02;
+    rc = rc ? rc : cnx_hmac_msg(ctx, &s.h, 1, s.buf, 1, &part, &len);
+    memcpy(out1, s.buf, 32);
+    s.buf[32] = 0x02;
     len = 33;
-    rc = rc ? rc : cnx_hmac_msg(ctx, out3 != NULL, buf, 1, &part, &len);
-    memcpy(out2, buf, 32);
+    rc = rc ? rc : cnx_hmac_msg(ctx, &s.h, out3 != NULL, s.buf, 1, &part,
+                                &len);
+    memcpy(out2, s.buf, 32);
     if (out3 != NULL) {
-        buf[32] = 0x03;
-        rc = rc ? rc : cnx_hmac_msg(ctx, 0, buf, 1, &part, &len);
-        memcpy(out3, buf, 32);
+        s.buf[32] = 0x03;
+        rc = rc ? rc : cnx_hmac_msg(ctx, &s.h, 0, s.buf, 1, &part, &len);
+        memcpy(out3, s.buf, 32);
     }
-    sodium_memzero(temp, sizeof(temp));
-    sodium_memzero(buf, sizeof(buf));
+    sodium_memzero(&s, sizeof(s));
     return rc != 0 ? cnx_hkdf_noise_fail(out1, out2, out3) : 0;
 }
 

@@ -27,8 +27,9 @@ const EVP_CIPHER *cnx_crypto_aes256gcm(void);
 
 /* SHA-256 of a || b and the Noise HKDF (cnx_hash.h) on hash contexts of
  * the caller's, reused from call to call (a Noise handshake hashes about 30
- * times per side): cnx_hash_ctx_new() makes the three the HKDF uses, the
- * first of them serves cnx_sha256_2_ctx(). */
+ * times per side): cnx_hash_ctx_new() makes the three the HKDF uses (or
+ * takes them, reset, from what the thread gave back before; its spares
+ * are freed when it ends), the first of them serves cnx_sha256_2_ctx(). */
 int cnx_hash_ctx_new(EVP_MD_CTX *ctx[3]);
 void cnx_hash_ctx_free(EVP_MD_CTX *ctx[3]);
 int cnx_sha256_2_ctx(EVP_MD_CTX *ctx, uint8_t out[32], const void *a,

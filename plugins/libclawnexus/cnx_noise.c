@@ -61,7 +61,19 @@ cnx_noise_nonce(uint8_t nonce[12], uint64_t n)
 static int
 cnx_noise_mix_hash(cnx_noise_t *hs, const uint8_t *data, size_t len)
 {
-    return cnx_sha256_2_ctx(hs->md[0], hs->h, hs->h, 32, data, len);
+    uint8_t  buf[128];
+
+    /* h || data in one update when short (a public key, a sealed one, an
+     * empty payload: nothing secret to wipe): one EVP call costs more
+     * than the copy. */
+    if (len > sizeof(buf) - 32) {
+        return cnx_sha256_2_ctx(hs->md[0], hs->h, hs->h, 32, data, len);
+    }
+    memcpy(buf, hs->h, 32);
+    if (len) {
+        memcpy(buf + 32, data, len);
+    }
+    return cnx_sha256_2_ctx(hs->md[0], hs->h, buf, 32 + len, NULL, 0);
 }
 
 static int
