@@ -601,23 +601,47 @@ ngx_stream_clawnexus_redis_timer_handler(ngx_event_t *ev)
 }
 
 
+/* Watch one event of the socket (level- or edge-triggered). */
+static ngx_int_t
+ngx_stream_clawnexus_redis_watch(ngx_stream_clawnexus_redis_t *rd,
+    ngx_event_t *ev, ngx_int_t event)
+{
+    if (ev->active) {
+        return NGX_OK;
+    }
+
+    if (ngx_add_event(ev, event, ngx_stream_clawnexus_redis_event_flags)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                      "%s: cannot watch the Redis socket", rd->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_redis_unwatch(ngx_event_t *ev, ngx_int_t event)
+{
+    /* an edge-triggered event stays: it costs nothing while idle */
+    if (ev->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+        (void) ngx_del_event(ev, event, 0);
+    }
+}
+
+
 static void
 ngx_stream_clawnexus_redis_add_read(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_read = 1;
 
-    if (c && !c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT,
-                          ngx_stream_clawnexus_redis_event_flags)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "%s: cannot watch the Redis socket", rd->name);
-        }
+    if (rd->c) {
+        (void) ngx_stream_clawnexus_redis_watch(rd, rd->c->read,
+                                                NGX_READ_EVENT);
     }
 }
 
@@ -627,13 +651,10 @@ ngx_stream_clawnexus_redis_del_read(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_read = 0;
 
-    /* an edge-triggered event stays: it costs nothing while idle */
-    if (c && c->read->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    if (rd->c) {
+        ngx_stream_clawnexus_redis_unwatch(rd->c->read, NGX_READ_EVENT);
     }
 }
 
@@ -647,19 +668,11 @@ ngx_stream_clawnexus_redis_add_write(void *privdata)
 
     rd->want_write = 1;
 
-    if (c == NULL) {
+    if (c == NULL
+        || ngx_stream_clawnexus_redis_watch(rd, c->write, NGX_WRITE_EVENT)
+           != NGX_OK)
+    {
         return;
-    }
-
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT,
-                          ngx_stream_clawnexus_redis_event_flags)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "%s: cannot watch the Redis socket", rd->name);
-            return;
-        }
     }
 
     /*
@@ -678,12 +691,10 @@ ngx_stream_clawnexus_redis_del_write(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_write = 0;
 
-    if (c && c->write->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    if (rd->c) {
+        ngx_stream_clawnexus_redis_unwatch(rd->c->write, NGX_WRITE_EVENT);
     }
 }
 
