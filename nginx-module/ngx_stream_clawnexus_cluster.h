@@ -79,7 +79,7 @@ void ngx_stream_clawnexus_cluster_set_handlers(
     ngx_stream_clawnexus_cluster_state_pt state,
     ngx_stream_clawnexus_cluster_drain_pt drain);
 
-/* Bytes of commands waiting for the socket to Redis. */
+/* Bytes of records waiting to be published or for the socket to Redis. */
 size_t ngx_stream_clawnexus_cluster_unsent(void);
 
 /*

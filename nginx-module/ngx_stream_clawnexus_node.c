@@ -60,12 +60,26 @@ static void ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec);
 static void ngx_stream_clawnexus_node_link(ngx_uint_t ready);
 static void ngx_stream_clawnexus_node_drain(void);
 static void ngx_stream_clawnexus_node_check(ngx_event_t *ev);
+static void ngx_stream_clawnexus_node_count(ngx_event_t *ev);
 
+
+/*
+ * The room of the last DATA from another node: the records of one room
+ * come in runs (a sender's frames of one read), and the receiver's side
+ * of the credit then needs no lookup of the room for each.
+ */
+static struct {
+    cnx_relay_member_t                 *to;
+    ngx_stream_clawnexus_node_proxy_t  *np;     /* NULL: nothing kept */
+    size_t                              room_len;
+    u_char                              room[CNX_RELAY_ROOM_ID_MAX];
+} ngx_stream_clawnexus_node_last;
 
 static ngx_queue_t             ngx_stream_clawnexus_node_proxies;
 static ngx_queue_t             ngx_stream_clawnexus_node_waiters;
 static ngx_event_t             ngx_stream_clawnexus_node_check_ev;
 static ngx_event_t             ngx_stream_clawnexus_node_down_ev;
+static ngx_event_t             ngx_stream_clawnexus_node_count_ev;
 static uint64_t                ngx_stream_clawnexus_node_asked;
 static cnx_relay_member_ops_t  ngx_stream_clawnexus_node_ops;
 
@@ -268,6 +282,10 @@ ngx_stream_clawnexus_node_unused(cnx_relay_member_t *m)
 
     ngx_queue_remove(&np->px.link);
 
+    if (ngx_stream_clawnexus_node_last.np == np) {
+        ngx_stream_clawnexus_node_last.np = NULL;
+    }
+
     if (np->asking) {
         np->gone = 1;               /* freed when the answer comes */
         return;
@@ -289,8 +307,23 @@ ngx_stream_clawnexus_node_in(cnx_relay_member_t *to,
     cnx_dir_member_t    *d;
     cnx_relay_member_t  *p;
 
-    if (to == NULL || rec->room_len == 0) {
+    if (to == NULL || rec->room_len == 0
+        || rec->room_len > CNX_RELAY_ROOM_ID_MAX)
+    {
         return NULL;
+    }
+
+    /* np stays until unused(), which forgets it here */
+    if (ngx_stream_clawnexus_node_last.np
+        && ngx_stream_clawnexus_node_last.to == to
+        && ngx_stream_clawnexus_node_last.room_len == rec->room_len
+        && ngx_memcmp(ngx_stream_clawnexus_node_last.room, rec->room,
+                      rec->room_len)
+           == 0
+        && cnx_relay_addr_eq(&ngx_stream_clawnexus_node_last.np->px.member.addr,
+                             &rec->src))
+    {
+        return ngx_stream_clawnexus_node_last.np;
     }
 
     r = cnx_dir_room_get(cnx_relay_core_dir(ngx_stream_clawnexus_worker.core),
@@ -308,7 +341,12 @@ ngx_stream_clawnexus_node_in(cnx_relay_member_t *to,
         return NULL;
     }
 
-    return ngx_stream_clawnexus_node_of(p);
+    ngx_stream_clawnexus_node_last.to = to;
+    ngx_stream_clawnexus_node_last.np = ngx_stream_clawnexus_node_of(p);
+    ngx_stream_clawnexus_node_last.room_len = rec->room_len;
+    ngx_memcpy(ngx_stream_clawnexus_node_last.room, rec->room, rec->room_len);
+
+    return ngx_stream_clawnexus_node_last.np;
 }
 
 
@@ -641,7 +679,12 @@ ngx_stream_clawnexus_node_recv(const cnx_relay_rec_t *rec)
             }
         }
 
-        ngx_stream_clawnexus_publish();
+        /* the counters once per turn of the event loop, not per DATA */
+        if (!ngx_stream_clawnexus_node_count_ev.posted) {
+            ngx_post_event(&ngx_stream_clawnexus_node_count_ev,
+                           &ngx_posted_events);
+        }
+
         return;
 
     default:
@@ -737,6 +780,13 @@ ngx_stream_clawnexus_node_down(ngx_event_t *ev)
 }
 
 
+static void
+ngx_stream_clawnexus_node_count(ngx_event_t *ev)
+{
+    ngx_stream_clawnexus_publish();
+}
+
+
 /* In a worker's init_process, after the relay core is made. */
 void
 ngx_stream_clawnexus_node_init(void)
@@ -761,6 +811,12 @@ ngx_stream_clawnexus_node_init(void)
     ev = &ngx_stream_clawnexus_node_down_ev;
     ngx_memzero(ev, sizeof(ngx_event_t));
     ev->handler = ngx_stream_clawnexus_node_down;
+    ev->log = ngx_cycle->log;
+    ev->data = ev;
+
+    ev = &ngx_stream_clawnexus_node_count_ev;
+    ngx_memzero(ev, sizeof(ngx_event_t));
+    ev->handler = ngx_stream_clawnexus_node_count;
     ev->log = ngx_cycle->log;
     ev->data = ev;
 

@@ -47,6 +47,7 @@ struct ngx_stream_clawnexus_redis_cmd_s {
     void                                    *data;
     ngx_stream_clawnexus_redis_cmd_t        *next;
     unsigned                                 counted:1;
+    unsigned                                 once:1;     /* quiet() */
 };
 
 
@@ -64,6 +65,14 @@ static void ngx_stream_clawnexus_redis_disconnected(
     const redisAsyncContext *ac, int status);
 static void ngx_stream_clawnexus_redis_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
+static ngx_int_t ngx_stream_clawnexus_redis_ask(
+    ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen, ngx_uint_t counted);
+static ngx_stream_clawnexus_redis_cmd_t *ngx_stream_clawnexus_redis_argv(
+    ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
 static ngx_stream_clawnexus_redis_cmd_t *ngx_stream_clawnexus_redis_cmd(
     ngx_stream_clawnexus_redis_t *rd,
     ngx_stream_clawnexus_redis_reply_pt handler, void *data);
@@ -163,24 +172,38 @@ ngx_stream_clawnexus_redis_command(ngx_stream_clawnexus_redis_t *rd,
     ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen)
 {
+    return ngx_stream_clawnexus_redis_ask(rd, handler, data, argc, argv,
+                                          argvlen, 1);
+}
+
+
+ngx_int_t
+ngx_stream_clawnexus_redis_quiet(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    return ngx_stream_clawnexus_redis_ask(rd, handler, data, argc, argv,
+                                          argvlen, 0);
+}
+
+
+/* A command with a reply due (counted) or with none expected. */
+static ngx_int_t
+ngx_stream_clawnexus_redis_ask(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen, ngx_uint_t counted)
+{
     ngx_stream_clawnexus_redis_cmd_t  *cmd;
 
-    if (rd->ac == NULL || rd->reason) {
-        return NGX_ERROR;
-    }
-
-    cmd = ngx_stream_clawnexus_redis_cmd(rd, handler, data);
+    cmd = ngx_stream_clawnexus_redis_argv(rd, handler, data, argc, argv,
+                                          argvlen);
     if (cmd == NULL) {
         return NGX_ERROR;
     }
 
-    if (redisAsyncCommandArgv(rd->ac, ngx_stream_clawnexus_redis_reply, cmd,
-                              argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        cmd->next = rd->free;
-        rd->free = cmd;
-        return NGX_ERROR;
+    if (!counted) {
+        cmd->once = 1;
+        return NGX_OK;
     }
 
     cmd->counted = 1;
@@ -198,37 +221,61 @@ ngx_stream_clawnexus_redis_command(ngx_stream_clawnexus_redis_t *rd,
 
 
 ngx_int_t
+ngx_stream_clawnexus_redis_send(ngx_stream_clawnexus_redis_t *rd, sds cmd)
+{
+    sds            buf;
+    redisContext  *c;
+
+    if (rd->ac == NULL || rd->reason) {
+        sdsfree(cmd);
+        return NGX_ERROR;
+    }
+
+    c = &rd->ac->c;
+
+    if (sdslen(c->obuf) == 0) {
+        /* hiredis frees it once written, as its own buffer */
+        sdsfree(c->obuf);
+        c->obuf = cmd;
+
+    } else {
+        buf = sdscatsds(c->obuf, cmd);
+        sdsfree(cmd);
+
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        c->obuf = buf;
+    }
+
+    /* as hiredis does after appending a command: write in this turn */
+    ngx_stream_clawnexus_redis_add_write(rd);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_stream_clawnexus_redis_subscribe(ngx_stream_clawnexus_redis_t *rd,
     ngx_stream_clawnexus_redis_reply_pt handler, void *data,
     const char *channel, size_t len)
 {
-    const char                        *argv[2];
-    size_t                             argvlen[2];
-    ngx_stream_clawnexus_redis_cmd_t  *cmd;
-
-    if (rd->ac == NULL || rd->reason) {
-        return NGX_ERROR;
-    }
-
-    /*
-     * hiredis keeps the callback for every message of the channel until
-     * the context is freed: the record stays out of the free list.
-     */
-    cmd = ngx_stream_clawnexus_redis_cmd(rd, handler, data);
-    if (cmd == NULL) {
-        return NGX_ERROR;
-    }
+    const char  *argv[2];
+    size_t       argvlen[2];
 
     argv[0] = "SUBSCRIBE";
     argvlen[0] = sizeof("SUBSCRIBE") - 1;
     argv[1] = channel;
     argvlen[1] = len;
 
-    if (redisAsyncCommandArgv(rd->ac, ngx_stream_clawnexus_redis_reply, cmd,
-                              2, argv, argvlen)
-        != REDIS_OK)
+    /*
+     * hiredis keeps the callback for every message of the channel until
+     * the context is freed: the record stays out of the free list.
+     */
+    if (ngx_stream_clawnexus_redis_argv(rd, handler, data, 2, argv, argvlen)
+        == NULL)
     {
-        ngx_free(cmd);
         return NGX_ERROR;
     }
 
@@ -310,6 +357,37 @@ ngx_stream_clawnexus_redis_cmd(ngx_stream_clawnexus_redis_t *rd,
     cmd->data = data;
     cmd->next = NULL;
     cmd->counted = 0;
+    cmd->once = 0;
+
+    return cmd;
+}
+
+
+/* A command handed to hiredis with its record, or NULL. */
+static ngx_stream_clawnexus_redis_cmd_t *
+ngx_stream_clawnexus_redis_argv(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_stream_clawnexus_redis_cmd_t  *cmd;
+
+    if (rd->ac == NULL || rd->reason) {
+        return NULL;
+    }
+
+    cmd = ngx_stream_clawnexus_redis_cmd(rd, handler, data);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_stream_clawnexus_redis_reply, cmd,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        cmd->next = rd->free;
+        rd->free = cmd;
+        return NULL;
+    }
 
     return cmd;
 }
@@ -338,8 +416,9 @@ ngx_stream_clawnexus_redis_reply(redisAsyncContext *ac, void *reply,
         rd->pending--;
         rd->progress = ngx_current_msec;
 
-    } else if (r == NULL) {
-        /* a subscription ends with the context */
+    } else if (r == NULL || cmd->once) {
+        /* a subscription ends with the context, a quiet command at its
+         * only reply */
         ngx_free(cmd);
     }
 
@@ -522,23 +601,47 @@ ngx_stream_clawnexus_redis_timer_handler(ngx_event_t *ev)
 }
 
 
+/* Watch one event of the socket (level- or edge-triggered). */
+static ngx_int_t
+ngx_stream_clawnexus_redis_watch(ngx_stream_clawnexus_redis_t *rd,
+    ngx_event_t *ev, ngx_int_t event)
+{
+    if (ev->active) {
+        return NGX_OK;
+    }
+
+    if (ngx_add_event(ev, event, ngx_stream_clawnexus_redis_event_flags)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                      "%s: cannot watch the Redis socket", rd->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_clawnexus_redis_unwatch(ngx_event_t *ev, ngx_int_t event)
+{
+    /* an edge-triggered event stays: it costs nothing while idle */
+    if (ev->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+        (void) ngx_del_event(ev, event, 0);
+    }
+}
+
+
 static void
 ngx_stream_clawnexus_redis_add_read(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_read = 1;
 
-    if (c && !c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT,
-                          ngx_stream_clawnexus_redis_event_flags)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "%s: cannot watch the Redis socket", rd->name);
-        }
+    if (rd->c) {
+        (void) ngx_stream_clawnexus_redis_watch(rd, rd->c->read,
+                                                NGX_READ_EVENT);
     }
 }
 
@@ -548,13 +651,10 @@ ngx_stream_clawnexus_redis_del_read(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_read = 0;
 
-    /* an edge-triggered event stays: it costs nothing while idle */
-    if (c && c->read->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    if (rd->c) {
+        ngx_stream_clawnexus_redis_unwatch(rd->c->read, NGX_READ_EVENT);
     }
 }
 
@@ -568,19 +668,11 @@ ngx_stream_clawnexus_redis_add_write(void *privdata)
 
     rd->want_write = 1;
 
-    if (c == NULL) {
+    if (c == NULL
+        || ngx_stream_clawnexus_redis_watch(rd, c->write, NGX_WRITE_EVENT)
+           != NGX_OK)
+    {
         return;
-    }
-
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT,
-                          ngx_stream_clawnexus_redis_event_flags)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
-                          "%s: cannot watch the Redis socket", rd->name);
-            return;
-        }
     }
 
     /*
@@ -599,12 +691,10 @@ ngx_stream_clawnexus_redis_del_write(void *privdata)
 {
     ngx_stream_clawnexus_redis_t  *rd = privdata;
 
-    ngx_connection_t  *c = rd->c;
-
     rd->want_write = 0;
 
-    if (c && c->write->active && !(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    if (rd->c) {
+        ngx_stream_clawnexus_redis_unwatch(rd->c->write, NGX_WRITE_EVENT);
     }
 }
 

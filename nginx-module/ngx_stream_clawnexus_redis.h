@@ -101,6 +101,26 @@ ngx_int_t ngx_stream_clawnexus_redis_subscribe(
     const char *channel, size_t len);
 
 /*
+ * Send a command whose reply is not expected (CLIENT REPLY OFF, whose
+ * success has none): handler runs only with a reply that comes anyway (a
+ * refusal), or with NULL when the context goes away; it is not counted
+ * against the reply timeout.  Returns as ngx_stream_clawnexus_redis_command.
+ */
+ngx_int_t ngx_stream_clawnexus_redis_quiet(ngx_stream_clawnexus_redis_t *rd,
+    ngx_stream_clawnexus_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/*
+ * Send cmd, a command formatted by redisFormatSdsCommandArgv(), on a
+ * connection that gets no replies (after CLIENT REPLY OFF).  The sds is
+ * taken in any case: it becomes hiredis' output buffer when that is empty
+ * (written without another copy), or is appended to it.  Returns NGX_OK,
+ * or NGX_ERROR when there is no usable context.
+ */
+ngx_int_t ngx_stream_clawnexus_redis_send(ngx_stream_clawnexus_redis_t *rd,
+    sds cmd);
+
+/*
  * Close the context: pending handlers run with NULL, then on_closed with
  * reason.  Safe from inside a handler (hiredis then frees the context
  * when the handler returns).  Nothing happens if it is already closed.

@@ -306,6 +306,26 @@ cnx_relay_rec_encode_short_head(const cnx_relay_rec_t *r, uint8_t *out,
 }
 
 
+long
+cnx_relay_rec_short_length(const uint8_t *p, size_t n, size_t max_payload)
+{
+    uint32_t  payload_len;
+
+    if (n < CNX_RELAY_REC_SHORT_HEADER) {
+        return 0;
+    }
+    payload_len = get32(p + 4);
+    if (p[0] != CNX_RELAY_REC_SHORT_VERSION
+        || (p[1] != CNX_RELAY_REC_DATA_TEXT && p[1] != CNX_RELAY_REC_DATA_BIN)
+        || p[2] == 0 || p[2] > CNX_RELAY_ROOM_ID_MAX || p[3] != 0
+        || payload_len > max_payload)
+    {
+        return -1;
+    }
+    return (long) (CNX_RELAY_REC_SHORT_HEADER + p[2]) + (long) payload_len;
+}
+
+
 int
 cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
     cnx_relay_rec_t *r)

@@ -35,8 +35,10 @@
  * The receiver completes both addresses from its channel and checks the
  * sender against the room exactly as for the general form.  Its room id
  * is checked for length (1..64) only: the receiver uses it to look up a
- * room it has, never to create or to name one.  The general form stays
- * the only one between relay nodes.
+ * room it has, never to create or to name one.  Between relay nodes a
+ * message of records (one PUBLISH) starts with a record of the general
+ * form, and a short record there takes both addresses but their
+ * connections from the last general one before it in the same message.
  */
 
 #ifndef CNX_RELAY_REC_H
@@ -148,6 +150,15 @@ int cnx_relay_rec_decode(const uint8_t *p, size_t n, size_t max_payload,
  */
 long cnx_relay_rec_encode_short_head(const cnx_relay_rec_t *r,
     uint8_t *out, size_t cap);
+
+/*
+ * The length of the short DATA record that starts at p, given n >= 0
+ * bytes of it: 0 while fewer than CNX_RELAY_REC_SHORT_HEADER bytes are
+ * there, -1 when its header is invalid (as for decoding) or its payload
+ * is longer than max_payload.
+ */
+long cnx_relay_rec_short_length(const uint8_t *p, size_t n,
+    size_t max_payload);
 
 /*
  * Decode exactly one short DATA record from p[0..n); the slices of r

@@ -2,7 +2,8 @@
  * Fuzz target: the relay's inter-process records (cnx_relay_rec.h).
  *
  * The input is read as a stream of records, each cut where
- * cnx_relay_rec_length() says.  A record that decodes must encode back to
+ * cnx_relay_rec_length() says (cnx_relay_rec_short_length() for a short
+ * one, as in a message between relay nodes; it must then decode).  A record that decodes must encode back to
  * the same bytes (with encode() and with encode_head() plus its payload);
  * its slices must lie inside the input.  Decoding never reads outside the
  * bytes it is given.  The whole input is also decoded as one short DATA
@@ -28,9 +29,10 @@ inside(const void *p, size_t n, const uint8_t *buf, size_t len)
     }
 }
 
-static void
+static int
 short_data(const uint8_t *data, size_t size)
 {
+    int              ok = 0;
     long             h;
     uint8_t         *copy, *out;
     cnx_relay_rec_t  r;
@@ -43,6 +45,7 @@ short_data(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
 
     if (cnx_relay_rec_decode_short(copy, size, MAX_PAYLOAD, &r) == 0) {
+        ok = 1;
         inside(r.room, r.room_len, copy, size);
         inside(r.payload, r.payload_len, copy, size);
         h = cnx_relay_rec_encode_short_head(&r, out, size);
@@ -57,6 +60,7 @@ short_data(const uint8_t *data, size_t size)
     }
     free(copy);
     free(out);
+    return ok;
 }
 
 int
@@ -67,9 +71,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t         *copy, *out;
     cnx_relay_rec_t  r;
 
-    short_data(data, size);
+    (void) short_data(data, size);
 
     while (at < size) {
+        if (data[at] == CNX_RELAY_REC_SHORT_VERSION) {
+            n = cnx_relay_rec_short_length(data + at, size - at, MAX_PAYLOAD);
+            if (n <= 0 || (size_t) n > size - at) {
+                break;
+            }
+            if (!short_data(data + at, (size_t) n)) {
+                abort();
+            }
+            at += (size_t) n;
+            continue;
+        }
         n = cnx_relay_rec_length(data + at, size - at, MAX_PAYLOAD);
         if (n <= 0 || (size_t) n > size - at) {
             break;

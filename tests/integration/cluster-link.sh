@@ -5,8 +5,9 @@
 # worker subscribes its channel and keeps its route key alive; a node
 # killed with -9 has its route keys gone within 3 s; Redis killed or hung:
 # nodes keep relaying inside themselves and link again when it is back; twenty
-# Redis restarts leak no descriptor; a wrong password is refused, logged
-# without the password, and the node stays local.
+# Redis restarts leak no descriptor; a wrong password, or a user who may
+# not send CLIENT REPLY OFF, is refused, logged (without the password), and
+# the node stays local.
 . "$abs_top_srcdir/tests/lib.sh"
 . "$abs_top_srcdir/tests/integration/relay-lib.sh"
 . "$abs_top_srcdir/tests/integration/cluster-lib.sh"
@@ -124,6 +125,19 @@ done
 sleep 3
 [ "$(cluster_channels "$rport" "$pass")" = 2 ] || cnx_fail "node 2 linked with a wrong password"
 cnx_log "ok - a wrong password: refused, logged without it, node stays local"
+
+# An ACL user that may not turn replies off: PUBLISH would go unchecked,
+# so the link is refused (logged), and the node stays local.
+acl=$(cluster_cli "$rport" "$pass" ACL SETUSER noreply on ">$pass" '~cnx:*' '&cnx:*' +@all -client)
+[ "$acl" = OK ] || cnx_fail "ACL SETUSER: $acl"
+cluster_node_conf "$dir/n2" "$p2" "redis://noreply@127.0.0.1:$rport" "clawnexus_cluster_password_file redis.pass;"
+cp "$dir/n1/redis.pass" "$dir/n2/redis.pass"
+cnx_nginx_reload "$dir/n2"
+cluster_wait 10 grep -q 'CLIENT REPLY OFF: NOPERM' "$dir/n2/logs/error.log" ||
+    cnx_fail "node 2 did not log that CLIENT REPLY was refused"
+sleep 1
+[ "$(cluster_channels "$rport" "$pass")" = 2 ] || cnx_fail "node 2 linked though it may not turn replies off"
+cnx_log "ok - a user that may not turn replies off: refused, logged, node stays local"
 
 for n in 1 2; do cnx_nginx_stop "$dir/n$n"; done
 if grep -E '\[(alert|emerg|crit)\]|Sanitizer|runtime error:' "$dir"/n[12]/logs/error.log >&2; then

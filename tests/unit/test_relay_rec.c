@@ -240,7 +240,7 @@ START_TEST(test_short_data)
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         'r', 'A', 'b', 'C', '_', 'd', '-', '9',  'x', 'y', 'z'
     };
-    uint8_t               buf[128];
+    uint8_t               buf[128], full[128];
     cnx_relay_rec_t       r, d;
     long                  h;
     size_t                n;
@@ -257,6 +257,12 @@ START_TEST(test_short_data)
 
     ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), 0);
     ck_assert_int_eq(d.type, CNX_RELAY_REC_DATA_BIN);
+
+    /* its length from its header alone, as records follow each other */
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, n + 5, 1024), (long) n);
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, 24, 1024), (long) n);
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, 23, 1024), 0);
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, n, 2), -1);
     ck_assert_uint_eq(d.flags, 0);
     ck_assert_uint_eq(d.src.conn, 99);
     ck_assert_uint_eq(d.dst.conn, UINT64_MAX);
@@ -281,6 +287,9 @@ START_TEST(test_short_data)
     /* not the general form's decoder, nor the other way round */
     ck_assert_int_eq(cnx_relay_rec_decode(buf, (size_t) h, 1024, &d), -1);
     ck_assert_int_le(cnx_relay_rec_length(buf, (size_t) h, 1024), 0);
+    h = cnx_relay_rec_encode(&r, full, sizeof(full));
+    ck_assert_int_gt(h, 0);
+    ck_assert_int_eq(cnx_relay_rec_short_length(full, (size_t) h, 1024), -1);
 
     /* only DATA, without flags or a name, with a room of 1..64 bytes */
     r = rec_of(CNX_RELAY_REC_FLOW);
@@ -324,11 +333,13 @@ START_TEST(test_short_data)
     buf[0] = 2;
     buf[1] = CNX_RELAY_REC_FLOW;
     ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, n, 1024), -1);
     buf[1] = CNX_RELAY_REC_DATA_BIN;
     buf[2] = 0;
     ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
     buf[2] = 65;
     ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_short_length(buf, n, 1024), -1);
     buf[2] = 12;                                /* room runs into payload */
     ck_assert_int_eq(cnx_relay_rec_decode_short(buf, n, 1024, &d), -1);
     buf[2] = 8;
