@@ -1,6 +1,7 @@
 /*
  * ngx_stream_clawnexus_ipc.c: the channels between the workers of the
- * relay (datagram socketpairs carrying cnx_relay_rec records, in chunks),
+ * relay (cnx_relay_rec records, in chunks, in a ring of shared memory per
+ * pair of workers announced by datagrams, or in the datagrams themselves),
  * the waiters paused on a full channel, and the worker's lifecycle: the
  * socketpairs made in the master, init and exit of a worker, the reaper
  * of the state of workers that died.
@@ -18,6 +19,10 @@
 
 
 static void ngx_stream_clawnexus_ipc_read(ngx_event_t *ev);
+static ngx_int_t ngx_stream_clawnexus_ipc_announce(
+    ngx_stream_clawnexus_chan_t *ch);
+static ngx_uint_t ngx_stream_clawnexus_ipc_region(
+    const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
 static void ngx_stream_clawnexus_ipc_dispatch(
     const ngx_stream_clawnexus_ipc_hdr_t *h, u_char *body, size_t len);
 
@@ -77,6 +82,10 @@ ngx_stream_clawnexus_ipc_flush(ngx_stream_clawnexus_chan_t *ch)
     ssize_t                      n;
     ngx_err_t                    err;
     ngx_stream_clawnexus_out_t  *o;
+
+    if (ngx_stream_clawnexus_ipc_announce(ch) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     while (ch->out) {
         o = ch->out;
@@ -150,6 +159,131 @@ ngx_stream_clawnexus_ipc_write_handler(ngx_event_t *ev)
 
 
 /*
+ * Room for a record of size bytes (header and chunk) at the end of the
+ * datagram at the tail of the queue (nothing of a datagram is sent until
+ * all of it is), or in a new one; a datagram never exceeds one header and
+ * one chunk, the size the reader receives into.
+ */
+static u_char *
+ngx_stream_clawnexus_ipc_inline(ngx_stream_clawnexus_chan_t *ch, size_t size)
+{
+    u_char                      *p;
+    size_t                       cap;
+    ngx_stream_clawnexus_out_t  *o;
+
+    o = ch->out_last;
+
+    if (o == NULL || o->cap - o->last < size) {
+        cap = ngx_max(size, NGX_STREAM_CLAWNEXUS_IPC_BATCH);
+
+        o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + cap,
+                      ngx_cycle->log);
+        if (o == NULL) {
+            return NULL;
+        }
+
+        o->pos = 0;
+        o->last = 0;
+        o->cap = cap;
+        o->ext = NULL;
+        o->next = NULL;
+
+        if (ch->out_last) {
+            ch->out_last->next = o;
+
+        } else {
+            ch->out = o;
+        }
+
+        ch->out_last = o;
+    }
+
+    p = o->data + o->last;
+    o->last += size;
+    ch->out_bytes += size;
+
+    return p;
+}
+
+
+/*
+ * The records written into the ring since the last call are announced:
+ * a header naming their region joins the queue of datagrams, after what
+ * is already in it and before what follows.
+ */
+static ngx_int_t
+ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
+{
+    u_char                           *p;
+    ngx_stream_clawnexus_ipc_hdr_t    h;
+    ngx_stream_clawnexus_ring_ref_t   ref;
+    ngx_stream_clawnexus_worker_t    *w = &ngx_stream_clawnexus_worker;
+
+    if (ch->ring == NULL || ch->ring_w.open == ch->ring_w.tail) {
+        return NGX_OK;
+    }
+
+    p = ngx_stream_clawnexus_ipc_inline(ch, sizeof(h) + sizeof(ref));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) cnx_ring_take(&ch->ring_w, &ref.start, &ref.len);
+
+    h.gen = (uint32_t) w->gen;
+    h.more = NGX_STREAM_CLAWNEXUS_IPC_RING;
+    h.src_worker = (int32_t) ngx_worker;
+    h.src_pid = (int32_t) ngx_pid;
+    h.dst_pid = 0;
+    h.len = sizeof(ref);
+
+    p = ngx_cpymem(p, &h, sizeof(h));
+    ngx_memcpy(p, &ref, sizeof(ref));
+
+    return NGX_OK;
+}
+
+
+/*
+ * Where to write a record of size bytes: in the ring while it has room
+ * in one piece (cnx_ring.h), in a datagram otherwise.
+ */
+static u_char *
+ngx_stream_clawnexus_ipc_room(ngx_stream_clawnexus_chan_t *ch, size_t size)
+{
+    long  off;
+
+    if (ch->ring) {
+        for ( ;; ) {
+            off = cnx_ring_reserve(&ch->ring_w,
+                      __atomic_load_n(&ch->ring_ctl->head, __ATOMIC_ACQUIRE),
+                      size);
+
+            if (off >= 0) {
+                return ch->ring + off;
+            }
+
+            if (off == CNX_RING_FULL) {
+                break;
+            }
+
+            /* CNX_RING_ANNOUNCE: a region does not wrap */
+            if (ngx_stream_clawnexus_ipc_announce(ch) != NGX_OK) {
+                return NULL;
+            }
+        }
+    }
+
+    /* the ring is full: after what is in it, in order */
+    if (ngx_stream_clawnexus_ipc_announce(ch) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_stream_clawnexus_ipc_inline(ch, size);
+}
+
+
+/*
  * Queue a record (cnx_relay_rec: its head a, then its payload b) for
  * worker (process pid).  Returns the channel, or NULL if that worker
  * cannot be reached.
@@ -159,8 +293,7 @@ ngx_stream_clawnexus_ipc_send(ngx_int_t worker, ngx_pid_t pid,
     const u_char *a, size_t alen, const u_char *b, size_t blen)
 {
     u_char                          *p;
-    size_t                           total, off, chunk, part, n, size;
-    ngx_stream_clawnexus_out_t      *o;
+    size_t                           total, off, chunk, part, n;
     ngx_stream_clawnexus_chan_t     *ch;
     ngx_stream_clawnexus_ipc_hdr_t   h;
     ngx_stream_clawnexus_worker_t   *w = &ngx_stream_clawnexus_worker;
@@ -180,51 +313,21 @@ ngx_stream_clawnexus_ipc_send(ngx_int_t worker, ngx_pid_t pid,
     do {
         chunk = ngx_min(total - off, NGX_STREAM_CLAWNEXUS_IPC_CHUNK);
 
-        /*
-         * Add the record to the datagram at the tail of the queue while
-         * it fits (nothing of a datagram is sent until all of it is);
-         * a datagram never exceeds one header and one chunk, the size
-         * the reader receives into.
-         */
-        o = ch->out_last;
-
-        if (o == NULL || o->cap - o->last < sizeof(h) + chunk) {
-            size = ngx_max(sizeof(h) + chunk,
-                           NGX_STREAM_CLAWNEXUS_IPC_BATCH);
-
-            o = ngx_alloc(sizeof(ngx_stream_clawnexus_out_t) + size,
-                          ngx_cycle->log);
-            if (o == NULL) {
-                return NULL;
-            }
-
-            o->pos = 0;
-            o->last = 0;
-            o->cap = size;
-            o->ext = NULL;
-            o->next = NULL;
-
-            if (ch->out_last) {
-                ch->out_last->next = o;
-
-            } else {
-                ch->out = o;
-            }
-
-            ch->out_last = o;
+        p = ngx_stream_clawnexus_ipc_room(ch, sizeof(h) + chunk);
+        if (p == NULL) {
+            return NULL;
         }
 
-        ngx_memzero(&h, sizeof(h));
+        /* every field is set: the header has no padding */
         h.gen = (uint32_t) w->gen;
         h.more = (off + chunk < total);
         h.src_worker = (int32_t) ngx_worker;
         h.src_pid = (int32_t) ngx_pid;
         h.dst_pid = (int32_t) pid;
         h.len = (uint32_t) chunk;
-        ngx_memcpy(o->data + o->last, &h, sizeof(h));
+        p = ngx_cpymem(p, &h, sizeof(h));
 
         /* copy bytes [off, off + chunk) of the virtual body */
-        p = o->data + o->last + sizeof(h);
         n = off;
         part = chunk;
 
@@ -243,8 +346,6 @@ ngx_stream_clawnexus_ipc_send(ngx_int_t worker, ngx_pid_t pid,
 
 #undef cnx_ipc_copy
 
-        o->last += sizeof(h) + chunk;
-        ch->out_bytes += sizeof(h) + chunk;
         off += chunk;
 
     } while (off < total);
@@ -336,6 +437,72 @@ ngx_stream_clawnexus_ipc_record(const ngx_stream_clawnexus_ipc_hdr_t *rh,
 }
 
 
+/*
+ * The records in a region of the ring from another worker (h: the
+ * header that named it), handled where they lie; then the region is
+ * given back to the sender.  Returns the number of records.
+ */
+static ngx_uint_t
+ngx_stream_clawnexus_ipc_region(const ngx_stream_clawnexus_ipc_hdr_t *h,
+    u_char *body, size_t len)
+{
+    u_char                           *p;
+    long                              pos;
+    size_t                            off, size;
+    ngx_uint_t                        k;
+    ngx_stream_clawnexus_ring_ctl_t  *ctl;
+    ngx_stream_clawnexus_ipc_hdr_t    rh;
+    ngx_stream_clawnexus_ring_ref_t   ref;
+    ngx_stream_clawnexus_worker_t    *w = &ngx_stream_clawnexus_worker;
+
+    if (w->rings == NULL || len != sizeof(ref)
+        || (ngx_uint_t) h->src_worker == ngx_worker)
+    {
+        goto malformed;
+    }
+
+    ngx_memcpy(&ref, body, sizeof(ref));
+
+    pos = cnx_ring_region(w->ring_size, ref.start, ref.len);
+
+    if (pos < 0) {
+        goto malformed;
+    }
+
+    ctl = (ngx_stream_clawnexus_ring_ctl_t *)
+              (w->rings + (h->src_worker * w->n + ngx_worker)
+                          * (NGX_STREAM_CLAWNEXUS_RING_CTL + w->ring_size));
+    p = (u_char *) ctl + NGX_STREAM_CLAWNEXUS_RING_CTL + pos;
+    size = (size_t) ref.len;
+
+    /* the records of a region come from its sender, as in a datagram */
+    for (k = 0, off = 0; size - off >= sizeof(rh); off += sizeof(rh) + rh.len)
+    {
+        ngx_memcpy(&rh, p + off, sizeof(rh));
+
+        if (rh.gen != h->gen || rh.src_worker != h->src_worker
+            || rh.src_pid != h->src_pid || rh.more > 1
+            || rh.len > size - off - sizeof(rh))
+        {
+            break;
+        }
+
+        ngx_stream_clawnexus_ipc_record(&rh, p + off + sizeof(rh), rh.len);
+        k++;
+    }
+
+    __atomic_store_n(&ctl->head, ref.start + ref.len, __ATOMIC_RELEASE);
+
+    return k;
+
+malformed:
+
+    ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                  "clawnexus: a malformed ring region from another worker");
+    return 0;
+}
+
+
 static void
 ngx_stream_clawnexus_ipc_read_handler(ngx_event_t *ev)
 {
@@ -408,6 +575,11 @@ ngx_stream_clawnexus_ipc_read(ngx_event_t *ev)
 
             body = w->ipc_buf + off + sizeof(h);
             len = h.len;
+
+            if (h.more == NGX_STREAM_CLAWNEXUS_IPC_RING) {
+                i += ngx_stream_clawnexus_ipc_region(&h, body, len);
+                continue;
+            }
 
             ngx_stream_clawnexus_ipc_record(&h, body, len);
             i++;
@@ -482,6 +654,11 @@ ngx_stream_clawnexus_ipc_close(void *data)
     ngx_stream_clawnexus_ipc_t  *ipc = data;
 
     ngx_uint_t  i, k;
+
+    if (ipc->rings) {
+        (void) munmap(ipc->rings, ipc->rings_len);
+        ipc->rings = NULL;
+    }
 
     for (i = 0; i < ipc->n; i++) {
         for (k = 0; k < 2; k++) {
@@ -564,6 +741,34 @@ ngx_stream_clawnexus_init_module(ngx_cycle_t *cycle)
                           sizeof(int));
         (void) setsockopt(ipc->fd[i][0], SOL_SOCKET, SO_RCVBUF, &size,
                           sizeof(int));
+    }
+
+    /* the rings, one per pair (sender, receiver); without them datagrams */
+    for (ipc->ring_size = NGX_STREAM_CLAWNEXUS_RING_MAX;
+         ipc->ring_size >= NGX_STREAM_CLAWNEXUS_RING_MIN;
+         ipc->ring_size /= 2)
+    {
+        if (ipc->n * (ipc->n - 1) * ipc->ring_size
+            <= NGX_STREAM_CLAWNEXUS_RING_ALL)
+        {
+            break;
+        }
+    }
+
+    if (ipc->ring_size >= NGX_STREAM_CLAWNEXUS_RING_MIN) {
+        ipc->rings_len = ipc->n * ipc->n
+                         * (NGX_STREAM_CLAWNEXUS_RING_CTL + ipc->ring_size);
+
+        ipc->rings = mmap(NULL, ipc->rings_len, PROT_READ|PROT_WRITE,
+                          MAP_ANON|MAP_SHARED, -1, 0);
+
+        if (ipc->rings == MAP_FAILED) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                          "clawnexus: mmap(MAP_ANON|MAP_SHARED, %uz) for "
+                          "the rings between workers failed, "
+                          "using datagrams only", ipc->rings_len);
+            ipc->rings = NULL;
+        }
     }
 
     ngx_stream_clawnexus_ipc = ipc;
@@ -661,11 +866,13 @@ ngx_stream_clawnexus_ipc_conn(ngx_cycle_t *cycle, ngx_socket_t fd)
 ngx_int_t
 ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
 {
-    ngx_pid_t                       old;
-    ngx_uint_t                      j;
-    ngx_connection_t               *c;
-    ngx_stream_clawnexus_ipc_t     *ipc = ngx_stream_clawnexus_ipc;
-    ngx_stream_clawnexus_worker_t  *w = &ngx_stream_clawnexus_worker;
+    int64_t                           none;
+    ngx_pid_t                         old;
+    ngx_uint_t                        j;
+    ngx_connection_t                 *c;
+    ngx_stream_clawnexus_ipc_t       *ipc = ngx_stream_clawnexus_ipc;
+    ngx_stream_clawnexus_worker_t    *w = &ngx_stream_clawnexus_worker;
+    ngx_stream_clawnexus_ring_ctl_t  *ctl;
 
     if (sodium_init() < 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -743,11 +950,40 @@ ngx_stream_clawnexus_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    w->rings = ipc->rings;
+    w->ring_size = ipc->ring_size;
+    none = 0;
+
     for (j = 0; j < w->n; j++) {
         ngx_queue_init(&w->chans[j].waiters);
 
         if (j == ngx_worker) {
             continue;
+        }
+
+        if (w->rings) {
+            ctl = (ngx_stream_clawnexus_ring_ctl_t *)
+                      (w->rings + (ngx_worker * w->n + j)
+                                  * (NGX_STREAM_CLAWNEXUS_RING_CTL
+                                     + w->ring_size));
+
+            /*
+             * Only the first process in this slot writes the ring: a
+             * successor after a crash cannot know which regions of its
+             * predecessor are still to be read, and sends datagrams.
+             */
+            if (__atomic_compare_exchange_n(&ctl->writer, &none,
+                                            (int64_t) ngx_pid, 0,
+                                            __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+            {
+                w->chans[j].ring = (u_char *) ctl
+                                   + NGX_STREAM_CLAWNEXUS_RING_CTL;
+                w->chans[j].ring_ctl = ctl;
+                cnx_ring_init(&w->chans[j].ring_w, w->ring_size);
+            }
+
+            none = 0;
         }
 
         /* only the write ends of the others are ours */

@@ -15,6 +15,7 @@
 #include "cnx_relay_core.h"
 #include "cnx_relay_dir.h"
 #include "cnx_relay_limit.h"
+#include "cnx_ring.h"
 #include "cnx_ws.h"
 #include "ngx_stream_clawnexus.h"
 
@@ -214,12 +215,44 @@ typedef struct {
  */
 typedef struct {
     uint32_t                            gen;
-    uint32_t                            more;       /* chunks follow */
+    uint32_t                            more;       /* 1: chunks follow;
+                                                       IPC_RING: see below */
     int32_t                             src_worker;
     int32_t                             src_pid;
     int32_t                             dst_pid;
     uint32_t                            len;        /* chunk body bytes */
 } ngx_stream_clawnexus_ipc_hdr_t;
+
+/*
+ * The records themselves usually travel through a ring of shared memory
+ * per pair of workers (sender, receiver), mapped by the master before it
+ * forks them: the sender writes records (header and body, as in a
+ * datagram) into its ring and sends, in order with any other datagram,
+ * only a header with more = IPC_RING and a ring_ref as its body, which
+ * names the region; the receiver handles the records where they lie and
+ * then releases the region (head).  A record that does not fit in the
+ * ring goes in a datagram, as when there is no ring.
+ */
+#define NGX_STREAM_CLAWNEXUS_IPC_RING   2
+
+typedef struct {
+    uint64_t                            start;      /* ring position */
+    uint64_t                            len;
+} ngx_stream_clawnexus_ring_ref_t;
+
+typedef struct {
+    uint64_t                            head;       /* released up to */
+    int64_t                             writer;     /* pid; 0: none yet */
+} ngx_stream_clawnexus_ring_ctl_t;
+
+/* a ring's control block, then its bytes */
+#define NGX_STREAM_CLAWNEXUS_RING_CTL   128
+/* bytes of each ring: a power of 2, at most RING_MAX, and at most
+ * RING_ALL for all n * (n - 1) rings of a set of workers; none when that
+ * leaves less than RING_MIN */
+#define NGX_STREAM_CLAWNEXUS_RING_MAX   (512 * 1024)
+#define NGX_STREAM_CLAWNEXUS_RING_MIN   (128 * 1024)
+#define NGX_STREAM_CLAWNEXUS_RING_ALL   (32 * 1024 * 1024)
 
 #define NGX_STREAM_CLAWNEXUS_IPC_CHUNK  (60 * 1024)
 /*
@@ -249,9 +282,11 @@ typedef struct {
 #define NGX_STREAM_CLAWNEXUS_CHAN_HIGH  (1024 * 1024)
 /*
  * What may still reach a full receiver from each other worker before that
- * worker has its FLOW record: its channel queue, the socket pair, a read.
+ * worker has its FLOW record: its channel queue, the socket pair, a read,
+ * its ring.
  */
-#define NGX_STREAM_CLAWNEXUS_IN_FLIGHT  (2 * 1024 * 1024)
+#define NGX_STREAM_CLAWNEXUS_IN_FLIGHT                                        \
+    (2 * 1024 * 1024 + NGX_STREAM_CLAWNEXUS_RING_MAX)
 /* bytes from other workers read per event */
 #define NGX_STREAM_CLAWNEXUS_IPC_BURST  (1024 * 1024)
 
@@ -261,6 +296,9 @@ typedef struct {
     ngx_uint_t                          n;
     ngx_uint_t                          gen;
     ngx_socket_t                        (*fd)[2];   /* [0] read, [1] write */
+    u_char                             *rings;      /* [n * n], or NULL */
+    size_t                              ring_size;
+    size_t                              rings_len;  /* the mapping */
 } ngx_stream_clawnexus_ipc_t;
 
 
@@ -272,6 +310,9 @@ typedef struct {
     size_t                              out_bytes;
     ngx_queue_t                         waiters;
     ngx_uint_t                          dead;       /* the worker is gone */
+    u_char                             *ring;       /* ours to it, or NULL */
+    ngx_stream_clawnexus_ring_ctl_t    *ring_ctl;
+    cnx_ring_t                          ring_w;     /* where we write */
 } ngx_stream_clawnexus_chan_t;
 
 
@@ -306,6 +347,8 @@ typedef struct {
     ngx_pid_t                          *seen;       /* [n] */
     ngx_connection_t                   *ipc_in;
     u_char                             *ipc_buf;
+    u_char                             *rings;      /* ipc->rings */
+    size_t                              ring_size;
     ngx_stream_clawnexus_waiter_t       ipc_wait;   /* last resort */
     ngx_event_t                         reaper;
     ngx_stream_clawnexus_out_t         *out_free;   /* small, for reuse */

@@ -15,7 +15,10 @@ status=$(cnx_free_port)
 relay_secret "$dir" workers-secret
 
 # reuseport spreads connections over the workers by address hash (without
-# it an idle nginx may hand every connection to the same worker).
+# it an idle nginx may hand every connection to the same worker).  Fixed
+# socket buffers: with the kernel's autotuning a relay that reads fast may
+# have megabytes more of a held-back sender's bytes in its receive buffer
+# (up to tcp_rmem's maximum), which "held back" would count as accepted.
 # "user root" keeps the workers' /proc/PID/fd readable for the test, which
 # finds the worker of each socket there.
 cat > "$dir/nginx.conf" <<CONF
@@ -27,7 +30,7 @@ events { worker_connections 512; }
 error_log logs/error.log info;
 stream {
     server {
-        listen 127.0.0.1:$port reuseport;
+        listen 127.0.0.1:$port reuseport rcvbuf=256k sndbuf=256k;
         clawnexus_relay;
         clawnexus_jwt_secret_file relay.secret;
         clawnexus_max_message 256k;

@@ -9,8 +9,11 @@ socket), then checks on pairs whose members live in different workers:
 INCOMING/JOINED, DATA both ways in order (JSON and binary, messages larger
 than one IPC chunk), a slow receiver (also of many small JSON messages,
 which share datagrams between workers), REPLACED and name ownership,
-PEER_LEFT on close, many pairs at once, kill -9 of a worker (its peers get
-PEER_LEFT, its names are free again) and a reload (1001, new pairs work).
+PEER_LEFT on close, many pairs at once, a receiver's worker stopped for a
+while (the ring between the workers fills, datagrams follow, the order
+holds), kill -9 of a worker (its peers get PEER_LEFT, its names are free
+again, the worker started in its place relays both ways) and a reload
+(1001, new pairs work).
 """
 
 import asyncio
@@ -145,6 +148,36 @@ def cross_pairs(by, k):
     return pairs
 
 
+class Numbered:
+    """count JSON DATA messages "<i:08d><filler>" into room: send() from
+    one socket (sent counts them), stalled() waits until the sender stops
+    or ends, check() reads them all, in order, at the other end."""
+
+    def __init__(self, room, count, filler):
+        self.room, self.count, self.filler, self.sent = room, count, filler, 0
+
+    def msg(self, i):
+        return {"type": "DATA", "room_id": self.room,
+                "payload": f"{i:08d}" + self.filler}
+
+    async def send(self, src):
+        for i in range(self.count):
+            await src.ws.send(json.dumps(self.msg(i)))
+            self.sent += 1
+
+    async def stalled(self):
+        last = -1
+        while self.sent != last and self.sent < self.count:
+            last = self.sent
+            await asyncio.sleep(0.5)
+
+    async def check(self, dst, what):
+        for i in range(self.count):
+            m = json.loads(await asyncio.wait_for(dst.ws.recv(), 30))
+            if m != self.msg(i):
+                raise AssertionError(f"{what} {i}: got {str(m)[:80]}")
+
+
 async def wait_closed(ws):
     return await lib.wait_closed(ws, TIMEOUT)
 
@@ -262,26 +295,14 @@ async def main():
     expect(u is not None and v is not None,
            "another cross-worker pair into the stalled receiver's worker")
     uvroom = await pair(u, v)
-    filler = "0123456789abcdef" * 55
     scount = 48000                      # about 45 MB of frames
-    ssent = 0
-
-    async def small_sender():
-        nonlocal ssent
-        for i in range(scount):
-            await x.ws.send(json.dumps({"type": "DATA", "room_id": sroom,
-                                        "payload": f"{i:08d}" + filler}))
-            ssent += 1
-
+    small = Numbered(sroom, scount, "0123456789abcdef" * 55)
     rss0 = rss_kb()
-    task = asyncio.create_task(small_sender())
-    last = -1
-    while ssent != last and ssent < scount:    # until it stalls or ends
-        last = ssent
-        await asyncio.sleep(0.5)
-    expect(ssent < scount,
+    task = asyncio.create_task(small.send(x))
+    await small.stalled()
+    expect(small.sent < scount,
            f"small JSON sender held back across workers "
-           f"({ssent}/{scount} accepted)")
+           f"({small.sent}/{scount} accepted)")
     stalled_rss_bounded(rss_kb() - rss0)
     await u.ws.send(json.dumps({"type": "DATA", "room_id": uvroom,
                                 "payload": "past the stalled receiver"}))
@@ -292,14 +313,36 @@ async def main():
                              "DATA to other sockets of that worker")
     expect(m.get("payload") == "past the stalled receiver",
            "while one receiver stalls, other rooms into its worker flow")
-    for i in range(scount):
-        m = json.loads(await asyncio.wait_for(y.ws.recv(), 30))
-        if m != {"type": "DATA", "room_id": sroom,
-                 "payload": f"{i:08d}" + filler}:
-            raise AssertionError(f"small message {i}: got {str(m)[:80]}")
+    await small.check(y, "small message")
     await task
     ok(f"{scount} small JSON messages across workers, in order, intact")
     for c in smalls:
+        await c.ws.close()
+
+    # the receiver's worker stopped (SIGSTOP): the sender's worker fills
+    # the ring between the two (512 KiB), then queues datagrams, then holds
+    # the sender back (the kernel's socket buffers may take all 16 MB
+    # first); once the worker runs again every message arrives once, in
+    # order, intact (ring regions and datagrams keep one order)
+    rings, rby = await spread("ring", 16)
+    rp = cross_pairs(rby, 1)
+    expect(len(rp) == 1, "a cross-worker pair for the stopped worker")
+    x, y = rp[0]
+    rroom = await pair(x, y)
+    rcount = 4000                       # about 16 MB
+    big = Numbered(rroom, rcount, "0123456789abcdef" * 256)
+    os.kill(y.pid, signal.SIGSTOP)
+    try:
+        task = asyncio.create_task(big.send(x))
+        await big.stalled()
+        ok(f"{big.sent}/{rcount} messages sent into a stopped worker")
+    finally:
+        os.kill(y.pid, signal.SIGCONT)
+    await big.check(y, "message after SIGCONT")
+    await task
+    ok(f"{rcount} messages of 4 KiB into a worker that was stopped, "
+       f"in order, intact")
+    for c in rings:
         await c.ws.close()
 
     # kill -9 of a worker: peers elsewhere get PEER_LEFT, names are free
@@ -322,6 +365,32 @@ async def main():
             await asyncio.sleep(0.1)
     expect(c.pid != victim, "the killed socket's name registers again")
     await c.ws.close()
+
+    # the worker started in the victim's place relays across workers both
+    # ways (it sends datagrams only: its predecessor's ring regions may
+    # still be unread)
+    fresh = set(workers()) - set(w0)
+    expect(len(fresh) == 1, f"a new worker replaced {victim} ({fresh})")
+    nx = ny = None
+    for attempt in range(5):
+        news, nby = await spread(f"new{attempt}x", 16)
+        nx = next((cl for cl in news if cl.pid in fresh), None)
+        ny = next((cl for cl in news if cl.pid not in fresh | {None}), None)
+        for cl in news:
+            if cl not in (nx, ny):
+                await cl.ws.close()
+        if nx and ny:
+            break
+        for cl in (nx, ny):
+            if cl:
+                await cl.ws.close()
+    expect(nx is not None and ny is not None,
+           "sockets in the new worker and in another one")
+    nroom = await pair(nx, ny)
+    await exchange(nx, ny, nroom, 2000)
+    ok("2000 DATA each way between the new worker and another, in order")
+    await nx.ws.close()
+    await ny.ws.close()
 
     # reload: all sessions get 1001; new cross-worker pairs work
     old = workers()
