@@ -587,8 +587,9 @@ def main():
     w('')
     if st:
         w('A byte source -> `clawnexus-link connect` (reading its stdin, a '
-          'pipe) -> the module relay (1 worker, default settings, binary '
-          'DATA frames) -> `clawnexus-link serve --forward` -> a TCP sink, '
+          'pipe) -> a module relay of its own (1 worker, default settings, '
+          'binary DATA frames; started like the proxies of the chain below, '
+          'not pinned) -> `clawnexus-link serve --forward` -> a TCP sink, '
           'all on 127.0.0.1; session v2 (AES-256-GCM both ends).  The '
           'source is a Python loop writing zeros in 1 MiB blocks; the sink '
           'is Python `recv_into` a 1 MiB buffer, counting bytes.  Throughput '

@@ -39,11 +39,11 @@ typedef struct {
  * no hash state, no key, no provider context left; as many as two
  * handshakes use, an endpoint runs several at once) for its next
  * cnx_hash_ctx_new(): a handshake would otherwise allocate and free three
- * EVP_MD_CTX each time.  They are freed when the thread
- * ends; the spares of the thread that exits the process or unloads the
- * library at library teardown (an atexit handler, registered after
- * OpenSSL's, so it runs before OpenSSL cleans up), which also deletes the
- * key, so that no destructor of an unloaded library stays behind.
+ * EVP_MD_CTX each time.  A thread's spares are freed when it ends (a key
+ * destructor).  At library teardown (exit, or unloading the library) an
+ * atexit handler, registered after OpenSSL's so that it runs before
+ * OpenSSL cleans up, frees the spares of the thread doing it and deletes
+ * the key, so that no destructor of an unloaded library stays behind.
  */
 #define CNX_HASH_SPARES  6
 
