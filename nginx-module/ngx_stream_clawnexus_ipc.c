@@ -493,6 +493,13 @@ ngx_stream_clawnexus_ipc_region(const ngx_stream_clawnexus_ipc_hdr_t *h,
 
     __atomic_store_n(&ctl->head, ref.start + ref.len, __ATOMIC_RELEASE);
 
+    if (off != size) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "clawnexus: a malformed record at byte %uz of %uz "
+                      "of a ring region from worker %D, rest dropped",
+                      off, size, h->src_worker);
+    }
+
     return k;
 
 malformed:
