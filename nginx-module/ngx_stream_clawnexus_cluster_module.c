@@ -1033,11 +1033,11 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
     off_t                         sent;
     size_t                        off;
     uint64_t                      now;
-    ngx_uint_t                    ok, general, count;
+    ngx_uint_t                    count;
     redisReply                   *kind, *chan, *body;
     const uint8_t                *p;
     cnx_relay_rec_t               rec;
-    cnx_relay_addr_t              from, to;
+    cnx_relay_rec_msg_t           msg;
     ngx_stream_clawnexus_link_t  *lk = data;
 
     if (reply == NULL) {
@@ -1098,52 +1098,17 @@ ngx_stream_clawnexus_link_message(ngx_stream_clawnexus_redis_t *rd,
 
     ngx_atomic_fetch_add(&lk->stats->bytes_in, body->len);
 
-    /*
-     * One or more records, each self-delimiting: the first of the general
-     * form, a short one completed from the last general one before it.
-     */
+    /* one or more records, each self-delimiting (cnx_relay_rec_next()) */
     p = (const uint8_t *) body->str;
     off = 0;
     count = 0;
-    general = 0;
-    ngx_memzero(&from, sizeof(cnx_relay_addr_t));
-    ngx_memzero(&to, sizeof(cnx_relay_addr_t));
+    ngx_memzero(&msg, sizeof(cnx_relay_rec_msg_t));
 
     while (off < body->len) {
-        if (p[off] == CNX_RELAY_REC_SHORT_VERSION) {
-            n = cnx_relay_rec_short_length(p + off, body->len - off,
-                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
-            ok = general && n > 0 && (size_t) n <= body->len - off
-                 && cnx_relay_rec_decode_short(p + off, n,
-                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
-                                        &rec)
-                    == 0;
+        n = cnx_relay_rec_next(&msg, p + off, body->len - off,
+                               NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX, &rec);
 
-            if (ok) {
-                from.conn = rec.src.conn;
-                to.conn = rec.dst.conn;
-                rec.src = from;
-                rec.dst = to;
-            }
-
-        } else {
-            n = cnx_relay_rec_length(p + off, body->len - off,
-                                     NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX);
-            ok = n > 0 && (size_t) n <= body->len - off
-                 && cnx_relay_rec_decode(p + off, n,
-                                        NGX_STREAM_CLAWNEXUS_CLUSTER_BODY_MAX,
-                                        &rec)
-                    == 0
-                 && rec.dst.node == lk->addr.node;
-
-            if (ok) {
-                general = 1;
-                from = rec.src;
-                to = rec.dst;
-            }
-        }
-
-        if (!ok) {
+        if (n <= 0 || rec.dst.node != lk->addr.node) {
             ngx_atomic_fetch_add(&lk->stats->dropped, 1);
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "clawnexus cluster: dropped %uz bytes that are "

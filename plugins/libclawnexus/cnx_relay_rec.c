@@ -360,6 +360,40 @@ cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
 }
 
 
+long
+cnx_relay_rec_next(cnx_relay_rec_msg_t *msg, const uint8_t *p, size_t n,
+    size_t max_payload, cnx_relay_rec_t *r)
+{
+    long  len;
+
+    if (n > 0 && p[0] == CNX_RELAY_REC_SHORT_VERSION) {
+        len = cnx_relay_rec_short_length(p, n, max_payload);
+        if (!msg->general || len <= 0 || (size_t) len > n
+            || cnx_relay_rec_decode_short(p, (size_t) len, max_payload, r)
+               != 0)
+        {
+            return -1;
+        }
+        msg->src.conn = r->src.conn;
+        msg->dst.conn = r->dst.conn;
+        r->src = msg->src;
+        r->dst = msg->dst;
+        return len;
+    }
+
+    len = cnx_relay_rec_length(p, n, max_payload);
+    if (len <= 0 || (size_t) len > n
+        || cnx_relay_rec_decode(p, (size_t) len, max_payload, r) != 0)
+    {
+        return -1;
+    }
+    msg->src = r->src;
+    msg->dst = r->dst;
+    msg->general = 1;
+    return len;
+}
+
+
 const char *
 cnx_relay_rec_type_name(int type)
 {

@@ -161,6 +161,27 @@ long cnx_relay_rec_short_length(const uint8_t *p, size_t n,
     size_t max_payload);
 
 /*
+ * The addresses a message between relay nodes (one PUBLISH) has set so
+ * far: those of its last general record.  Zeroed before the first record.
+ */
+typedef struct {
+    cnx_relay_addr_t  src;
+    cnx_relay_addr_t  dst;
+    int               general;      /* a general record came before */
+} cnx_relay_rec_msg_t;
+
+/*
+ * Decode the record of a message between relay nodes that starts at p,
+ * given the n bytes left of the message: a record of the general form
+ * (its addresses kept in *msg), or a short DATA record, which takes both
+ * addresses but their connections from *msg.  Returns its length, or -1
+ * if the bytes do not start with one whole valid record, or a short
+ * record comes before any general one.  The slices of r point into p.
+ */
+long cnx_relay_rec_next(cnx_relay_rec_msg_t *msg, const uint8_t *p,
+    size_t n, size_t max_payload, cnx_relay_rec_t *r);
+
+/*
  * Decode exactly one short DATA record from p[0..n); the slices of r
  * point into p, and of its addresses only src.conn and dst.conn are set
  * (the rest is 0, for the caller to fill in from its channel).  Returns

@@ -3,12 +3,13 @@
  *
  * The input is read as a stream of records, each cut where
  * cnx_relay_rec_length() says (cnx_relay_rec_short_length() for a short
- * one, as in a message between relay nodes; it must then decode).  A record that decodes must encode back to
- * the same bytes (with encode() and with encode_head() plus its payload);
- * its slices must lie inside the input.  Decoding never reads outside the
- * bytes it is given.  The whole input is also decoded as one short DATA
- * record (cnx_relay_rec_decode_short()), which must encode back the same
- * way.
+ * one, as in a message between relay nodes; it must then decode).  A
+ * record that decodes must encode back to the same bytes (with encode()
+ * and with encode_head() plus its payload); its slices must lie inside the
+ * input.  Decoding never reads outside the bytes it is given.  The input
+ * is also read as one message between relay nodes with
+ * cnx_relay_rec_next(), and decoded whole as one short DATA record
+ * (cnx_relay_rec_decode_short()), which must encode back the same way.
  */
 
 #include <stdint.h>
@@ -66,12 +67,29 @@ short_data(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t           at = 0;
-    long             n, h;
-    uint8_t         *copy, *out;
-    cnx_relay_rec_t  r;
+    size_t               at = 0;
+    long                 n, h;
+    uint8_t             *copy, *out;
+    cnx_relay_rec_t      r;
+    cnx_relay_rec_msg_t  msg;
 
     (void) short_data(data, size);
+
+    /* the input as one message between relay nodes (cnx_relay_rec_next) */
+    memset(&msg, 0, sizeof(msg));
+    while (at < size) {
+        n = cnx_relay_rec_next(&msg, data + at, size - at, MAX_PAYLOAD, &r);
+        if (n <= 0) {
+            break;
+        }
+        if ((size_t) n > size - at) {
+            abort();
+        }
+        inside(r.room, r.room_len, data + at, (size_t) n);
+        inside(r.payload, r.payload_len, data + at, (size_t) n);
+        at += (size_t) n;
+    }
+    at = 0;
 
     while (at < size) {
         if (data[at] == CNX_RELAY_REC_SHORT_VERSION) {

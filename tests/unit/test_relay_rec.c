@@ -232,6 +232,62 @@ START_TEST(test_stream_of_records)
 END_TEST
 
 /* The short DATA record: its layout, a round trip, and what it refuses. */
+/* A message between relay nodes: general, then short records after it. */
+START_TEST(test_message_of_records)
+{
+    uint8_t              buf[512];
+    cnx_relay_rec_t      r, d;
+    cnx_relay_rec_msg_t  msg;
+    size_t               n = 0, at = 0;
+    long                 h;
+
+    r = rec_of(CNX_RELAY_REC_DATA_TEXT);
+    r.payload = (const uint8_t *) "one";
+    r.payload_len = 3;
+    h = cnx_relay_rec_encode(&r, buf, sizeof(buf));
+    ck_assert_int_gt(h, 0);
+    n += (size_t) h;
+
+    r.src.conn = 5;
+    r.dst.conn = 6;
+    r.payload = (const uint8_t *) "two";
+    h = cnx_relay_rec_encode_short_head(&r, buf + n, sizeof(buf) - n);
+    ck_assert_int_gt(h, 0);
+    memcpy(buf + n + h, "two", 3);
+    n += (size_t) h + 3;
+
+    memset(&msg, 0, sizeof(msg));
+    h = cnx_relay_rec_next(&msg, buf, n, 1024, &d);
+    ck_assert_int_gt(h, 0);
+    ck_assert_uint_eq(d.src.conn, 99);
+    at = (size_t) h;
+
+    /* the short one takes the general one's addresses, its own conns */
+    h = cnx_relay_rec_next(&msg, buf + at, n - at, 1024, &d);
+    ck_assert_int_eq(h, (long) (n - at));
+    ck_assert_uint_eq(d.src.node, 0x0102030405060708ULL);
+    ck_assert_int_eq(d.src.pid, 4242);
+    ck_assert_int_eq(d.src.worker, 3);
+    ck_assert_uint_eq(d.src.conn, 5);
+    ck_assert_int_eq(d.dst.pid, 1);
+    ck_assert_uint_eq(d.dst.conn, 6);
+    ck_assert_mem_eq(d.payload, "two", 3);
+
+    /* a short record first, a cut one, trailing garbage: refused */
+    memset(&msg, 0, sizeof(msg));
+    ck_assert_int_eq(cnx_relay_rec_next(&msg, buf + at, n - at, 1024, &d),
+                     -1);
+    memset(&msg, 0, sizeof(msg));
+    ck_assert_int_eq(cnx_relay_rec_next(&msg, buf, at - 1, 1024, &d), -1);
+    msg.general = 1;
+    ck_assert_int_eq(cnx_relay_rec_next(&msg, buf + at, n - at - 1, 1024,
+                                        &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_next(&msg, (const uint8_t *) "\x07", 1,
+                                        1024, &d), -1);
+    ck_assert_int_eq(cnx_relay_rec_next(&msg, buf, 0, 1024, &d), -1);
+}
+END_TEST
+
 START_TEST(test_short_data)
 {
     static const uint8_t  want[] = {
@@ -367,6 +423,7 @@ main(void)
     tcase_add_test(tc, test_fields_checked);
     tcase_add_test(tc, test_stream_of_records);
     tcase_add_test(tc, test_short_data);
+    tcase_add_test(tc, test_message_of_records);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
