@@ -103,13 +103,15 @@ c.sendall(("hello to %s\n" % peer[0]).encode())
 c.close()
 PY
     local srv=$! i got   # (a subshell: stopped here, not at exit)
-    for (( i=0; i<100; i++ )); do grep -q listening "$dir/server.out" 2>/dev/null && break; sleep 0.05; done
+    for (( i=0; i<400; i++ )); do grep -q listening "$dir/server.out" 2>/dev/null && break; sleep 0.05; done
+    grep -q listening "$dir/server.out" 2>/dev/null ||
+        { kill "$srv"; wait "$srv"; cnx_fail "the server in $nsb did not listen on $1 port $2: $(cat "$dir/server.out")"; }
     got=$(ip netns exec "$nsa" python3 - "$1" "$2" 2>&1 <<'PY'
 import socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 print(c.makefile().readline().strip())
 PY
-) || { kill "$srv"; wait "$srv"; cnx_fail "TCP to $1 via $ifa failed: $got"; }
+) || { kill "$srv"; wait "$srv"; cnx_fail "TCP to $1 via $ifa failed: $got (server: $(cat "$dir/server.out"))"; }
     wait "$srv"
     echo "$got"
 }
