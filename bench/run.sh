@@ -690,10 +690,13 @@ PY
         mkdir -p "$tmp/linkhome"
         for (( r=1; r<=runs; r++ )); do
             sink_start
+            # emptied here: the child opens its log only when it runs, and
+            # the previous run's "serving" must not count
+            : > "$tmp/serve.log"
             HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
                 "$LINK" serve --relay "ws://127.0.0.1:$SR_PORT/relay" \
                 --id "srv$r.claw" --secret-file "$tmp/secret" \
-                --forward "127.0.0.1:$SP" > "$tmp/serve.log" 2>&1 &
+                --forward "127.0.0.1:$SP" >> "$tmp/serve.log" 2>&1 &
             SERVE_PID=$!
             pids_to_kill+=("$SERVE_PID")
             for (( i=0; i<100; i++ )); do

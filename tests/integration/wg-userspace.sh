@@ -90,7 +90,12 @@ addr=$("$CNX_WG" --names "$names_a" resolve office.claw) || cnx_fail "resolve fa
 [ $? -eq 5 ] || cnx_fail "resolve of an unknown name did not exit 5"
 
 tcp_hello() {   # tcp_hello ADDR PORT: a line from a server in B, via A
-    ip netns exec "$nsb" python3 - "$1" "$2" >"$dir/server.out" 2>&1 <<'PY' &
+    # a file of its own for each server, made before it starts: the
+    # background child truncates its output file only when it runs, so a
+    # reused file could still show the previous server's "listening"
+    local out="$dir/server-$1-$2.out"
+    : > "$out"
+    ip netns exec "$nsb" python3 - "$1" "$2" >>"$out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,15 +108,15 @@ c.sendall(("hello to %s\n" % peer[0]).encode())
 c.close()
 PY
     local srv=$! i got   # (a subshell: stopped here, not at exit)
-    for (( i=0; i<400; i++ )); do grep -q listening "$dir/server.out" 2>/dev/null && break; sleep 0.05; done
-    grep -q listening "$dir/server.out" 2>/dev/null ||
-        { kill "$srv"; wait "$srv"; cnx_fail "the server in $nsb did not listen on $1 port $2: $(cat "$dir/server.out")"; }
+    for (( i=0; i<400; i++ )); do grep -q listening "$out" 2>/dev/null && break; sleep 0.05; done
+    grep -q listening "$out" 2>/dev/null ||
+        { kill "$srv"; wait "$srv"; cnx_fail "the server in $nsb did not listen on $1 port $2: $(cat "$out")"; }
     got=$(ip netns exec "$nsa" python3 - "$1" "$2" 2>&1 <<'PY'
 import socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 print(c.makefile().readline().strip())
 PY
-) || { kill "$srv"; wait "$srv"; cnx_fail "TCP to $1 via $ifa failed: $got (server: $(cat "$dir/server.out"))"; }
+) || { kill "$srv"; wait "$srv"; cnx_fail "TCP to $1 via $ifa failed: $got (server: $(cat "$out"))"; }
     wait "$srv"
     echo "$got"
 }
