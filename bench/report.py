@@ -588,8 +588,9 @@ def main():
     if st:
         w('A byte source -> `clawnexus-link connect` (reading its stdin, a '
           'pipe) -> a module relay of its own (1 worker, default settings, '
-          'binary DATA frames; started like the proxies of the chain below, '
-          'not pinned) -> `clawnexus-link serve --forward` -> a TCP sink, '
+          'binary DATA frames; started for each run like the proxies of the '
+          'chain below, not pinned) -> `clawnexus-link serve --forward` -> '
+          'a TCP sink, '
           'all on 127.0.0.1; session v2 (AES-256-GCM both ends).  The '
           'source is a Python loop writing zeros in 1 MiB blocks; the sink '
           'is Python `recv_into` a 1 MiB buffer, counting bytes.  Throughput '
@@ -626,7 +627,8 @@ def main():
               'own process, `proxy_buffer_size 1m`) -> the sink.  Three '
               'user-space hops and the same kernel copies per byte, no '
               'framing, no encryption: what moving the bytes alone costs on '
-              'this machine.')
+              'this machine.  A run of the chain follows each run of the '
+              'stream, so that both meet the same state of the machine.')
             w('')
             w('| bytes | GB/s end to end | proxies CPU s | sink CPU s | '
               'source CPU s | CPU s per GB |')

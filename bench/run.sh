@@ -630,6 +630,7 @@ PY
     # 2 GB: a run of two seconds or more measures the steady state (500 MB
     # runs of half a second varied by 8 points of the ratio from set to set)
     if [ $quick = 1 ]; then sbytes=500000000; else sbytes=2000000000; fi
+    stream_pairs=$runs
     hz=$(getconf CLK_TCK)
     # the source: N zero bytes in 1 MiB writes to stdout ("-") or to a TCP
     # port; its CPU time (interpreter start-up not counted) goes to a file
@@ -677,84 +678,83 @@ PY
         LINK_LD="$libpath${LINK_LD:+:$LINK_LD}"
         LINK="$(dirname "$LINK")/.libs/$(basename "$LINK")"
     fi
-    # A relay of its own, started as the chain's proxies below are
-    # ($NICE, not pinned), so that both shapes share the CPUs alike.
-    SR_OK=0
-    if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
-        SR_PORT=$(free_port)
-        NGX_PIN=$NICE nginx_start "$tmp/ngx-stream" 1 relay "$SR_PORT" &&
-            wait_port "$SR_PORT" && SR_OK=1
-        SR_PID=$(nginx_workers "$tmp/ngx-stream")
-    fi
-    if [ $SR_OK = 1 ]; then
-        mkdir -p "$tmp/linkhome"
-        for (( r=1; r<=runs; r++ )); do
-            sink_start
-            # emptied here: the child opens its log only when it runs, and
-            # the previous run's "serving" must not count
-            : > "$tmp/serve.log"
-            HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
-                "$LINK" serve --relay "ws://127.0.0.1:$SR_PORT/relay" \
-                --id "srv$r.claw" --secret-file "$tmp/secret" \
-                --forward "127.0.0.1:$SP" >> "$tmp/serve.log" 2>&1 &
-            SERVE_PID=$!
-            pids_to_kill+=("$SERVE_PID")
-            for (( i=0; i<100; i++ )); do
-                grep -q serving "$tmp/serve.log" && break
-                sleep 0.05
-            done
-            m0=$(proc_ticks "$SR_PID")
-            s0=$(proc_ticks "$SERVE_PID")
-            python3 "$tmp/source.py" "$sbytes" "$tmp/src.cpu" - |
-                HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
-                /usr/bin/time -f '%U %S' -o "$tmp/conn.time" \
-                timeout 120 "$LINK" connect --relay "ws://127.0.0.1:$SR_PORT/relay" \
-                --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
-                > /dev/null 2> "$tmp/conn.err"
-            crc=$?
-            sink_wait
-            m1=$(proc_ticks "$SR_PID")
-            s1=$(proc_ticks "$SERVE_PID")
-            got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
-            secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
-            path=$(head -1 "$tmp/conn.err" | grep -o 'relay\|direct' | head -1)
-            path="${path:-unknown}_$(head -1 "$tmp/conn.err" | grep -o 'encrypted v[12]' | head -1 | cut -d' ' -f2)"
-            if [ "$crc" = 0 ] && [ "${got:-0}" = "$sbytes" ]; then
-                read -r cu cs < "$tmp/conn.time"
-                rcpu=$(echo "($m1 - $m0) / $hz" | bc -l)
-                scpu=$(echo "($s1 - $s0) / $hz" | bc -l)
-                ccpu=$(echo "$cu + $cs" | bc -l)
-                kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
-                qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
-                printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f path=%s errors=0\n' \
-                    "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
-                    "$rcpu" "$scpu" "$ccpu" "$kcpu" "$qcpu" \
-                    "$(echo "($rcpu + $scpu + $ccpu + $kcpu + $qcpu) * 1000000000 / $got" | bc -l)" \
-                    "$path" >> "$raw"
-                log "stream run $r: $got bytes in $secs s"
-            else
-                printf 'test=stream run=%d ok=0 bytes=%s errors=1 err="%s"\n' "$r" \
-                    "${got:-0}" "$(tail -1 "$tmp/conn.err" | tr -d '"')" >> "$raw"
-                log "stream run $r failed: $(tail -2 "$tmp/conn.err" | tr '\n' ' ')"
-            fi
-            node_stop "$SERVE_PID"
-            node_stop "$SINK_PID"
-            rm -f "$tmp/sink.out" "$tmp/src.cpu"
+    # stream_run R: one run through a relay of its own, started for this
+    # run as the chain's proxies are for theirs ($NICE, not pinned), so
+    # that both shapes share the CPUs alike and each run gets a fresh
+    # placement of its processes
+    stream_run() {
+        local r=$1 rd=$tmp/ngx-stream.$1 port rpid m0 m1 s0 s1 crc got secs path
+        local cu cs rcpu scpu ccpu kcpu qcpu i
+        port=$(free_port)
+        if ! { NGX_PIN=$NICE nginx_start "$rd" 1 relay "$port" && wait_port "$port"; }; then
+            printf 'test=stream run=%d ok=0 bytes=0 errors=1 err="relay did not start"\n' "$r" >> "$raw"
+            nginx_stop "$rd"
+            return
+        fi
+        rpid=$(nginx_workers "$rd")
+        sink_start
+        # emptied here: the child opens its log only when it runs, and
+        # the previous run's "serving" must not count
+        : > "$tmp/serve.log"
+        HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
+            "$LINK" serve --relay "ws://127.0.0.1:$port/relay" \
+            --id "srv$r.claw" --secret-file "$tmp/secret" \
+            --forward "127.0.0.1:$SP" >> "$tmp/serve.log" 2>&1 &
+        SERVE_PID=$!
+        pids_to_kill+=("$SERVE_PID")
+        for (( i=0; i<100; i++ )); do
+            grep -q serving "$tmp/serve.log" && break
+            sleep 0.05
         done
-        nginx_stop "$tmp/ngx-stream"
-    else
-        echo "stream_error=needs the module relay and clawnexus-link" >> "$tmp/env.txt"
-    fi
+        m0=$(proc_ticks "$rpid")
+        s0=$(proc_ticks "$SERVE_PID")
+        python3 "$tmp/source.py" "$sbytes" "$tmp/src.cpu" - |
+            HOME=$tmp/linkhome LD_LIBRARY_PATH=$LINK_LD \
+            /usr/bin/time -f '%U %S' -o "$tmp/conn.time" \
+            timeout 120 "$LINK" connect --relay "ws://127.0.0.1:$port/relay" \
+            --id "cli$r.claw" --secret-file "$tmp/secret" "srv$r.claw" \
+            > /dev/null 2> "$tmp/conn.err"
+        crc=$?
+        sink_wait
+        m1=$(proc_ticks "$rpid")
+        s1=$(proc_ticks "$SERVE_PID")
+        got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
+        secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+        path=$(head -1 "$tmp/conn.err" | grep -o 'relay\|direct' | head -1)
+        path="${path:-unknown}_$(head -1 "$tmp/conn.err" | grep -o 'encrypted v[12]' | head -1 | cut -d' ' -f2)"
+        if [ "$crc" = 0 ] && [ "${got:-0}" = "$sbytes" ]; then
+            read -r cu cs < "$tmp/conn.time"
+            rcpu=$(echo "($m1 - $m0) / $hz" | bc -l)
+            scpu=$(echo "($s1 - $s0) / $hz" | bc -l)
+            ccpu=$(echo "$cu + $cs" | bc -l)
+            kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+            qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
+            printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f path=%s errors=0\n' \
+                "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
+                "$rcpu" "$scpu" "$ccpu" "$kcpu" "$qcpu" \
+                "$(echo "($rcpu + $scpu + $ccpu + $kcpu + $qcpu) * 1000000000 / $got" | bc -l)" \
+                "$path" >> "$raw"
+            log "stream run $r: $got bytes in $secs s"
+        else
+            printf 'test=stream run=%d ok=0 bytes=%s errors=1 err="%s"\n' "$r" \
+                "${got:-0}" "$(tail -1 "$tmp/conn.err" | tr -d '"')" >> "$raw"
+            log "stream run $r failed: $(tail -2 "$tmp/conn.err" | tr '\n' ' ')"
+        fi
+        node_stop "$SERVE_PID"
+        node_stop "$SINK_PID"
+        rm -f "$tmp/sink.out" "$tmp/src.cpu"
+        nginx_stop "$rd"
+    }
 
-    # 7b. The same shape with nothing of ours: source -> three stock nginx
-    # stream proxies (each its own process, proxy_buffer_size 1m) -> sink.
-    # The same number of user-space hops and kernel copies per byte, no
-    # WebSocket framing, no encryption: what moving the bytes alone costs
-    # on this machine.
-    for (( r=1; r<=runs; r++ )); do
+    # chain_run R: the same shape with nothing of ours: source -> three
+    # stock nginx stream proxies (each its own process, proxy_buffer_size
+    # 1m) -> sink.  The same number of user-space hops and kernel copies
+    # per byte, no WebSocket framing, no encryption: what moving the bytes
+    # alone costs on this machine.
+    chain_run() {
+        local r=$1 next h hp hd hops=() wpids=() p t0 t1 got secs pcpu kcpu qcpu
         sink_start
         next=$SP
-        hops=()
         for h in 3 2 1; do
             hp=$(free_port)
             hd=$tmp/rawhop$h.$r
@@ -773,7 +773,6 @@ PY
             next=$hp
         done
         if [ ${#hops[@]} = 3 ]; then
-            wpids=()
             for hd in "${hops[@]}"; do
                 wpids+=($(pgrep -P "$(cat "$hd/nginx.pid")"))
             done
@@ -801,6 +800,18 @@ PY
         for hd in "${hops[@]}"; do nginx_stop "$hd"; done
         node_stop "$SINK_PID"
         rm -f "$tmp/sink.out" "$tmp/src.cpu"
+    }
+
+    # The two shapes alternate run by run, so that both meet the same
+    # state of the machine; a run of each per pair, STREAM_PAIRS pairs.
+    mkdir -p "$tmp/linkhome"
+    for (( r=1; r<=stream_pairs; r++ )); do
+        if [ $MOD_OK = 1 ] && [ -x "$LINK" ]; then
+            stream_run "$r"
+        elif [ "$r" = 1 ]; then
+            echo "stream_error=needs the module relay and clawnexus-link" >> "$tmp/env.txt"
+        fi
+        chain_run "$r"
     done
 fi
 
