@@ -36,7 +36,9 @@ static const char *headers[4] = {
 static int
 verify(const char *tok, size_t len, const char *sub, cnx_jwt_claims_t *c)
 {
-    cnx_jwt_expect_t want = { sub, "clawnexus-registry.test", 60, 0 };
+    cnx_jwt_expect_t want = {
+        .sub = sub, .iss = "clawnexus-registry.test", .leeway = 60
+    };
     int              rc;
 
     rc = cnx_jwt_verify(tok, len, key, sizeof(key) - 1, &want, NOW, c);

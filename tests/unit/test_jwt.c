@@ -64,7 +64,7 @@ mint(const char *header, const char *claims)
 static int
 verify(const char *tok, const char *sub, const char *iss, int64_t now)
 {
-    cnx_jwt_expect_t  want = { sub, iss, 30, 0 };
+    cnx_jwt_expect_t  want = { .sub = sub, .iss = iss, .leeway = 30 };
 
     return cnx_jwt_verify(tok, strlen(tok), KEY, SECRET_LEN, &want, now,
                           NULL);
@@ -76,8 +76,8 @@ verify(const char *tok, const char *sub, const char *iss, int64_t now)
 START_TEST(test_node_token)
 {
     cnx_jwt_claims_t  c;
-    cnx_jwt_expect_t  want = { "alice.id.claw", "clawnexus-registry.test", 0,
-                                 0 };
+    cnx_jwt_expect_t  want = { .sub = "alice.id.claw",
+                               .iss = "clawnexus-registry.test" };
 
     ck_assert_int_eq(cnx_jwt_verify(node_token, strlen(node_token), KEY,
                                     SECRET_LEN, &want, 1700000100, &c),
@@ -108,8 +108,8 @@ START_TEST(test_sign_roundtrip)
 {
     char              tok[1024];
     cnx_jwt_claims_t  c;
-    cnx_jwt_expect_t  want = { "office.claw", "clawnexus-registry.test", 0,
-                                 0 };
+    cnx_jwt_expect_t  want = { .sub = "office.claw",
+                               .iss = "clawnexus-registry.test" };
     int               n;
 
     n = cnx_jwt_sign(tok, sizeof(tok), KEY, SECRET_LEN, "office.claw",
@@ -320,7 +320,8 @@ END_TEST
 /* A relay refuses tokens minted for longer than it allows. */
 START_TEST(test_max_lifetime)
 {
-    cnx_jwt_expect_t  want = { "a.claw", NULL, 30, 86400 };
+    cnx_jwt_expect_t  want = { .sub = "a.claw", .leeway = 30,
+                               .max_lifetime = 86400 };
     const char       *tok;
 
 #define LIFE(tok, now)                                                        \
@@ -373,7 +374,7 @@ START_TEST(test_previous_key)
 {
     static const uint8_t  newkey[] = "the new relay secret";
     static const uint8_t  other[] = "some other secret";
-    cnx_jwt_expect_t      want = { "a.claw", NULL, 0, 0 };
+    cnx_jwt_expect_t      want = { .sub = "a.claw" };
     char                  tok[512];
     int                   n;
 
