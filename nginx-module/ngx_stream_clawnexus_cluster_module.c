@@ -75,14 +75,12 @@ typedef struct {
 
 
 /*
- * Records for one worker on another node, gathered for one PUBLISH.  The
- * first is of the general form; a DATA record from the sender of the last
- * general one (its worker) goes in the short form after it.
+ * Records for one worker on another node, gathered for one PUBLISH (a
+ * message of records, cnx_relay_rec_put()).
  */
 typedef struct {
     cnx_relay_addr_t                    to;         /* conn 0 */
-    cnx_relay_addr_t                    from;       /* of the last general
-                                                       record, conn 0 */
+    cnx_relay_rec_msg_t                 msg;        /* of buf, once len > 0 */
     ngx_uint_t                          records;
     u_char                             *buf;
     size_t                              len;
@@ -1560,33 +1558,15 @@ ngx_stream_clawnexus_cluster_publish(const cnx_relay_rec_t *rec)
         b->cap = 2 * NGX_STREAM_CLAWNEXUS_CLUSTER_BATCH;
     }
 
-    if (b->len && (r.type == CNX_RELAY_REC_DATA_TEXT
-                   || r.type == CNX_RELAY_REC_DATA_BIN)
-        && r.flags == 0 && r.name_len == 0
-        && r.src.node == b->from.node && r.src.gen == b->from.gen
-        && r.src.worker == b->from.worker && r.src.pid == b->from.pid)
-    {
-        /* 24 bytes of header instead of 68: the addresses but their
-         * connections are those of the general record before it */
-        n = cnx_relay_rec_encode_short_head(&r, b->buf + b->len,
-                                            b->cap - b->len);
-        if (n < 0) {
-            return NGX_ERROR;
-        }
+    if (b->len == 0) {
+        ngx_memzero(&b->msg, sizeof(cnx_relay_rec_msg_t));
+    }
 
-        if (r.payload_len) {
-            ngx_memcpy(b->buf + b->len + n, r.payload, r.payload_len);
-            n += r.payload_len;
-        }
-
-    } else {
-        n = cnx_relay_rec_encode(&r, b->buf + b->len, b->cap - b->len);
-        if (n < 0) {
-            return NGX_ERROR;
-        }
-
-        b->from = r.src;
-        b->from.conn = 0;
+    /* a DATA after a general record of its worker: 24 bytes of header
+     * instead of 68 */
+    n = cnx_relay_rec_put(&b->msg, &r, b->buf + b->len, b->cap - b->len);
+    if (n < 0) {
+        return NGX_ERROR;
     }
 
     b->len += n;

@@ -219,7 +219,7 @@ ngx_stream_clawnexus_ipc_announce(ngx_stream_clawnexus_chan_t *ch)
     ngx_stream_clawnexus_ring_ref_t   ref;
     ngx_stream_clawnexus_worker_t    *w = &ngx_stream_clawnexus_worker;
 
-    if (ch->ring == NULL || ch->ring_w.open == ch->ring_w.tail) {
+    if (ch->ring == NULL || !cnx_ring_pending(&ch->ring_w)) {
         return NGX_OK;
     }
 

@@ -78,11 +78,19 @@ get_addr(const uint8_t *p, cnx_relay_addr_t *a)
 }
 
 
+/* Whether a and b name the same worker (their connections aside). */
+static int
+same_worker(const cnx_relay_addr_t *a, const cnx_relay_addr_t *b)
+{
+    return a->node == b->node && a->gen == b->gen && a->worker == b->worker
+           && a->pid == b->pid;
+}
+
+
 int
 cnx_relay_addr_eq(const cnx_relay_addr_t *a, const cnx_relay_addr_t *b)
 {
-    return a->node == b->node && a->gen == b->gen && a->worker == b->worker
-           && a->pid == b->pid && a->conn == b->conn;
+    return same_worker(a, b) && a->conn == b->conn;
 }
 
 
@@ -391,6 +399,39 @@ cnx_relay_rec_next(cnx_relay_rec_msg_t *msg, const uint8_t *p, size_t n,
     msg->dst = r->dst;
     msg->general = 1;
     return len;
+}
+
+
+long
+cnx_relay_rec_put(cnx_relay_rec_msg_t *msg, const cnx_relay_rec_t *r,
+    uint8_t *out, size_t cap)
+{
+    long  n;
+
+    if (msg->general
+        && (r->type == CNX_RELAY_REC_DATA_TEXT
+            || r->type == CNX_RELAY_REC_DATA_BIN)
+        && r->flags == 0 && r->name_len == 0
+        && same_worker(&r->src, &msg->src) && same_worker(&r->dst, &msg->dst))
+    {
+        n = cnx_relay_rec_encode_short_head(r, out, cap);
+        if (n < 0 || cap - (size_t) n < r->payload_len) {
+            return -1;
+        }
+        if (r->payload_len) {
+            memcpy(out + n, r->payload, r->payload_len);
+        }
+        return n + (long) r->payload_len;
+    }
+
+    n = cnx_relay_rec_encode(r, out, cap);
+    if (n < 0) {
+        return -1;
+    }
+    msg->src = r->src;
+    msg->dst = r->dst;
+    msg->general = 1;
+    return n;
 }
 
 

@@ -171,6 +171,18 @@ typedef struct {
 } cnx_relay_rec_msg_t;
 
 /*
+ * Encode r as the next record of a message between relay nodes into
+ * out[0..cap): in the short form when it is a DATA record without flags
+ * whose two addresses, their connections aside, are those of the last
+ * general record of the message, in the general form otherwise (its
+ * addresses then kept in *msg, zeroed before the first record).  Returns
+ * the bytes written, or -1 (invalid record, or cap too small).
+ * cnx_relay_rec_next() reads what it writes.
+ */
+long cnx_relay_rec_put(cnx_relay_rec_msg_t *msg, const cnx_relay_rec_t *r,
+    uint8_t *out, size_t cap);
+
+/*
  * Decode the record of a message between relay nodes that starts at p,
  * given the n bytes left of the message: a record of the general form
  * (its addresses kept in *msg), or a short DATA record, which takes both

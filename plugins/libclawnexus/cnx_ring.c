@@ -23,7 +23,7 @@ cnx_ring_reserve(cnx_ring_t *r, uint64_t head, size_t n)
     if (n > r->size || r->tail + skip + n - head > r->size) {
         return CNX_RING_FULL;
     }
-    if (r->open != r->tail && (skip || pos == 0)) {
+    if (cnx_ring_pending(r) && (skip || pos == 0)) {
         /* the open region would wrap, or ends where the ring does */
         return CNX_RING_ANNOUNCE;
     }
@@ -38,9 +38,16 @@ cnx_ring_reserve(cnx_ring_t *r, uint64_t head, size_t n)
 
 
 int
+cnx_ring_pending(const cnx_ring_t *r)
+{
+    return r->open != r->tail;
+}
+
+
+int
 cnx_ring_take(cnx_ring_t *r, uint64_t *start, uint64_t *len)
 {
-    if (r->open == r->tail) {
+    if (!cnx_ring_pending(r)) {
         return 0;
     }
     *start = r->open;

@@ -44,6 +44,9 @@ void cnx_ring_init(cnx_ring_t *r, uint64_t size);
  */
 long cnx_ring_reserve(cnx_ring_t *r, uint64_t head, size_t n);
 
+/* Whether a region is open: written, not yet taken. */
+int cnx_ring_pending(const cnx_ring_t *r);
+
 /*
  * The open region, if any: returns 1 and its start and length, and
  * closes it (the caller announces it); 0 if nothing is open.

@@ -231,7 +231,6 @@ START_TEST(test_stream_of_records)
 }
 END_TEST
 
-/* The short DATA record: its layout, a round trip, and what it refuses. */
 /* A message between relay nodes: general, then short records after it. */
 START_TEST(test_message_of_records)
 {
@@ -288,6 +287,78 @@ START_TEST(test_message_of_records)
 }
 END_TEST
 
+/* cnx_relay_rec_put(): the short form exactly when the rule allows it,
+ * and what it writes cnx_relay_rec_next() reads back. */
+START_TEST(test_put_message)
+{
+    static const struct {
+        int       type;
+        int32_t   pid;
+        uint64_t  conn;
+        unsigned  flags;
+        int       is_short;
+    } seq[] = {
+        { CNX_RELAY_REC_DATA_TEXT, 4242, 99, 0, 0 },  /* first: general */
+        { CNX_RELAY_REC_DATA_BIN, 4242, 5, 0, 1 },    /* same worker */
+        { CNX_RELAY_REC_DATA_TEXT, 4242, 6, 0, 1 },
+        { CNX_RELAY_REC_DATA_TEXT, 77, 7, 0, 0 },     /* another worker */
+        { CNX_RELAY_REC_DATA_TEXT, 4242, 8, 0, 0 },   /* back: general */
+        { CNX_RELAY_REC_FLOW, 4242, 9, 1, 0 },        /* not DATA */
+        { CNX_RELAY_REC_DATA_BIN, 4242, 10, 0, 1 },
+    };
+    uint8_t              buf[1024];
+    cnx_relay_rec_t      r, d;
+    cnx_relay_rec_msg_t  msg;
+    size_t               n = 0, at = 0, i;
+    long                 h;
+
+    memset(&msg, 0, sizeof(msg));
+    for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        r = rec_of(seq[i].type);
+        r.src.pid = seq[i].pid;
+        r.src.conn = seq[i].conn;
+        r.flags = seq[i].flags;
+        if (seq[i].type == CNX_RELAY_REC_DATA_TEXT
+            || seq[i].type == CNX_RELAY_REC_DATA_BIN)
+        {
+            r.payload = (const uint8_t *) "abc";
+            r.payload_len = 3;
+        }
+        h = cnx_relay_rec_put(&msg, &r, buf + n, sizeof(buf) - n);
+        ck_assert_int_eq(h, seq[i].is_short
+                            ? (long) (CNX_RELAY_REC_SHORT_HEADER + 8 + 3)
+                            : (long) cnx_relay_rec_size(&r));
+        n += (size_t) h;
+    }
+
+    memset(&msg, 0, sizeof(msg));
+    for (i = 0; at < n; i++) {
+        h = cnx_relay_rec_next(&msg, buf + at, n - at, 1024, &d);
+        ck_assert_int_gt(h, 0);
+        ck_assert_int_eq(d.type, seq[i].type);
+        ck_assert_int_eq(d.src.pid, seq[i].pid);
+        ck_assert_uint_eq(d.src.conn, seq[i].conn);
+        ck_assert_uint_eq(d.dst.conn, UINT64_MAX);
+        ck_assert_int_eq(d.dst.pid, 1);
+        at += (size_t) h;
+    }
+    ck_assert_uint_eq(i, sizeof(seq) / sizeof(seq[0]));
+
+    /* no room for it: refused, in either form */
+    r = rec_of(CNX_RELAY_REC_DATA_BIN);
+    r.payload = (const uint8_t *) "abc";
+    r.payload_len = 3;
+    ck_assert_int_eq(cnx_relay_rec_put(&msg, &r, buf,
+                                       CNX_RELAY_REC_SHORT_HEADER + 8 + 2),
+                     -1);
+    memset(&msg, 0, sizeof(msg));
+    ck_assert_int_eq(cnx_relay_rec_put(&msg, &r, buf,
+                                       cnx_relay_rec_size(&r) - 1), -1);
+    ck_assert_int_eq(msg.general, 0);
+}
+END_TEST
+
+/* The short DATA record: its layout, a round trip, and what it refuses. */
 START_TEST(test_short_data)
 {
     static const uint8_t  want[] = {
@@ -424,6 +495,7 @@ main(void)
     tcase_add_test(tc, test_stream_of_records);
     tcase_add_test(tc, test_short_data);
     tcase_add_test(tc, test_message_of_records);
+    tcase_add_test(tc, test_put_message);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -12,9 +12,11 @@ take_is(cnx_ring_t *r, uint64_t start, uint64_t len)
 {
     uint64_t  s, n;
 
+    ck_assert_int_eq(cnx_ring_pending(r), 1);
     ck_assert_int_eq(cnx_ring_take(r, &s, &n), 1);
     ck_assert_uint_eq(s, start);
     ck_assert_uint_eq(n, len);
+    ck_assert_int_eq(cnx_ring_pending(r), 0);
 }
 
 START_TEST(test_fill_and_give_back)
@@ -23,6 +25,7 @@ START_TEST(test_fill_and_give_back)
     uint64_t    start, len;
 
     cnx_ring_init(&r, 64);
+    ck_assert_int_eq(cnx_ring_pending(&r), 0);
     ck_assert_int_eq(cnx_ring_take(&r, &start, &len), 0);
     ck_assert_int_eq(cnx_ring_reserve(&r, 0, 24), 0);
     ck_assert_int_eq(cnx_ring_reserve(&r, 0, 24), 24);
