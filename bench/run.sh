@@ -651,8 +651,7 @@ finally:
     with open(sys.argv[2], "w") as f:
         f.write("%.3f\n" % (time.process_time() - c0))
 PY
-    # sink_start: the sink on a free port $SP (pid $SINK_PID); sink_wait:
-    # until it has printed its count
+    # sink_start: the sink on a free port $SP (pid $SINK_PID)
     sink_start() {
         SP=$(free_port)
         python3 "$tmp/sink.py" "$SP" > "$tmp/sink.out" &
@@ -660,12 +659,23 @@ PY
         pids_to_kill+=("$SINK_PID")
         wait_port "$SP"
     }
+    # sink_wait: until the sink has printed its count, then its figures
+    # in the caller's got, secs, kcpu (the sink's CPU) and qcpu (the
+    # source's); sink_stop: the sink stopped, its files gone
     sink_wait() {
         local i
         for (( i=0; i<200; i++ )); do
             [ -s "$tmp/sink.out" ] && break
             sleep 0.05
         done
+        got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
+        secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+        kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
+        qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
+    }
+    sink_stop() {
+        node_stop "$SINK_PID"
+        rm -f "$tmp/sink.out" "$tmp/src.cpu"
     }
     LINK=${CNX_LINK_BIN:-$build/plugins/link/clawnexus-link}
     # As in wg-bench.sh: the build tree's libtool wrapper would charge a
@@ -718,8 +728,6 @@ PY
         sink_wait
         m1=$(proc_ticks "$rpid")
         s1=$(proc_ticks "$SERVE_PID")
-        got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
-        secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
         path=$(head -1 "$tmp/conn.err" | grep -o 'relay\|direct' | head -1)
         path="${path:-unknown}_$(head -1 "$tmp/conn.err" | grep -o 'encrypted v[12]' | head -1 | cut -d' ' -f2)"
         if [ "$crc" = 0 ] && [ "${got:-0}" = "$sbytes" ]; then
@@ -727,8 +735,6 @@ PY
             rcpu=$(echo "($m1 - $m0) / $hz" | bc -l)
             scpu=$(echo "($s1 - $s0) / $hz" | bc -l)
             ccpu=$(echo "$cu + $cs" | bc -l)
-            kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
-            qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
             printf 'test=stream run=%d ok=1 bytes=%s secs=%s gbps=%.3f relay_cpu=%.2f serve_cpu=%.2f connect_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f path=%s errors=0\n' \
                 "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
                 "$rcpu" "$scpu" "$ccpu" "$kcpu" "$qcpu" \
@@ -741,8 +747,7 @@ PY
             log "stream run $r failed: $(tail -2 "$tmp/conn.err" | tr '\n' ' ')"
         fi
         node_stop "$SERVE_PID"
-        node_stop "$SINK_PID"
-        rm -f "$tmp/sink.out" "$tmp/src.cpu"
+        sink_stop
         nginx_stop "$rd"
     }
 
@@ -782,12 +787,8 @@ PY
             sink_wait
             t1=0
             for p in "${wpids[@]}"; do t1=$(( t1 + $(proc_ticks "$p") )); done
-            got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/sink.out")
-            secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
             if [ "${got:-0}" = "$sbytes" ]; then
                 pcpu=$(echo "($t1 - $t0) / $hz" | bc -l)
-                kcpu=$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' "$tmp/sink.out")
-                qcpu=$(cat "$tmp/src.cpu" 2>/dev/null || echo 0)
                 printf 'test=streamraw run=%d ok=1 bytes=%s secs=%s gbps=%.3f proxies_cpu=%.2f sink_cpu=%.2f source_cpu=%.2f cpu_per_gb=%.2f errors=0\n' \
                     "$r" "$got" "$secs" "$(echo "$got / $secs / 1000000000" | bc -l)" \
                     "$pcpu" "$kcpu" "$qcpu" \
@@ -798,8 +799,7 @@ PY
             fi
         fi
         for hd in "${hops[@]}"; do nginx_stop "$hd"; done
-        node_stop "$SINK_PID"
-        rm -f "$tmp/sink.out" "$tmp/src.cpu"
+        sink_stop
     }
 
     # The two shapes alternate run by run, so that both meet the same
