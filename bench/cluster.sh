@@ -96,19 +96,12 @@ cpupids="$w1,$w2,$redis_pid"
 
 raw=$tmp/raw.txt
 : > "$raw"
-hz=$(getconf CLK_TCK)
-# CPU ticks of a process so far (user + system)
-ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# run LABEL ARGS...: one generator run; its line gains redis_cpu, the
-# share of relay_cpu that was redis-server's
 run() {
-    local label=$1 line t0
+    local label=$1 line
     shift
-    t0=$(ticks "$redis_pid")
     line=$($PIN_GEN "$LOADGEN" --port "$p1" --secret-file "$tmp/secret" \
         --pids "$cpupids" "$@" 2>"$tmp/lg.err") ||
         { log "FAILED $label: $(head -3 "$tmp/lg.err" | tr '\n' ' ')"; return 1; }
-    line="$line redis_cpu=$(echo "scale=3; ($(ticks "$redis_pid") - $t0) / $hz" | bc)"
     printf '%s %s\n' "$label" "$line" >> "$raw"
     printf '%s %s\n' "$label" "$line"
 }
@@ -130,8 +123,9 @@ done
 log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # medians per label, and the ratios the goals are about
-python3 - "$raw" <<'PY'
+python3 - "$raw" "$redis_pid" <<'PY'
 import statistics, sys
+redis_pid = sys.argv[2]
 rows = {}
 for line in open(sys.argv[1]):
     label, *kv = line.split()
@@ -142,12 +136,17 @@ def med(label, key):
     v = [float(d[key]) for d in rows.get(label, []) if key in d]
     return statistics.median(v) if v else float("nan")
 
-print("\nmedians (relay CPU = both nginx workers + redis-server)")
 def redis_us(label):
-    # microseconds of redis-server's CPU per message of the run
-    v = [float(d["redis_cpu"]) * 1e6 / float(d["msgs"])
-         for d in rows.get(label, []) if "redis_cpu" in d and float(d["msgs"]) > 0]
+    # microseconds of redis-server's CPU per message (pid_cpu= gives each
+    # process's part of relay_cpu over the measured window)
+    v = []
+    for d in rows.get(label, []):
+        part = dict(x.split(":") for x in d.get("pid_cpu", "").split(",") if ":" in x)
+        if redis_pid in part and float(d.get("msgs", 0)) > 0:
+            v.append(float(part[redis_pid]) * 1e6 / float(d["msgs"]))
     return statistics.median(v) if v else float("nan")
+
+print("\nmedians (relay CPU = both nginx workers + redis-server)")
 
 for kind, key in (("json", "msgs_per_cpu_s"), ("bin", "msgs_per_cpu_s")):
     s, c = med(f"same-{kind}", key), med(f"cross-{kind}", key)

@@ -249,14 +249,22 @@ proc_cpu_ticks(pid_t pid, unsigned long long *ticks)
     return 0;
 }
 
+/* Each relay process's CPU ticks at the start (g_ticks0) and the end
+ * (g_ticks1) of the measured window, for the per-process figures of the
+ * result line (pid_cpu=). */
+static unsigned long long g_ticks0[LG_MAX_PIDS], g_ticks1[LG_MAX_PIDS];
+
+/* The relay processes' CPU seconds so far, their ticks each into each[]. */
 static double
-relay_cpu(void)
+relay_cpu(unsigned long long *each)
 {
     unsigned long long t, sum = 0;
     int i;
 
     for (i = 0; i < cf.npids; i++) {
+        each[i] = 0;
         if (proc_cpu_ticks(cf.pids[i], &t) == 0) {
+            each[i] = t;
             sum += t;
         }
     }
@@ -2093,7 +2101,7 @@ main(int argc, char **argv)
                 goto stop;
             }
         }
-        cpu0 = relay_cpu();
+        cpu0 = relay_cpu(g_ticks0);
         t0 = now_s();
         g_run_t0 = now_s();
         atomic_store(&g_phase, PH_RUN);
@@ -2102,7 +2110,7 @@ main(int argc, char **argv)
             rc = 1;
         }
         t1 = now_s();
-        cpu1 = relay_cpu();
+        cpu1 = relay_cpu(g_ticks1);
     } else {
         if (wait_until(&g_joined, total_pairs, 20) < 0) {
             fprintf(stderr, "cnx-loadgen: only %u of %u pairs joined\n",
@@ -2138,14 +2146,14 @@ main(int argc, char **argv)
             cpu0 = cpu1 = 0;
             t0 = t1 = now_s();
         } else {
-            cpu0 = relay_cpu();
+            cpu0 = relay_cpu(g_ticks0);
             t0 = now_s();
             g_run_t0 = now_s();
         atomic_store(&g_phase, PH_RUN);
             usleep((useconds_t) (cf.duration * 1e6));
             atomic_store(&g_phase, PH_DRAIN);
             t1 = now_s();
-            cpu1 = relay_cpu();
+            cpu1 = relay_cpu(g_ticks1);
             rss1 = relay_rss_kb();
         }
     }
@@ -2226,6 +2234,13 @@ stop:
                wall, cpu, msgs, bytes, wall > 0 ? msgs / wall : 0,
                cpu > 0 ? msgs / cpu : 0, cpu > 0 ? bytes / cpu : 0, rss1,
                xpairs);
+        /* each process's part of relay_cpu, over the same window */
+        for (i = 0; i < cf.npids; i++) {
+            printf("%s%d:%.3f", i == 0 ? " pid_cpu=" : ",", (int) cf.pids[i],
+                   rc || g_ticks1[i] < g_ticks0[i]
+                   ? 0.0 : (double) (g_ticks1[i] - g_ticks0[i])
+                           / sysconf(_SC_CLK_TCK));
+        }
     } else if (cf.mode == MODE_PAIR) {
         double *v = th[0].lat;
         unsigned n = th[0].nlat;
