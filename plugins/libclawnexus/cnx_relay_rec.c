@@ -334,26 +334,12 @@ cnx_relay_rec_short_length(const uint8_t *p, size_t n, size_t max_payload)
 }
 
 
-int
-cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
-    cnx_relay_rec_t *r)
+/* The fields of a short record whose header cnx_relay_rec_short_length()
+ * accepted and whose length it gave. */
+static void
+short_fields(const uint8_t *p, cnx_relay_rec_t *r)
 {
-    size_t  room_len, payload_len;
-
-    if (n < CNX_RELAY_REC_SHORT_HEADER || p[0] != CNX_RELAY_REC_SHORT_VERSION
-        || (p[1] != CNX_RELAY_REC_DATA_TEXT && p[1] != CNX_RELAY_REC_DATA_BIN)
-        || p[2] == 0 || p[2] > CNX_RELAY_ROOM_ID_MAX || p[3] != 0)
-    {
-        return -1;
-    }
-    room_len = p[2];
-    payload_len = get32(p + 4);
-    if (payload_len > max_payload
-        || n - CNX_RELAY_REC_SHORT_HEADER < room_len
-        || n - CNX_RELAY_REC_SHORT_HEADER - room_len != payload_len)
-    {
-        return -1;
-    }
+    size_t  room_len = p[2], payload_len = get32(p + 4);
 
     memset(r, 0, sizeof(*r));
     r->type = (cnx_relay_rec_type_t) p[1];
@@ -364,6 +350,19 @@ cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
     r->name = r->room + room_len;
     r->payload = (const uint8_t *) r->name;
     r->payload_len = payload_len;
+}
+
+
+int
+cnx_relay_rec_decode_short(const uint8_t *p, size_t n, size_t max_payload,
+    cnx_relay_rec_t *r)
+{
+    long  len = cnx_relay_rec_short_length(p, n, max_payload);
+
+    if (len <= 0 || (size_t) len != n) {
+        return -1;
+    }
+    short_fields(p, r);
     return 0;
 }
 
@@ -376,12 +375,10 @@ cnx_relay_rec_next(cnx_relay_rec_msg_t *msg, const uint8_t *p, size_t n,
 
     if (n > 0 && p[0] == CNX_RELAY_REC_SHORT_VERSION) {
         len = cnx_relay_rec_short_length(p, n, max_payload);
-        if (!msg->general || len <= 0 || (size_t) len > n
-            || cnx_relay_rec_decode_short(p, (size_t) len, max_payload, r)
-               != 0)
-        {
+        if (!msg->general || len <= 0 || (size_t) len > n) {
             return -1;
         }
+        short_fields(p, r);
         msg->src.conn = r->src.conn;
         msg->dst.conn = r->dst.conn;
         r->src = msg->src;
